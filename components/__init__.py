@@ -1,0 +1,1 @@
+"""Pulumi ComponentResources: what the stack declares."""

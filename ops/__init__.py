@@ -1,0 +1,1 @@
+"""Operator commands around the stack: running the Pulumi CLI offline, demo, maintenance."""

@@ -1,0 +1,116 @@
+"""Runs the project's own Pulumi CLI fully offline: file backend, passphrase secrets, no downloads.
+
+Every place that runs `pulumi` (Makefile, demo, tests) goes through `pulumi_env()` so they all see
+the same backend, plugins and passphrase.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE_DIR = Path(os.environ.get("LXDHA_STATE_DIR", ROOT / ".state"))
+
+
+def passphrase_file() -> Path:
+    """The lab stack's generated passphrase (git-ignored, 0600); created on first use."""
+    path = STATE_DIR / "passphrase"
+    if not path.exists():
+        STATE_DIR.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+    return path
+
+
+def pulumi_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for the CLI: our toolchain first on PATH, local file backend unless overridden."""
+    env = dict(os.environ if base is None else base)
+    env["PATH"] = os.pathsep.join([str(ROOT / ".tools" / "bin"), str(ROOT / ".venv" / "bin"), env.get("PATH", "")])
+    env.setdefault("PULUMI_HOME", str(STATE_DIR / "pulumi-home"))
+    env.setdefault("PULUMI_BACKEND_URL", f"file://{STATE_DIR / 'backend'}")
+    if "PULUMI_CONFIG_PASSPHRASE" not in env:
+        env.setdefault("PULUMI_CONFIG_PASSPHRASE_FILE", str(passphrase_file()))
+    env["PULUMI_SKIP_UPDATE_CHECK"] = "true"
+    env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"] = "true"
+    env["PULUMI_DISABLE_REGISTRY_RESOLVE"] = "true"
+    env["PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK"] = "true"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        env.pop(name, None)  # the program pins LXD certificates itself
+    if env["PULUMI_BACKEND_URL"].startswith("file://"):
+        Path(env["PULUMI_BACKEND_URL"].removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+    return env
+
+
+class PulumiError(RuntimeError):
+    """A pulumi command failed; carries its output for the caller to show."""
+
+    def __init__(self, args: list[str], result: subprocess.CompletedProcess) -> None:
+        super().__init__(f"pulumi {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+        self.result = result
+
+
+@dataclass
+class PulumiCli:
+    """One project directory and stack, driven through the real CLI."""
+
+    workdir: Path
+    stack: str
+    env: dict[str, str] = field(default_factory=pulumi_env)
+    timeout_s: float = 1800
+
+    def run(self, *args: str, check: bool = True, echo: bool = False) -> subprocess.CompletedProcess:
+        cmd = ["pulumi", *args, "--stack", self.stack, "--non-interactive"] if self._takes_stack(args) else [
+            "pulumi", *args, "--non-interactive"]
+        if echo:
+            print("$ " + " ".join(cmd), file=sys.stderr, flush=True)
+        result = subprocess.run(cmd, cwd=self.workdir, env=self.env, capture_output=True, text=True,
+                                timeout=self.timeout_s, check=False)
+        if echo:
+            sys.stderr.write(result.stdout + result.stderr)
+        if check and result.returncode != 0:
+            raise PulumiError(list(args), result)
+        return result
+
+    @staticmethod
+    def _takes_stack(args: tuple[str, ...]) -> bool:
+        return bool(args) and args[0] not in ("version", "plugin", "login", "about")
+
+    def ensure_stack(self) -> None:
+        listed = self.run("stack", "ls", "--json", check=False)
+        names = {entry["name"] for entry in json.loads(listed.stdout or "[]")} if listed.returncode == 0 else set()
+        if self.stack not in names:
+            subprocess.run(["pulumi", "stack", "init", self.stack, "--non-interactive"], cwd=self.workdir,
+                           env=self.env, capture_output=True, text=True, check=True, timeout=120)
+
+    def preview_json(self, *extra: str) -> dict[str, Any]:
+        return json.loads(self.run("preview", "--json", *extra).stdout)
+
+    def up_events(self, *extra: str) -> list[dict[str, Any]]:
+        """`pulumi up --json` streams engine events, one JSON object per line."""
+        stdout = self.run("up", "--yes", "--json", "--skip-preview", *extra).stdout
+        return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+
+    def up_summary(self, *extra: str) -> dict[str, Any]:
+        """The engine's summary event of an up: resourceChanges, result, durationSeconds."""
+        summaries = [event["summaryEvent"] for event in self.up_events(*extra) if "summaryEvent" in event]
+        if not summaries:
+            raise RuntimeError("pulumi up printed no summary event")
+        return summaries[-1]
+
+    def destroy(self, *extra: str) -> subprocess.CompletedProcess:
+        return self.run("destroy", "--yes", "--skip-preview", *extra)
+
+    def outputs(self) -> dict[str, Any]:
+        return json.loads(self.run("stack", "output", "--json", "--show-secrets").stdout)
+
+    def exported_state(self) -> str:
+        return self.run("stack", "export").stdout

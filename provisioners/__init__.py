@@ -1,0 +1,1 @@
+"""Pulumi dynamic providers and the plain, testable logic behind them."""

@@ -1,0 +1,183 @@
+"""A pylxd client to the cluster's remote, with the server certificate pinned by fingerprint.
+
+The remote is normally a TCP load balancer in front of every member, so the certificate is the
+cluster's, whose names never match the balancer's address: we pin its SHA-256 fingerprint instead
+of trusting a CA or the first certificate we see.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import ssl
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import pylxd
+import requests
+from pylxd.exceptions import ClientConnectionFailed, LXDAPIException
+from requests.adapters import HTTPAdapter
+
+from provisioners.errors import ConnectionSetupError
+from provisioners.retry import with_retries
+
+FINGERPRINT_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+def normalize_fingerprint(value: str) -> str:
+    """Accept 'AB:CD:..' or 'abcd..' spellings of a SHA-256 fingerprint."""
+    return value.replace(":", "").strip().lower()
+
+
+def certificate_fingerprint(pem: str) -> str:
+    """SHA-256 fingerprint (hex) of a PEM certificate, as `lxc info` prints it."""
+    der = ssl.PEM_cert_to_DER_cert(pem)
+    return hashlib.sha256(der).hexdigest()
+
+
+@dataclass(frozen=True)
+class LxdEndpoint:
+    """Everything needed to reach the cluster; plain data so dynamic providers can carry it."""
+
+    url: str
+    server_fingerprint: str
+    client_cert_pem: str
+    client_key_pem: str
+    trust_password: str = ""
+    timeout_s: float = 60.0
+
+    @classmethod
+    def from_inputs(cls, inputs: dict[str, Any]) -> LxdEndpoint:
+        return cls(
+            url=inputs["url"],
+            server_fingerprint=normalize_fingerprint(inputs["server_fingerprint"]),
+            client_cert_pem=inputs["client_cert_pem"],
+            client_key_pem=inputs["client_key_pem"],
+            trust_password=inputs.get("trust_password") or "",
+            timeout_s=float(inputs.get("timeout_s") or 60.0),
+        )
+
+    def to_inputs(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "server_fingerprint": self.server_fingerprint,
+            "client_cert_pem": self.client_cert_pem,
+            "client_key_pem": self.client_key_pem,
+            "trust_password": self.trust_password,
+            "timeout_s": self.timeout_s,
+        }
+
+
+def validate_endpoint(endpoint: LxdEndpoint) -> list[str]:
+    """Problems with the connection settings, each naming its config key; empty when usable."""
+    problems = []
+    parsed = urlparse(endpoint.url)
+    if parsed.scheme != "https" or not parsed.hostname:
+        problems.append(f"lxd:remote must be an https:// URL with a host, got {endpoint.url!r}")
+    if not FINGERPRINT_RE.match(endpoint.server_fingerprint):
+        problems.append("lxd:serverFingerprint must be the 64-hex-digit SHA-256 of the server certificate")
+    if "BEGIN CERTIFICATE" not in endpoint.client_cert_pem:
+        problems.append("lxd:clientCert must be a PEM certificate")
+    if "PRIVATE KEY" not in endpoint.client_key_pem:
+        problems.append("lxd:clientKey must be a PEM private key (set it with --secret)")
+    return problems
+
+
+class PinnedFingerprintAdapter(HTTPAdapter):
+    """Accepts exactly one server certificate, identified by its SHA-256 fingerprint."""
+
+    def __init__(self, fingerprint: str) -> None:
+        self._fingerprint = fingerprint
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["assert_fingerprint"] = self._fingerprint
+        kwargs["cert_reqs"] = ssl.CERT_NONE
+        super().init_poolmanager(*args, **kwargs)
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        super().cert_verify(conn, url, False, cert)
+        conn.assert_fingerprint = self._fingerprint
+
+    def get_connection_with_tls_context(self, request: Any, verify: Any, proxies: Any = None, cert: Any = None) -> Any:
+        return super().get_connection_with_tls_context(request, False, proxies, cert)
+
+
+def pinned_session(endpoint: LxdEndpoint, cert_path: str, key_path: str) -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # no proxies, and no CA bundle from the environment overriding the pin
+    session.verify = False
+    session.cert = (cert_path, key_path)
+    session.mount("https://", PinnedFingerprintAdapter(endpoint.server_fingerprint))
+    return session
+
+
+def _explain(endpoint: LxdEndpoint, error: Exception) -> ConnectionSetupError:
+    text = str(error)
+    if "fingerprint" in text.lower():
+        return ConnectionSetupError(
+            "lxd:serverFingerprint",
+            f"the server at {endpoint.url} presents a different certificate than the pinned one",
+            "check you are talking to the right cluster, then set lxd:serverFingerprint to the value of "
+            "`lxc info | grep -i fingerprint` on a member (or the lab's lab.json)",
+        )
+    return ConnectionSetupError(
+        "lxd:remote",
+        f"cannot reach {endpoint.url}: {text}",
+        "check the address/port of the load balancer and that at least one member is ONLINE",
+    )
+
+
+@contextlib.contextmanager
+def lxd_client(endpoint: LxdEndpoint) -> Iterator[pylxd.Client]:
+    """A trusted pylxd client for the lifetime of the block; key material lives in a 0700 temp dir."""
+    with tempfile.TemporaryDirectory(prefix="lxdha-client-") as secrets_dir:
+        cert_path = os.path.join(secrets_dir, "client.crt")
+        key_path = os.path.join(secrets_dir, "client.key")
+        for path, content in ((cert_path, endpoint.client_cert_pem), (key_path, endpoint.client_key_pem)):
+            with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as handle:
+                handle.write(content)
+        session = pinned_session(endpoint, cert_path, key_path)
+
+        def connect() -> pylxd.Client:
+            try:
+                return pylxd.Client(endpoint=endpoint.url, session=session, timeout=endpoint.timeout_s)
+            except ClientConnectionFailed as error:
+                raise requests.ConnectionError(str(error)) from error
+
+        try:
+            client = with_retries(connect, f"connect to {endpoint.url}", attempts=4, deadline_s=30)
+        except (requests.RequestException, OSError) as error:
+            raise _explain(endpoint, error) from error
+        _ensure_trusted(client, endpoint)
+        try:
+            yield client
+        finally:
+            session.close()
+
+
+def _ensure_trusted(client: pylxd.Client, endpoint: LxdEndpoint) -> None:
+    if client.trusted:
+        return
+    if not endpoint.trust_password:
+        raise ConnectionSetupError(
+            "lxd:clientCert",
+            f"the client certificate is not trusted by {endpoint.url}",
+            "add it on a member with `lxc config trust add <cert>`, or set lxd:trustPassword (--secret)",
+        )
+    try:
+        client.authenticate(endpoint.trust_password)
+    except LXDAPIException as error:
+        raise ConnectionSetupError(
+            "lxd:trustPassword",
+            f"the cluster refused the trust password/token ({error})",
+            "set lxd:trustPassword to the cluster's core.trust_password or a fresh trust token",
+        ) from error
+    if not client.trusted:
+        raise ConnectionSetupError("lxd:trustPassword", "authentication did not make the client trusted",
+                                   "check the trust password/token")

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# One idempotent set-up for a fresh machine: Debian packages, the Python venv, and the Pulumi
+# toolchain (built from Go modules and cached). A second run does nothing and takes seconds.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+step() { printf '[setup] %s\n' "$*" >&2; }
+
+wanted_packages() {
+  cat toolchain/apt-packages.txt lab/apt-packages.txt 2>/dev/null | sed 's/#.*//' | tr -s ' \t' '\n' | sed '/^$/d' | sort -u
+}
+missing=()
+while read -r pkg; do
+  [ "$pkg" = golang-go ] && command -v go >/dev/null && continue   # a newer Go is already on PATH
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done < <(wanted_packages)
+if [ ${#missing[@]} -gt 0 ]; then
+  step "installing Debian packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+req_hash=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
+if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.requirements-hash 2>/dev/null)" != "$req_hash" ]; then
+  step "creating the Python venv (.venv) from requirements-dev.txt"
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/pip install -q -r requirements-dev.txt
+  echo "$req_hash" > .venv/.requirements-hash
+fi
+
+bin=$(toolchain/build-pulumi.sh)
+mkdir -p .tools
+ln -sfn "$bin" .tools/bin
+step "pulumi $(.tools/bin/pulumi version) at $bin"
