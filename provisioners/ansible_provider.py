@@ -1,0 +1,57 @@
+"""Dynamic provider that applies a playbook to one container with ansible-runner.
+
+The role content hash is an input: editing a role re-applies it on the next `pulumi up` without
+replacing the container.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
+
+from provisioners.ansible_apply import AnsibleJob, AnsibleTarget, apply_playbook, content_hash
+from provisioners.dynamic_support import with_secret_outputs
+
+RERUN_KEYS = ("host", "address", "host_key", "playbook", "content_hash", "extra_vars", "project_dir")
+
+
+class AnsibleProvider(ResourceProvider):
+    def _apply(self, props: dict[str, Any]) -> dict[str, Any]:
+        target = AnsibleTarget(props["host"], props["address"], props["host_key"], props["private_key"])
+        apply_playbook(target, AnsibleJob(props["project_dir"], props["playbook"], dict(props.get("extra_vars") or {})))
+        return props
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(f"{props['host']}-{props['playbook']}", self._apply(props))
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = [key for key in RERUN_KEYS if olds.get(key) != news.get(key)]
+        return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(self._apply(news))
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        return None
+
+
+class AnsibleApply(pulumi.dynamic.Resource):
+    content_hash: pulumi.Output[str]
+
+    def __init__(self, resource_name: str, host: pulumi.Input[str], address: pulumi.Input[str],
+                 host_key: pulumi.Input[str], private_key: pulumi.Input[str], project_dir: str, playbook: str,
+                 extra_vars: pulumi.Input[dict] | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
+        props = {
+            "host": host,
+            "address": address,
+            "host_key": host_key,
+            "private_key": pulumi.Output.secret(private_key),
+            "project_dir": project_dir,
+            "playbook": playbook,
+            "content_hash": content_hash(project_dir),
+            "extra_vars": pulumi.Output.secret(extra_vars or {}),
+        }
+        super().__init__(AnsibleProvider(), resource_name, props,
+                         with_secret_outputs(opts, ["private_key", "extra_vars"]))

@@ -1,0 +1,45 @@
+"""Runs a bootstrap plan in one container over LXD exec, step by step, reporting as it goes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+import pylxd
+
+from provisioners.bootstrap_plan import HOST_KEY_STEP, Step
+from provisioners.lxd_ops import execute
+
+STEP_TIMEOUT_S = 600
+OUTPUT_TAIL_LINES = 20
+
+
+class BootstrapError(RuntimeError):
+    """A bootstrap step failed; names the step and carries its stderr."""
+
+
+def _report(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _tail(text: str) -> str:
+    return "\n".join(text.strip().splitlines()[-OUTPUT_TAIL_LINES:])
+
+
+def run_plan(client: pylxd.Client, instance: str, steps: list[Step],
+             report: Callable[[str], None] = _report) -> str:
+    """Runs every step in order; returns the SSH host public key the plan reads at the end."""
+    host_key = ""
+    for index, step in enumerate(steps, 1):
+        report(f"[{instance}] bootstrap {index}/{len(steps)}: {step.name}")
+        result = execute(client, instance, ["sh", "-c", step.script], timeout_s=STEP_TIMEOUT_S)
+        if result.stdout.strip() and step.name != HOST_KEY_STEP:
+            report(f"[{instance}] {step.name}: " + _tail(result.stdout).replace("\n", f"\n[{instance}]   "))
+        if result.exit_code != 0:
+            raise BootstrapError(
+                f"bootstrap step '{step.name}' failed in {instance} (exit {result.exit_code}):\n"
+                f"{_tail(result.stderr) or _tail(result.stdout)}"
+            )
+        if step.name == HOST_KEY_STEP:
+            host_key = result.stdout.strip()
+    return host_key

@@ -1,0 +1,127 @@
+"""What bootstrapping a fresh container means, per distro, as data: a list of named shell steps.
+
+A plan is a pure function of (distro, mirror, authorized keys), so it is tested as data and its
+hash tells Pulumi when a container must be bootstrapped again. Every step is idempotent. Keys come
+from config, never fetched at boot (the seed's `wget github.com/<user>.keys` is gone).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+from dataclasses import asdict, dataclass
+
+from provisioners.errors import ConfigError
+
+DISTROS = ("debian", "alpine")
+HOST_KEY_STEP = "read-host-key"
+
+
+@dataclass(frozen=True)
+class Mirror:
+    """The private package mirror. Debian: url + suite + components + signing key (armored).
+    Alpine: url + repositories (paths under url, e.g. 'alpine/v3.11/main')."""
+
+    url: str
+    suite: str = "bookworm"
+    components: tuple[str, ...] = ("main",)
+    signing_key: str = ""
+    repositories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    script: str
+
+
+def _heredoc(path: str, content: str, mode: str) -> str:
+    marker = "LXDHA_EOF"
+    if marker in content:
+        raise ValueError(f"content for {path} contains the heredoc marker")
+    return f"cat > {shlex.quote(path)} <<'{marker}'\n{content.rstrip()}\n{marker}\nchmod {mode} {shlex.quote(path)}"
+
+
+def _authorized_keys_step(keys: tuple[str, ...]) -> Step:
+    body = "\n".join(keys)
+    return Step("authorized-keys", "set -e\nmkdir -p /root/.ssh\nchmod 700 /root/.ssh\n"
+                + _heredoc("/root/.ssh/authorized_keys", body, "600"))
+
+
+SSHD_DROP_IN = "PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
+
+
+def debian_plan(mirror: Mirror, keys: tuple[str, ...]) -> list[Step]:
+    keyring = "/etc/apt/keyrings/lxdha-mirror.asc"
+    sources = (
+        "Types: deb\n"
+        f"URIs: {mirror.url}\n"
+        f"Suites: {mirror.suite}\n"
+        f"Components: {' '.join(mirror.components)}\n"
+        f"Signed-By: {keyring}\n"
+    )
+    apt = "DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Options::=--force-confold"
+    return [
+        Step("point-apt-at-mirror", "set -e\nmkdir -p /etc/apt/keyrings\n"
+             + _heredoc(keyring, mirror.signing_key, "644") + "\n"
+             + "rm -f /etc/apt/sources.list /etc/apt/sources.list.d/*\n"
+             + _heredoc("/etc/apt/sources.list.d/lxdha-mirror.sources", sources, "644")),
+        Step("apt-update", "set -e\napt-get -q update"),
+        Step("apt-upgrade", f"set -e\n{apt} upgrade"),
+        Step("install-ssh-python", f"set -e\n{apt} install --no-install-recommends openssh-server python3"),
+        _authorized_keys_step(keys),
+        Step("configure-sshd", "set -e\nmkdir -p /etc/ssh/sshd_config.d\n"
+             + _heredoc("/etc/ssh/sshd_config.d/lxdha.conf", SSHD_DROP_IN, "644")
+             + "\nsystemctl enable ssh\nsystemctl restart ssh\nsystemctl is-active ssh"),
+        Step(HOST_KEY_STEP, "cat /etc/ssh/ssh_host_ed25519_key.pub"),
+    ]
+
+
+def alpine_plan(mirror: Mirror, keys: tuple[str, ...]) -> list[Step]:
+    repositories = "\n".join(f"{mirror.url.rstrip('/')}/{path.lstrip('/')}" for path in mirror.repositories)
+    return [
+        Step("point-apk-at-mirror", "set -e\n" + _heredoc("/etc/apk/repositories", repositories, "644")),
+        Step("apk-update", "set -e\napk update"),
+        Step("apk-upgrade", "set -e\napk upgrade --no-cache"),
+        Step("install-ssh-python", "set -e\napk add --no-cache openssh python3"),
+        # A locked root ('!') cannot log in even with a key; '*' means "no password" but unlocked.
+        Step("unlock-root-for-keys", "set -e\nsed -i 's/^root:!:/root:*:/' /etc/shadow"),
+        _authorized_keys_step(keys),
+        Step("configure-sshd", "set -e\n"
+             "sed -i 's/^#\\?PermitRootLogin.*/PermitRootLogin prohibit-password/' /etc/ssh/sshd_config\n"
+             "sed -i 's/^#\\?PasswordAuthentication.*/PasswordAuthentication no/' /etc/ssh/sshd_config\n"
+             "rc-update add sshd default\nrc-service sshd restart"),
+        Step(HOST_KEY_STEP, "cat /etc/ssh/ssh_host_ed25519_key.pub"),
+    ]
+
+
+def validate_plan_inputs(distro: str, mirror: Mirror, keys: tuple[str, ...]) -> None:
+    """Raises ConfigError naming the setting, before any container exists."""
+    if distro not in DISTROS:
+        raise ConfigError("lxdha:image.distro", f"unknown distro {distro!r}", f"use one of {', '.join(DISTROS)}")
+    if not mirror.url.startswith(("http://", "https://")):
+        raise ConfigError("lxdha:mirror.url", f"{mirror.url!r} is not an http(s) URL", "set the mirror's base URL")
+    if distro == "debian" and "BEGIN PGP PUBLIC KEY BLOCK" not in mirror.signing_key:
+        raise ConfigError("lxdha:mirror.signingKey", "the Debian mirror needs its armored signing key",
+                          "set lxdha:mirror.signingKey or signingKeyFile (apt verifies with signed-by)")
+    if distro == "alpine" and not mirror.repositories:
+        raise ConfigError("lxdha:mirror.repositories", "no Alpine repositories listed",
+                          "list paths under the mirror URL, e.g. alpine/v3.11/main")
+    if not keys:
+        raise ConfigError("lxdha:sshAuthorizedKeys", "no SSH public key given",
+                          "list at least one public key (Ansible and operators log in with it)")
+    for key in keys:
+        if not key.startswith(("ssh-ed25519 ", "ssh-rsa ", "ecdsa-sha2-", "sk-")):
+            raise ConfigError("lxdha:sshAuthorizedKeys", f"{key[:24]!r}... is not an OpenSSH public key",
+                              "paste the .pub line, e.g. 'ssh-ed25519 AAAA... comment'")
+
+
+def bootstrap_plan(distro: str, mirror: Mirror, keys: tuple[str, ...]) -> list[Step]:
+    validate_plan_inputs(distro, mirror, keys)
+    return debian_plan(mirror, keys) if distro == "debian" else alpine_plan(mirror, keys)
+
+
+def plan_hash(steps: list[Step]) -> str:
+    """Changes whenever any step would run differently."""
+    return hashlib.sha256(json.dumps([asdict(s) for s in steps]).encode()).hexdigest()[:16]

@@ -1,0 +1,72 @@
+"""Dynamic provider that bootstraps one container over LXD exec (mirror, upgrade, sshd, keys).
+
+It re-runs when the plan changes (its hash is an input) or when the container is a new one (its
+LXD uuid is an input); the plan's steps are idempotent, so a re-run after a half-way failure
+converges.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
+
+from provisioners.bootstrap import run_plan
+from provisioners.bootstrap_plan import Mirror, bootstrap_plan, plan_hash
+from provisioners.connection import LxdEndpoint, lxd_client
+from provisioners.dynamic_support import with_secret_outputs
+
+RERUN_KEYS = ("instance", "instance_uuid", "plan_hash")
+
+
+def mirror_from(props: dict[str, Any]) -> Mirror:
+    raw = props["mirror"]
+    return Mirror(url=raw["url"], suite=raw.get("suite") or "bookworm",
+                  components=tuple(raw.get("components") or ("main",)), signing_key=raw.get("signing_key") or "",
+                  repositories=tuple(raw.get("repositories") or ()))
+
+
+def steps_for(props: dict[str, Any]) -> list:
+    return bootstrap_plan(props["distro"], mirror_from(props), tuple(props["authorized_keys"]))
+
+
+class BootstrapProvider(ResourceProvider):
+    def _run(self, props: dict[str, Any]) -> dict[str, Any]:
+        endpoint = LxdEndpoint.from_inputs(props["connection"])
+        with lxd_client(endpoint) as client:
+            host_key = run_plan(client, props["instance"], steps_for(props))
+        return {**props, "host_key": host_key}
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(f"{props['instance']}-bootstrap", self._run(props))
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = [key for key in (*RERUN_KEYS, "mirror", "authorized_keys", "distro") if olds.get(key) != news.get(key)]
+        return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(self._run(news))
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        return None  # nothing to undo: the container goes with its own resource
+
+
+class Bootstrap(pulumi.dynamic.Resource):
+    host_key: pulumi.Output[str]
+
+    def __init__(self, resource_name: str, connection: pulumi.Input[dict], instance: pulumi.Input[str],
+                 instance_uuid: pulumi.Input[str], distro: str, mirror: dict[str, Any], authorized_keys: list[str],
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        steps = bootstrap_plan(distro, mirror_from({"mirror": mirror}), tuple(authorized_keys))  # validates now
+        props = {
+            "connection": pulumi.Output.secret(connection),
+            "instance": instance,
+            "instance_uuid": instance_uuid,
+            "distro": distro,
+            "mirror": mirror,
+            "authorized_keys": authorized_keys,
+            "plan_hash": plan_hash(steps),
+            "host_key": None,
+        }
+        super().__init__(BootstrapProvider(), resource_name, props, with_secret_outputs(opts, ["connection"]))

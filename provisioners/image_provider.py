@@ -1,0 +1,121 @@
+"""Dynamic provider for a cached image plus a stable alias (e.g. alpine/stable) pointing at it.
+
+Changing the source copies the new image and re-points the alias in place: containers refer to
+the alias, so they are not replaced. The previous image is deleted once no alias refers to it.
+Re-running with the same inputs is a no-op (the upstream Terraform resource is not).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
+from pylxd.exceptions import LXDAPIException, NotFound
+
+from provisioners.connection import LxdEndpoint, lxd_client
+from provisioners.dynamic_support import with_secret_outputs
+from provisioners.lxd_ops import post_and_wait, wait_operation
+from provisioners.retry import with_retries
+
+COPY_TIMEOUT_S = 900
+PROTOCOLS = ("lxd", "simplestreams")
+SOURCE_KEYS = ("remote_url", "remote_protocol", "remote_certificate", "source")
+
+
+def copy_source(props: dict[str, Any]) -> dict[str, Any]:
+    source = {"type": "image", "mode": "pull", "server": props["remote_url"], "protocol": props["remote_protocol"],
+              "alias": props["source"]}
+    if props.get("remote_certificate"):
+        source["certificate"] = props["remote_certificate"]  # pins the image server
+    return source
+
+
+def copy_image(client: Any, props: dict[str, Any]) -> str:
+    """Copies the source image into the cluster; returns its fingerprint."""
+    body = {"source": copy_source(props), "auto_update": False, "public": False}
+    print(f"copying image {props['source']} from {props['remote_url']}", file=sys.stderr, flush=True)
+    metadata = post_and_wait(client, client.api.images, body, COPY_TIMEOUT_S, f"copy image {props['source']}")
+    fingerprint = (metadata.get("metadata") or {}).get("fingerprint")
+    if not fingerprint:
+        raise RuntimeError(f"copy of {props['source']} finished without a fingerprint")
+    return fingerprint
+
+
+def point_alias(client: Any, alias: str, fingerprint: str, description: str) -> str | None:
+    """Creates or re-points `alias`; returns the fingerprint it pointed at before (if any)."""
+    try:
+        previous = client.api.images.aliases[alias].get().json()["metadata"]["target"]
+    except NotFound:
+        client.api.images.aliases.post(json={"name": alias, "target": fingerprint, "description": description})
+        return None
+    if previous != fingerprint:
+        client.api.images.aliases[alias].put(json={"target": fingerprint, "description": description})
+    return previous
+
+
+def delete_if_unaliased(client: Any, fingerprint: str | None) -> None:
+    if not fingerprint:
+        return
+    aliases = client.api.images.aliases.get(params={"recursion": "1"}).json()["metadata"]
+    if any(a["target"] == fingerprint for a in aliases):
+        return
+    try:
+        response = client.api.images[fingerprint].delete()
+        wait_operation(client, response.json()["operation"].split("/")[-1], 120, f"delete image {fingerprint[:12]}")
+    except (NotFound, LXDAPIException) as error:
+        print(f"old image {fingerprint[:12]} not deleted: {error}", file=sys.stderr, flush=True)
+
+
+class ImageAliasProvider(ResourceProvider):
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures = []
+        if news.get("remote_protocol") not in PROTOCOLS:
+            failures.append(CheckFailure("remote_protocol", f"must be one of {', '.join(PROTOCOLS)}"))
+        if not str(news.get("remote_url", "")).startswith("https://"):
+            failures.append(CheckFailure("remote_url", "the image remote must be an https:// URL"))
+        for key in ("source", "alias"):
+            if not news.get(key):
+                failures.append(CheckFailure(key, f"{key} is required"))
+        return CheckResult(news, failures)
+
+    def _sync(self, props: dict[str, Any]) -> dict[str, Any]:
+        endpoint = LxdEndpoint.from_inputs(props["connection"])
+        with lxd_client(endpoint) as client:
+            fingerprint = with_retries(lambda: copy_image(client, props), f"copy {props['source']}")
+            previous = with_retries(lambda: point_alias(client, props["alias"], fingerprint, props["source"]),
+                                    f"alias {props['alias']}")
+            if previous and previous != fingerprint:
+                print(f"{props['alias']}: {previous[:12]} -> {fingerprint[:12]}", file=sys.stderr, flush=True)
+                delete_if_unaliased(client, previous)
+        return {**props, "fingerprint": fingerprint}
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(props["alias"], self._sync(props))
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        replaces = ["alias"] if olds.get("alias") != news.get("alias") else []
+        changed = [k for k in SOURCE_KEYS if olds.get(k) != news.get(k)]
+        return DiffResult(changes=bool(replaces or changed), replaces=replaces, delete_before_replace=True)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(self._sync(news))
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        endpoint = LxdEndpoint.from_inputs(props["connection"])
+        with lxd_client(endpoint) as client:
+            try:
+                client.api.images.aliases[props["alias"]].delete()
+            except NotFound:
+                pass
+            delete_if_unaliased(client, props.get("fingerprint"))
+
+
+class ImageAlias(pulumi.dynamic.Resource):
+    fingerprint: pulumi.Output[str]
+    alias: pulumi.Output[str]
+
+    def __init__(self, resource_name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(ImageAliasProvider(), resource_name, {"fingerprint": None, **props},
+                         with_secret_outputs(opts, ["connection"]))

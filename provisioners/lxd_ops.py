@@ -1,0 +1,95 @@
+"""LXD operations over the pinned HTTPS session: waiting with our own deadline, and exec whose output
+LXD records (so no unpinned websocket is ever opened)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pylxd
+from pylxd.exceptions import LXDAPIException
+
+WAIT_SLICE_S = 20
+
+
+class OperationFailed(RuntimeError):
+    """An LXD background operation ended in failure; the message is LXD's own."""
+
+
+class OperationTimeout(TimeoutError):
+    """An operation did not finish within its deadline (it may still finish on the cluster)."""
+
+
+def operation_id(response_json: dict[str, Any]) -> str:
+    return response_json["operation"].rstrip("/").split("/")[-1]
+
+
+def wait_operation(client: pylxd.Client, op_id: str, timeout_s: float, what: str) -> dict[str, Any]:
+    """Metadata of the finished operation; raises on failure or after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise OperationTimeout(f"{what}: still running after {timeout_s:.0f}s")
+        slice_s = max(1, min(WAIT_SLICE_S, int(remaining)))
+        try:
+            response = client.api.operations[op_id].wait.get(params={"timeout": slice_s}, timeout=slice_s + 15)
+        except LXDAPIException as error:
+            raise OperationFailed(f"{what}: {error}") from error
+        metadata = response.json().get("metadata") or {}
+        status = metadata.get("status")
+        if status == "Success":
+            return metadata
+        if status in ("Failure", "Cancelled"):
+            raise OperationFailed(f"{what}: {metadata.get('err') or status}")
+
+
+def post_and_wait(client: pylxd.Client, node: Any, body: dict[str, Any], timeout_s: float, what: str,
+                  params: dict[str, str] | None = None) -> dict[str, Any]:
+    """POST to an async endpoint and wait for its operation."""
+    try:
+        response = node.post(json=body, params=params)
+    except LXDAPIException as error:
+        raise OperationFailed(f"{what}: {error}") from error
+    return wait_operation(client, operation_id(response.json()), timeout_s, what)
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def execute(client: pylxd.Client, instance: str, command: list[str], timeout_s: float,
+            environment: dict[str, str] | None = None) -> ExecResult:
+    """Run `command` in `instance` and return its exit code and recorded output."""
+    body = {
+        "command": command,
+        "environment": environment or {},
+        "interactive": False,
+        "wait-for-websocket": False,
+        "record-output": True,
+    }
+    node = client.api.instances[instance].exec
+    metadata = post_and_wait(client, node, body, timeout_s, f"exec in {instance}")
+    result = metadata.get("metadata") or {}
+    logs = result.get("output") or {}
+    return ExecResult(int(result.get("return", -1)), _fetch_log(client, logs.get("1")),
+                      _fetch_log(client, logs.get("2")))
+
+
+def _fetch_log(client: pylxd.Client, path: str | None) -> str:
+    if not path:
+        return ""
+    relative = path.split("/1.0/", 1)[1]
+    node = client.api
+    for part in relative.split("/"):
+        node = node[part]
+    text = node.get().text
+    try:
+        node.delete()
+    except LXDAPIException:
+        pass  # the log is removed with the instance anyway
+    return text
