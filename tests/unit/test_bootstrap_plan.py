@@ -1,0 +1,64 @@
+"""Bootstrap plans as data: the steps each distro runs, and bad input rejected up front."""
+
+from __future__ import annotations
+
+import pytest
+
+from provisioners.bootstrap_plan import HOST_KEY_STEP, Mirror, bootstrap_plan, plan_hash
+from provisioners.errors import ConfigError
+
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEx test@example"
+ARMORED = "-----BEGIN PGP PUBLIC KEY BLOCK-----\nabc\n-----END PGP PUBLIC KEY BLOCK-----"
+DEBIAN_MIRROR = Mirror(url="http://10.91.0.30:9000/debian", signing_key=ARMORED)
+ALPINE_MIRROR = Mirror(url="http://10.0.0.55:9000", repositories=("alpine/v3.11/main", "alpine/v3.11/community",
+                                                                   "alpine/edge/testing"))
+
+
+def test_debian_plan_points_apt_only_at_the_signed_mirror() -> None:
+    steps = bootstrap_plan("debian", DEBIAN_MIRROR, (KEY,))
+    names = [s.name for s in steps]
+    assert names == ["point-apt-at-mirror", "apt-update", "apt-upgrade", "install-ssh-python", "authorized-keys",
+                     "configure-sshd", HOST_KEY_STEP]
+    mirror_step = steps[0].script
+    assert "rm -f /etc/apt/sources.list /etc/apt/sources.list.d/*" in mirror_step
+    assert "URIs: http://10.91.0.30:9000/debian" in mirror_step
+    assert "Signed-By: /etc/apt/keyrings/lxdha-mirror.asc" in mirror_step
+    assert "openssh-server python3" in steps[3].script
+    assert "systemctl enable ssh" in steps[5].script
+
+
+def test_alpine_plan_matches_the_seed_steps_without_fetching_keys() -> None:
+    steps = bootstrap_plan("alpine", ALPINE_MIRROR, (KEY,))
+    script = "\n".join(s.script for s in steps)
+    assert "http://10.0.0.55:9000/alpine/v3.11/main\nhttp://10.0.0.55:9000/alpine/v3.11/community" in script
+    for expected in ("apk update", "apk upgrade --no-cache", "apk add --no-cache openssh python3",
+                     "PermitRootLogin prohibit-password", "rc-update add sshd default"):
+        assert expected in script
+    assert "wget" not in script and "github.com" not in script
+    assert KEY in script
+
+
+def test_plan_hash_changes_with_keys_and_mirror() -> None:
+    base = plan_hash(bootstrap_plan("debian", DEBIAN_MIRROR, (KEY,)))
+    assert base == plan_hash(bootstrap_plan("debian", DEBIAN_MIRROR, (KEY,)))
+    assert base != plan_hash(bootstrap_plan("debian", DEBIAN_MIRROR, (KEY, KEY + "2")))
+    other_mirror = Mirror(url="http://10.91.0.31:9000/debian", signing_key=ARMORED)
+    assert base != plan_hash(bootstrap_plan("debian", other_mirror, (KEY,)))
+
+
+@pytest.mark.parametrize(
+    ("distro", "mirror", "keys", "field"),
+    [
+        ("gentoo", DEBIAN_MIRROR, (KEY,), "lxdha:image.distro"),
+        ("debian", Mirror(url="ftp://x", signing_key=ARMORED), (KEY,), "lxdha:mirror.url"),
+        ("debian", Mirror(url="http://x"), (KEY,), "lxdha:mirror.signingKey"),
+        ("alpine", Mirror(url="http://x"), (KEY,), "lxdha:mirror.repositories"),
+        ("debian", DEBIAN_MIRROR, (), "lxdha:sshAuthorizedKeys"),
+        ("debian", DEBIAN_MIRROR, ("not a key",), "lxdha:sshAuthorizedKeys"),
+    ],
+)
+def test_bad_input_names_the_setting(distro, mirror, keys, field) -> None:
+    with pytest.raises(ConfigError) as caught:
+        bootstrap_plan(distro, mirror, keys)
+    assert caught.value.field == field
+    assert "Fix:" in str(caught.value)

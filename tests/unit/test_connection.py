@@ -1,0 +1,29 @@
+"""Connection settings are validated and named before any request is made."""
+
+from __future__ import annotations
+
+from provisioners.connection import LxdEndpoint, certificate_fingerprint, normalize_fingerprint, validate_endpoint
+from tests.support.certs import self_signed_client_cert
+
+
+def test_fingerprint_spellings_normalize() -> None:
+    assert normalize_fingerprint("AB:cd:EF") == "abcdef"
+
+
+def test_certificate_fingerprint_is_sha256_hex() -> None:
+    cert, _ = self_signed_client_cert("x")
+    assert len(certificate_fingerprint(cert)) == 64
+
+
+def test_validation_names_each_bad_setting() -> None:
+    endpoint = LxdEndpoint("http://lb", "xyz", "nope", "nope")
+    problems = " ".join(validate_endpoint(endpoint))
+    for key in ("lxd:remote", "lxd:serverFingerprint", "lxd:clientCert", "lxd:clientKey"):
+        assert key in problems
+
+
+def test_a_good_endpoint_round_trips_through_provider_inputs() -> None:
+    cert, key = self_signed_client_cert("x")
+    endpoint = LxdEndpoint("https://10.0.0.100:8443", "a" * 64, cert, key, "pw")
+    assert validate_endpoint(endpoint) == []
+    assert LxdEndpoint.from_inputs(endpoint.to_inputs()) == endpoint
