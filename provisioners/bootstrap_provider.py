@@ -42,7 +42,8 @@ class BootstrapProvider(ResourceProvider):
         return CreateResult(f"{props['instance']}-bootstrap", self._run(props))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = [key for key in (*RERUN_KEYS, "mirror", "authorized_keys", "distro") if olds.get(key) != news.get(key)]
+        keys = (*RERUN_KEYS, "mirror", "authorized_keys", "distro")
+        changed = [key for key in keys if olds.get(key) != news.get(key)]
         return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:

@@ -7,6 +7,7 @@ Re-running with the same inputs is a no-op (the upstream Terraform resource is n
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import Any
 
@@ -105,10 +106,8 @@ class ImageAliasProvider(ResourceProvider):
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         endpoint = LxdEndpoint.from_inputs(props["connection"])
         with lxd_client(endpoint) as client:
-            try:
+            with contextlib.suppress(NotFound):
                 client.api.images.aliases[props["alias"]].delete()
-            except NotFound:
-                pass
             delete_if_unaliased(client, props.get("fingerprint"))
 
 

@@ -3,6 +3,7 @@ LXD records (so no unpinned websocket is ever opened)."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -88,8 +89,6 @@ def _fetch_log(client: pylxd.Client, path: str | None) -> str:
     for part in relative.split("/"):
         node = node[part]
     text = node.get().text
-    try:
+    with contextlib.suppress(LXDAPIException):  # the log goes with the instance anyway
         node.delete()
-    except LXDAPIException:
-        pass  # the log is removed with the instance anyway
     return text

@@ -7,6 +7,7 @@ The connection is also kept in the outputs (secret): delete only receives the ou
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pulumi
@@ -55,7 +56,8 @@ class ProfileProvider(ResourceProvider):
         with lxd_client(endpoint) as client:
             def apply() -> None:
                 profile = client.profiles.get(news["name"])
-                profile.config, profile.devices, profile.description = spec["config"], spec["devices"], spec["description"]
+                profile.config, profile.devices = spec["config"], spec["devices"]
+                profile.description = spec["description"]
                 profile.save(wait=True)
 
             with_retries(apply, f"update profile {news['name']}")
@@ -65,10 +67,8 @@ class ProfileProvider(ResourceProvider):
         endpoint = LxdEndpoint.from_inputs(props["connection"])
         with lxd_client(endpoint) as client:
             def remove() -> None:
-                try:
+                with contextlib.suppress(NotFound):
                     client.profiles.get(props["name"]).delete()
-                except NotFound:
-                    pass
 
             with_retries(remove, f"delete profile {props['name']}")
 

@@ -14,7 +14,7 @@ def self_signed_client_cert(common_name: str) -> tuple[str, str]:
     """(certificate PEM, private key PEM) valid for 30 days."""
     key = ec.generate_private_key(ec.SECP384R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
