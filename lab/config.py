@@ -1,0 +1,177 @@
+"""Names, addresses and paths of the lab, derived from a few settings (members, lab dir, cache).
+
+Every other module asks this one where things are, so a name or address is defined only here.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PREFIX = "lxdha"
+DEFAULT_LAB_DIR = Path("/var/lib/lxdha-lab")
+DEFAULT_MEMBERS = 3
+MAX_MEMBERS = 9  # member addresses .11-.19; .20 is the image remote
+SUBNET = ipaddress.IPv4Network("10.91.0.0/24")
+API_PORT = 8443
+S3_PORT = 9000
+DHCP_RANGE = ("10.91.0.100", "10.91.0.199")
+DHCP_LEASE = "10m"  # short: every test container has a new MAC, the pool must recycle quickly
+VIP_RANGE = ("10.91.0.240", "10.91.0.250")
+MIRROR_BUCKET = "debian"
+REGISTRY_BUCKET = "registry"
+MIRROR_SUITE = "bookworm"
+IMAGE_ALIASES = ("debian/bookworm", "debian/12")
+# Pinned MinIO: the only version the Go module proxy offers here.
+MINIO_MODULE = "github.com/minio/minio"
+MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"
+
+
+def host_address(last_octet: int) -> str:
+    return str(SUBNET.network_address + last_octet)
+
+
+@dataclass(frozen=True)
+class Member:
+    """One LXD cluster member: its own netns, LXD_DIR and address."""
+
+    index: int
+    lab_dir: Path
+
+    @property
+    def name(self) -> str:
+        return f"m{self.index}"
+
+    @property
+    def address(self) -> str:
+        return host_address(10 + self.index)
+
+    @property
+    def netns(self) -> str:
+        return f"{PREFIX}-{self.name}"
+
+    @property
+    def host_veth(self) -> str:
+        return f"{PREFIX}-{self.name}"
+
+    @property
+    def lxd_dir(self) -> Path:
+        return self.lab_dir / "members" / self.name
+
+
+@dataclass(frozen=True)
+class Node:
+    """A single-purpose namespace on the lab segment (load balancer, image remote, site host)."""
+
+    name: str
+    address: str
+
+    @property
+    def netns(self) -> str:
+        return f"{PREFIX}-{self.name}"
+
+    @property
+    def host_veth(self) -> str:
+        return f"{PREFIX}-{self.name}"
+
+
+@dataclass(frozen=True)
+class LabConfig:
+    lab_dir: Path = DEFAULT_LAB_DIR
+    cache_dir: Path = Path.home() / ".cache" / "lxdha"
+    member_count: int = DEFAULT_MEMBERS
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.member_count <= MAX_MEMBERS:
+            raise ValueError(f"members must be 1..{MAX_MEMBERS}, got {self.member_count}")
+        resolved = str(self.lab_dir.resolve()) if self.lab_dir.exists() else str(self.lab_dir)
+        if resolved in ("/", "/var/lib", "/var/lib/lxd") or resolved.startswith("/var/lib/lxd/"):
+            raise ValueError(f"refusing lab dir {resolved}: it is not the lab's own")
+
+    @classmethod
+    def from_env(cls, members: int | None = None) -> LabConfig:
+        count = members if members is not None else int(os.environ.get("LAB_MEMBERS", DEFAULT_MEMBERS))
+        lab_dir = Path(os.environ.get("LAB_DIR", DEFAULT_LAB_DIR))
+        cache = Path(os.environ.get("LAB_CACHE", Path.home() / ".cache" / "lxdha"))
+        return cls(lab_dir=lab_dir, cache_dir=cache, member_count=count)
+
+    # --- network ---------------------------------------------------------------------------
+    bridge: str = f"{PREFIX}0"
+    gateway: str = host_address(1)
+    prefix_len: int = SUBNET.prefixlen
+    lb: Node = Node("lb", host_address(10))
+    image_remote: Node = Node("img", host_address(20))
+    site: Node = Node("site", host_address(30))
+
+    @property
+    def members(self) -> list[Member]:
+        return [Member(i, self.lab_dir) for i in range(1, self.member_count + 1)]
+
+    def member(self, name: str) -> Member:
+        for member in self.members:
+            if member.name == name:
+                return member
+        raise KeyError(f"no member {name!r} (members: {', '.join(m.name for m in self.members)})")
+
+    # --- paths ------------------------------------------------------------------------------
+    @property
+    def run_dir(self) -> Path:
+        return self.lab_dir / "run"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.lab_dir / "logs"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.lab_dir / "secrets"
+
+    @property
+    def pki_dir(self) -> Path:
+        return self.lab_dir / "pki"
+
+    @property
+    def image_remote_dir(self) -> Path:
+        return self.lab_dir / "image-remote"
+
+    @property
+    def lb_dir(self) -> Path:
+        return self.lab_dir / "lb"
+
+    @property
+    def site_dir(self) -> Path:
+        return self.lab_dir / "site"
+
+    @property
+    def dhcp_dir(self) -> Path:
+        return self.lab_dir / "dhcp"
+
+    @property
+    def info_path(self) -> Path:
+        return self.lab_dir / "lab.json"
+
+    @property
+    def state_path(self) -> Path:
+        return self.lab_dir / "state.json"
+
+    @property
+    def lb_url(self) -> str:
+        return f"https://{self.lb.address}:{API_PORT}"
+
+    @property
+    def image_remote_url(self) -> str:
+        return f"https://{self.image_remote.address}:{API_PORT}"
+
+    @property
+    def s3_endpoint(self) -> str:
+        return f"http://{self.site.address}:{S3_PORT}"
+
+    @property
+    def mirror_url(self) -> str:
+        return f"{self.s3_endpoint}/{MIRROR_BUCKET}"
+
+    @property
+    def netns_names(self) -> list[str]:
+        return [m.netns for m in self.members] + [n.netns for n in (self.lb, self.image_remote, self.site)]

@@ -1,0 +1,78 @@
+"""Faults for tests and demos: crash or restart a member daemon, cut a member off the segment and
+heal it, stop and start the S3 host. Each acts only on the lab's own processes and links."""
+
+from __future__ import annotations
+
+from lab.cluster import cluster_members
+from lab.config import LabConfig
+from lab.log import say
+from lab.members import kill_lxd, shutdown_lxd, start_lxd, wait_lxd_ready
+from lab.net import host_veth_is_up, set_host_veth
+from lab.proc import LabError, ProcessTable, wait_until
+from lab.site import start_s3, stop_s3
+
+
+def _table(config: LabConfig) -> ProcessTable:
+    return ProcessTable(config.run_dir)
+
+
+def kill_member(config: LabConfig, name: str) -> int:
+    """kill -9 the member's LXD daemon (its containers keep running); returns the PID killed."""
+    config.member(name)
+    pid = kill_lxd(_table(config), name)
+    say(f"killed LXD daemon of {name} (pid {pid}) with SIGKILL")
+    return pid
+
+
+def member_status(config: LabConfig, name: str) -> str | None:
+    """The cluster's view of one member ("Online", "Offline", ...), asked of any other live member."""
+    for via in config.members:
+        if via.name == name and len(config.members) > 1:
+            continue
+        try:
+            return cluster_members(config, via)[name]["status"]
+        except (LabError, KeyError):
+            continue
+    return None
+
+
+def wait_member_status(config: LabConfig, name: str, status: str, timeout: float = 90) -> None:
+    wait_until(lambda: member_status(config, name) == status, timeout=timeout, interval=1,
+               what=f"member {name} to be {status}")
+
+
+def restart_member(config: LabConfig, name: str, *, wait_online: bool = True, timeout: float = 120) -> None:
+    """Stops the daemon if it runs (cleanly), starts it again in its namespaces, waits for ONLINE."""
+    member = config.member(name)
+    table = _table(config)
+    shutdown_lxd(table, name, member.lxd_dir, timeout=30)
+    start_lxd(table, name, member.lxd_dir)
+    wait_lxd_ready(table, name, member.lxd_dir, timeout=timeout)
+    if wait_online:
+        wait_member_status(config, name, "Online", timeout=timeout)
+    say(f"member {name} restarted")
+
+
+def cut_member(config: LabConfig, name: str) -> None:
+    """Takes the member's only link to the segment down (host side of its veth)."""
+    set_host_veth(config.member(name).host_veth, up=False)
+    say(f"member {name} cut off the lab segment")
+
+
+def heal_member(config: LabConfig, name: str) -> None:
+    set_host_veth(config.member(name).host_veth, up=True)
+    say(f"member {name} reconnected to the lab segment")
+
+
+def member_is_cut(config: LabConfig, name: str) -> bool:
+    return not host_veth_is_up(config.member(name).host_veth)
+
+
+def stop_site_s3(config: LabConfig) -> None:
+    stop_s3(config, _table(config))
+    say("S3 server stopped")
+
+
+def start_site_s3(config: LabConfig) -> None:
+    start_s3(config, _table(config))
+    say("S3 server started")

@@ -1,0 +1,149 @@
+"""What a client needs to use the lab, as one stable JSON document (lab.json, `lab env --json`)
+and as a `LabInfo` object for Python callers (tests). The schema is documented in lab/README.md;
+secrets are never in it, only the paths of the 0600 files that hold them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lab.config import (
+    API_PORT,
+    DHCP_LEASE,
+    DHCP_RANGE,
+    IMAGE_ALIASES,
+    MIRROR_BUCKET,
+    MIRROR_SUITE,
+    REGISTRY_BUCKET,
+    SUBNET,
+    VIP_RANGE,
+    LabConfig,
+)
+from lab.files import write_public
+from lab.pki import fingerprint
+
+SCHEMA_VERSION = 1
+
+
+def build_info(config: LabConfig, *, cluster_cert_pem: str, image_remote_cert_pem: str, image_fingerprint: str,
+               mirror_key_fingerprint: str, mirror_packages: list[str]) -> dict[str, Any]:
+    pki, sec = config.pki_dir, config.secrets_dir
+    return {
+        "schema": SCHEMA_VERSION,
+        "lab_dir": str(config.lab_dir),
+        "network": {
+            "bridge": config.bridge, "subnet": str(SUBNET), "prefix_len": config.prefix_len,
+            "gateway": config.gateway, "dhcp_range": list(DHCP_RANGE), "dhcp_lease": DHCP_LEASE,
+            "vip_range": list(VIP_RANGE), "instance_nic_parent": "br0",
+        },
+        "lxd": {
+            "url": config.lb_url,
+            "server_cert": str(pki / "cluster.crt"),
+            "server_cert_pem": cluster_cert_pem,
+            "server_fingerprint": fingerprint(cluster_cert_pem),
+            "client_cert": str(pki / "client.crt"),
+            "client_key": str(sec / "client.key"),
+            "trust_password_file": str(sec / "trust-password"),
+            "storage_pool": "default",
+            "profile": "default",
+            "members": [{"name": m.name, "address": m.address, "url": f"https://{m.address}:{API_PORT}",
+                         "lxd_dir": str(m.lxd_dir)} for m in config.members],
+        },
+        "load_balancer": {"address": config.lb.address, "port": API_PORT, "balance": "first",
+                          "stats_socket": str(config.lb_dir / "haproxy.sock")},
+        "image_remote": {
+            "url": config.image_remote_url, "protocol": "lxd",
+            "cert": str(pki / "image-remote.crt"), "cert_pem": image_remote_cert_pem,
+            "cert_fingerprint": fingerprint(image_remote_cert_pem),
+            "alias": IMAGE_ALIASES[0], "aliases": list(IMAGE_ALIASES), "image_fingerprint": image_fingerprint,
+        },
+        "s3": {
+            "endpoint": config.s3_endpoint, "region": "us-east-1",
+            "access_key_file": str(sec / "s3-access-key"), "secret_key_file": str(sec / "s3-secret-key"),
+            "buckets": {"mirror": MIRROR_BUCKET, "registry": REGISTRY_BUCKET},
+        },
+        "mirror": {
+            "url": config.mirror_url, "suite": MIRROR_SUITE, "components": ["main"],
+            "key_armored": str(pki / "mirror-key.asc"), "key_binary": str(pki / "mirror-key.gpg"),
+            "key_fingerprint": mirror_key_fingerprint, "packages": mirror_packages,
+            "sources_line": f"deb [signed-by=/etc/apt/keyrings/lxdha-mirror.gpg] {config.mirror_url} "
+                            f"{MIRROR_SUITE} main",
+        },
+    }
+
+
+def write_info(config: LabConfig, info: dict[str, Any]) -> None:
+    write_public(config.info_path, json.dumps(info, indent=2, sort_keys=True) + "\n")
+
+
+def read_info(config: LabConfig) -> dict[str, Any] | None:
+    try:
+        return json.loads(config.info_path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class LabInfo:
+    """lab.json for Python callers, with the connections tests need."""
+
+    config: LabConfig
+    data: dict[str, Any]
+
+    @property
+    def lb_url(self) -> str:
+        return self.data["lxd"]["url"]
+
+    @property
+    def server_cert(self) -> Path:
+        return Path(self.data["lxd"]["server_cert"])
+
+    @property
+    def client_cert(self) -> Path:
+        return Path(self.data["lxd"]["client_cert"])
+
+    @property
+    def client_key(self) -> Path:
+        return Path(self.data["lxd"]["client_key"])
+
+    @property
+    def member_names(self) -> list[str]:
+        return [m["name"] for m in self.data["lxd"]["members"]]
+
+    @property
+    def image_source(self) -> dict[str, str]:
+        """The image-copy "pull" source a client hands to the cluster."""
+        remote = self.data["image_remote"]
+        return {"type": "image", "mode": "pull", "server": remote["url"], "protocol": remote["protocol"],
+                "alias": remote["alias"], "certificate": remote["cert_pem"]}
+
+    def lxd_client(self, url: str | None = None):  # noqa: ANN201 - pylxd.Client
+        """pylxd client through the load balancer (or `url`), pinned to the cluster certificate.
+
+        The session ignores REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE (set on this machine): requests would
+        otherwise replace the pin path with the system bundle."""
+        import pylxd
+        import requests
+        from pylxd.client import LXDSSLAdapter
+
+        target = url or self.lb_url
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = str(self.server_cert)
+        session.cert = (str(self.client_cert), str(self.client_key))
+        session.mount(target, LXDSSLAdapter())
+        # cert= as well: pylxd uses it for the exec/console websockets, the session for REST
+        return pylxd.Client(endpoint=target, cert=(str(self.client_cert), str(self.client_key)), session=session,
+                            timeout=60)
+
+    def member_url(self, name: str) -> str:
+        return next(m["url"] for m in self.data["lxd"]["members"] if m["name"] == name)
+
+    def s3_client(self):  # noqa: ANN201
+        from lab.site import s3_client
+        return s3_client(self.config)
+
+    def as_json(self) -> str:
+        return json.dumps(self.data, indent=2, sort_keys=True)

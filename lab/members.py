@@ -1,0 +1,132 @@
+"""LXD daemons in namespaces: a "holder" process per daemon keeps a private mount namespace,
+inside the daemon's netns, whose /sys shows that netns (LXD reads /sys/class/net) while the host
+cgroup tree stays visible. Every LXD mount lives and dies with its holder.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from lab.lxdapi import LocalLxd
+from lab.net import NETNS_DIR
+from lab.proc import Daemon, LabError, ProcessTable, run
+
+HOLDER_SCRIPT = r"""
+mount --move /sys/fs/cgroup "$1"
+umount -l /sys
+mount -t sysfs sysfs /sys
+mount --move "$1" /sys/fs/cgroup
+exec -a "lxdha-holder:$2" sleep infinity
+"""
+
+
+def lxd_env(lxd_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LXD")}
+    env["LXD_DIR"] = str(lxd_dir)
+    return env
+
+
+def holder_marker(lxd_dir: Path) -> str:
+    return f"lxdha-holder:{lxd_dir}"
+
+
+def lxd_marker(lxd_dir: Path) -> str:
+    return f"--logfile {lxd_dir}/lxd.log"
+
+
+def ensure_holder(table: ProcessTable, name: str, netns: str, lxd_dir: Path) -> Daemon:
+    running = table.running(f"holder-{name}")
+    if running:
+        return running
+    cg_tmp = table.run_dir / f"{name}.cg"
+    cg_tmp.mkdir(parents=True, exist_ok=True)
+    daemon = table.spawn(
+        f"holder-{name}",
+        ["nsenter", f"--net={NETNS_DIR / netns}", "--", "unshare", "--mount", "--propagation", "private",
+         "--", "bash", "-ec", HOLDER_SCRIPT, "lxdha-holder", str(cg_tmp), str(lxd_dir)],
+        marker=holder_marker(lxd_dir), log_path=table.run_dir / f"holder-{name}.log")
+    return daemon
+
+
+def start_lxd(table: ProcessTable, name: str, lxd_dir: Path) -> Daemon:
+    """Starts (or finds) the LXD daemon of `name` inside its holder; does not wait for readiness."""
+    running = table.running(f"lxd-{name}")
+    if running:
+        return running
+    holder = table.running(f"holder-{name}")
+    if holder is None:
+        raise LabError(f"no namespace holder for {name}; run `lab up`")
+    lxd_dir.mkdir(parents=True, exist_ok=True)
+    lxd_dir.chmod(0o711)
+    return table.spawn(
+        f"lxd-{name}",
+        ["nsenter", "-t", str(holder.pid), "-m", "-n", "--", "lxd", "--group", "root",
+         "--logfile", f"{lxd_dir}/lxd.log"],
+        marker=lxd_marker(lxd_dir), log_path=lxd_dir / "lxd.out", env=lxd_env(lxd_dir))
+
+
+def wait_lxd_ready(table: ProcessTable, name: str, lxd_dir: Path, timeout: float = 90) -> None:
+    """Waits for `/internal/ready` (what `lxd waitready` polls), failing fast if the daemon died."""
+    api = LocalLxd(lxd_dir)
+    deadline = time.monotonic() + timeout
+    while True:
+        if table.running(f"lxd-{name}") is None:
+            raise LabError(f"LXD daemon {name} exited; see {lxd_dir}/lxd.log")
+        if _ready(api):
+            return
+        if time.monotonic() >= deadline:
+            raise LabError(f"LXD {name} not ready after {timeout:.0f}s; see {lxd_dir}/lxd.log")
+        time.sleep(0.2)
+
+
+def _ready(api: LocalLxd) -> bool:
+    try:
+        api.request("GET", "/internal/ready", timeout=5)
+        return True
+    except LabError:
+        return False
+
+
+def shutdown_lxd(table: ProcessTable, name: str, lxd_dir: Path, timeout: float = 60) -> None:
+    """`lxd shutdown` (stops its instances cleanly), falling back to TERM/KILL of its own PID."""
+    daemon = table.get(f"lxd-{name}")
+    if daemon is None or not daemon.alive():
+        table.forget(f"lxd-{name}")
+        return
+    run(["lxd", "shutdown", "--timeout", str(int(timeout))], env=lxd_env(lxd_dir), timeout=timeout + 10,
+        check=False)
+    if not daemon.wait_gone(15):
+        daemon.stop(term_timeout=10)
+    table.forget(f"lxd-{name}")
+
+
+def kill_lxd(table: ProcessTable, name: str) -> int:
+    """SIGKILL the daemon (its containers keep running, as after a crash); returns the PID."""
+    daemon = table.running(f"lxd-{name}")
+    if daemon is None:
+        raise LabError(f"LXD daemon {name} is not running")
+    daemon.send(signal.SIGKILL)
+    if not daemon.wait_gone(10):
+        raise LabError(f"LXD daemon {name} (pid {daemon.pid}) survived SIGKILL")
+    return daemon.pid
+
+
+def lxd_alive(table: ProcessTable, name: str) -> bool:
+    return table.running(f"lxd-{name}") is not None
+
+
+def reset_daemon(table: ProcessTable, name: str, netns: str, lxd_dir: Path) -> None:
+    """Wipes a daemon whose initialisation was interrupted (LXD cannot redo a half-done bootstrap
+    or join): stop it and its holder (its mounts go with the holder), remove its dir, start afresh."""
+    shutdown_lxd(table, name, lxd_dir, timeout=20)
+    holder = table.get(f"holder-{name}")
+    if holder:
+        holder.stop(term_timeout=3)
+    table.forget(f"holder-{name}")
+    run(["rm", "-rf", "--one-file-system", str(lxd_dir)], timeout=120)
+    ensure_holder(table, name, netns, lxd_dir)
+    start_lxd(table, name, lxd_dir)
+    wait_lxd_ready(table, name, lxd_dir)

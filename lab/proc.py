@@ -1,0 +1,195 @@
+"""Running commands and owning daemons: every daemon the lab starts is recorded with its PID,
+start time and a marker from its command line, and is only ever signalled after re-checking both.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lab.log import say
+
+
+class LabError(RuntimeError):
+    """A lab step failed; the message says what and where to look."""
+
+
+def run(args: Sequence[str], *, timeout: float = 60, check: bool = True, input: str | bytes | None = None,
+        env: Mapping[str, str] | None = None, capture: bool = True, cwd: str | Path | None = None,
+        ) -> subprocess.CompletedProcess:
+    """subprocess.run with a timeout always, and an error that carries the command's stderr."""
+    text = not isinstance(input, bytes)
+    try:
+        result = subprocess.run(list(args), timeout=timeout, input=input, env=dict(env) if env else None,
+                                capture_output=capture, text=text, cwd=cwd)
+    except subprocess.TimeoutExpired as error:
+        raise LabError(f"timed out after {timeout}s: {' '.join(args[:6])}") from error
+    if check and result.returncode != 0:
+        err = result.stderr if capture else ""
+        if isinstance(err, bytes):
+            err = err.decode(errors="replace")
+        raise LabError(f"{' '.join(args[:8])} exited {result.returncode}: {(err or '').strip()[-2000:]}")
+    return result
+
+
+def wait_until(predicate: Callable[[], bool], *, timeout: float, interval: float = 0.2,
+               what: str = "condition") -> None:
+    """Polls predicate until it holds, bounded in time; raises LabError naming what was awaited."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if predicate():
+                return
+        except Exception:  # noqa: BLE001 - a failing probe just means "not yet"
+            pass
+        if time.monotonic() >= deadline:
+            raise LabError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+# --- processes ----------------------------------------------------------------------------------
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # comm may contain spaces/parens: the fields after the last ')' are well-formed
+    return raw[raw.rindex(")") + 2:].split()
+
+
+def start_time(pid: int) -> int | None:
+    fields = _stat_fields(pid)
+    return int(fields[19]) if fields else None
+
+
+def is_running(pid: int) -> bool:
+    """True for a live process; zombies (killed daemons not yet reaped by init) count as gone."""
+    fields = _stat_fields(pid)
+    return bool(fields) and fields[0] not in ("Z", "X")
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def netns_inode(pid: int) -> int | None:
+    try:
+        return os.stat(f"/proc/{pid}/ns/net").st_ino
+    except OSError:
+        return None
+
+
+def all_pids() -> list[int]:
+    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status if the daemon is our own child (in-process callers like pytest)."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+@dataclass(frozen=True)
+class Daemon:
+    """A process the lab started; `marker` is a string its command line must contain."""
+
+    name: str
+    pid: int
+    started: int
+    marker: str
+
+    def alive(self) -> bool:
+        _reap(self.pid)
+        return (is_running(self.pid) and start_time(self.pid) == self.started
+                and self.marker in cmdline(self.pid))
+
+    def send(self, sig: int) -> None:
+        if self.alive():
+            os.kill(self.pid, sig)
+
+    def stop(self, *, term_timeout: float = 10.0, sig: int = signal.SIGTERM) -> None:
+        """TERM (or sig), wait, then KILL — only while it is still provably our process."""
+        if not self.alive():
+            return
+        self.send(sig)
+        if self.wait_gone(term_timeout):
+            return
+        say(f"{self.name} (pid {self.pid}) ignored signal {sig}; sending SIGKILL")
+        self.send(signal.SIGKILL)
+        if not self.wait_gone(10):
+            raise LabError(f"{self.name} (pid {self.pid}) survived SIGKILL")
+
+    def wait_gone(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while self.alive():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+
+class ProcessTable:
+    """Pid files (JSON) under run_dir, one per daemon name."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+
+    def _path(self, name: str) -> Path:
+        return self.run_dir / f"{name}.json"
+
+    def get(self, name: str) -> Daemon | None:
+        try:
+            data = json.loads(self._path(name).read_text())
+        except (OSError, ValueError):
+            return None
+        return Daemon(name, int(data["pid"]), int(data["started"]), data["marker"])
+
+    def running(self, name: str) -> Daemon | None:
+        daemon = self.get(name)
+        return daemon if daemon and daemon.alive() else None
+
+    def record(self, name: str, pid: int, marker: str) -> Daemon:
+        started = start_time(pid)
+        if started is None:
+            raise LabError(f"{name} (pid {pid}) exited right after start")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._path(name).write_text(json.dumps({"pid": pid, "started": started, "marker": marker}))
+        return Daemon(name, pid, started, marker)
+
+    def forget(self, name: str) -> None:
+        self._path(name).unlink(missing_ok=True)
+
+    def names(self) -> list[str]:
+        if not self.run_dir.is_dir():
+            return []
+        return sorted(p.stem for p in self.run_dir.glob("*.json"))
+
+    def spawn(self, name: str, args: Sequence[str], *, marker: str, log_path: Path,
+              env: Mapping[str, str] | None = None) -> Daemon:
+        """Starts a daemon in its own session (it outlives the CLI), logging to log_path."""
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(list(args), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                       start_new_session=True, env=dict(env) if env else None)
+        # exec chains (nsenter -> env -> daemon) keep the PID; wait until the marker shows up
+        deadline = time.monotonic() + 10
+        while marker not in cmdline(process.pid):
+            if process.poll() is not None:
+                raise LabError(f"{name} exited with {process.returncode} at start; see {log_path}")
+            if time.monotonic() >= deadline:
+                raise LabError(f"{name} (pid {process.pid}) did not exec its daemon; see {log_path}")
+            time.sleep(0.02)
+        process.returncode = 0  # we reap by PID ourselves; keep Popen from warning at GC
+        return self.record(name, process.pid, marker)

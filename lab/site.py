@@ -1,0 +1,142 @@
+"""The "site services" host: a real S3 server (MinIO) in its own netns, with a public-read bucket
+serving the signed package mirror over plain HTTP and a private bucket for the registry.
+
+Root credentials are generated once per lab and kept only in 0600 files (MinIO gets them through
+its environment, never its command line).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from pathlib import Path
+
+import boto3
+import requests
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import ClientError
+
+from lab.config import MIRROR_BUCKET, MIRROR_SUITE, REGISTRY_BUCKET, S3_PORT, LabConfig
+from lab.files import read_secret, write_secret
+from lab.gobuild import minio_path
+from lab.mirror import SignedMirror, mirror_files
+from lab.net import NETNS_DIR
+from lab.proc import Daemon, LabError, ProcessTable
+
+DAEMON = "minio"
+
+
+def access_key_path(config: LabConfig) -> Path:
+    return config.secrets_dir / "s3-access-key"
+
+
+def secret_key_path(config: LabConfig) -> Path:
+    return config.secrets_dir / "s3-secret-key"
+
+
+def ensure_credentials(config: LabConfig) -> None:
+    if not access_key_path(config).exists():
+        write_secret(access_key_path(config), "lxdha" + secrets.token_hex(8))
+    if not secret_key_path(config).exists():
+        write_secret(secret_key_path(config), secrets.token_urlsafe(30))
+
+
+def data_dir(config: LabConfig) -> Path:
+    return config.site_dir / "data"
+
+
+def _session() -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # no proxies/CA bundles from the environment for lab-local HTTP
+    return session
+
+
+def s3_healthy(config: LabConfig, timeout: float = 2) -> bool:
+    try:
+        return _session().get(f"{config.s3_endpoint}/minio/health/live", timeout=timeout).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def start_s3(config: LabConfig, table: ProcessTable) -> Daemon:
+    running = table.running(DAEMON)
+    if running:
+        return running
+    binary = minio_path(config)
+    if not binary.exists():
+        raise LabError(f"MinIO binary missing at {binary}; `lab up` builds it")
+    data = data_dir(config)
+    data.mkdir(parents=True, exist_ok=True)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(config.site_dir),
+           "MINIO_ROOT_USER": read_secret(access_key_path(config)),
+           "MINIO_ROOT_PASSWORD": read_secret(secret_key_path(config)),
+           "MINIO_BROWSER": "off", "MINIO_UPDATE": "off", "MINIO_CALLHOME_ENABLE": "off"}
+    daemon = table.spawn(DAEMON, ["nsenter", f"--net={NETNS_DIR / config.site.netns}", "--", str(binary),
+                                  "server", "--quiet", "--address", f"{config.site.address}:{S3_PORT}",
+                                  str(data)],
+                         marker=str(data), log_path=config.log_dir / "minio.log", env=env)
+    deadline = time.monotonic() + 60
+    while not s3_healthy(config):
+        if not daemon.alive():
+            raise LabError(f"MinIO exited at start; see {config.log_dir / 'minio.log'}")
+        if time.monotonic() >= deadline:
+            raise LabError(f"MinIO not healthy after 60s; see {config.log_dir / 'minio.log'}")
+        time.sleep(0.2)
+    return daemon
+
+
+def stop_s3(config: LabConfig, table: ProcessTable) -> None:
+    daemon = table.get(DAEMON)
+    if daemon:
+        daemon.stop(term_timeout=15)
+    table.forget(DAEMON)
+
+
+def s3_client(config: LabConfig):  # noqa: ANN201 - boto3 client types are generated
+    return boto3.client("s3", endpoint_url=config.s3_endpoint, region_name="us-east-1",
+                        aws_access_key_id=read_secret(access_key_path(config)),
+                        aws_secret_access_key=read_secret(secret_key_path(config)),
+                        config=BotoConfig(s3={"addressing_style": "path"}, connect_timeout=5, read_timeout=60,
+                                          retries={"max_attempts": 3, "mode": "standard"}))
+
+
+def public_read_policy(bucket: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject"],
+        "Resource": [f"arn:aws:s3:::{bucket}/*"]}]})
+
+
+def ensure_buckets(config: LabConfig) -> None:
+    client = s3_client(config)
+    existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
+    for bucket in (MIRROR_BUCKET, REGISTRY_BUCKET):
+        if bucket not in existing:
+            client.create_bucket(Bucket=bucket)
+    client.put_bucket_policy(Bucket=MIRROR_BUCKET, Policy=public_read_policy(MIRROR_BUCKET))
+
+
+def publish_mirror(config: LabConfig, mirror: SignedMirror) -> None:
+    """Uploads the repository unless the bucket already serves this exact InRelease."""
+    client = s3_client(config)
+    in_release_key = f"dists/{MIRROR_SUITE}/InRelease"
+    local = (mirror.root / in_release_key).read_bytes()
+    try:
+        if client.get_object(Bucket=MIRROR_BUCKET, Key=in_release_key)["Body"].read() == local:
+            return
+    except ClientError:
+        pass
+    files = mirror_files(mirror)
+    # InRelease last: a reader never sees an index that names files not uploaded yet
+    files.sort(key=lambda p: p.name in ("InRelease", "Release", "Release.gpg"))
+    for path in files:
+        client.upload_file(str(path), MIRROR_BUCKET, str(path.relative_to(mirror.root)))
+
+
+def mirror_serves(config: LabConfig) -> bool:
+    try:
+        response = _session().get(f"{config.mirror_url}/dists/{MIRROR_SUITE}/InRelease", timeout=5)
+    except requests.RequestException:
+        return False
+    return response.status_code == 200 and b"BEGIN PGP SIGNED MESSAGE" in response.content

@@ -1,0 +1,225 @@
+"""`lab down`: stop everything the lab started and remove everything it created, then prove it
+(`verify_clean`). Only processes provably the lab's are signalled: daemons from its pid table
+(PID + start time + command line), processes inside its own network namespaces, and container
+payloads whose lxc monitor lives in one of those namespaces."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+from lab.config import PREFIX, LabConfig
+from lab.log import say, step
+from lab.lxdapi import LocalLxd, q
+from lab.members import shutdown_lxd
+from lab.mirror import stop_gpg_agent
+from lab.net import delete_network, lab_links, lab_netns_names, netns_inode, netns_pids
+from lab.proc import LabError, ProcessTable, all_pids, cmdline, is_running, run
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def _member_dirs(config: LabConfig) -> list[Path]:
+    root = config.lab_dir / "members"
+    dirs = sorted(root.glob("m*")) if root.is_dir() else []
+    return sorted(dirs, key=lambda p: int(p.name[1:]) if p.name[1:].isdigit() else 0)
+
+
+def container_names(config: LabConfig) -> set[str]:
+    names = set()
+    for lxd_dir in [*_member_dirs(config), config.image_remote_dir]:
+        containers = lxd_dir / "containers"
+        if containers.is_dir():
+            names.update(p.name for p in containers.iterdir())
+    return names
+
+
+def _stop_all_instances(config: LabConfig, table: ProcessTable) -> None:
+    """Stops instances through one live member while the cluster still has quorum."""
+    for lxd_dir in _member_dirs(config):
+        if table.running(f"lxd-{lxd_dir.name}") is None:
+            continue
+        api = LocalLxd(lxd_dir, timeout=20)
+        try:
+            projects = [p["name"] for p in api.get("/1.0/projects?recursion=1")]
+            operations = []
+            for project in projects:
+                for inst in api.get(f"/1.0/instances?recursion=1&project={q(project)}"):
+                    if inst["status"] != "Stopped":
+                        response = api.request("PUT", f"/1.0/instances/{q(inst['name'])}/state?project={q(project)}",
+                                               {"action": "stop", "force": True, "timeout": -1})
+                        operations.append(response.get("operation"))
+            deadline = time.monotonic() + 120
+            for operation in filter(None, operations):
+                api.wait_operation(operation, max(5.0, deadline - time.monotonic()))
+        except LabError as error:
+            say(f"could not stop instances via {lxd_dir.name} ({error}); continuing")
+            continue
+        return
+
+
+def _lxc_monitors(inodes: set[int]) -> dict[int, str]:
+    """pid -> container name of lxc monitor processes living in the lab's namespaces."""
+    monitors = {}
+    for pid in all_pids():
+        line = cmdline(pid)
+        if line.startswith("[lxc monitor]"):
+            try:
+                inode = os.stat(f"/proc/{pid}/ns/net").st_ino
+            except OSError:
+                continue
+            if inode in inodes:
+                monitors[pid] = line.split()[-1]
+    return monitors
+
+
+def _cgroup_dirs(name: str) -> list[Path]:
+    found = []
+    for hierarchy in CGROUP_ROOT.iterdir() if CGROUP_ROOT.is_dir() else []:
+        for kind in ("lxc.payload", "lxc.monitor"):
+            path = hierarchy / f"{kind}.{name}"
+            if path.is_dir():
+                found.append(path)
+    return found
+
+
+def _kill_orphan_payloads(inodes: set[int]) -> set[str]:
+    """Containers whose daemon is dead keep running under their lxc monitor: end their payload
+    (found by cgroup) and the monitor, since the monitor proves they are the lab's."""
+    monitors = _lxc_monitors(inodes)
+    names = set(monitors.values())
+    for name in names:
+        for cg in _cgroup_dirs(name):
+            for procs in cg.rglob("cgroup.procs"):
+                for pid in procs.read_text().split():
+                    try:
+                        os.kill(int(pid), signal.SIGKILL)
+                    except (ProcessLookupError, ValueError):
+                        pass
+    for pid in monitors:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    if names:
+        say(f"ended containers left running by a dead daemon: {', '.join(sorted(names))}")
+    return names
+
+
+def _remove_empty_cgroups(names: set[str]) -> None:
+    """SIGKILLed monitors cannot remove their cgroups (names are host-global: only ours)."""
+    for name in names:
+        for cg in _cgroup_dirs(name):
+            for sub in sorted((p for p in cg.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+                try:
+                    sub.rmdir()
+                except OSError:
+                    pass
+            try:
+                cg.rmdir()
+            except OSError:
+                pass
+
+
+def _end_netns_processes() -> None:
+    """Whatever still runs inside the lab's namespaces was started by the lab."""
+    for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 3.0)):
+        pids = [p for ns in lab_netns_names() for p in netns_pids(ns)]
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and any(is_running(p) for p in pids):
+            for pid in pids:
+                try:
+                    os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    pass
+            time.sleep(0.05)
+
+
+def _host_mounts_under(path: Path) -> list[str]:
+    prefix = str(path)
+    mounts = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        target = line.split()[4].replace("\\040", " ")
+        if target == prefix or target.startswith(prefix + "/"):
+            mounts.append(target)
+    return mounts
+
+
+def down(config: LabConfig) -> list[str]:
+    """Tears the lab down; returns verify_clean()'s findings (empty when clean)."""
+    table = ProcessTable(config.run_dir)
+    names = container_names(config)
+    try:
+        remove_pivot = not json.loads(config.state_path.read_text()).get("lxc_pivot_preexisted", True)
+    except (OSError, ValueError):
+        remove_pivot = False
+    with step("down: stop instances"):
+        _stop_all_instances(config, table)
+    with step("down: shut down LXD daemons"):
+        for lxd_dir in reversed(_member_dirs(config)):
+            shutdown_lxd(table, lxd_dir.name, lxd_dir, timeout=30)
+        shutdown_lxd(table, "img", config.image_remote_dir, timeout=30)
+    with step("down: stop daemons and leftovers"):
+        for name in ("haproxy", "minio", "dnsmasq"):
+            daemon = table.get(name)
+            if daemon:
+                daemon.stop(term_timeout=10)
+        inodes = {i for i in (netns_inode(ns) for ns in lab_netns_names()) if i is not None}
+        names |= _kill_orphan_payloads(inodes)
+        _end_netns_processes()
+        for name in table.names():  # holders and anything else recorded
+            daemon = table.get(name)
+            if daemon:
+                daemon.stop(term_timeout=3)
+        stop_gpg_agent(config.site_dir / "gnupg")
+        _remove_empty_cgroups(names)
+        if remove_pivot:
+            for pivot in CGROUP_ROOT.glob("*/lxc.pivot"):
+                try:
+                    pivot.rmdir()  # only succeeds when empty
+                except OSError:
+                    pass
+    with step("down: network"):
+        delete_network(config)
+    with step("down: files"):
+        for target in sorted(_host_mounts_under(config.lab_dir), key=len, reverse=True):
+            run(["umount", "-l", target], timeout=30, check=False)
+        if config.lab_dir.exists():
+            run(["rm", "-rf", "--one-file-system", str(config.lab_dir)], timeout=300)
+    problems = verify_clean(config, names)
+    if remove_pivot:
+        problems += [f"cgroup {p}" for p in CGROUP_ROOT.glob("*/lxc.pivot")]
+    return problems
+
+
+def verify_clean(config: LabConfig, container_names_seen: set[str] = frozenset()) -> list[str]:
+    """Everything the lab could have left behind; an empty list means nothing is left."""
+    problems = []
+    marker = str(config.lab_dir)
+    for pid in all_pids():
+        line = cmdline(pid)
+        if (marker in line or "lxdha-holder:" in line) and pid != os.getpid() and is_running(pid):
+            problems.append(f"process {pid}: {line[:200]}")
+    problems += [f"network namespace {ns}" for ns in lab_netns_names()]
+    problems += [f"link {name}" for name in lab_links()]
+    problems += [f"mount {m}" for m in _host_mounts_under(config.lab_dir)]
+    cgroup_names = set(container_names_seen)
+    for hierarchy in CGROUP_ROOT.iterdir() if CGROUP_ROOT.is_dir() else []:
+        for kind in ("lxc.payload", "lxc.monitor"):
+            for cg in hierarchy.glob(f"{kind}.{PREFIX}-*"):
+                cgroup_names.add(cg.name.split(".", 2)[2])
+    for name in sorted(cgroup_names):
+        problems += [f"cgroup {cg}" for cg in _cgroup_dirs(name)]
+    if config.lab_dir.exists():
+        problems.append(f"directory {config.lab_dir}")
+    return problems

@@ -1,0 +1,173 @@
+"""`lab up`: build (or reuse cached) artifacts, then bring every piece up in dependency order.
+Each step checks what already exists, so a second run is quick and a failed run resumes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from lab import cluster, dhcp, images, lb, mirror, net, site
+from lab.config import API_PORT, MAX_MEMBERS, LabConfig, host_address
+from lab.gobuild import ensure_minio
+from lab.info import LabInfo, build_info, write_info
+from lab.log import step
+from lab.members import ensure_holder, start_lxd, wait_lxd_ready
+from lab.pki import ensure_pair, presented_certificate
+from lab.proc import LabError, ProcessTable
+from lab.teardown import CGROUP_ROOT
+
+REQUIRED_TOOLS = {  # tool -> Debian package
+    "lxd": "lxd", "lxc": "lxd-client", "ip": "iproute2", "nsenter": "util-linux", "unshare": "util-linux",
+    "mountpoint": "util-linux", "bash": "bash", "haproxy": "haproxy", "dnsmasq": "dnsmasq-base",
+    "gpg": "gnupg", "gpgconf": "gnupg", "apt-ftparchive": "apt-utils", "apt-get": "apt", "tar": "tar",
+    "gzip": "gzip", "chroot": "coreutils", "nft": "nftables", "iptables": "iptables",
+}
+
+
+def check_prerequisites(config: LabConfig, need_debootstrap: bool) -> None:
+    if os.geteuid() != 0:
+        raise LabError("the lab needs root (network namespaces, LXD daemons)")
+    tools = dict(REQUIRED_TOOLS)
+    if need_debootstrap:
+        tools["debootstrap"] = "debootstrap"
+    missing = sorted({pkg for tool, pkg in tools.items() if shutil.which(tool) is None})
+    if missing:
+        raise LabError(f"missing tools; install: apt-get install -y {' '.join(missing)} (see lab/apt-packages.txt)")
+
+
+def _check_member_count(config: LabConfig) -> None:
+    state = config.state_path
+    if state.exists():
+        previous = json.loads(state.read_text())["members"]
+        if previous != config.member_count:
+            raise LabError(f"the lab is up with {previous} members (asked for {config.member_count}); "
+                           f"run `python -m lab down` first")
+    else:
+        # liblxc creates a host-global `lxc.pivot` cgroup when containers stop; down removes it
+        # only if it was not there before the lab
+        pivot_existed = any(CGROUP_ROOT.glob("*/lxc.pivot"))
+        state.write_text(json.dumps({"members": config.member_count, "lxc_pivot_preexisted": pivot_existed}) + "\n")
+
+
+def _prepare_dirs(config: LabConfig) -> None:
+    config.lab_dir.mkdir(parents=True, exist_ok=True)
+    config.lab_dir.chmod(0o755)
+    for folder in (config.run_dir, config.log_dir, config.pki_dir, config.lb_dir, config.site_dir,
+                   config.dhcp_dir, config.lab_dir / "members"):
+        folder.mkdir(parents=True, exist_ok=True)
+    config.secrets_dir.mkdir(mode=0o700, exist_ok=True)
+    config.secrets_dir.chmod(0o700)
+
+
+def _ensure_certificates(config: LabConfig) -> tuple[str, str]:
+    """The cluster certificate names the LB and every possible member address, so clients may
+    verify it by name as well as pin it."""
+    all_member_ips = [host_address(10 + i) for i in range(1, MAX_MEMBERS + 1)]
+    cluster_pem = ensure_pair(config.pki_dir / "cluster.crt", config.secrets_dir / "cluster.key", "lxdha-cluster",
+                              ips=[config.lb.address, *all_member_ips, "127.0.0.1"], dns=["lxdha-cluster"])
+    client_pem = ensure_pair(config.pki_dir / "client.crt", config.secrets_dir / "client.key", "lxdha-lab-client",
+                             server=False)
+    return cluster_pem, client_pem
+
+
+def _site(config: LabConfig, table: ProcessTable, image: images.BuiltImage) -> mirror.SignedMirror:
+    debs = mirror.ensure_debs(config, image)
+    signed = mirror.build_signed_mirror(config, debs)
+    site.ensure_credentials(config)
+    site.start_s3(config, table)
+    site.ensure_buckets(config)
+    site.publish_mirror(config, signed)
+    if not site.mirror_serves(config):
+        raise LabError(f"the mirror is not served at {config.mirror_url}")
+    return signed
+
+
+def _cluster(config: LabConfig, table: ProcessTable, client_pem: str) -> None:
+    for member in config.members:
+        wait_lxd_ready(table, member.name, member.lxd_dir)
+    with step("up: cluster bootstrap"):
+        cluster.bootstrap(config)
+        cluster.ensure_cluster_certificate(config)
+        cluster.ensure_trust_password(config)
+        cluster.trust_client(config, client_pem)
+    for member in config.members[1:]:
+        with step(f"up: join {member.name}"):
+            cluster.join(config, member)
+
+
+def up(config: LabConfig) -> LabInfo:
+    image_cached = images.cached_image(config) is not None
+    check_prerequisites(config, need_debootstrap=not image_cached)
+    _prepare_dirs(config)
+    _check_member_count(config)
+    config.info_path.unlink(missing_ok=True)  # present only when a run completed
+    table = ProcessTable(config.run_dir)
+
+    with step("up: artifacts (image, MinIO binary)"), ThreadPoolExecutor(2) as pool:
+        minio_future = pool.submit(ensure_minio, config)
+        image = images.build_image(config)
+        minio_future.result()
+    with step("up: network"):
+        net.ensure_network(config)
+        dhcp.ensure_dhcp(config, table)
+    cluster_pem, client_pem = _ensure_certificates(config)  # before any join: joiners inherit it
+    with step("up: member daemons started"):
+        for member in config.members:
+            ensure_holder(table, member.name, member.netns, member.lxd_dir)
+        for member in config.members:
+            start_lxd(table, member.name, member.lxd_dir)
+    lb.ensure_lb(config, table)
+
+    with ThreadPoolExecutor(3) as pool:
+        site_future: Future = pool.submit(_timed, "up: site (S3 + signed mirror)", _site, config, table, image)
+        remote_future: Future = pool.submit(_timed, "up: image remote", images.ensure_image_remote, config,
+                                            table, image)
+        _cluster(config, table, client_pem)
+        with step("up: all members ONLINE"):
+            cluster.wait_all_online(config)
+        signed = site_future.result()
+        remote_pem = remote_future.result()
+
+    with step("up: load balancer presents the cluster certificate"):
+        presented = presented_certificate(config.lb.address, API_PORT)
+        if presented.strip() != cluster_pem.strip():
+            raise LabError("the load balancer presents a certificate other than the lab's cluster certificate")
+        lb.wait_server_state(config, config.members[0].name, "UP", timeout=30)
+    data = build_info(config, cluster_cert_pem=cluster_pem, image_remote_cert_pem=remote_pem,
+                      image_fingerprint=image.fingerprint, mirror_key_fingerprint=signed.key_fingerprint,
+                      mirror_packages=list(mirror.PACKAGES))
+    info = LabInfo(config, data)
+    with step("up: client check through the load balancer"):
+        client = info.lxd_client()
+        if not client.trusted:
+            raise LabError("the lab client certificate is not trusted through the load balancer")
+    write_info(config, data)
+    return info
+
+
+def _timed(label: str, fn, *args):  # noqa: ANN001, ANN202
+    with step(label):
+        return fn(*args)
+
+
+def summary(info: LabInfo, members: dict[str, dict]) -> str:
+    d = info.data
+    lines = ["lxdha lab is up", "", "cluster members:"]
+    for m in d["lxd"]["members"]:
+        status = members.get(m["name"], {}).get("status", "?")
+        lines.append(f"  {m['name']:4} {m['address']:12} {status.upper()}")
+    lines += [
+        "",
+        f"load balancer (LXD API): {d['lxd']['url']}   (server cert {d['lxd']['server_cert']},"
+        f" sha256 {d['lxd']['server_fingerprint']})",
+        f"image remote:            {d['image_remote']['url']}  alias {', '.join(d['image_remote']['aliases'])}",
+        f"S3 endpoint:             {d['s3']['endpoint']}  buckets {d['s3']['buckets']['mirror']} (public read),"
+        f" {d['s3']['buckets']['registry']}",
+        f"package mirror:          {d['mirror']['url']} {d['mirror']['suite']} main"
+        f"  (key {d['mirror']['key_binary']})",
+        f"DHCP range:              {'-'.join(d['network']['dhcp_range'])}  VIPs {'-'.join(d['network']['vip_range'])}",
+        f"client env:              {info.config.info_path}  (python -m lab env --json)",
+    ]
+    return "\n".join(lines)
