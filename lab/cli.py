@@ -36,7 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     env = sub.add_parser("env", help="what clients need (lab.json)")
     env.add_argument("--json", action="store_true", help="print lab.json (default: KEY=value lines)")
     fault = sub.add_parser("fault", help="inject a fault")
-    fault.add_argument("kind", choices=sorted(FAULTS), help="; ".join(f"{k}: {v[1]}" for k, v in sorted(FAULTS.items())))
+    fault.add_argument("kind", choices=sorted(FAULTS),
+                       help="; ".join(f"{k}: {v[1]}" for k, v in sorted(FAULTS.items())))
     fault.add_argument("member", nargs="?", help="member name (m1..) for member faults")
     lxc = sub.add_parser("lxc", help="run lxc against a member's local socket, e.g. `lxc m1 cluster list`")
     lxc.add_argument("member")

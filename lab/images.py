@@ -164,18 +164,14 @@ def ensure_image_remote(config: LabConfig, table: ProcessTable, image: BuiltImag
 
 
 def _publish(api: LocalLxd, image: BuiltImage) -> None:
-    try:
-        api.get(f"/1.0/images/{image.fingerprint}")
-    except LxdApiError as error:
-        if error.status != 404:
-            raise
+    if not _exists(api, f"/1.0/images/{image.fingerprint}"):
         size = image.tarball.stat().st_size
         with open(image.tarball, "rb") as body:
             meta = api.sync("POST", "/1.0/images", raw=body, timeout=300,
                             headers={"X-LXD-public": "true", "Content-Length": str(size),
                                      "X-LXD-filename": image.tarball.name})
-        if meta.get("fingerprint") != image.fingerprint:
-            raise LabError(f"image remote computed fingerprint {meta.get('fingerprint')}, "
+        if (meta or {}).get("fingerprint") != image.fingerprint:
+            raise LabError(f"image remote computed fingerprint {(meta or {}).get('fingerprint')}, "
                            f"expected {image.fingerprint}")
     for alias in IMAGE_ALIASES:
         try:
@@ -189,3 +185,13 @@ def _publish(api: LocalLxd, image: BuiltImage) -> None:
                 raise
             api.request("POST", "/1.0/images/aliases", {"name": alias, "target": image.fingerprint,
                                                          "description": f"Debian {SUITE} (lab build)"})
+
+
+def _exists(api: LocalLxd, path: str) -> bool:
+    try:
+        api.get(path)
+        return True
+    except LxdApiError as error:
+        if error.status != 404:
+            raise
+        return False

@@ -86,7 +86,7 @@ def server_states(config: LabConfig) -> dict[str, str]:
     header = lines[0].lstrip("# ").split(",")
     states = {}
     for line in lines[1:]:
-        row = dict(zip(header, line.split(",")))
+        row = dict(zip(header, line.split(","), strict=False))
         if row.get("pxname") == "lxd_members" and row.get("svname") not in ("BACKEND", "FRONTEND", None):
             states[row["svname"]] = row["status"].split(" ")[0]
     return states

@@ -5,6 +5,7 @@ No namespace gets a default route: nothing the lab runs can reach beyond the seg
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from lab.config import LabConfig, Member, Node
@@ -135,7 +136,5 @@ def delete_network(config: LabConfig) -> None:
     if NETNS_DIR.is_dir() and not any(NETNS_DIR.iterdir()):
         if run(["mountpoint", "-q", str(NETNS_DIR)], timeout=10, check=False).returncode == 0:
             run(["umount", str(NETNS_DIR)], timeout=10, check=False)
-        try:
+        with contextlib.suppress(OSError):
             NETNS_DIR.rmdir()
-        except OSError:
-            pass

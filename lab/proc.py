@@ -4,6 +4,7 @@ start time and a marker from its command line, and is only ever signalled after 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -70,9 +71,17 @@ def start_time(pid: int) -> int | None:
 
 
 def is_running(pid: int) -> bool:
-    """True for a live process; zombies (killed daemons not yet reaped by init) count as gone."""
+    """True for a live process. A zombie counts as gone only once all its threads have exited:
+    a multi-threaded daemon's leader turns Z first while other threads still hold its sockets."""
     fields = _stat_fields(pid)
-    return bool(fields) and fields[0] not in ("Z", "X")
+    if not fields:
+        return False
+    if fields[0] not in ("Z", "X"):
+        return True
+    try:
+        return len(os.listdir(f"/proc/{pid}/task")) > 1
+    except OSError:
+        return False
 
 
 def cmdline(pid: int) -> str:
@@ -95,10 +104,8 @@ def all_pids() -> list[int]:
 
 def _reap(pid: int) -> None:
     """Collect the exit status if the daemon is our own child (in-process callers like pytest)."""
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 @dataclass(frozen=True)
@@ -127,13 +134,20 @@ class Daemon:
         if self.wait_gone(term_timeout):
             return
         say(f"{self.name} (pid {self.pid}) ignored signal {sig}; sending SIGKILL")
-        self.send(signal.SIGKILL)
+        if not self.gone():  # verified ours above; a dying process may already have lost its cmdline
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
         if not self.wait_gone(10):
             raise LabError(f"{self.name} (pid {self.pid}) survived SIGKILL")
 
+    def gone(self) -> bool:
+        """No longer running (a dying process loses its cmdline before its sockets: don't use alive())."""
+        _reap(self.pid)
+        return not is_running(self.pid) or start_time(self.pid) != self.started
+
     def wait_gone(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
-        while self.alive():
+        while not self.gone():
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.05)

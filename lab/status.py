@@ -34,7 +34,8 @@ def collect(config: LabConfig) -> dict:
         "up_completed": config.info_path.exists(),
         "bridge": link_exists(config.bridge),
         "netns": lab_netns_names(),
-        "cut_members": [m.name for m in config.members if link_exists(m.host_veth) and not host_veth_is_up(m.host_veth)],
+        "cut_members": [m.name for m in config.members
+                        if link_exists(m.host_veth) and not host_veth_is_up(m.host_veth)],
         "daemons": daemons,
         "cluster_members": members,
         "load_balancer": lb_states,

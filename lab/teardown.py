@@ -5,6 +5,7 @@ payloads whose lxc monitor lives in one of those namespaces."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -95,15 +96,11 @@ def _kill_orphan_payloads(inodes: set[int]) -> set[str]:
         for cg in _cgroup_dirs(name):
             for procs in cg.rglob("cgroup.procs"):
                 for pid in procs.read_text().split():
-                    try:
+                    with contextlib.suppress(ProcessLookupError, ValueError):
                         os.kill(int(pid), signal.SIGKILL)
-                    except (ProcessLookupError, ValueError):
-                        pass
     for pid in monitors:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     if names:
         say(f"ended containers left running by a dead daemon: {', '.join(sorted(names))}")
     return names
@@ -114,14 +111,10 @@ def _remove_empty_cgroups(names: set[str]) -> None:
     for name in names:
         for cg in _cgroup_dirs(name):
             for sub in sorted((p for p in cg.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-                try:
+                with contextlib.suppress(OSError):
                     sub.rmdir()
-                except OSError:
-                    pass
-            try:
+            with contextlib.suppress(OSError):
                 cg.rmdir()
-            except OSError:
-                pass
 
 
 def _end_netns_processes() -> None:
@@ -131,17 +124,13 @@ def _end_netns_processes() -> None:
         if not pids:
             return
         for pid in pids:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline and any(is_running(p) for p in pids):
             for pid in pids:
-                try:
+                with contextlib.suppress(ChildProcessError):
                     os.waitpid(pid, os.WNOHANG)
-                except ChildProcessError:
-                    pass
             time.sleep(0.05)
 
 
@@ -185,10 +174,8 @@ def down(config: LabConfig) -> list[str]:
         _remove_empty_cgroups(names)
         if remove_pivot:
             for pivot in CGROUP_ROOT.glob("*/lxc.pivot"):
-                try:
+                with contextlib.suppress(OSError):
                     pivot.rmdir()  # only succeeds when empty
-                except OSError:
-                    pass
     with step("down: network"):
         delete_network(config)
     with step("down: files"):

@@ -134,7 +134,9 @@ def up(config: LabConfig) -> LabInfo:
         presented = presented_certificate(config.lb.address, API_PORT)
         if presented.strip() != cluster_pem.strip():
             raise LabError("the load balancer presents a certificate other than the lab's cluster certificate")
-        lb.wait_server_state(config, config.members[0].name, "UP", timeout=30)
+    with step("up: load balancer sees every member UP"):
+        for member in config.members:
+            lb.wait_server_state(config, member.name, "UP", timeout=30)
     data = build_info(config, cluster_cert_pem=cluster_pem, image_remote_cert_pem=remote_pem,
                       image_fingerprint=image.fingerprint, mirror_key_fingerprint=signed.key_fingerprint,
                       mirror_packages=list(mirror.PACKAGES))

@@ -1,0 +1,150 @@
+"""pytest plugin for tests against the real lab (register with `pytest_plugins = ["lab.pytest_plugin"]`).
+
+Fixtures:
+  lab          session: brings the lab up if needed, yields LabInfo; at session end brings it down
+               and asserts nothing is left — unless LAB_KEEP=1.
+  lab_faults   the fault helpers, each undone at test end (a cut member is healed, S3 restarted,
+               a killed member restarted).
+  lab_instances  factory `launch(name_suffix, target)` for containers named `lxdha-t-*`, deleted
+               at test end.
+With CI=true a missing prerequisite fails the test instead of skipping it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from lab import faults as lab_fault_ops
+from lab import testing
+from lab.config import LabConfig
+from lab.info import LabInfo
+from lab.proc import LabError
+
+TEST_PREFIX = "lxdha-t-"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+KEEP = os.environ.get("LAB_KEEP", "") == "1"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "integration: needs the real lab cluster (lab/)")
+
+
+def lab_prerequisite(condition: bool, reason: str) -> None:
+    """Skip locally when the machine cannot run the lab; in CI that is a failure, never a skip."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"lab prerequisite missing in CI: {reason}")
+    pytest.skip(reason)
+
+
+def _check_prerequisites() -> None:
+    from lab.up import REQUIRED_TOOLS
+
+    lab_prerequisite(os.geteuid() == 0, "the lab needs root")
+    missing = sorted(tool for tool in REQUIRED_TOOLS if shutil.which(tool) is None)
+    lab_prerequisite(not missing, f"tools missing for the lab: {', '.join(missing)} (install lab/apt-packages.txt)")
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[LabInfo]:
+    _check_prerequisites()
+    from lab.teardown import down
+    from lab.up import up
+
+    config = LabConfig.from_env()
+    try:
+        info = up(config)
+    except LabError as error:
+        pytest.fail(f"lab up failed: {error}")
+    yield info
+    if KEEP:
+        return
+    problems = down(config)
+    assert problems == [], f"lab down left things behind: {problems}"
+
+
+class LabFaults:
+    """Fault injection bound to one lab; records what it did so the fixture can undo it."""
+
+    def __init__(self, info: LabInfo) -> None:
+        self.config = info.config
+        self._cut: set[str] = set()
+        self._killed: set[str] = set()
+        self._s3_stopped = False
+
+    def kill_member(self, name: str) -> int:
+        self._killed.add(name)
+        return lab_fault_ops.kill_member(self.config, name)
+
+    def restart_member(self, name: str, wait_online: bool = True) -> None:
+        lab_fault_ops.restart_member(self.config, name, wait_online=wait_online)
+        self._killed.discard(name)
+
+    def cut_member(self, name: str) -> None:
+        self._cut.add(name)
+        lab_fault_ops.cut_member(self.config, name)
+
+    def heal_member(self, name: str) -> None:
+        lab_fault_ops.heal_member(self.config, name)
+        self._cut.discard(name)
+
+    def stop_s3(self) -> None:
+        self._s3_stopped = True
+        lab_fault_ops.stop_site_s3(self.config)
+
+    def start_s3(self) -> None:
+        lab_fault_ops.start_site_s3(self.config)
+        self._s3_stopped = False
+
+    def member_status(self, name: str) -> str | None:
+        return lab_fault_ops.member_status(self.config, name)
+
+    def wait_member_status(self, name: str, status: str, timeout: float = 90) -> None:
+        lab_fault_ops.wait_member_status(self.config, name, status, timeout)
+
+    def undo(self) -> None:
+        for name in sorted(self._cut):
+            self.heal_member(name)
+        for name in sorted(self._killed):
+            self.restart_member(name)
+        if self._s3_stopped:
+            self.start_s3()
+
+
+@pytest.fixture
+def lab_faults(lab: LabInfo) -> Iterator[LabFaults]:
+    helper = LabFaults(lab)
+    try:
+        yield helper
+    finally:
+        helper.undo()
+
+
+@pytest.fixture
+def lab_instances(lab: LabInfo) -> Iterator[Callable[[str, str], str]]:
+    """launch(suffix, target) -> instance name; the image is copied from the lab's image remote
+    into the cluster on first use, as the project's image component does."""
+    client = lab.lxd_client()
+    created: list[str] = []
+    fingerprint: list[str] = []
+
+    def launch(suffix: str, target: str) -> str:
+        if not fingerprint:
+            fingerprint.append(testing.copy_image_from_remote(lab, client))
+        name = f"{TEST_PREFIX}{suffix}"
+        testing.delete(client, name)  # a leftover from an interrupted run
+        created.append(name)
+        testing.launch(client, name, target=target, fingerprint=fingerprint[0])
+        return name
+
+    yield launch
+    for name in created:
+        try:
+            testing.delete(lab.lxd_client(), name)
+        except LabError as error:  # keep deleting the others; the session teardown cleans up anyway
+            print(f"could not delete {name}: {error}")
