@@ -1,0 +1,154 @@
+"""Pure helpers of the lab: names/addresses, generated configs, certificates, lab.json."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from cryptography import x509
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lab import cli, cluster, dhcp, images, lb, mirror
+from lab.config import DHCP_RANGE, VIP_RANGE, LabConfig
+from lab.files import write_public, write_secret
+from lab.info import build_info
+from lab.pki import der_base64, fingerprint, issue_self_signed
+from lab.proc import ProcessTable, is_running
+from lab.testing import in_dhcp_range
+
+
+def _config(tmp_path: Path, members: int = 3) -> LabConfig:
+    return LabConfig(lab_dir=tmp_path / "lab", cache_dir=tmp_path / "cache", member_count=members)
+
+
+def test_members_have_distinct_addresses_names_and_dirs(tmp_path: Path) -> None:
+    config = _config(tmp_path, 9)
+    members = config.members
+    assert [m.name for m in members] == [f"m{i}" for i in range(1, 10)]
+    addresses = {m.address for m in members} | {config.lb.address, config.image_remote.address,
+                                                  config.site.address, config.gateway}
+    assert len(addresses) == 9 + 4
+    assert all(len(name) <= 15 for name in [m.host_veth for m in members] + [config.site.host_veth])
+    assert len(set(config.netns_names)) == len(config.netns_names)
+    assert all(str(m.lxd_dir).startswith(str(config.lab_dir)) for m in members)
+
+
+@pytest.mark.parametrize("count", [0, 10])
+def test_member_count_is_bounded(tmp_path: Path, count: int) -> None:
+    with pytest.raises(ValueError):
+        _config(tmp_path, count)
+
+
+def test_refuses_the_hosts_own_lxd_dir() -> None:
+    with pytest.raises(ValueError):
+        LabConfig(lab_dir=Path("/var/lib/lxd"))
+
+
+def test_dhcp_range_excludes_vips_and_fixed_addresses(tmp_path: Path) -> None:
+    config = _config(tmp_path, 9)
+    low, high = (ipaddress.IPv4Address(a) for a in DHCP_RANGE)
+    vip_low, vip_high = (ipaddress.IPv4Address(a) for a in VIP_RANGE)
+    assert high < vip_low <= vip_high
+    for fixed in [config.gateway, config.lb.address, config.image_remote.address, config.site.address,
+                  *(m.address for m in config.members)]:
+        assert not in_dhcp_range(fixed)
+    args = dhcp.dnsmasq_args(config)
+    assert "--port=0" in args and "--no-ping" in args and f"--interface={config.bridge}" in args
+    assert "--bind-interfaces" in args and "--dhcp-option=3" in args  # no router handed out
+    assert any(a.startswith(f"--dhcp-range={low},{high},") for a in args)
+
+
+def test_haproxy_config_checks_every_member_and_balances_first(tmp_path: Path) -> None:
+    config = _config(tmp_path, 4)
+    text = lb.haproxy_config(config)
+    assert "mode tcp" in text and "balance first" in text and "option redispatch" in text
+    for member in config.members:
+        assert f"server {member.name} {member.address}:8443 check" in text
+    assert f"bind {config.lb.address}:8443" in text
+
+
+def test_preseeds(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    boot = yaml.safe_load(cluster.bootstrap_preseed(config.members[0]))
+    assert boot["cluster"] == {"server_name": "m1", "enabled": True}
+    assert boot["config"]["images.auto_update_interval"] == "0"
+    assert boot["profiles"][0]["devices"]["eth0"]["parent"] == "br0"
+    join = yaml.safe_load(cluster.join_preseed(config.members[1], "TOKEN"))["cluster"]
+    assert join["cluster_token"] == "TOKEN" and join["server_address"] == "10.91.0.12:8443"
+
+
+def test_self_signed_certificate_names_its_addresses() -> None:
+    cert_pem, key_pem = issue_self_signed("x", ips=["10.91.0.10", "10.91.0.11"], dns=["lxdha-cluster"])
+    cert = x509.load_pem_x509_certificate(cert_pem.encode())
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert {str(ip) for ip in san.get_values_for_type(x509.IPAddress)} == {"10.91.0.10", "10.91.0.11"}
+    assert len(fingerprint(cert_pem)) == 64 and "PRIVATE KEY" in key_pem
+    assert "-----" not in der_base64(cert_pem)
+
+
+def test_pool_names_drop_the_epoch() -> None:
+    assert (mirror.pool_name("openssh-server_1%3a9.2p1-2+deb12u5_amd64.deb")
+            == "openssh-server_9.2p1-2+deb12u5_amd64.deb")
+    assert mirror.pool_name("python3_3.11.2-1+b1_amd64.deb") == "python3_3.11.2-1+b1_amd64.deb"
+
+
+@given(st.from_regex(r"[a-z0-9][a-z0-9.+-]{0,20}", fullmatch=True), st.integers(0, 99),
+       st.from_regex(r"[0-9][a-z0-9.+~-]{0,12}", fullmatch=True))
+def test_pool_name_never_keeps_an_encoded_colon(name: str, epoch: int, version: str) -> None:
+    result = mirror.pool_name(f"{name}_{epoch}%3a{version}_amd64.deb")
+    assert "%3a" not in result and result == f"{name}_{version}_amd64.deb"
+
+
+def test_recipe_hash_is_stable_and_short() -> None:
+    assert images.recipe_hash() == images.recipe_hash() and len(images.recipe_hash()) == 16
+
+
+def test_lab_json_names_secret_files_but_holds_no_secret(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    cert_pem, _ = issue_self_signed("c")
+    info = build_info(config, cluster_cert_pem=cert_pem, image_remote_cert_pem=cert_pem, image_fingerprint="f" * 64,
+                      mirror_key_fingerprint="ABC", mirror_packages=["openssh-server"])
+    text = json.dumps(info)
+    assert "PRIVATE KEY" not in text
+    assert info["lxd"]["server_fingerprint"] == fingerprint(cert_pem)
+    assert info["s3"]["access_key_file"].startswith(str(config.secrets_dir))
+    assert info["network"]["vip_range"] == list(VIP_RANGE)
+    assert [m["address"] for m in info["lxd"]["members"]] == ["10.91.0.11", "10.91.0.12", "10.91.0.13"]
+    flat: dict[str, str] = {}
+    cli._flatten("LAB", info, flat)
+    assert "LAB_LXD_URL" in flat and not any(key.endswith("_PEM") for key in flat)
+
+
+def test_secret_files_are_never_readable_by_others(tmp_path: Path) -> None:
+    write_secret(tmp_path / "s" / "key", "x")
+    write_public(tmp_path / "p", "y")
+    assert stat.S_IMODE((tmp_path / "s" / "key").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "s").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "p").stat().st_mode) == 0o644
+
+
+def test_process_table_only_signals_its_own_process(tmp_path: Path) -> None:
+    table = ProcessTable(tmp_path / "run")
+    marker = f"probe:{tmp_path}"
+    # the marker appears only once exec'd (as the holder processes do it)
+    daemon = table.spawn("probe", ["bash", "-c", 'exec -a "probe:$1" sleep 30', "probe", str(tmp_path)],
+                         marker=marker, log_path=tmp_path / "probe.log")
+    assert table.running("probe") == daemon
+    forged = daemon.__class__("probe", daemon.pid, daemon.started + 1, marker)  # PID reused by another process
+    assert not forged.alive()
+    daemon.stop(term_timeout=5)
+    assert not is_running(daemon.pid) and table.running("probe") is None
+    # a foreign process is never ours, whatever its pid file says
+    other = subprocess.Popen(["sleep", "30"])
+    try:
+        table.record("foreign", other.pid, marker)
+        assert table.running("foreign") is None
+    finally:
+        other.kill()
+        other.wait()
