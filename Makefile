@@ -20,8 +20,8 @@ test: setup  ## unit + e2e (real Pulumi CLI, real LXD); lab integration joins on
 unit: setup  ## quick: pure logic and set_mocks tests only
 	@$(PY) -m pytest tests/unit -q
 
-integration: setup
-	@$(PY) -m pytest tests/integration
+integration: setup  ## the real lab: up once per session, down + clean check at the end (LAB_KEEP=1 keeps it)
+	@$(PY) -m pytest -p lab.pytest_plugin tests/integration
 
 e2e: setup
 	@$(PY) -m pytest tests/e2e

@@ -7,8 +7,6 @@ import shutil
 
 import pytest
 
-pytest_plugins = ["lab.pytest_plugin"]
-
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
