@@ -46,14 +46,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _config(members: int | None = None) -> LabConfig:
-    if members is None:
-        try:
-            base = LabConfig.from_env()
-            state = json.loads(base.state_path.read_text())
-            return LabConfig.from_env(members=state["members"])
-        except (OSError, ValueError, KeyError):
-            pass
-    return LabConfig.from_env(members=members)
+    return LabConfig.resolve(members)
 
 
 def _flatten(prefix: str, value: object, out: dict[str, str]) -> None:
@@ -72,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "up":
             from lab.up import summary, up
             started = time.monotonic()
-            config = LabConfig.from_env(members=args.members) if args.members else _config()
+            config = _config(args.members)
             info = up(config)
             print(summary(info, cluster_members(config)))
             say(f"lab up in {time.monotonic() - started:.1f}s")

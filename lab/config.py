@@ -6,6 +6,7 @@ Every other module asks this one where things are, so a name or address is defin
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +97,17 @@ class LabConfig:
         lab_dir = Path(os.environ.get("LAB_DIR", DEFAULT_LAB_DIR))
         cache = Path(os.environ.get("LAB_CACHE", Path.home() / ".cache" / "lxdha"))
         return cls(lab_dir=lab_dir, cache_dir=cache, member_count=count)
+
+    @classmethod
+    def resolve(cls, members: int | None = None) -> LabConfig:
+        """Members: the argument, else LAB_MEMBERS, else the running lab's count, else the default."""
+        if members is None and "LAB_MEMBERS" not in os.environ:
+            try:
+                state = json.loads(cls.from_env().state_path.read_text())
+                return cls.from_env(members=int(state["members"]))
+            except (OSError, ValueError, KeyError):
+                pass
+        return cls.from_env(members=members)
 
     # --- network ---------------------------------------------------------------------------
     bridge: str = f"{PREFIX}0"

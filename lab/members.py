@@ -98,7 +98,7 @@ def shutdown_lxd(table: ProcessTable, name: str, lxd_dir: Path, timeout: float =
         return
     run(["lxd", "shutdown", "--timeout", str(int(timeout))], env=lxd_env(lxd_dir), timeout=timeout + 10,
         check=False)
-    if not daemon.wait_gone(15):
+    if not daemon.wait_gone(5):
         daemon.stop(term_timeout=10)
     table.forget(f"lxd-{name}")
 

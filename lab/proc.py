@@ -5,12 +5,13 @@ start time and a marker from its command line, and is only ever signalled after 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -207,3 +208,28 @@ class ProcessTable:
             time.sleep(0.02)
         process.returncode = 0  # we reap by PID ourselves; keep Popen from warning at GC
         return self.record(name, process.pid, marker)
+
+
+@contextlib.contextmanager
+def exclusive(lock_dir: Path, what: str, timeout: float = 600) -> Iterator[None]:
+    """One lab operation (up/down) at a time. The lock is a flock on a directory that outlives the
+    lab (the cache), so `down` leaves no lock file behind; a killed holder releases it at once."""
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        deadline = time.monotonic() + timeout
+        announced = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not announced:
+                    say(f"waiting for another lab operation to finish before {what}")
+                    announced = True
+                if time.monotonic() >= deadline:
+                    raise LabError(f"another lab operation holds the lock on {lock_dir}") from None
+                time.sleep(0.5)
+        yield
+    finally:
+        os.close(fd)

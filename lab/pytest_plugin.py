@@ -56,7 +56,7 @@ def lab() -> Iterator[LabInfo]:
     from lab.teardown import down
     from lab.up import up
 
-    config = LabConfig.from_env()
+    config = LabConfig.resolve()
     try:
         info = up(config)
     except LabError as error:

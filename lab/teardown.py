@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from lab.config import PREFIX, LabConfig
@@ -18,7 +19,7 @@ from lab.lxdapi import LocalLxd, q
 from lab.members import shutdown_lxd
 from lab.mirror import stop_gpg_agent
 from lab.net import delete_network, lab_links, lab_netns_names, netns_inode, netns_pids
-from lab.proc import LabError, ProcessTable, all_pids, cmdline, is_running, run
+from lab.proc import LabError, ProcessTable, all_pids, cmdline, exclusive, is_running, run
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
@@ -39,20 +40,23 @@ def container_names(config: LabConfig) -> set[str]:
 
 
 def _stop_all_instances(config: LabConfig, table: ProcessTable) -> None:
-    """Stops instances through one live member while the cluster still has quorum."""
+    """Stops instances through one live member while the cluster still has quorum. Instances on a
+    member whose daemon is dead are skipped (the cluster cannot reach them): their payloads are
+    ended later through their lxc monitor."""
+    live = {d.name for d in _member_dirs(config) if table.running(f"lxd-{d.name}") is not None}
     for lxd_dir in _member_dirs(config):
-        if table.running(f"lxd-{lxd_dir.name}") is None:
+        if lxd_dir.name not in live:
             continue
         api = LocalLxd(lxd_dir, timeout=20)
         try:
-            projects = [p["name"] for p in api.get("/1.0/projects?recursion=1")]
             operations = []
-            for project in projects:
+            for project in [p["name"] for p in api.get("/1.0/projects?recursion=1")]:
                 for inst in api.get(f"/1.0/instances?recursion=1&project={q(project)}"):
-                    if inst["status"] != "Stopped":
-                        response = api.request("PUT", f"/1.0/instances/{q(inst['name'])}/state?project={q(project)}",
-                                               {"action": "stop", "force": True, "timeout": -1})
-                        operations.append(response.get("operation"))
+                    if inst["status"] == "Stopped" or inst.get("location") not in live:
+                        continue
+                    response = api.request("PUT", f"/1.0/instances/{q(inst['name'])}/state?project={q(project)}",
+                                           {"action": "stop", "force": True, "timeout": -1})
+                    operations.append(response.get("operation"))
             deadline = time.monotonic() + 120
             for operation in filter(None, operations):
                 api.wait_operation(operation, max(5.0, deadline - time.monotonic()))
@@ -60,6 +64,15 @@ def _stop_all_instances(config: LabConfig, table: ProcessTable) -> None:
             say(f"could not stop instances via {lxd_dir.name} ({error}); continuing")
             continue
         return
+
+
+def _shutdown_daemons(config: LabConfig, table: ProcessTable) -> None:
+    """All LXD daemons at once: instances are already stopped and everything is about to be removed,
+    so there is no need for a member-by-member handover."""
+    daemons = [(d.name, d) for d in reversed(_member_dirs(config))] + [("img", config.image_remote_dir)]
+    with ThreadPoolExecutor(len(daemons)) as pool:
+        for future in [pool.submit(shutdown_lxd, table, name, lxd_dir, 20) for name, lxd_dir in daemons]:
+            future.result()
 
 
 def _lxc_monitors(inodes: set[int]) -> dict[int, str]:
@@ -146,6 +159,11 @@ def _host_mounts_under(path: Path) -> list[str]:
 
 def down(config: LabConfig) -> list[str]:
     """Tears the lab down; returns verify_clean()'s findings (empty when clean)."""
+    with exclusive(config.cache_dir, "down"):
+        return _down(config)
+
+
+def _down(config: LabConfig) -> list[str]:
     table = ProcessTable(config.run_dir)
     names = container_names(config)
     try:
@@ -153,11 +171,12 @@ def down(config: LabConfig) -> list[str]:
     except (OSError, ValueError):
         remove_pivot = False
     with step("down: stop instances"):
+        for link in lab_links():  # heal cut members first: a cluster with quorum shuts down fast
+            if link != config.bridge:
+                run(["ip", "link", "set", link, "up"], timeout=10, check=False)
         _stop_all_instances(config, table)
     with step("down: shut down LXD daemons"):
-        for lxd_dir in reversed(_member_dirs(config)):
-            shutdown_lxd(table, lxd_dir.name, lxd_dir, timeout=30)
-        shutdown_lxd(table, "img", config.image_remote_dir, timeout=30)
+        _shutdown_daemons(config, table)
     with step("down: stop daemons and leftovers"):
         for name in ("haproxy", "minio", "dnsmasq"):
             daemon = table.get(name)

@@ -15,7 +15,7 @@ from lab.info import LabInfo, build_info, write_info
 from lab.log import step
 from lab.members import ensure_holder, start_lxd, wait_lxd_ready
 from lab.pki import ensure_pair, presented_certificate
-from lab.proc import LabError, ProcessTable
+from lab.proc import LabError, ProcessTable, exclusive
 from lab.teardown import CGROUP_ROOT
 
 REQUIRED_TOOLS = {  # tool -> Debian package
@@ -98,6 +98,11 @@ def _cluster(config: LabConfig, table: ProcessTable, client_pem: str) -> None:
 
 
 def up(config: LabConfig) -> LabInfo:
+    with exclusive(config.cache_dir, "up"):
+        return _up(config)
+
+
+def _up(config: LabConfig) -> LabInfo:
     image_cached = images.cached_image(config) is not None
     check_prerequisites(config, need_debootstrap=not image_cached)
     _prepare_dirs(config)
