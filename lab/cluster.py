@@ -155,3 +155,17 @@ def wait_all_online(config: LabConfig, timeout: float = 120) -> dict[str, dict]:
         if time.monotonic() >= deadline:
             raise LabError(f"cluster members not all ONLINE after {timeout:.0f}s: {last}")
         time.sleep(1)
+
+
+def ensure_profile(config: LabConfig, name: str, profile_config: dict[str, str], description: str) -> None:
+    api = LocalLxd(config.members[0].lxd_dir)
+    try:
+        current = api.get(f"/1.0/profiles/{q(name)}")
+    except LxdApiError as error:
+        if error.status != 404:
+            raise
+        api.sync("POST", "/1.0/profiles", {"name": name, "config": profile_config, "description": description,
+                                           "devices": {}})
+        return
+    if any(current["config"].get(k) != v for k, v in profile_config.items()):
+        api.sync("PATCH", f"/1.0/profiles/{q(name)}", {"config": profile_config})

@@ -141,8 +141,10 @@ def remote_cert_paths(config: LabConfig) -> tuple[Path, Path]:
     return lxd_dir / "server.crt", lxd_dir / "server.key"
 
 
-def ensure_image_remote(config: LabConfig, table: ProcessTable, image: BuiltImage) -> str:
-    """Starts the image remote and publishes the image under its aliases; returns the cert PEM."""
+def ensure_image_remote(config: LabConfig, table: ProcessTable, image: BuiltImage,
+                        extra: tuple[tuple[BuiltImage, tuple[str, ...]], ...] = ()) -> str:
+    """Starts the image remote and publishes the image under its aliases (and any `extra` images
+    under theirs); returns the remote's certificate PEM."""
     lxd_dir = config.image_remote_dir
     lxd_dir.mkdir(parents=True, exist_ok=True)
     lxd_dir.chmod(0o711)
@@ -156,14 +158,16 @@ def ensure_image_remote(config: LabConfig, table: ProcessTable, image: BuiltImag
     if api.get("/1.0")["config"].get("core.https_address") != f"{node.address}:{API_PORT}":
         run(["lxd", "init", "--preseed"], env=lxd_env(lxd_dir), timeout=60, input=yaml.safe_dump(
             {"config": {"core.https_address": f"{node.address}:{API_PORT}", "images.auto_update_interval": "0"}}))
-    _publish(api, image)
+    _publish(api, image, IMAGE_ALIASES)
+    for other, aliases in extra:
+        _publish(api, other, aliases)
     presented = presented_certificate(node.address, API_PORT)
     config.pki_dir.mkdir(parents=True, exist_ok=True)
     (config.pki_dir / "image-remote.crt").write_text(presented)
     return presented
 
 
-def _publish(api: LocalLxd, image: BuiltImage) -> None:
+def _publish(api: LocalLxd, image: BuiltImage, aliases: tuple[str, ...]) -> None:
     if not _exists(api, f"/1.0/images/{image.fingerprint}"):
         size = image.tarball.stat().st_size
         with open(image.tarball, "rb") as body:
@@ -173,7 +177,7 @@ def _publish(api: LocalLxd, image: BuiltImage) -> None:
         if (meta or {}).get("fingerprint") != image.fingerprint:
             raise LabError(f"image remote computed fingerprint {(meta or {}).get('fingerprint')}, "
                            f"expected {image.fingerprint}")
-    for alias in IMAGE_ALIASES:
+    for alias in aliases:
         try:
             target = api.get(f"/1.0/images/aliases/{q(alias)}")["target"]
             if target == image.fingerprint:
@@ -184,7 +188,7 @@ def _publish(api: LocalLxd, image: BuiltImage) -> None:
             if error.status != 404:
                 raise
             api.request("POST", "/1.0/images/aliases", {"name": alias, "target": image.fingerprint,
-                                                         "description": f"Debian {SUITE} (lab build)"})
+                                                         "description": "lab build"})
 
 
 def _exists(api: LocalLxd, path: str) -> bool:

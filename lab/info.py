@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lab.alpine import ALIASES as ALPINE_ALIASES
+from lab.alpine import PROFILE as ALPINE_PROFILE
 from lab.config import (
     API_PORT,
     DHCP_LEASE,
@@ -28,7 +30,8 @@ SCHEMA_VERSION = 1
 
 
 def build_info(config: LabConfig, *, cluster_cert_pem: str, image_remote_cert_pem: str, image_fingerprint: str,
-               mirror_key_fingerprint: str, mirror_packages: list[str]) -> dict[str, Any]:
+               mirror_key_fingerprint: str, mirror_packages: list[str],
+               alpine_fingerprint: str | None = None) -> dict[str, Any]:
     pki, sec = config.pki_dir, config.secrets_dir
     return {
         "schema": SCHEMA_VERSION,
@@ -58,6 +61,10 @@ def build_info(config: LabConfig, *, cluster_cert_pem: str, image_remote_cert_pe
             "cert": str(pki / "image-remote.crt"), "cert_pem": image_remote_cert_pem,
             "cert_fingerprint": fingerprint(image_remote_cert_pem),
             "alias": IMAGE_ALIASES[0], "aliases": list(IMAGE_ALIASES), "image_fingerprint": image_fingerprint,
+            # boots and gets DHCP; its packages cannot be installed here (no Alpine repository)
+            "alpine": None if alpine_fingerprint is None else {
+                "alias": ALPINE_ALIASES[0], "aliases": list(ALPINE_ALIASES), "image_fingerprint": alpine_fingerprint,
+                "profile": ALPINE_PROFILE},
         },
         "s3": {
             "endpoint": config.s3_endpoint, "region": "us-east-1",

@@ -53,9 +53,11 @@ def copy_image_from_remote(info: LabInfo, client: Any, alias: str | None = None)
     return meta.get("fingerprint", "")
 
 
-def launch(client: Any, name: str, *, target: str, fingerprint: str, timeout: float = 180) -> None:
+def launch(client: Any, name: str, *, target: str, fingerprint: str, timeout: float = 180,
+           profiles: list[str] | None = None) -> None:
     response = client.api.instances.post(params={"target": target}, json={
-        "name": name, "type": "container", "source": {"type": "image", "fingerprint": fingerprint}})
+        "name": name, "type": "container", "profiles": profiles or ["default"],
+        "source": {"type": "image", "fingerprint": fingerprint}})
     _wait(client, response, timeout)
     response = client.api.instances[name].state.put(json={"action": "start", "timeout": 60})
     _wait(client, response, timeout)
@@ -72,6 +74,11 @@ def delete(client: Any, name: str, timeout: float = 120) -> None:
     if (state.json().get("metadata") or {}).get("status") != "Stopped":
         _wait(client, client.api.instances[name].state.put(json={"action": "stop", "force": True}), timeout)
     _wait(client, client.api.instances[name].delete(), timeout)
+
+
+def stop(client: Any, name: str, *, force: bool = True, timeout: float = 60) -> None:
+    _wait(client, client.api.instances[name].state.put(json={"action": "stop", "force": force,
+                                                             "timeout": int(timeout)}), timeout + 10)
 
 
 def location(client: Any, name: str) -> str:

@@ -8,7 +8,7 @@ import os
 import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from lab import cluster, dhcp, images, lb, mirror, net, site
+from lab import alpine, cluster, dhcp, images, lb, mirror, net, site
 from lab.config import API_PORT, MAX_MEMBERS, LabConfig, host_address
 from lab.gobuild import ensure_minio
 from lab.info import LabInfo, build_info, write_info
@@ -32,6 +32,8 @@ def check_prerequisites(config: LabConfig, need_debootstrap: bool) -> None:
     tools = dict(REQUIRED_TOOLS)
     if need_debootstrap:
         tools["debootstrap"] = "debootstrap"
+    if alpine.enabled() and alpine.cached(config) is None:
+        tools["qemu-img"] = "qemu-utils"
     missing = sorted({pkg for tool, pkg in tools.items() if shutil.which(tool) is None})
     if missing:
         raise LabError(f"missing tools; install: apt-get install -y {' '.join(missing)} (see lab/apt-packages.txt)")
@@ -84,7 +86,7 @@ def _site(config: LabConfig, table: ProcessTable, image: images.BuiltImage) -> m
     return signed
 
 
-def _cluster(config: LabConfig, table: ProcessTable, client_pem: str) -> None:
+def _cluster(config: LabConfig, table: ProcessTable, client_pem: str, alpine_image: object) -> None:
     for member in config.members:
         wait_lxd_ready(table, member.name, member.lxd_dir)
     with step("up: cluster bootstrap"):
@@ -92,6 +94,9 @@ def _cluster(config: LabConfig, table: ProcessTable, client_pem: str) -> None:
         cluster.ensure_cluster_certificate(config)
         cluster.ensure_trust_password(config)
         cluster.trust_client(config, client_pem)
+        if alpine_image:
+            cluster.ensure_profile(config, alpine.PROFILE, alpine.PROFILE_CONFIG,
+                                   "Alpine instances: busybox init halts on SIGUSR2, not SIGPWR")
     for member in config.members[1:]:
         with step(f"up: join {member.name}"):
             cluster.join(config, member)
@@ -110,10 +115,13 @@ def _up(config: LabConfig) -> LabInfo:
     config.info_path.unlink(missing_ok=True)  # present only when a run completed
     table = ProcessTable(config.run_dir)
 
-    with step("up: artifacts (image, MinIO binary)"), ThreadPoolExecutor(2) as pool:
+    with step("up: artifacts (images, MinIO binary)"), ThreadPoolExecutor(2) as pool:
         minio_future = pool.submit(ensure_minio, config)
+        alpine_future = pool.submit(alpine.build, config) if alpine.enabled() else None
         image = images.build_image(config)
         minio_future.result()
+        alpine_image = alpine_future.result() if alpine_future else None
+    extra = ((alpine_image, alpine.ALIASES),) if alpine_image else ()
     with step("up: network"):
         net.ensure_network(config)
         dhcp.ensure_dhcp(config, table)
@@ -128,8 +136,8 @@ def _up(config: LabConfig) -> LabInfo:
     with ThreadPoolExecutor(3) as pool:
         site_future: Future = pool.submit(_timed, "up: site (S3 + signed mirror)", _site, config, table, image)
         remote_future: Future = pool.submit(_timed, "up: image remote", images.ensure_image_remote, config,
-                                            table, image)
-        _cluster(config, table, client_pem)
+                                            table, image, extra)
+        _cluster(config, table, client_pem, alpine_image)
         with step("up: all members ONLINE"):
             cluster.wait_all_online(config)
         signed = site_future.result()
@@ -144,7 +152,8 @@ def _up(config: LabConfig) -> LabInfo:
             lb.wait_server_state(config, member.name, "UP", timeout=30)
     data = build_info(config, cluster_cert_pem=cluster_pem, image_remote_cert_pem=remote_pem,
                       image_fingerprint=image.fingerprint, mirror_key_fingerprint=signed.key_fingerprint,
-                      mirror_packages=list(mirror.PACKAGES))
+                      mirror_packages=list(mirror.PACKAGES),
+                      alpine_fingerprint=alpine_image.fingerprint if alpine_image else None)
     info = LabInfo(config, data)
     with step("up: client check through the load balancer"):
         client = info.lxd_client()

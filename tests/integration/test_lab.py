@@ -126,6 +126,26 @@ def test_container_on_each_member_gets_dhcp_and_installs_from_the_mirror(lab: La
         assert "NO_PUBKEY" not in result.stderr and "not signed" not in result.stderr
 
 
+def test_alpine_image_boots_gets_dhcp_and_stops_cleanly(lab: LabInfo) -> None:
+    alpine = lab.data["image_remote"]["alpine"]
+    assert alpine, "the lab serves an Alpine image unless LAB_ALPINE=0"
+    client = lab.lxd_client()
+    fp = testing.copy_image_from_remote(lab, client, alias=alpine["alias"])
+    assert fp == alpine["image_fingerprint"]
+    name = "lxdha-t-alpine"
+    target = lab.member_names[-1]
+    testing.delete(client, name)
+    try:
+        testing.launch(client, name, target=target, fingerprint=fp, profiles=["default", alpine["profile"]])
+        assert testing.in_dhcp_range(testing.ipv4(client, name, timeout=30))
+        assert testing.execute(client, name, ["cat", "/etc/alpine-release"]).stdout.startswith("3.23")
+        started = time.monotonic()
+        testing.stop(client, name, force=False)  # busybox init halts on SIGUSR2 (profile), not SIGPWR
+        assert time.monotonic() - started < 20
+    finally:
+        testing.delete(client, name)
+
+
 def test_killing_the_member_the_lb_picks_first_keeps_the_api_answering(lab: LabInfo, lab_faults) -> None:
     """New connections keep being answered; a connection already open to the killed member is reset
     (that is TCP load balancing: clients retry idempotent calls), so each probe opens its own."""
