@@ -107,8 +107,10 @@ def build_image(config: LabConfig) -> BuiltImage:
         work = Path(tmp)
         rootfs = work / "rootfs"
         say(f"debootstrap {SUITE} (minbase + {','.join(INCLUDE)}) from {DEBIAN_MIRROR}; takes a minute")
-        run(["debootstrap", "--variant=minbase", f"--include={','.join(INCLUDE)}", SUITE, str(rootfs),
-             DEBIAN_MIRROR], timeout=1800)
+        # private mount namespace: the /proc and /sys debootstrap mounts in the target die with it,
+        # even when the build is interrupted
+        run(["unshare", "--mount", "--propagation", "private", "--", "debootstrap", "--variant=minbase",
+             f"--include={','.join(INCLUDE)}", SUITE, str(rootfs), DEBIAN_MIRROR], timeout=1800)
         _customise_rootfs(rootfs)
         (work / "metadata.yaml").write_text(_metadata_yaml())
         (work / "templates").mkdir()

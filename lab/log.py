@@ -11,7 +11,9 @@ _START = time.monotonic()
 
 
 def say(message: str) -> None:
-    print(f"[lab {time.monotonic() - _START:7.1f}s] {message}", file=sys.stderr, flush=True)
+    # one write per line: steps run in threads and must not interleave mid-line
+    sys.stderr.write(f"[lab {time.monotonic() - _START:7.1f}s] {message}\n")
+    sys.stderr.flush()
 
 
 @contextmanager

@@ -15,7 +15,7 @@ from lab.info import LabInfo, build_info, write_info
 from lab.log import step
 from lab.members import ensure_holder, start_lxd, wait_lxd_ready
 from lab.pki import ensure_pair, presented_certificate
-from lab.proc import LabError, ProcessTable, exclusive
+from lab.proc import LabError, ProcessTable, exclusive, run
 from lab.teardown import CGROUP_ROOT
 
 REQUIRED_TOOLS = {  # tool -> Debian package
@@ -37,6 +37,13 @@ def check_prerequisites(config: LabConfig, need_debootstrap: bool) -> None:
     missing = sorted({pkg for tool, pkg in tools.items() if shutil.which(tool) is None})
     if missing:
         raise LabError(f"missing tools; install: apt-get install -y {' '.join(missing)} (see lab/apt-packages.txt)")
+
+
+def _remove_stale_build_dirs(config: LabConfig) -> None:
+    """Temp dirs of builds interrupted by a kill (we hold the lab lock, so none is in use)."""
+    for pattern in ("images/build-*", "debs/apt-*", "bin/gobin-*"):
+        for stale in config.cache_dir.glob(pattern):
+            run(["rm", "-rf", "--one-file-system", str(stale)], timeout=300, check=False)
 
 
 def _check_member_count(config: LabConfig) -> None:
@@ -112,6 +119,7 @@ def _up(config: LabConfig) -> LabInfo:
     check_prerequisites(config, need_debootstrap=not image_cached)
     _prepare_dirs(config)
     _check_member_count(config)
+    _remove_stale_build_dirs(config)
     config.info_path.unlink(missing_ok=True)  # present only when a run completed
     table = ProcessTable(config.run_dir)
 

@@ -152,3 +152,24 @@ def test_process_table_only_signals_its_own_process(tmp_path: Path) -> None:
     finally:
         other.kill()
         other.wait()
+
+
+def test_alpine_rootfs_fixes(tmp_path: Path) -> None:
+    from lab import alpine
+
+    etc = tmp_path / "etc"
+    (etc / "network").mkdir(parents=True)
+    (etc / "runlevels" / "boot").mkdir(parents=True)
+    (etc / "runlevels" / "sysinit").mkdir(parents=True)
+    (etc / "inittab").write_text("::sysinit:/sbin/openrc sysinit\ntty1::respawn:/sbin/getty 38400 tty1\n")
+    (etc / "network" / "interfaces").write_text("auto eth0\niface eth0 inet static\n")
+    (etc / "dhcpcd.conf").write_text("duid\n")
+    (etc / "runlevels" / "boot" / "quicksand-guest-agent").symlink_to("/etc/init.d/quicksand-guest-agent")
+    (etc / "runlevels" / "sysinit" / "setup-dns").symlink_to("/etc/init.d/setup-dns")
+    alpine._fix_rootfs(tmp_path)
+    inittab = (etc / "inittab").read_text()
+    assert "#tty1::respawn" in inittab and "console::respawn:/sbin/getty" in inittab
+    assert "iface eth0 inet dhcp" in (etc / "network" / "interfaces").read_text()
+    assert "noarp" in (etc / "dhcpcd.conf").read_text()
+    assert not (etc / "runlevels" / "boot" / "quicksand-guest-agent").is_symlink()
+    assert not (etc / "runlevels" / "sysinit" / "setup-dns").is_symlink()
