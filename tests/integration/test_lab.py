@@ -9,6 +9,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -231,16 +232,17 @@ def test_down_leaves_nothing_and_up_resumes_after_an_interrupted_run(lab: LabInf
     process = subprocess.Popen([sys.executable, "-m", "lab", "up"], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
     interrupted_at = None
-    deadline = time.monotonic() + 120
+    watchdog = threading.Timer(120, process.kill)  # bounds the read loop even if `up` goes silent
+    watchdog.start()
     assert process.stderr is not None
-    for line in process.stderr:  # bounded by the deadline and by the process ending
-        if "up: join" in line or "up: cluster bootstrap" in line:
-            process.send_signal(signal.SIGKILL)
-            interrupted_at = line.strip()
-            break
-        if time.monotonic() >= deadline:
-            process.kill()
-            break
+    try:
+        for line in process.stderr:  # ends with the process (or the watchdog)
+            if "up: join" in line or "up: cluster bootstrap" in line:
+                process.send_signal(signal.SIGKILL)
+                interrupted_at = line.strip()
+                break
+    finally:
+        watchdog.cancel()
     process.wait(timeout=30)
     assert interrupted_at, "could not interrupt `lab up` half-way"
     resumed = up(config)
