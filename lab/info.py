@@ -97,7 +97,16 @@ class LabInfo:
     """lab.json for Python callers, with the connections tests need."""
 
     config: LabConfig
-    data: dict[str, Any]
+    initial: dict[str, Any] | None = None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """lab.json as it is now: a later down/up issues new certificates and keys, and a session-
+        long holder of this object must see them (falls back to the data it was built with)."""
+        current = read_info(self.config)
+        if current is None and self.initial is None:
+            raise FileNotFoundError(f"{self.config.info_path} does not exist: the lab is not up")
+        return current if current is not None else self.initial  # type: ignore[return-value]
 
     @property
     def lb_url(self) -> str:
