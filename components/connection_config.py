@@ -7,10 +7,9 @@ from files are wrapped as secrets, so they never reach the state in plaintext.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pulumi
 
+from components.config_files import read_config_file
 from provisioners.connection import LxdEndpoint, certificate_fingerprint, normalize_fingerprint, validate_endpoint
 from provisioners.errors import ConfigError
 
@@ -18,11 +17,7 @@ NAMESPACE = "lxd"
 
 
 def _read_file(key: str, path: str) -> str:
-    try:
-        return Path(path).expanduser().read_text()
-    except OSError as error:
-        raise ConfigError(f"{NAMESPACE}:{key}", f"cannot read {path} ({error.strerror})",
-                          "point it at an existing file, or set the inline value instead") from error
+    return read_config_file(f"{NAMESPACE}:{key}", path)
 
 
 def _inline_or_file(config: pulumi.Config, key: str, secret: bool) -> pulumi.Output[str] | str | None:

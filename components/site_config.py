@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pulumi
 
 from components.balanced_container import AccessConfig
+from components.config_files import read_config_file
 from components.image_alias import ImageSource
 from provisioners.errors import ConfigError
 
@@ -15,11 +15,7 @@ NAMESPACE = "lxdha"
 
 
 def _file(key: str, path: str) -> str:
-    try:
-        return Path(path).expanduser().read_text()
-    except OSError as error:
-        raise ConfigError(f"{NAMESPACE}:{key}", f"cannot read {path} ({error.strerror})",
-                          "point it at an existing file or give the value inline") from error
+    return read_config_file(f"{NAMESPACE}:{key}", path)
 
 
 def _object(config: pulumi.Config, key: str) -> dict[str, Any]:
