@@ -79,7 +79,7 @@ def start_s3(config: LabConfig, table: ProcessTable) -> Daemon:
                          marker=str(data), log_path=config.log_dir / "minio.log", env=env)
     deadline = time.monotonic() + 60
     while not s3_healthy(config):
-        if not daemon.alive():
+        if daemon.gone():  # not alive(): /proc cmdline reads can come back empty while it starts
             raise LabError(f"MinIO exited at start; see {config.log_dir / 'minio.log'}")
         if time.monotonic() >= deadline:
             raise LabError(f"MinIO not healthy after 60s; see {config.log_dir / 'minio.log'}")

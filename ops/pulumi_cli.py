@@ -88,8 +88,23 @@ class PulumiCli:
         listed = self.run("stack", "ls", "--json", check=False)
         names = {entry["name"] for entry in json.loads(listed.stdout or "[]")} if listed.returncode == 0 else set()
         if self.stack not in names:
+            self._drop_foreign_salt()
             subprocess.run(["pulumi", "stack", "init", self.stack, "--non-interactive"], cwd=self.workdir,
                            env=self.env, capture_output=True, text=True, check=True, timeout=120)
+
+    def _drop_foreign_salt(self) -> None:
+        """A new stack in this backend gets a salt for this machine's passphrase; a salt left in the
+        stack file by another machine would make every command fail with "incorrect passphrase"."""
+        stack_file = self.workdir / f"Pulumi.{self.stack}.yaml"
+        if not stack_file.exists():
+            return
+        lines = stack_file.read_text().splitlines(keepends=True)
+        kept = [line for line in lines if not line.startswith("encryptionsalt:")]
+        if len(kept) != len(lines):
+            if any(": secure:" in line or "secure: " in line for line in kept):
+                raise RuntimeError(f"{stack_file} holds values encrypted for another passphrase; "
+                                   "set them again with `pulumi config set --secret` after removing them")
+            stack_file.write_text("".join(kept))
 
     def preview_json(self, *extra: str) -> dict[str, Any]:
         return json.loads(self.run("preview", "--json", *extra).stdout)

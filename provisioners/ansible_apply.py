@@ -8,11 +8,13 @@ trust-on-first-use and no shared known_hosts to go stale when addresses are reus
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +92,30 @@ def _failure_message(runner: Any) -> str:
 
 
 def apply_playbook(target: AnsibleTarget, job: AnsibleJob) -> None:
-    """Runs the playbook limited to `target`; raises AnsibleError naming the failed task."""
+    """Runs the playbook limited to `target` in a child process; raises AnsibleError naming the failed task.
+
+    Why a child: ansible-runner forks and installs signal handlers, which is unsafe inside the
+    dynamic provider's multi-threaded gRPC server (parallel applies failed with rc None there).
+    The private key travels on stdin, never in argv or the environment.
+    """
+    request = {"target": asdict(target), "job": asdict(job)}
+    package_root = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
+    try:
+        result = subprocess.run([sys.executable, "-m", "provisioners.ansible_job"], input=json.dumps(request),
+                                stdout=subprocess.PIPE, stderr=None, text=True, env=env,
+                                timeout=job.timeout_s + 60, check=False)
+    except subprocess.TimeoutExpired:
+        raise AnsibleError(f"ansible {job.playbook} on {target.name} timed out after {job.timeout_s}s") from None
+    lines = result.stdout.strip().splitlines()
+    outcome = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {
+        "error": f"ansible runner exited {result.returncode} without a result: {result.stdout[-2000:]}"}
+    if outcome.get("error"):
+        raise AnsibleError(outcome["error"])
+
+
+def run_playbook_here(target: AnsibleTarget, job: AnsibleJob) -> None:
+    """The in-process ansible-runner call; only ever run inside the single-threaded child."""
     import ansible_runner  # imported here: heavy, and only needed at apply time
 
     with tempfile.TemporaryDirectory(prefix="lxdha-ansible-") as data_dir:

@@ -197,10 +197,16 @@ func (h *languageHost) GetProgramDependencies(ctx context.Context, req *pulumirp
 	return &pulumirpc.GetProgramDependenciesResponse{Dependencies: deps}, nil
 }
 
+// Cancel is the engine's graceful stop (sent, for example, when a resource fails). The program
+// then sees its registrations fail and ends on its own; interrupting it here only adds a
+// KeyboardInterrupt traceback to the user's output, so the program gets a grace period first.
 func (h *languageHost) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
-	h.cancel()
+	time.AfterFunc(cancelGrace, h.cancel)
 	return &emptypb.Empty{}, nil
 }
+
+// cancelGrace is how long a cancelled or abandoned program may take to finish by itself.
+const cancelGrace = 30 * time.Second
 
 // Run executes the program through the SDK's executor inside the project's virtualenv.
 func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
@@ -216,7 +222,7 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 	}
 	runCtx, cancelRun := context.WithCancel(h.cancelCtx)
 	defer cancelRun()
-	context.AfterFunc(ctx, cancelRun)
+	context.AfterFunc(ctx, func() { time.AfterFunc(cancelGrace, cancelRun) })
 	cmd, err := tc.Command(runCtx, append([]string{h.executor}, executorArgs(req, h.engineAddress)...)...)
 	if err != nil {
 		return nil, err
