@@ -13,9 +13,9 @@ setup:  ## Debian packages, venv, Pulumi toolchain (built once, cached by versio
 demo: setup  ## lab up -> pulumi up (lab stack) -> push + pull through the VIP
 	@$(PY) -m ops.demo
 
-test: setup  ## unit + e2e (real Pulumi CLI, real LXD); lab integration joins once it is stable (see README)
+test: setup  ## everything: unit, e2e (standalone LXD), the lab suite (lab up once, down + clean check at the end)
 	@echo "== toolchain"; $(PY) -m ops.toolchain_report
-	@$(PY) -m pytest tests/unit tests/e2e
+	@$(PY) -m pytest -p lab.pytest_plugin tests/unit tests/e2e tests/integration
 
 unit: setup  ## quick: pure logic and set_mocks tests only
 	@$(PY) -m pytest tests/unit -q

@@ -4,27 +4,26 @@ import pulumi
 
 from components.balanced_container import BalancedContainer, ContainerSpec, PlaybookSpec
 from components.connection_config import endpoint_from_config
+from components.containers_config import containers_settings
 from components.image_alias import AlpineImageAlias
 from components.site_config import access, image_source
-from ops.pulumi_cli import ROOT
 
 config = pulumi.Config("lxdha")
 connection = endpoint_from_config()
 site_access = access(config)
 image = AlpineImageAlias("base-image", connection, image_source(config))
 
-# Plain balanced containers (config `lxdha:containers`), each configured by the `base` playbook.
-containers_config = config.get_object("containers") or {}
+# Plain balanced containers (config `lxdha:containers`), each configured by one playbook.
+plain = containers_settings(config.get_object("containers"))
 containers = [
     BalancedContainer(
-        f"{containers_config.get('prefix', 'app')}-{index}",
+        name,
         connection,
-        ContainerSpec(name=f"{containers_config.get('prefix', 'app')}-{index}", image_alias=image.alias,
-                      distro=image.distro, group=containers_config.get("group")),
+        ContainerSpec(name=name, image_alias=image.alias, distro=image.distro, group=plain.group),
         site_access,
-        PlaybookSpec(project_dir=str(ROOT / "ansible"), playbook="base.yml"),
+        PlaybookSpec(project_dir=plain.ansible_dir, playbook=plain.playbook),
     )
-    for index in range(int(containers_config.get("count", 0)))
+    for name in plain.names()
 ]
 
 pulumi.export("image", {"alias": image.alias, "fingerprint": image.fingerprint})

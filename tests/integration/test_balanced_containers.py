@@ -1,0 +1,66 @@
+"""BalancedContainer on the lab: even placement, bootstrap, Ansible, in-place role re-apply, destroy."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from lab.info import LabInfo
+from tests.support.lab_stack import change_counts, lab_stack, ssh_run
+
+pytestmark = pytest.mark.integration
+
+COUNT = int(os.environ.get("LXDHA_IT_CONTAINERS", "9"))
+PREFIX = "bc"
+
+
+def _our_locations(lab: LabInfo) -> dict[str, str]:
+    client = lab.lxd_client()
+    return {instance.name: instance.location for instance in client.instances.all()
+            if instance.name.startswith(f"{PREFIX}-")}
+
+
+def _all_locations(lab: LabInfo) -> Counter:
+    return Counter(instance.location for instance in lab.lxd_client().instances.all())
+
+
+def test_nine_containers_spread_configured_reapplied_and_destroyed(lab: LabInfo, tmp_path: Path) -> None:
+    members = [member["name"] for member in lab.data["lxd"]["members"]]
+    assert not _our_locations(lab), "leftover bc-* containers from an earlier run"
+    before = _all_locations(lab)
+    ansible_dir = tmp_path / "ansible"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "ansible", ansible_dir)
+    settings = {"lxdha:containers": {"count": COUNT, "prefix": PREFIX, "ansibleDir": str(ansible_dir)}}
+
+    with lab_stack("containers", settings) as cli:
+        first = cli.up_summary()
+        assert first["result"] == "succeeded", first
+
+        placed = Counter(_our_locations(lab).values())
+        totals = _all_locations(lab)
+        if max(before[m] for m in members) == min(before[m] for m in members):  # an empty/even start: 3/3/3
+            assert max(placed[m] for m in members) - min(placed[m] for m in members) <= 1, placed
+        assert max(totals[m] for m in members) - min(totals[m] for m in members) <= 1, totals
+
+        containers = cli.outputs()["containers"]
+        assert len(containers) == COUNT
+        for container in containers:
+            result = ssh_run(container["ipv4"], "cat /etc/motd")
+            assert result.returncode == 0, (container, result.stderr)
+            assert "managed by lxdha" in result.stdout
+
+        assert change_counts(cli.up_summary()) == {}, "a re-up with no change must change nothing"
+
+        defaults = ansible_dir / "roles" / "base" / "defaults" / "main.yml"
+        defaults.write_text('base_motd: "managed by lxdha, role edited by the test"\n')
+        edited = cli.up_summary()
+        assert change_counts(edited) == {"update": COUNT}, edited["resourceChanges"]
+        assert Counter(_our_locations(lab).values()) == placed, "a role edit must not move or replace containers"
+        for container in containers:
+            assert "role edited by the test" in ssh_run(container["ipv4"], "cat /etc/motd").stdout
+
+    assert not _our_locations(lab), "destroy left bc-* containers"
