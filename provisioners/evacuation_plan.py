@@ -35,7 +35,12 @@ def plan_return(members: Iterable[Member], workloads: Sequence[Workload], member
     if not any(m.name == member and m.online for m in members):
         return []
     return [Move(w.name, w.member, member, "back where it was before maintenance")
-            for w in sorted(workloads, key=lambda w: w.name) if w.origin == member and w.member != member]
+            for w in sorted(workloads, key=lambda w: w.name) if w.origin == member and w.member != member and w.movable]
+
+
+def stale_origins(workloads: Sequence[Workload], member: str) -> list[str]:
+    """Instances already home whose evacuation record was left behind (e.g. a run stopped in between)."""
+    return sorted(w.name for w in workloads if w.origin == member and w.member == member and w.movable)
 
 
 def staying(workloads: Sequence[Workload], member: str) -> list[Workload]:

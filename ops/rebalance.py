@@ -1,0 +1,69 @@
+"""`python -m ops.rebalance --stack lab [--dry-run]`: moves only the containers whose move restores
+anti-affinity or evens out the members (provisioners/rebalance_plan.py), with stop -> move -> start.
+Exit 0 when done (or nothing to do), 2 on bad arguments or config."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+
+import pylxd
+
+from ops.cli_common import add_common_arguments, load, scope_from
+from provisioners.connection import lxd_client
+from provisioners.errors import ConfigError, ConnectionSetupError
+from provisioners.move_exec import MoveResult, execute_moves
+from provisioners.moves import Move, online_names, spread_of, violations
+from provisioners.rebalance_plan import plan_rebalance
+from provisioners.workloads import ClusterSnapshot, Scope, read_snapshot
+
+
+def describe(snapshot: ClusterSnapshot) -> str:
+    online = online_names(snapshot.members)
+    placement = {w.name: w.member for w in snapshot.workloads}
+    per_member = ", ".join(f"{m.name} {m.instances}" + ("" if m.online else f" ({snapshot.member_info[m.name].status})")
+                           for m in snapshot.members)
+    return (f"{per_member}; spread {spread_of(snapshot.workloads, placement, online)}, "
+            f"anti-affinity violations {violations(snapshot.workloads, placement, online)}")
+
+
+def rebalance(client: pylxd.Client, scope: Scope, dry_run: bool, max_moves: int | None = None,
+              say: Callable[[str], None] = print) -> tuple[list[Move], list[MoveResult]]:
+    """The plan, and what was done (nothing on a dry run)."""
+    snapshot = read_snapshot(client, scope)
+    say(f"before: {describe(snapshot)}; scope: {scope.describe()} ({len(snapshot.in_scope())} movable)")
+    moves = plan_rebalance(snapshot.members, snapshot.workloads, max_moves)
+    for move in moves:
+        say(("would " if dry_run else "") + move.describe())
+    if not moves:
+        say("nothing to move: no single move restores anti-affinity or evens out the members")
+    if dry_run or not moves:
+        return moves, []
+    results = execute_moves(client, moves, say=say)
+    say(f"after: {describe(read_snapshot(client, scope))}")
+    return moves, results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ops.rebalance", description=__doc__)
+    add_common_arguments(parser)
+    parser.add_argument("--max-moves", type=int, default=None, help="stop after this many moves")
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    try:
+        _, endpoint = load(args.stack)
+        with lxd_client(endpoint) as client:
+            moves, results = rebalance(client, scope_from(args), args.dry_run, args.max_moves)
+    except (ConfigError, ConnectionSetupError, ValueError) as error:
+        print(f"rebalance: {error}", file=sys.stderr)
+        return 2
+    verb = "planned" if args.dry_run else "moved"
+    print(f"{verb} {len(moves) if args.dry_run else sum(r.moved for r in results)} instance(s) "
+          f"in {time.monotonic() - started:.1f}s" + (" (dry run: nothing was changed)" if args.dry_run else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

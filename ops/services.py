@@ -1,0 +1,53 @@
+"""The services a stack runs, as the operations commands see them: how to tell they are healthy and
+which kernel parameters they need on the members.
+
+This is the hook service owners fill: a service appends a `Service` from its own stack settings in
+`services()` (the registry: an HttpCheck through its VIP, keepalived's sysctls). Operators can add
+ad-hoc checks and requirements under `lxdha:operations` or on the command line without code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ops.stack_config import StackConfig
+from provisioners.errors import ConfigError
+from provisioners.health import HealthCheck, HttpCheck
+from provisioners.host_requirements import SysctlRequirement
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    checks: tuple[HealthCheck, ...] = ()
+    requirements: tuple[SysctlRequirement, ...] = ()
+
+
+def http_check(entry: dict, where: str) -> HttpCheck:
+    """`{name, url, expectStatus: [200], caFile | insecure: true}` -> HttpCheck."""
+    if not isinstance(entry, dict) or not entry.get("url"):
+        raise ConfigError(where, f"{entry!r} has no url", "give each check {name, url}")
+    verify: str | bool = entry.get("caFile") or not entry.get("insecure", False)
+    expect = tuple(int(s) for s in entry.get("expectStatus", [200]))
+    return HttpCheck(str(entry.get("name") or entry["url"]), str(entry["url"]), expect,
+                     float(entry.get("timeoutS", 5)), verify)
+
+
+def operations_settings(config: StackConfig) -> dict:
+    settings = config.get("lxdha:operations") or {}
+    if not isinstance(settings, dict):
+        raise ConfigError("lxdha:operations", "must be an object", "see README, Operations")
+    return settings
+
+
+def services(config: StackConfig) -> list[Service]:
+    """Everything this stack runs that maintenance must keep healthy."""
+    settings = operations_settings(config)
+    found = [Service(f"check {i}", checks=(http_check(entry, "lxdha:operations.healthChecks"),))
+             for i, entry in enumerate(settings.get("healthChecks") or [])]
+    required = tuple(SysctlRequirement.parse(text, "lxdha:operations")
+                     for text in settings.get("hostRequirements") or [])
+    if required:
+        found.append(Service("operator requirements", requirements=required))
+    # Service owners: append your Service here, built from your own stack settings.
+    return found

@@ -1,0 +1,39 @@
+"""Operator-supplied commands (host step, sysctl reader) as templates: split like a shell would, then
+each word formatted with named fields, so a value can never turn into extra words or shell syntax."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass
+
+from provisioners.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    returncode: int
+    output: str
+
+
+def render(template: str, **fields: str) -> list[str]:
+    """`ssh root@{address} sysctl -n {key}` -> argv; `{python}` is this interpreter."""
+    try:
+        return [word.format(python=sys.executable, **fields) for word in shlex.split(template)]
+    except (KeyError, IndexError, ValueError) as error:
+        known = ", ".join(sorted({"python", *fields}))
+        raise ConfigError("command template", f"cannot fill {template!r} ({error})",
+                          f"use only the fields {known} in braces") from error
+
+
+def run(argv: list[str], timeout_s: float, cwd: str | None = None) -> CommandResult:
+    """Runs to completion or `timeout_s` (then it counts as failed: returncode 124)."""
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s, check=False, cwd=cwd)
+    except subprocess.TimeoutExpired as error:
+        output = (error.stdout or "") if isinstance(error.stdout, str) else ""
+        return CommandResult(124, output + f"\n{argv[0]}: timed out after {timeout_s:.0f}s")
+    except OSError as error:
+        return CommandResult(127, f"{argv[0]}: {error.strerror}")
+    return CommandResult(result.returncode, (result.stdout + result.stderr).strip())
