@@ -185,8 +185,9 @@ class Roll:
                 self.report.ok = False
                 self.report.stopped_at = f"{error}"
                 self.say(f"STOPPED at {member}: {error}")
-                self.say("instances evacuated so far carry user.lxdha.origin; once the cause is fixed, "
-                         "`python -m ops.maintenance --stack <stack> --return-home` moves them back")
+                if self.report.moves:
+                    self.say("instances evacuated so far carry user.lxdha.origin; once the cause is fixed, "
+                             "`python -m ops.maintenance --stack <stack> --return-home` moves them back")
                 break
         self.report.seconds = time.monotonic() - started
         return self.report

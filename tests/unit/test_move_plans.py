@@ -91,7 +91,7 @@ member_lists = st.lists(st.booleans(), min_size=4, max_size=4).map(
     lambda flags: [Member(name, online) for name, online in zip(MEMBER_NAMES, flags, strict=True)])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(member_lists, workload_lists)
 def test_rebalance_properties(members: list[Member], workloads: list[Workload]) -> None:
     online = [m.name for m in members if m.online]
@@ -112,7 +112,7 @@ def test_rebalance_properties(members: list[Member], workloads: list[Workload]) 
     assert plan_rebalance(members, [Workload(w.name, placement[w.name], w.group, w.movable) for w in workloads]) == []
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(member_lists, workload_lists, st.sampled_from(MEMBER_NAMES))
 def test_evacuation_properties(members: list[Member], workloads: list[Workload], member: str) -> None:
     others = [m.name for m in members if m.online and m.name != member]
