@@ -198,3 +198,26 @@ def test_cli_dry_runs_change_nothing(client: pylxd.Client, ops_containers: Calla
         assert result.returncode == 0, result.stdout + result.stderr
         assert "nothing was changed" in result.stdout
     assert _locations(client) == before
+
+
+def test_hosts_playbook_sets_what_the_check_wants(lab: LabInfo, tmp_path: Path) -> None:
+    """ansible/hosts.yml run inside member m1's network namespace (the lab's stand-in for the host),
+    with its file under tmp so the machine's own /etc/sysctl.d is untouched; the value is put back."""
+    key, member = "net.ipv4.ip_nonlocal_bind", "m1"
+    address = next(m["address"] for m in lab.data["lxd"]["members"] if m["name"] == member)
+    reader = CommandSysctlReader(LAB_SYSCTL)
+    original = reader.read(member, address, key)
+    wanted = [SysctlRequirement(key, "1", "keepalived")]
+    netns = ["ip", "netns", "exec", f"lxdha-{member}"]
+    env = {"ANSIBLE_ROLES_PATH": str(REPO / "ansible/roles"), "ANSIBLE_LOCAL_TEMP": str(tmp_path),
+           "ANSIBLE_HOME": str(tmp_path), "PATH": f"{REPO / '.venv/bin'}:/usr/sbin:/usr/bin:/sbin:/bin"}
+    try:
+        result = subprocess.run([*netns, "env", *(f"{k}={v}" for k, v in env.items()), "ansible-playbook", "-c",
+                                 "local", "-i", "localhost,", "-e", f"lxdha_sysctl_file={tmp_path / 'lxdha.conf'}",
+                                 "-e", "ansible_python_interpreter=" + sys.executable, str(REPO / "ansible/hosts.yml")],
+                                capture_output=True, text=True, timeout=180, check=False)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        assert check_requirements(wanted, {member: address}, reader).ok
+    finally:
+        subprocess.run([*netns, "sysctl", "-q", "-w", f"{key}={original}"], timeout=30, check=True)
+    assert reader.read(member, address, key) == original
