@@ -5,7 +5,7 @@ PY := .venv/bin/python
 export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/.venv/bin:$(PATH)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup demo test unit integration e2e lint lab-up lab-down lab-status bench clean-state
+.PHONY: setup demo test unit integration e2e lint lab-up lab-down lab-status bench clean-state maintenance rebalance host-check
 
 setup:  ## Debian packages, venv, Pulumi toolchain (built once, cached by version)
 	@toolchain/setup.sh
@@ -43,3 +43,25 @@ bench: setup
 
 clean-state:  ## forget local Pulumi stacks (the lab's containers must be gone first)
 	rm -rf .state
+
+# Operations on a stack's cluster (README, "Operations"). STACK=lab by default; DRY_RUN=1 prints the plan only.
+# In the lab the host step restarts the member's daemon and kernel parameters are read in its netns;
+# on a real site set lxdha:operations.hostStep / sysctlReader in the stack config (or HOST_STEP=, SYSCTL_READER=).
+STACK ?= lab
+DRY_RUN ?= 0
+OPS_ARGS ?=
+ifeq ($(STACK),lab)
+HOST_STEP ?= {python} -m lab fault restart-member {member}
+SYSCTL_READER ?= ip netns exec lxdha-{member} sysctl -n {key}
+endif
+OPS_FLAGS = --stack $(STACK) $(if $(filter 1,$(DRY_RUN)),--dry-run)
+
+maintenance: setup  ## rolling maintenance of every member (gates, evacuate, host step, restore)
+	@$(PY) -m ops.maintenance $(OPS_FLAGS) $(if $(HOST_STEP),--host-step '$(HOST_STEP)') \
+		$(if $(SYSCTL_READER),--sysctl-reader '$(SYSCTL_READER)') $(OPS_ARGS)
+
+rebalance: setup  ## move only containers whose move restores anti-affinity or evens out the members
+	@$(PY) -m ops.rebalance $(OPS_FLAGS) $(OPS_ARGS)
+
+host-check: setup  ## the members' kernel parameters against what the services declare
+	@$(PY) -m ops.host_check --stack $(STACK) $(if $(SYSCTL_READER),--sysctl-reader '$(SYSCTL_READER)') $(OPS_ARGS)
