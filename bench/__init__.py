@@ -1,0 +1,1 @@
+"""Benchmarks: the seed's serial flow (baseline A), the parallel floor (baseline B) and `pulumi up`."""

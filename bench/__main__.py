@@ -1,0 +1,88 @@
+"""`make bench` / `python -m bench`: baselines A and B vs `pulumi up`, on the running lab.
+
+Writes results.json + PNG plots to --out and the BENCHMARKS.md table to --table. Speed goals are
+checked only here, on ratios measured in the same run, never in timed tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import plots, registry_hook, report
+from bench.runner import APPROACHES, Settings, run_matrix, say
+from bench.summary import summarize
+
+HERE = Path(__file__).resolve().parent
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--sizes", default="3,12,30", help="container counts, comma-separated (default 3,12,30)")
+    parser.add_argument("--runs", type=int, default=5, help="runs per size and approach (default 5)")
+    parser.add_argument("--runs-at", default="", metavar="N=R,...",
+                        help="fewer (or more) runs for some sizes, e.g. 30=1 when time is short")
+    parser.add_argument("--approaches", default=",".join(APPROACHES), help="subset of A,B,ours")
+    parser.add_argument("--floor-workers", type=int, default=8,
+                        help="containers in flight for baseline B (default 8 = `pulumi up`'s default --parallel)")
+    parser.add_argument("--out", type=Path, default=HERE / "results", help="results.json + PNGs go here")
+    parser.add_argument("--table", type=Path, default=HERE / "BENCHMARKS.md", help="generated markdown table")
+    parser.add_argument("--keep-logs", action="store_true", help="keep per-container logs of the baselines")
+    args = parser.parse_args(argv)
+    args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    try:
+        args.runs_at = {int(n): int(r) for n, r in (item.split("=") for item in args.runs_at.split(",") if item)}
+    except ValueError:
+        parser.error("--runs-at takes N=R pairs, e.g. 30=1")
+    args.approaches = tuple(a.strip() for a in args.approaches.split(",") if a.strip())
+    if not args.sizes or min(args.sizes) < 1 or args.runs < 1 or set(args.approaches) - set(APPROACHES):
+        parser.error("sizes and runs must be >= 1; approaches a subset of A,B,ours")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="lxdha-bench-"))
+    started = time.time()
+    try:
+        measured = run_matrix(Settings(args.sizes, args.runs, args.approaches, args.floor_workers, scratch,
+                                        args.runs_at))
+    finally:
+        if args.keep_logs:
+            say(f"baseline logs kept in {scratch}")
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
+    document = {
+        "schema": 1,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "host": {"cpus": os.cpu_count()},
+        "sizes": args.sizes, "runs": args.runs, "runs_at": {str(n): r for n, r in args.runs_at.items()},
+        "approaches": list(args.approaches),
+        "floor_workers": args.floor_workers,
+        **measured,
+        "registry": registry_hook.measure(),
+    }
+    document["summary"] = summarize(document["results"], args.sizes)
+    results = args.out / "results.json"
+    tmp = results.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(document, indent=2) + "\n")
+    tmp.replace(results)
+    plots.time_vs_n(document, args.out / "time_vs_n.png")
+    plots.spread_histogram(document, args.out / "spread_hist.png")
+    report.write(document, args.table, args.out)
+    say(f"wrote {results}, {args.out / 'time_vs_n.png'}, {args.out / 'spread_hist.png'}, {args.table}")
+    print(json.dumps(document["summary"]["targets"], indent=2))
+    failed = [r for r in document["results"] if "error" in r]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

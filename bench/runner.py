@@ -1,0 +1,122 @@
+"""Runs the matrix (sizes x runs x approaches), one approach at a time, cleaning up after each."""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import baselines, cluster, ours
+from bench.image import ensure_image, warm_members
+from bench.lab_access import BenchSite
+from bench.lxc import Lxc
+
+APPROACHES = ("A", "B", "ours")
+PREFIX = {"A": "bna", "B": "bnb", "ours": ours.PREFIX}
+LEASE_WAIT_S = 720  # a deleted container's lease expires after the lab's 10 min
+
+
+def say(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Settings:
+    sizes: list[int]
+    runs: int
+    approaches: tuple[str, ...]
+    floor_workers: int
+    scratch: Path
+    runs_at: dict[int, int] = field(default_factory=dict)
+
+    def runs_for(self, n: int) -> int:
+        return self.runs_at.get(n, self.runs)
+
+
+def wait_for_leases(site: BenchSite, needed: int) -> None:
+    """Waits (bounded) until the DHCP pool can serve `needed` new containers."""
+    deadline = time.monotonic() + LEASE_WAIT_S
+    while site.free_leases() < needed and time.monotonic() < deadline:
+        say(f"DHCP pool: {site.free_leases()} free, {needed} needed; waiting for old leases to expire")
+        time.sleep(15)
+
+
+def order_for(run: int, approaches: tuple[str, ...]) -> list[str]:
+    """Rotates the order per run, so no approach always gets the warm (or the cold) cluster."""
+    shift = run % len(approaches)
+    return list(approaches[shift:] + approaches[:shift])
+
+
+def _run_one(approach: str, n: int, lxc: Lxc, site: BenchSite, image: str, settings: Settings) -> dict[str, Any]:
+    entry: dict[str, Any] = {"approach": approach, "n": n}
+    if approach == "ours":
+        cli = ours.prepare(n)
+        try:
+            result = ours.measure(cli)
+            entry.update(wall_s=round(result.wall_s, 2), engine_s=result.engine_s,
+                         noop_up_s=round(result.noop_up_s, 2) if result.noop_up_s else None,
+                         noop_changes=result.noop_changes, steps=result.steps,
+                         noop_updates=result.noop_updates)
+            entry["spread"], entry["counts"] = cluster.final_spread(lxc, PREFIX[approach])
+        finally:
+            problems = ours.tear_down(cli)
+            if problems:
+                entry["cleanup_problems"] = problems
+        return entry
+    runner: Callable[[], baselines.FlowResult]
+    if approach == "A":
+        def runner() -> baselines.FlowResult:
+            return baselines.baseline_a(lxc, site, image, n, settings.scratch)
+    else:
+        def runner() -> baselines.FlowResult:
+            return baselines.baseline_b(lxc, site, image, n, cluster.online_members(lxc), settings.floor_workers,
+                                        settings.scratch)
+    result = runner()
+    entry.update(wall_s=round(result.wall_s, 2), moves=result.moves, move_retries=result.move_retries,
+                 per_container_s=result.per_container_s)
+    entry["spread"], entry["counts"] = cluster.final_spread(lxc, PREFIX[approach])
+    return entry
+
+
+def run_matrix(settings: Settings) -> dict[str, Any]:
+    site = BenchSite.load()
+    lxc = Lxc.for_lab(site.data, settings.scratch)
+    prefixes = tuple(f"{PREFIX[a]}-" for a in APPROACHES)
+    leftovers = cluster.delete_prefixed(lxc, prefixes)
+    if leftovers:
+        raise RuntimeError(f"could not remove leftovers of an earlier run: {leftovers}")
+    members = cluster.online_members(lxc)
+    say(f"image + warm-up on {', '.join(members)}")
+    image = ensure_image()
+    warm_members(lxc, image, members)
+    results: list[dict[str, Any]] = []
+    try:
+        for run in range(max(settings.runs_for(n) for n in settings.sizes)):
+            for n in (n for n in settings.sizes if run < settings.runs_for(n)):
+                for approach in order_for(run, settings.approaches):
+                    wait_for_leases(site, n + 3)
+                    say(f"run {run + 1}/{settings.runs_for(n)} N={n} {approach}")
+                    started = time.monotonic()
+                    try:
+                        entry = _run_one(approach, n, lxc, site, image, settings)
+                    except ours.PulumiError as error:  # recorded; the matrix goes on
+                        entry = {"approach": approach, "n": n, "error": f"pulumi: {ours.failure_summary(error)}"}
+                        say(entry["error"])
+                    except Exception as error:
+                        entry = {"approach": approach, "n": n, "error": f"{type(error).__name__}: {error}"[-2000:]}
+                        traceback.print_exc(file=sys.stderr)
+                    finally:
+                        failed = cluster.delete_prefixed(lxc, (f"{PREFIX[approach]}-",))
+                    if failed:
+                        entry.setdefault("cleanup_problems", []).extend(failed)
+                    entry["run"] = run + 1
+                    say(f"  -> {entry.get('wall_s', 'failed')} s, spread {entry.get('spread')} "
+                        f"({time.monotonic() - started:.0f} s incl. clean-up)")
+                    results.append(entry)
+    finally:
+        lxc.remove()
+    return {"members": members, "image": image, "results": results}

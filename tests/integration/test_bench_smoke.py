@@ -1,0 +1,38 @@
+"""`make bench` at its smallest on the real lab: the three approaches run, and the JSON, PNG plots and
+table are produced. Timings are reported by the benchmark itself, never asserted here."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lab.info import LabInfo
+from ops.pulumi_cli import ROOT
+
+pytestmark = pytest.mark.integration
+
+
+def test_bench_smoke_n2(lab: LabInfo, tmp_path: Path) -> None:
+    table = tmp_path / "BENCHMARKS.md"
+    done = subprocess.run([sys.executable, "-m", "bench", "--sizes", "2", "--runs", "1", "--out", str(tmp_path),
+                           "--table", str(table)], cwd=ROOT, capture_output=True, text=True, timeout=1500,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-4000:]
+    document = json.loads((tmp_path / "results.json").read_text())
+    assert {r["approach"] for r in document["results"] if "error" not in r} == {"A", "B", "ours"}
+    for png in ("time_vs_n.png", "spread_hist.png"):
+        assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    ours = next(r for r in document["results"] if r["approach"] == "ours")
+    assert ours["spread"] <= 1 and sum(ours["counts"].values()) == 2
+    assert not set(ours["noop_changes"]) - {"same"}, "a second `pulumi up` changed something"
+    assert document["registry"]["vip_failover_gap_s"] is None  # until HARegistry joins the benchmark
+    assert "| 2 |" in table.read_text()
+    listed = subprocess.run(["lxc", "list", "--format", "json"], capture_output=True, text=True, timeout=60,
+                            env={"LXD_CONF": str(Path(lab.data["lab_dir"]) / "lxc-client"), "PATH": "/usr/bin:/bin",
+                                 "LXD_DIR": lab.data["lxd"]["members"][0]["lxd_dir"]}, check=True)
+    leftovers = [i["name"] for i in json.loads(listed.stdout) if i["name"].startswith(("bn-", "bna-", "bnb-"))]
+    assert leftovers == [], f"the benchmark left containers behind: {leftovers}"
