@@ -39,6 +39,8 @@ class ContainerSpec:
     distro: str
     group: str | None = None
     pinned_member: str | None = None
+    group_size: int = 0  # containers the group will have: checked against the cluster at preview
+    allow_group_overcommit: bool = False
     profiles: list[str] = field(default_factory=lambda: ["default"])
     config: dict[str, str] = field(default_factory=dict)
     devices: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -65,22 +67,35 @@ class BalancedContainer(pulumi.ComponentResource):
             "image_alias": spec.image_alias,
             "group": spec.group,
             "pinned_member": spec.pinned_member,
+            "group_size": spec.group_size,
+            "allow_group_overcommit": spec.allow_group_overcommit,
             "profiles": spec.profiles,
             "config": spec.config,
             "devices": spec.devices,
             "replace_on_image_change": spec.replace_on_image_change,
+            "owner": f"{pulumi.get_project()}/{pulumi.get_stack()}",
         }, child)
         bootstrap = Bootstrap(f"{resource_name}-bootstrap", connection, instance.name, instance.uuid, spec.distro,
                               access.mirror, access.authorized_keys, child)
-        self.configured: pulumi.Resource = bootstrap
-        if playbook is not None:
-            self.configured = AnsibleApply(
-                f"{resource_name}-configure", host=instance.name, address=instance.ipv4, host_key=bootstrap.host_key,
-                private_key=access.private_key, project_dir=playbook.project_dir, playbook=playbook.playbook,
-                extra_vars=playbook.extra_vars,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=configure_after or []),
-            )
+        self._resource_name, self._access = resource_name, access
         self.name, self.member, self.ipv4 = instance.name, instance.member, instance.ipv4
         self.image_fingerprint, self.host_key = instance.image_fingerprint, bootstrap.host_key
+        self.configured: pulumi.Resource = bootstrap
+        if playbook is not None:
+            self.configure(playbook, configure_after)
         self.register_outputs({"name": self.name, "member": self.member, "ipv4": self.ipv4,
                                "image_fingerprint": self.image_fingerprint})
+
+    def configure(self, playbook: PlaybookSpec, after: list[pulumi.Resource] | None = None) -> pulumi.Resource:
+        """Applies `playbook` to this container once bootstrapped (and after `after`, for rolling updates).
+
+        Separate from the constructor so a service can pass in values known only once all of its
+        containers exist (e.g. VRRP peers' addresses).
+        """
+        self.configured = AnsibleApply(
+            f"{self._resource_name}-configure", host=self.name, address=self.ipv4, host_key=self.host_key,
+            private_key=self._access.private_key, project_dir=playbook.project_dir, playbook=playbook.playbook,
+            extra_vars=playbook.extra_vars,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.configured, *(after or [])]),
+        )
+        return self.configured

@@ -40,6 +40,7 @@ class AlpineImageAlias(pulumi.ComponentResource):
                 "remote_certificate": image.remote_certificate,
                 "source": image.source,
                 "alias": image.alias,
+                "owner": f"{pulumi.get_project()}/{pulumi.get_stack()}",
             },
             pulumi.ResourceOptions(parent=self),
         )

@@ -7,23 +7,14 @@ import subprocess
 import sys
 import time
 
+from ops.lab_secrets import ensure_all
 from ops.pulumi_cli import ROOT, PulumiCli
-
-SSH_KEY = ROOT / ".state" / "ssh" / "id_ed25519"
-
-
-def ensure_ssh_key() -> None:
-    """The key Ansible logs in with on the lab (git-ignored, generated once)."""
-    if not SSH_KEY.exists():
-        SSH_KEY.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "lxdha-lab", "-f", str(SSH_KEY)],
-                       check=True, timeout=30)
 
 
 def main() -> None:
     started = time.monotonic()
     subprocess.run([sys.executable, "-m", "lab", "up"], cwd=ROOT, check=True, timeout=1800)
-    ensure_ssh_key()
+    ensure_all()
     cli = PulumiCli(ROOT, "lab")
     cli.ensure_stack()
     cli.run("up", "--yes", "--skip-preview", echo=True)

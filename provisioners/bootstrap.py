@@ -9,6 +9,7 @@ import pylxd
 
 from provisioners.bootstrap_plan import HOST_KEY_STEP, Step
 from provisioners.lxd_ops import execute
+from provisioners.retry import with_retries
 
 STEP_TIMEOUT_S = 600
 OUTPUT_TAIL_LINES = 20
@@ -32,7 +33,10 @@ def run_plan(client: pylxd.Client, instance: str, steps: list[Step],
     host_key = ""
     for index, step in enumerate(steps, 1):
         report(f"[{instance}] bootstrap {index}/{len(steps)}: {step.name}")
-        result = execute(client, instance, ["sh", "-c", step.script], timeout_s=STEP_TIMEOUT_S)
+        # steps are idempotent, so a step cut short by a member restart is simply run again
+        command = ["sh", "-c", step.script]
+        result = with_retries(lambda command=command: execute(client, instance, command, timeout_s=STEP_TIMEOUT_S),
+                              f"bootstrap step {step.name} in {instance}")
         if result.stdout.strip() and step.name != HOST_KEY_STEP:
             report(f"[{instance}] {step.name}: " + _tail(result.stdout).replace("\n", f"\n[{instance}]   "))
         if result.exit_code != 0:

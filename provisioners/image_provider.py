@@ -17,6 +17,7 @@ from pylxd.exceptions import LXDAPIException, NotFound
 
 from provisioners.connection import LxdEndpoint, lxd_client
 from provisioners.dynamic_support import with_secret_outputs
+from provisioners.errors import ConfigError, ConnectionSetupError
 from provisioners.lxd_ops import post_and_wait, wait_operation
 from provisioners.retry import with_retries
 
@@ -44,16 +45,53 @@ def copy_image(client: Any, props: dict[str, Any]) -> str:
     return fingerprint
 
 
-def point_alias(client: Any, alias: str, fingerprint: str, description: str) -> str | None:
-    """Creates or re-points `alias`; returns the fingerprint it pointed at before (if any)."""
+OWNER_TAG = "lxdha-owner="
+
+
+def alias_description(owner: str, source: str) -> str:
+    """Marks who manages the alias, so a second stack cannot silently take it over or delete it."""
+    return f"{OWNER_TAG}{owner} source={source}"
+
+
+def alias_owner(description: str) -> str | None:
+    for word in (description or "").split():
+        if word.startswith(OWNER_TAG):
+            return word.removeprefix(OWNER_TAG)
+    return None
+
+
+def live_alias(client: Any, alias: str) -> dict[str, Any] | None:
     try:
-        previous = client.api.images.aliases[alias].get().json()["metadata"]["target"]
+        return client.api.images.aliases[alias].get().json()["metadata"]
     except NotFound:
+        return None
+
+
+def ownership_problem(alias: str, live: dict[str, Any] | None, owner: str) -> str | None:
+    """Why this stack may not manage `alias` (another stack or a person already does), or None."""
+    if live is None:
+        return None
+    current = alias_owner(live.get("description", ""))
+    if current == owner:
+        return None
+    who = f"stack {current}" if current else "someone outside lxdha (no owner mark)"
+    return (f"image alias {alias!r} already exists, managed by {who}. Fix: give this stack its own "
+            "lxdha:image.alias, or remove the other alias first")
+
+
+def point_alias(client: Any, alias: str, fingerprint: str, owner: str, source: str) -> str | None:
+    """Creates or re-points `alias`; returns the fingerprint it pointed at before (if any)."""
+    live = live_alias(client, alias)
+    problem = ownership_problem(alias, live, owner)
+    if problem:
+        raise ConfigError("lxdha:image.alias", problem.split(". Fix: ")[0], problem.split(". Fix: ")[1])
+    description = alias_description(owner, source)
+    if live is None:
         client.api.images.aliases.post(json={"name": alias, "target": fingerprint, "description": description})
         return None
-    if previous != fingerprint:
+    if live["target"] != fingerprint or live.get("description") != description:
         client.api.images.aliases[alias].put(json={"target": fingerprint, "description": description})
-    return previous
+    return live["target"]
 
 
 def delete_if_unaliased(client: Any, fingerprint: str | None) -> None:
@@ -76,17 +114,29 @@ class ImageAliasProvider(ResourceProvider):
             failures.append(CheckFailure("remote_protocol", f"must be one of {', '.join(PROTOCOLS)}"))
         if not str(news.get("remote_url", "")).startswith("https://"):
             failures.append(CheckFailure("remote_url", "the image remote must be an https:// URL"))
-        for key in ("source", "alias"):
+        for key in ("source", "alias", "owner"):
             if not news.get(key):
                 failures.append(CheckFailure(key, f"{key} is required"))
+        if not failures:
+            failures += self._live_problems(news)
         return CheckResult(news, failures)
+
+    @staticmethod
+    def _live_problems(props: dict[str, Any]) -> list[CheckFailure]:
+        """At preview: the cluster is reachable as configured and the alias is ours to manage."""
+        try:
+            with lxd_client(LxdEndpoint.from_inputs(props["connection"])) as client:
+                problem = ownership_problem(props["alias"], live_alias(client, props["alias"]), props["owner"])
+        except (ConfigError, ConnectionSetupError) as error:
+            return [CheckFailure("connection", str(error))]
+        return [CheckFailure("alias", problem)] if problem else []
 
     def _sync(self, props: dict[str, Any]) -> dict[str, Any]:
         endpoint = LxdEndpoint.from_inputs(props["connection"])
         with lxd_client(endpoint) as client:
             fingerprint = with_retries(lambda: copy_image(client, props), f"copy {props['source']}")
-            previous = with_retries(lambda: point_alias(client, props["alias"], fingerprint, props["source"]),
-                                    f"alias {props['alias']}")
+            previous = with_retries(lambda: point_alias(client, props["alias"], fingerprint, props["owner"],
+                                                        props["source"]), f"alias {props['alias']}")
             if previous and previous != fingerprint:
                 print(f"{props['alias']}: {previous[:12]} -> {fingerprint[:12]}", file=sys.stderr, flush=True)
                 delete_if_unaliased(client, previous)
@@ -97,8 +147,19 @@ class ImageAliasProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = ["alias"] if olds.get("alias") != news.get("alias") else []
-        changed = [k for k in SOURCE_KEYS if olds.get(k) != news.get(k)]
+        changed = [k for k in (*SOURCE_KEYS, "owner") if olds.get(k) != news.get(k)]
+        if not (replaces or changed) and self._drifted(olds):
+            changed.append("fingerprint")  # someone removed or re-pointed the alias: put it back
         return DiffResult(changes=bool(replaces or changed), replaces=replaces, delete_before_replace=True)
+
+    @staticmethod
+    def _drifted(olds: dict[str, Any]) -> bool:
+        try:
+            with lxd_client(LxdEndpoint.from_inputs(olds["connection"])) as client:
+                live = live_alias(client, olds["alias"])
+        except (ConfigError, ConnectionSetupError):
+            return False  # unreachable now: check/update report it; a diff is no place to fail
+        return live is None or live.get("target") != olds.get("fingerprint")
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         return UpdateResult(self._sync(news))
@@ -106,8 +167,11 @@ class ImageAliasProvider(ResourceProvider):
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         endpoint = LxdEndpoint.from_inputs(props["connection"])
         with lxd_client(endpoint) as client:
-            with contextlib.suppress(NotFound):
-                client.api.images.aliases[props["alias"]].delete()
+            live = live_alias(client, props["alias"])
+            if live and alias_owner(live.get("description", "")) in (props.get("owner"), None) and \
+                    live.get("target") == props.get("fingerprint"):
+                with contextlib.suppress(NotFound):
+                    client.api.images.aliases[props["alias"]].delete()
             delete_if_unaliased(client, props.get("fingerprint"))
 
 

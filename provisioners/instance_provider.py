@@ -21,6 +21,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from provisioners.cluster_checks import placement_problems
 from provisioners.cluster_view import GROUP_KEY, list_instances, list_members
 from provisioners.connection import LxdEndpoint, lxd_client
 from provisioners.dynamic_support import with_secret_outputs
@@ -38,11 +39,15 @@ from provisioners.reservations import ReservationBook
 from provisioners.retry import with_retries
 
 MANAGED_KEY = "user.lxdha.managed"
+OWNER_KEY = "user.lxdha.stack"  # project/stack that manages the instance: another stack never adopts it
 IN_PLACE_KEYS = ("config", "devices", "profiles")
+UPDATE_KEYS = (*IN_PLACE_KEYS, "pinned_member", "group", "image_alias", "replace_on_image_change", "owner")
 
 
 def instance_body(props: dict[str, Any]) -> dict[str, Any]:
     config = {**(props.get("config") or {}), MANAGED_KEY: "true"}
+    if props.get("owner"):
+        config[OWNER_KEY] = props["owner"]
     if props.get("group"):
         config[GROUP_KEY] = props["group"]
     return {
@@ -68,6 +73,21 @@ def place(client: Any, endpoint: LxdEndpoint, props: dict[str, Any]) -> str:
     return placement.member
 
 
+def adoption_problem(name: str, existing: dict[str, Any] | None, owner: str | None) -> str | None:
+    """Why an existing instance of that name must not be adopted (it belongs to someone else), or None."""
+    if existing is None:
+        return None
+    config = existing.get("config") or {}
+    if config.get(MANAGED_KEY) != "true":
+        return (f"an instance named {name!r} already exists and is not managed by lxdha. Fix: rename the "
+                "container in the stack config, or remove that instance")
+    current = config.get(OWNER_KEY)
+    if current and owner and current != owner:
+        return (f"an instance named {name!r} already exists, managed by stack {current}. Fix: give this stack's "
+                "containers another prefix; two stacks must never share a container")
+    return None
+
+
 def observed(client: Any, props: dict[str, Any]) -> dict[str, Any]:
     """Outputs as the cluster reports them now."""
     current = get_instance(client, props["name"]) or {}
@@ -90,6 +110,8 @@ class InstanceProvider(ResourceProvider):
             failures.append(CheckFailure("name", problem))
         if not news.get("image_alias"):
             failures.append(CheckFailure("image_alias", "an image alias is required (e.g. alpine/stable)"))
+        if not failures:
+            failures += [CheckFailure(field, message) for field, message in placement_problems(news)]
         return CheckResult(news, failures)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -97,9 +119,9 @@ class InstanceProvider(ResourceProvider):
         name = props["name"]
         with lxd_client(endpoint) as client:
             existing = get_instance(client, name)
-            if existing and (existing.get("config") or {}).get(MANAGED_KEY) != "true":
-                raise RuntimeError(f"an instance named {name!r} already exists and is not managed by lxdha: "
-                                   "rename the resource or remove that instance")
+            problem = adoption_problem(name, existing, props.get("owner"))
+            if problem:
+                raise RuntimeError(problem)
             if existing:
                 print(f"adopting {name} left by an earlier failed run", file=sys.stderr, flush=True)
             else:
@@ -122,8 +144,7 @@ class InstanceProvider(ResourceProvider):
         replaces = [key for key in ("name",) if olds.get(key) != news.get(key)]
         if news.get("replace_on_image_change") and olds.get("image_alias") != news.get("image_alias"):
             replaces.append("image_alias")
-        changed = [k for k in (*IN_PLACE_KEYS, "pinned_member", "group", "image_alias", "replace_on_image_change")
-                   if olds.get(k) != news.get(k)]
+        changed = [k for k in UPDATE_KEYS if olds.get(k) != news.get(k)]
         if olds.get("pinned_member") and news.get("pinned_member") and olds.get("member") != news["pinned_member"]:
             changed.append("member")
         return DiffResult(changes=bool(replaces or changed), replaces=replaces, delete_before_replace=True)

@@ -33,6 +33,7 @@ TRANSIENT_MESSAGES = (
     "service unavailable",
     "context deadline exceeded",
     "checkpoint in progress",
+    "lxd is shutting down",
 )
 
 
@@ -46,7 +47,7 @@ def is_transient(error: BaseException) -> bool:
     return any(fragment in message for fragment in TRANSIENT_MESSAGES)
 
 
-def backoff_delays(attempts: int, base_s: float = 0.5, cap_s: float = 8.0) -> list[float]:
+def backoff_delays(attempts: int, base_s: float = 1.0, cap_s: float = 8.0) -> list[float]:
     """Exponential delays with full jitter, one per retry (attempts - 1 of them)."""
     return [random.uniform(0, min(cap_s, base_s * 2**i)) for i in range(max(attempts - 1, 0))]
 
@@ -54,7 +55,7 @@ def backoff_delays(attempts: int, base_s: float = 0.5, cap_s: float = 8.0) -> li
 def with_retries(
     call: Callable[[], T],
     what: str,
-    attempts: int = 6,
+    attempts: int = 8,  # full-jitter delays up to 1+2+4+8x4 s: rides out a member restart
     deadline_s: float = 120.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:

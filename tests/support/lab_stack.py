@@ -13,14 +13,19 @@ from typing import Any
 
 import yaml
 
-from ops.demo import ensure_ssh_key
+from ops.lab_secrets import ensure_all
 from ops.pulumi_cli import ROOT, PulumiCli
 
 
-def stack_config(overrides: dict[str, Any]) -> dict[str, Any]:
-    """Pulumi.lab.yaml's config with `overrides` (full keys such as `lxdha:containers`) applied."""
+def stack_config(stack: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Pulumi.lab.yaml's config with `overrides` (full keys such as `lxdha:containers`) applied.
+
+    The image alias is the stack's own: an alias belongs to one stack (a second one is refused).
+    """
     lab = yaml.safe_load((ROOT / "Pulumi.lab.yaml").read_text())
     config = dict(lab["config"])
+    config["lxdha:image"] = {**config["lxdha:image"], "alias": f"debian/{stack}"}
+    config.pop("lxdha:registry", None)  # only stacks that ask for a registry get one
     config.update(overrides)
     return config
 
@@ -30,8 +35,8 @@ def lab_stack(name: str, overrides: dict[str, Any]) -> Iterator[PulumiCli]:
     """Yields a PulumiCli for stack `it-<name>`; destroys and removes it afterwards."""
     stack = f"it-{name}"
     stack_file = ROOT / f"Pulumi.{stack}.yaml"
-    stack_file.write_text(yaml.safe_dump({"config": stack_config(overrides)}, sort_keys=False))
-    ensure_ssh_key()
+    stack_file.write_text(yaml.safe_dump({"config": stack_config(stack, overrides)}, sort_keys=False))
+    ensure_all()
     cli = PulumiCli(ROOT, stack)
     cli.ensure_stack()
     try:

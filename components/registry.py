@@ -1,0 +1,87 @@
+"""HARegistry: N registry replicas on different members sharing a keepalived VIP, blobs in S3.
+
+Replicas are BalancedContainers of one anti-affinity group. Each is configured by the `registry`
+playbook (registry + keepalived roles) with the peers' addresses, so the configure steps wait for
+every replica to exist; they are chained one after another, so a role or config change rolls
+through the replicas one at a time while the others keep the VIP up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from components.balanced_container import AccessConfig, BalancedContainer, ContainerSpec, PlaybookSpec
+from components.registry_config import RegistrySettings
+from components.registry_secrets import RegistrySecrets
+from provisioners.random_secret import RandomSecret
+
+PLAYBOOK = "registry.yml"
+
+
+@dataclass
+class RegistryImage:
+    alias: pulumi.Input[str]
+    distro: str
+
+
+def playbook_vars(settings: RegistrySettings, secrets: dict[str, str], self_address: str,
+                  peers: list[str]) -> dict[str, Any]:
+    """Extra vars for one replica (plain values; the caller keeps them secret)."""
+    vrrp = settings.vrrp
+    return {
+        "registry_port": settings.port,
+        "registry_http_secret": secrets["http_secret"],
+        "registry_htpasswd": secrets["htpasswd"],
+        "registry_tls_cert": secrets["tls_cert"],
+        "registry_tls_key": secrets["tls_key"],
+        "registry_s3_endpoint": settings.s3.endpoint,
+        "registry_s3_region": settings.s3.region,
+        "registry_s3_bucket": settings.s3.bucket,
+        "registry_s3_root_directory": settings.s3.root_directory,
+        "registry_s3_access_key": secrets["s3_access_key"],
+        "registry_s3_secret_key": secrets["s3_secret_key"],
+        "keepalived_vip": vrrp.vip,
+        "keepalived_prefix_len": vrrp.prefix_len,
+        "keepalived_vrid": vrrp.vrid,
+        "keepalived_advert_interval_s": vrrp.advert_interval_s,
+        "keepalived_vrrp_version": vrrp.version,
+        "keepalived_auth_pass": secrets.get("vrrp_password") or "",
+        "keepalived_self_address": self_address,
+        "keepalived_peers": sorted(peers),
+    }
+
+
+class HARegistry(pulumi.ComponentResource):
+    url: str
+    vip: str
+    replicas: list[BalancedContainer]
+
+    def __init__(self, resource_name: str, connection: pulumi.Input[dict], settings: RegistrySettings,
+                 secrets: RegistrySecrets, image: RegistryImage, access: AccessConfig, ansible_dir: str,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("lxdha:index:HARegistry", resource_name, {}, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        http_secret = secrets.http_secret or RandomSecret(f"{resource_name}-http-secret", opts=child).value
+        self.replicas = [
+            BalancedContainer(name, connection, ContainerSpec(
+                name=name, image_alias=image.alias, distro=image.distro, group=settings.group,
+                group_size=settings.replicas, allow_group_overcommit=settings.allow_replicas_over_members),
+                access, opts=child)
+            for name in settings.names()
+        ]
+        shared = pulumi.Output.all(
+            http_secret=http_secret, htpasswd=secrets.htpasswd, tls_cert=secrets.tls_cert, tls_key=secrets.tls_key,
+            s3_access_key=secrets.s3_access_key, s3_secret_key=secrets.s3_secret_key,
+            vrrp_password=secrets.vrrp_password or "")
+        peers = pulumi.Output.all(*[replica.ipv4 for replica in self.replicas])
+        previous: list[pulumi.Resource] = []
+        for replica in self.replicas:
+            extra_vars = pulumi.Output.secret(pulumi.Output.all(shared, replica.ipv4, peers).apply(
+                lambda args: playbook_vars(settings, args[0], args[1], list(args[2]))))
+            previous = [replica.configure(PlaybookSpec(ansible_dir, PLAYBOOK, extra_vars), after=previous)]
+        self.vip = settings.vrrp.vip
+        self.url = f"https://{settings.vrrp.vip}:{settings.port}"
+        self.register_outputs({"url": self.url, "vip": self.vip})

@@ -1,0 +1,152 @@
+"""`lxdha:registry`: the HA registry's settings, validated before anything is created.
+
+Pure: takes the raw config mapping and returns settings or raises ConfigError naming the key and
+the fix. Secret values are not read here (see `registry_secrets`); only which source holds them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Any
+
+from provisioners.errors import ConfigError
+from provisioners.names import instance_name_problem
+
+KEY = "lxdha:registry"
+KNOWN = {"replicas", "prefix", "group", "allowReplicasOverMembers", "vip", "network", "vrid", "advertIntervalS",
+         "vrrpVersion", "s3", "usersFile", "tls", "port", "httpSecretFile",
+         "vrrpPasswordFile"}
+MAX_REPLICAS = 9
+MAX_TEXT = 512  # longest plain string setting we accept; anything bigger is a paste mistake
+
+
+@dataclass(frozen=True)
+class VrrpSettings:
+    vip: str
+    prefix_len: int
+    vrid: int
+    advert_interval_s: float
+    version: int
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    endpoint: str
+    region: str
+    bucket: str
+    root_directory: str
+
+
+@dataclass(frozen=True)
+class RegistrySettings:
+    replicas: int
+    prefix: str
+    group: str
+    allow_replicas_over_members: bool
+    port: int
+    vrrp: VrrpSettings
+    s3: S3Settings
+
+    def names(self) -> list[str]:
+        return [f"{self.prefix}-{index}" for index in range(self.replicas)]
+
+
+def _fail(field: str, problem: str, fix: str) -> ConfigError:
+    return ConfigError(f"{KEY}.{field}", problem, fix)
+
+
+def _text(raw: dict[str, Any], field: str, default: str | None = None) -> str:
+    value = raw.get(field, default)
+    if value is None or value == "":
+        raise _fail(field, "is not set", f"set {KEY}.{field}")
+    value = str(value)
+    if len(value) > MAX_TEXT:
+        raise _fail(field, f"is {len(value)} characters long (limit {MAX_TEXT})", "check for a pasted file or key")
+    return value
+
+
+def _whole(raw: dict[str, Any], field: str, default: int, low: int, high: int, fix: str) -> int:
+    value = raw.get(field, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise _fail(field, f"{value!r} is not a whole number from {low} to {high}", fix)
+    return value
+
+
+def _vrrp(raw: dict[str, Any]) -> VrrpSettings:
+    network = raw.get("network")
+    if not isinstance(network, dict) or not network.get("subnet"):
+        raise _fail("network.subnet", "is not set", "set the containers' subnet, e.g. 10.0.0.0/24, so the VIP can "
+                    "be checked against it")
+    try:
+        subnet = ipaddress.IPv4Network(str(network["subnet"]), strict=True)
+    except ValueError as error:
+        raise _fail("network.subnet", f"{network['subnet']!r} is not an IPv4 network ({error})",
+                    "write it as address/prefix, e.g. 10.0.0.0/24") from None
+    try:
+        vip = ipaddress.IPv4Address(_text(raw, "vip"))
+    except ValueError:
+        raise _fail("vip", f"{raw['vip']!r} is not an IPv4 address", "use a free address of the subnet") from None
+    if vip not in subnet or vip in (subnet.network_address, subnet.broadcast_address):
+        raise _fail("vip", f"{vip} is outside the subnet {subnet}", f"pick a free host address inside {subnet}")
+    dhcp = network.get("dhcpRange")
+    if dhcp:
+        try:
+            low, high = (ipaddress.IPv4Address(str(end)) for end in dhcp)
+        except ValueError:
+            raise _fail("network.dhcpRange", f"{dhcp!r} is not [first, last] IPv4 addresses",
+                        "write it as [10.0.0.100, 10.0.0.199]") from None
+        if low <= vip <= high:
+            raise _fail("vip", f"{vip} is inside the DHCP range {low}-{high}: a container could be leased it",
+                        "pick an address outside the DHCP range (reserve one for services)")
+    version = _whole(raw, "vrrpVersion", 3, 2, 3, "use 3 (sub-second adverts) or 2")
+    interval = raw.get("advertIntervalS", 0.3)
+    if not isinstance(interval, (int, float)) or isinstance(interval, bool) or not 0.01 <= interval <= 40:
+        raise _fail("advertIntervalS", f"{interval!r} is not a number of seconds from 0.01 to 40",
+                    "use 0.3 for a ~1 s failover, 1 for keepalived's default")
+    if version == 2 and float(interval) != int(interval):
+        raise _fail("advertIntervalS", f"VRRPv2 adverts are whole seconds, not {interval}",
+                    "use vrrpVersion 3 for sub-second adverts, or a whole number of seconds")
+    vrid = _whole(raw, "vrid", 51, 1, 255, "pick a VRRP router id from 1 to 255, unique on the segment")
+    return VrrpSettings(str(vip), subnet.prefixlen, vrid, float(interval), version)
+
+
+def _s3(raw: dict[str, Any]) -> S3Settings:
+    s3 = raw.get("s3")
+    if not isinstance(s3, dict):
+        raise _fail("s3", "is missing", "set s3.endpoint, s3.bucket and the S3 keys (see README, registry)")
+    endpoint = _text(s3, "endpoint") if s3.get("endpoint") else None
+    if not endpoint or not endpoint.startswith(("http://", "https://")):
+        raise _fail("s3.endpoint", f"{s3.get('endpoint')!r} is not an http(s) URL", "e.g. http://10.0.0.55:9000")
+    bucket = s3.get("bucket")
+    if not bucket:
+        raise _fail("s3.bucket", "is not set", "name the bucket that holds the blobs")
+    return S3Settings(endpoint.rstrip("/"), str(s3.get("region", "us-east-1")), str(bucket),
+                      str(s3.get("rootDirectory", "/registry")))
+
+
+def registry_settings(raw: dict[str, Any]) -> RegistrySettings:
+    """Settings from the raw `lxdha:registry` mapping, or a ConfigError naming the bad key."""
+    if not isinstance(raw, dict):
+        raise ConfigError(KEY, "is not a mapping", "see README, config reference: registry")
+    unknown = sorted(set(raw) - KNOWN)
+    if unknown:
+        raise _fail(unknown[0], "is not a known setting", f"use one of {', '.join(sorted(KNOWN))}")
+    replicas = raw.get("replicas", 2)
+    if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 2:
+        raise _fail("replicas", f"{replicas!r} replicas is not highly available", "use 2 or more replicas")
+    if replicas > MAX_REPLICAS:
+        raise _fail("replicas", f"{replicas} is more than {MAX_REPLICAS}", "VRRP peers beyond a handful add "
+                    "nothing; use fewer replicas")
+    prefix = _text(raw, "prefix", "registry")
+    problem = instance_name_problem(f"{prefix}-{replicas - 1}")
+    if problem:
+        raise _fail("prefix", problem, "use a short prefix of letters, digits and '-'")
+    group = _text(raw, "group", prefix)
+    if instance_name_problem(group):
+        raise _fail("group", f"{group!r} is not a valid group name", "use letters, digits and '-'")
+    allow = raw.get("allowReplicasOverMembers", False)
+    if not isinstance(allow, bool):
+        raise _fail("allowReplicasOverMembers", f"{allow!r} is not true/false", "set true or false")
+    port = _whole(raw, "port", 5000, 1, 65535, "use the registry's TCP port, e.g. 5000")
+    return RegistrySettings(replicas, prefix, group, allow, port, _vrrp(raw), _s3(raw))

@@ -1,0 +1,67 @@
+"""Secrets the lab stack needs that the lab itself does not issue: the Ansible SSH key, the
+registry's users and its TLS certificate (covering the lab's whole VIP range).
+
+Generated once under .state/ (git-ignored, 0600 for private parts); Pulumi.lab.yaml names the
+files and the program reads them as Pulumi secrets.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+import subprocess
+from pathlib import Path
+
+from lab.pki import issue_self_signed
+from ops.pulumi_cli import STATE_DIR
+
+SSH_KEY = STATE_DIR / "ssh" / "id_ed25519"
+REGISTRY_DIR = STATE_DIR / "registry"
+USERS_FILE = REGISTRY_DIR / "users"
+TLS_CERT = REGISTRY_DIR / "tls.crt"
+TLS_KEY = REGISTRY_DIR / "tls.key"
+LAB_VIP_RANGE = ("10.91.0.240", "10.91.0.250")
+DEMO_USER = "lxdha"
+
+
+def _write_private(path: Path, content: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+        handle.write(content)
+
+
+def ensure_ssh_key() -> Path:
+    """The key Ansible logs in with on the lab."""
+    if not SSH_KEY.exists():
+        SSH_KEY.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "lxdha-lab", "-f", str(SSH_KEY)],
+                       check=True, timeout=30)
+    return SSH_KEY
+
+
+def ensure_registry_files() -> None:
+    """A demo user with a random password, and a certificate for every lab VIP."""
+    if not USERS_FILE.exists():
+        _write_private(USERS_FILE, f"{DEMO_USER}:{secrets.token_urlsafe(18)}\n")
+    if not (TLS_CERT.exists() and TLS_KEY.exists()):
+        low, high = (ipaddress.IPv4Address(a) for a in LAB_VIP_RANGE)
+        vips = [str(ipaddress.IPv4Address(n)) for n in range(int(low), int(high) + 1)]
+        cert, key = issue_self_signed("lxdha lab registry", ips=vips)
+        _write_private(TLS_KEY, key)
+        TLS_CERT.write_text(cert)
+
+
+def registry_login() -> tuple[str, str]:
+    """(user, password) of the demo user, for clients such as skopeo."""
+    user, _, password = USERS_FILE.read_text().splitlines()[0].partition(":")
+    return user, password
+
+
+def ensure_all() -> None:
+    ensure_ssh_key()
+    ensure_registry_files()
+
+
+if __name__ == "__main__":
+    ensure_all()

@@ -1,0 +1,114 @@
+"""A real registry client (skopeo) for the demo and tests: push a small generated image through the
+VIP, pull it back, compare digests. The image is built locally as an OCI layout, so nothing is
+fetched from the internet.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import subprocess
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SKOPEO_TIMEOUT_S = 120
+
+
+@dataclass(frozen=True)
+class RegistryAccess:
+    host: str  # VIP:port
+    user: str
+    password: str
+    ca_cert_pem: str
+
+
+def _blob(layout: Path, data: bytes) -> tuple[str, int]:
+    digest = hashlib.sha256(data).hexdigest()
+    (layout / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
+    (layout / "blobs" / "sha256" / digest).write_bytes(data)
+    return f"sha256:{digest}", len(data)
+
+
+def build_sample_image(layout: Path, content: str) -> None:
+    """A one-layer OCI image whose only file holds `content` (unique content = a new blob)."""
+    layer_tar = io.BytesIO()
+    with tarfile.open(fileobj=layer_tar, mode="w") as tar:
+        payload = content.encode()
+        info = tarfile.TarInfo("lxdha-sample.txt")
+        info.size, info.mtime = len(payload), 0
+        tar.addfile(info, io.BytesIO(payload))
+    raw_layer = layer_tar.getvalue()
+    layer_digest, layer_size = _blob(layout, gzip.compress(raw_layer, mtime=0))
+    config = {"architecture": "amd64", "os": "linux", "config": {},
+              "rootfs": {"type": "layers", "diff_ids": [f"sha256:{hashlib.sha256(raw_layer).hexdigest()}"]}}
+    config_digest, config_size = _blob(layout, json.dumps(config).encode())
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest,
+                           "size": config_size},
+                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer_digest,
+                            "size": layer_size}]}
+    manifest_digest, manifest_size = _blob(layout, json.dumps(manifest).encode())
+    (layout / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
+    (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [
+        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": manifest_digest,
+         "size": manifest_size, "annotations": {"org.opencontainers.image.ref.name": "latest"}}]}))
+
+
+class Skopeo:
+    """skopeo against one registry, trusting only its configured CA certificate."""
+
+    def __init__(self, access: RegistryAccess, work_dir: Path) -> None:
+        self.access = access
+        self.cert_dir = work_dir / "certs"
+        self.cert_dir.mkdir(parents=True, exist_ok=True)
+        (self.cert_dir / "ca.crt").write_text(access.ca_cert_pem)
+
+    def _run(self, *args: str, timeout: float = SKOPEO_TIMEOUT_S) -> subprocess.CompletedProcess:
+        return subprocess.run(["skopeo", "--insecure-policy", *args], capture_output=True, text=True,
+                              timeout=timeout, check=False)
+
+    def _creds(self, flag: str, anonymous: bool) -> list[str]:
+        return [] if anonymous else [flag, f"{self.access.user}:{self.access.password}"]
+
+    def push(self, layout: Path, repository: str, tag: str, anonymous: bool = False) -> subprocess.CompletedProcess:
+        return self._run("copy", "--dest-cert-dir", str(self.cert_dir), *self._creds("--dest-creds", anonymous),
+                         f"oci:{layout}:latest", f"docker://{self.access.host}/{repository}:{tag}")
+
+    def digest(self, repository: str, tag: str, anonymous: bool = False) -> subprocess.CompletedProcess:
+        return self._run("inspect", "--cert-dir", str(self.cert_dir), *self._creds("--creds", anonymous),
+                         "--format", "{{.Digest}}", f"docker://{self.access.host}/{repository}:{tag}")
+
+    def pull(self, repository: str, tag: str, destination: Path) -> subprocess.CompletedProcess:
+        return self._run("copy", "--src-cert-dir", str(self.cert_dir), *self._creds("--src-creds", False),
+                         f"docker://{self.access.host}/{repository}:{tag}", f"oci:{destination}:latest")
+
+
+def push_and_pull(access: RegistryAccess, repository: str = "lxdha/sample") -> dict[str, object]:
+    """Pushes a fresh image, pulls it back, returns digests and timings (raises on any failure)."""
+    with tempfile.TemporaryDirectory(prefix="lxdha-skopeo-") as work:
+        work_dir = Path(work)
+        skopeo = Skopeo(access, work_dir)
+        tag = time.strftime("demo-%Y%m%d-%H%M%S")
+        build_sample_image(work_dir / "image", f"pushed by lxdha at {time.time()}")
+        started = time.monotonic()
+        pushed = skopeo.push(work_dir / "image", repository, tag)
+        if pushed.returncode != 0:
+            raise RuntimeError(f"push to {access.host} failed: {pushed.stderr.strip()}")
+        push_s = time.monotonic() - started
+        remote = skopeo.digest(repository, tag)
+        if remote.returncode != 0:
+            raise RuntimeError(f"inspect on {access.host} failed: {remote.stderr.strip()}")
+        started = time.monotonic()
+        pulled = skopeo.pull(repository, tag, work_dir / "pulled")
+        if pulled.returncode != 0:
+            raise RuntimeError(f"pull from {access.host} failed: {pulled.stderr.strip()}")
+        pull_s = time.monotonic() - started
+        local_index = json.loads((work_dir / "pulled" / "index.json").read_text())
+        return {"reference": f"{access.host}/{repository}:{tag}", "digest": remote.stdout.strip(),
+                "pulled_manifest": local_index["manifests"][0]["digest"], "push_s": round(push_s, 2),
+                "pull_s": round(pull_s, 2)}
