@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -46,8 +47,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM (and SIGINT, even when a shell started us ignoring it)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     args.out.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="lxdha-bench-"))
     started = time.time()
@@ -81,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     say(f"wrote {results}, {args.out / 'time_vs_n.png'}, {args.out / 'spread_hist.png'}, {args.table}")
     print(json.dumps(document["summary"]["targets"], indent=2))
     failed = [r for r in document["results"] if "error" in r]
-    return 1 if failed else 0
+    return 1 if failed or document["interrupted"] else 0
 
 
 if __name__ == "__main__":

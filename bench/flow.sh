@@ -10,13 +10,15 @@ instance="$1"; image="$2"; mac="$3"; target="$4"; workdir="$5"; playbook="$6"
 
 address() {  # Terraform's lxd_container waits for the network before provisioners run; so do we.
   i=0
-  while [ "$i" -lt 240 ]; do
+  while [ "$i" -lt 480 ]; do
     addr="$(lxc query "lab:/1.0/instances/$instance/state" \
       | jq -r '.network.eth0.addresses[]? | select(.family == "inet") | .address' | head -n1)"
     [ -n "$addr" ] && { echo "$addr"; return 0; }
     i=$((i + 1)); sleep 0.25
   done
-  echo "no IPv4 address for $instance after 60 s" >&2; return 1
+  echo "no IPv4 address for $instance after 120 s; state:" >&2
+  lxc info "lab:$instance" 2>&1 | head -n 12 >&2
+  return 1
 }
 
 # --- terraform `lxd_container` create -------------------------------------------------------

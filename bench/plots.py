@@ -32,6 +32,7 @@ def time_vs_n(document: dict[str, Any], path: Path) -> Path:
     axes.set_ylabel("wall time, s (median, min-max)")
     axes.set_title(f"Deploy time vs N ({len(document['members'])}-member lab, 2 shared cores)")
     axes.set_xticks(sizes)
+    axes.set_ylim(bottom=0)
     axes.grid(alpha=0.3)
     axes.legend()
     figure.tight_layout()

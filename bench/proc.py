@@ -26,4 +26,8 @@ def run_bounded(argv: list[str], *, timeout: float, env: dict[str, str] | None =
         os.killpg(process.pid, signal.SIGKILL)
         stdout, stderr = process.communicate(timeout=30)
         return Finished(-9, stdout, stderr + f"\ntimed out after {timeout:.0f}s: {' '.join(argv[:3])}")
+    except KeyboardInterrupt:  # interrupted benchmark: nothing we started keeps running
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+        raise
     return Finished(process.returncode, stdout, stderr)

@@ -64,6 +64,12 @@ def render(document: dict[str, Any], table_path: Path, results_dir: Path) -> str
     registry = document["registry"]
     lines += ["", f"Registry VIP failover gap: {registry['vip_failover_gap_s']} ({registry['status']}).", "",
               f"![time vs N]({rel}/time_vs_n.png)", "", f"![spread]({rel}/spread_hist.png)", ""]
+    skipped = {n: e["skipped"] for n, e in summary["by_n"].items() if e.get("skipped")}
+    if skipped:
+        lines += ["Sizes the host could not run (nothing was launched):", ""]
+        lines += [f"- N={n}: {reasons[0][:400]}" for n, reasons in skipped.items()] + [""]
+    if document.get("interrupted"):
+        lines += ["The run was interrupted; the table holds what was measured before.", ""]
     errors = [err for e in summary["by_n"].values() for err in e["errors"]]
     if errors:
         lines += ["Failed runs (excluded above):", "", *[f"- {err[:300]}" for err in errors], ""]

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import baselines, cluster, ours
+from bench import baselines, capacity, cluster, ours
 from bench.image import ensure_image, warm_members
 from bench.lab_access import BenchSite
 from bench.lxc import Lxc
@@ -18,6 +18,10 @@ from bench.lxc import Lxc
 APPROACHES = ("A", "B", "ours")
 PREFIX = {"A": "bna", "B": "bnb", "ours": ours.PREFIX}
 LEASE_WAIT_S = 720  # a deleted container's lease expires after the lab's 10 min
+
+
+class CapacityError(RuntimeError):
+    """The host cannot boot that many more containers right now (see bench/capacity.py)."""
 
 
 def say(message: str) -> None:
@@ -94,6 +98,7 @@ def run_matrix(settings: Settings) -> dict[str, Any]:
     image = ensure_image()
     warm_members(lxc, image, members)
     results: list[dict[str, Any]] = []
+    interrupted = False
     try:
         for run in range(max(settings.runs_for(n) for n in settings.sizes)):
             for n in (n for n in settings.sizes if run < settings.runs_for(n)):
@@ -102,10 +107,16 @@ def run_matrix(settings: Settings) -> dict[str, Any]:
                     say(f"run {run + 1}/{settings.runs_for(n)} N={n} {approach}")
                     started = time.monotonic()
                     try:
+                        problem = capacity.capacity_problem(n)
+                        if problem:
+                            raise CapacityError(problem)
                         entry = _run_one(approach, n, lxc, site, image, settings)
                     except ours.PulumiError as error:  # recorded; the matrix goes on
                         entry = {"approach": approach, "n": n, "error": f"pulumi: {ours.failure_summary(error)}"}
                         say(entry["error"])
+                    except CapacityError as error:
+                        entry = {"approach": approach, "n": n, "error": str(error), "skipped": True}
+                        say(str(error))
                     except Exception as error:
                         entry = {"approach": approach, "n": n, "error": f"{type(error).__name__}: {error}"[-2000:]}
                         traceback.print_exc(file=sys.stderr)
@@ -117,6 +128,9 @@ def run_matrix(settings: Settings) -> dict[str, Any]:
                     say(f"  -> {entry.get('wall_s', 'failed')} s, spread {entry.get('spread')} "
                         f"({time.monotonic() - started:.0f} s incl. clean-up)")
                     results.append(entry)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the clean-up above has run; keep what was measured
+        interrupted = True
+        say("interrupted: writing the runs measured so far")
     finally:
         lxc.remove()
-    return {"members": members, "image": image, "results": results}
+    return {"members": members, "image": image, "results": results, "interrupted": interrupted}

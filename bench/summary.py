@@ -42,7 +42,8 @@ def summarize(results: list[dict[str, Any]], sizes: list[int]) -> dict[str, Any]
             set((r.get("noop_changes") or {}).keys()) - {"same"} for r in _ok(results, "ours", n))
         entry["a_moves"] = [r.get("moves") for r in _ok(results, "A", n)]
         entry["errors"] = [f"{r['approach']} run {r.get('run')}: {r['error']}" for r in results
-                           if r["n"] == n and "error" in r]
+                           if r["n"] == n and "error" in r and not r.get("skipped")]
+        entry["skipped"] = sorted({r["error"] for r in results if r["n"] == n and r.get("skipped")})
         by_n[str(n)] = entry
     return {"by_n": by_n, "targets": _targets(by_n)}
 
