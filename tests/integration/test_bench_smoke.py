@@ -10,13 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from bench.capacity import room_for
 from lab.info import LabInfo
 from ops.pulumi_cli import ROOT
+from tests.conftest import require
 
 pytestmark = pytest.mark.integration
 
 
 def test_bench_smoke_n2(lab: LabInfo, tmp_path: Path) -> None:
+    require(room_for() >= 2, "the host has no room for 2 more containers (fs.inotify.max_user_instances)")
     table = tmp_path / "BENCHMARKS.md"
     done = subprocess.run([sys.executable, "-m", "bench", "--sizes", "2", "--runs", "1", "--out", str(tmp_path),
                            "--table", str(table)], cwd=ROOT, capture_output=True, text=True, timeout=1500,
