@@ -4,7 +4,7 @@ import pulumi
 
 from components.balanced_container import BalancedContainer, ContainerSpec, PlaybookSpec
 from components.connection_config import endpoint_from_config
-from components.containers_config import DEFAULT_ANSIBLE_DIR, containers_settings
+from components.containers_config import containers_settings
 from components.image_alias import AlpineImageAlias
 from components.registry import HARegistry, RegistryImage
 from components.registry_config import registry_settings
@@ -36,7 +36,7 @@ if registry_raw is not None:
     registry = HARegistry(
         "registry", connection, registry_config,
         registry_secrets(config, registry_raw, registry_config.vrrp.version),
-        RegistryImage(image.alias, image.distro), site_access, str(DEFAULT_ANSIBLE_DIR))
+        RegistryImage(image.alias, image.distro), site_access)
     pulumi.export("registry", {
         "url": registry.url,
         "vip": registry.vip,

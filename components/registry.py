@@ -14,11 +14,9 @@ from typing import Any
 import pulumi
 
 from components.balanced_container import AccessConfig, BalancedContainer, ContainerSpec, PlaybookSpec
-from components.registry_config import RegistrySettings
+from components.registry_config import PLAYBOOK, RegistrySettings
 from components.registry_secrets import RegistrySecrets
 from provisioners.random_secret import RandomSecret
-
-PLAYBOOK = "registry.yml"
 
 
 @dataclass
@@ -28,10 +26,11 @@ class RegistryImage:
 
 
 def playbook_vars(settings: RegistrySettings, secrets: dict[str, str], self_address: str,
-                  peers: list[str]) -> dict[str, Any]:
+                  peers: list[str], distro: str = "debian") -> dict[str, Any]:
     """Extra vars for one replica (plain values; the caller keeps them secret)."""
     vrrp = settings.vrrp
     return {
+        "lxdha_distro": distro,
         "registry_port": settings.port,
         "registry_http_secret": secrets["http_secret"],
         "registry_htpasswd": secrets["htpasswd"],
@@ -60,7 +59,7 @@ class HARegistry(pulumi.ComponentResource):
     replicas: list[BalancedContainer]
 
     def __init__(self, resource_name: str, connection: pulumi.Input[dict], settings: RegistrySettings,
-                 secrets: RegistrySecrets, image: RegistryImage, access: AccessConfig, ansible_dir: str,
+                 secrets: RegistrySecrets, image: RegistryImage, access: AccessConfig,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("lxdha:index:HARegistry", resource_name, {}, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -80,8 +79,8 @@ class HARegistry(pulumi.ComponentResource):
         previous: list[pulumi.Resource] = []
         for replica in self.replicas:
             extra_vars = pulumi.Output.secret(pulumi.Output.all(shared, replica.ipv4, peers).apply(
-                lambda args: playbook_vars(settings, args[0], args[1], list(args[2]))))
-            previous = [replica.configure(PlaybookSpec(ansible_dir, PLAYBOOK, extra_vars), after=previous)]
+                lambda args: playbook_vars(settings, args[0], args[1], list(args[2]), image.distro)))
+            previous = [replica.configure(PlaybookSpec(settings.ansible_dir, PLAYBOOK, extra_vars), after=previous)]
         self.vip = settings.vrrp.vip
         self.url = f"https://{settings.vrrp.vip}:{settings.port}"
         self.register_outputs({"url": self.url, "vip": self.vip})

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from components.containers_config import DEFAULT_ANSIBLE_DIR
 from provisioners.errors import ConfigError
 from provisioners.names import instance_name_problem
 
 KEY = "lxdha:registry"
+PLAYBOOK = "registry.yml"
 KNOWN = {"replicas", "prefix", "group", "allowReplicasOverMembers", "vip", "network", "vrid", "advertIntervalS",
          "vrrpVersion", "s3", "usersFile", "tls", "port", "httpSecretFile",
-         "vrrpPasswordFile"}
+         "vrrpPasswordFile", "ansibleDir"}
 MAX_REPLICAS = 9
 MAX_TEXT = 512  # longest plain string setting we accept; anything bigger is a paste mistake
 
@@ -47,6 +50,7 @@ class RegistrySettings:
     port: int
     vrrp: VrrpSettings
     s3: S3Settings
+    ansible_dir: str
 
     def names(self) -> list[str]:
         return [f"{self.prefix}-{index}" for index in range(self.replicas)]
@@ -83,10 +87,11 @@ def _vrrp(raw: dict[str, Any]) -> VrrpSettings:
     except ValueError as error:
         raise _fail("network.subnet", f"{network['subnet']!r} is not an IPv4 network ({error})",
                     "write it as address/prefix, e.g. 10.0.0.0/24") from None
+    vip_text = _text(raw, "vip")
     try:
-        vip = ipaddress.IPv4Address(_text(raw, "vip"))
+        vip = ipaddress.IPv4Address(vip_text)
     except ValueError:
-        raise _fail("vip", f"{raw['vip']!r} is not an IPv4 address", "use a free address of the subnet") from None
+        raise _fail("vip", f"{vip_text!r} is not an IPv4 address", "use a free address of the subnet") from None
     if vip not in subnet or vip in (subnet.network_address, subnet.broadcast_address):
         raise _fail("vip", f"{vip} is outside the subnet {subnet}", f"pick a free host address inside {subnet}")
     dhcp = network.get("dhcpRange")
@@ -149,4 +154,7 @@ def registry_settings(raw: dict[str, Any]) -> RegistrySettings:
     if not isinstance(allow, bool):
         raise _fail("allowReplicasOverMembers", f"{allow!r} is not true/false", "set true or false")
     port = _whole(raw, "port", 5000, 1, 65535, "use the registry's TCP port, e.g. 5000")
-    return RegistrySettings(replicas, prefix, group, allow, port, _vrrp(raw), _s3(raw))
+    ansible_dir = Path(str(raw.get("ansibleDir", DEFAULT_ANSIBLE_DIR))).expanduser().resolve()
+    if not (ansible_dir / PLAYBOOK).is_file():
+        raise _fail("ansibleDir", f"{ansible_dir} has no {PLAYBOOK}", "point it at a copy of the project's ansible/")
+    return RegistrySettings(replicas, prefix, group, allow, port, _vrrp(raw), _s3(raw), str(ansible_dir))

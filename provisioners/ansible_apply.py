@@ -60,7 +60,7 @@ def content_hash(project_dir: str | Path, paths: Iterable[str] = ("",)) -> str:
 def inventory_for(target: AnsibleTarget, key_path: str, known_hosts_path: str) -> dict[str, Any]:
     """A one-host inventory: the run cannot touch any other host."""
     ssh_args = (f"-o UserKnownHostsFile={known_hosts_path} -o StrictHostKeyChecking=yes "
-                "-o ControlMaster=no -o ControlPath=none -o ConnectTimeout=10")
+                "-o ConnectTimeout=10")
     return {
         "all": {
             "hosts": {
@@ -126,18 +126,26 @@ def run_playbook_here(target: AnsibleTarget, job: AnsibleJob) -> None:
         inventory_dir = Path(data_dir, "inventory")
         inventory_dir.mkdir()
         (inventory_dir / "hosts.yml").write_text(yaml.safe_dump(inventory_for(target, key_path, known_hosts)))
+        # extra vars hold secrets: a 0600 file in the private dir, never the command line (ps shows it)
+        vars_path = os.path.join(data_dir, "extra_vars.json")
+        _write_private(vars_path, json.dumps(job.extra_vars))
         runner = ansible_runner.run(
             private_data_dir=data_dir,
             project_dir=job.project_dir,
             playbook=job.playbook,
             inventory=str(inventory_dir),
             limit=target.name,
-            extravars=job.extra_vars,
+            cmdline=f"-e @{vars_path}",
             envvars={
                 "ANSIBLE_ROLES_PATH": os.path.join(job.project_dir, "roles"),
                 "ANSIBLE_HOST_KEY_CHECKING": "True",
                 "ANSIBLE_RETRY_FILES_ENABLED": "False",
                 "ANSIBLE_NOCOLOR": "True",
+                "ANSIBLE_PIPELINING": "True",
+                # one SSH connection per run, its socket inside this run's private dir (never shared with
+                # a later host that gets the same DHCP address), gone 2 s after the last task
+                "ANSIBLE_SSH_ARGS": "-C -o ControlMaster=auto -o ControlPersist=2s",
+                "ANSIBLE_SSH_CONTROL_PATH_DIR": os.path.join(data_dir, "cp"),
             },
             timeout=job.timeout_s,
             suppress_env_files=True,

@@ -1,0 +1,198 @@
+"""HARegistry on the lab: push/pull through the VIP with TLS + auth, failover, no split brain,
+rolling re-apply with the VIP up, replica replacement without blob loss, destroy keeps S3 data.
+
+One stack for the module (an up takes minutes); tests run in file order and build on each other.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from lab import testing
+from lab.info import LabInfo
+from ops.lab_secrets import TLS_CERT, ensure_all, registry_login
+from ops.pulumi_cli import PulumiCli
+from ops.registry_client import RegistryAccess, Skopeo, build_sample_image
+from ops.vip_probe import probing
+from tests.support.lab_stack import change_counts, lab_stack
+
+pytestmark = pytest.mark.integration
+
+VIP = "10.91.0.241"
+PREFIX = "itreg"
+ROOT_DIRECTORY = "/it-registry"
+FAILOVER_WINDOW_S = 15  # generous: the VRRP master-down interval is ~1.1 s; this bounds the test only
+
+
+def _registry_config(lab: LabInfo, ansible_dir: Path) -> dict:
+    s3 = lab.data["s3"]
+    return {"lxdha:registry": {
+        "replicas": 2, "prefix": PREFIX, "vip": VIP, "vrid": 61, "advertIntervalS": 0.3,
+        "network": {"subnet": lab.data["network"]["subnet"], "dhcpRange": lab.data["network"]["dhcp_range"]},
+        "s3": {"endpoint": s3["endpoint"], "region": s3["region"], "bucket": s3["buckets"]["registry"],
+               "rootDirectory": ROOT_DIRECTORY, "accessKeyFile": s3["access_key_file"],
+               "secretKeyFile": s3["secret_key_file"]},
+        "usersFile": ".state/registry/users",
+        "tls": {"certFile": ".state/registry/tls.crt", "keyFile": ".state/registry/tls.key"},
+        "ansibleDir": str(ansible_dir),
+    }}
+
+
+@pytest.fixture(scope="module")
+def ansible_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    copy = tmp_path_factory.mktemp("registry") / "ansible"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "ansible", copy)
+    return copy
+
+
+@pytest.fixture(scope="module")
+def stack(lab: LabInfo, ansible_dir: Path) -> Iterator[PulumiCli]:
+    ensure_all()
+    with lab_stack("registry", _registry_config(lab, ansible_dir)) as cli:
+        summary = cli.up_summary()
+        assert summary["result"] == "succeeded", summary
+        yield cli
+
+
+@pytest.fixture(scope="module")
+def skopeo(stack: PulumiCli, tmp_path_factory: pytest.TempPathFactory) -> Skopeo:
+    user, password = registry_login()
+    return Skopeo(RegistryAccess(f"{VIP}:5000", user, password, TLS_CERT.read_text()),
+                  tmp_path_factory.mktemp("skopeo"))
+
+
+@pytest.fixture(scope="module")
+def pushed(skopeo: Skopeo, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """One image pushed through the VIP before any fault; later tests pull it again."""
+    layout = tmp_path_factory.mktemp("image") / "oci"
+    build_sample_image(layout, f"registry test {time.time()}")
+    result = skopeo.push(layout, "it/sample", "v1")
+    assert result.returncode == 0, result.stderr
+    digest = skopeo.digest("it/sample", "v1")
+    assert digest.returncode == 0, digest.stderr
+    return {"repository": "it/sample", "tag": "v1", "digest": digest.stdout.strip()}
+
+
+def _replicas(stack: PulumiCli) -> list[dict[str, str]]:
+    return stack.outputs()["registry"]["replicas"]
+
+
+def _vip_holders(lab: LabInfo, replicas: list[dict[str, str]]) -> list[str]:
+    client = lab.lxd_client()
+    holders = []
+    for replica in replicas:
+        try:
+            result = testing.execute(client, replica["name"], ["ip", "-4", "-o", "addr", "show", "dev", "eth0"],
+                                     timeout=20)
+        except Exception:  # noqa: BLE001 - a stopped replica holds nothing
+            continue
+        if f" {VIP}/" in result.stdout:
+            holders.append(replica["name"])
+    return holders
+
+
+def _wait_single_holder(lab: LabInfo, replicas: list[dict[str, str]], timeout: float = 20) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        holders = _vip_holders(lab, replicas)
+        if len(holders) == 1:
+            return holders[0]
+        assert time.monotonic() < deadline, f"VIP holders after {timeout}s: {holders}"
+        time.sleep(0.5)
+
+
+def test_replicas_on_different_members_and_vip_serves_pushes(stack: PulumiCli, pushed: dict[str, str]) -> None:
+    replicas = _replicas(stack)
+    assert len({replica["member"] for replica in replicas}) == len(replicas) == 2
+    assert pushed["digest"].startswith("sha256:")
+
+
+def test_anonymous_access_is_refused(skopeo: Skopeo, pushed: dict[str, str], tmp_path: Path) -> None:
+    build_sample_image(tmp_path / "oci", "anonymous")
+    refused = skopeo.push(tmp_path / "oci", "it/anonymous", "v1", anonymous=True)
+    assert refused.returncode != 0 and "unauthorized" in refused.stderr.lower(), refused.stderr
+    inspect = skopeo.digest(pushed["repository"], pushed["tag"], anonymous=True)
+    assert inspect.returncode != 0, "an anonymous read must be refused too"
+
+
+def test_reup_changes_nothing(stack: PulumiCli) -> None:
+    assert change_counts(stack.up_summary()) == {}
+
+
+def test_master_container_stopped_vip_moves_and_same_digest_pulls(lab: LabInfo, stack: PulumiCli, skopeo: Skopeo,
+                                                                  pushed: dict[str, str]) -> None:
+    replicas = _replicas(stack)
+    master = _wait_single_holder(lab, replicas)
+    client = lab.lxd_client()
+    url = f"https://{VIP}:5000/v2/"
+    with probing(url, TLS_CERT.read_text()) as probe:
+        time.sleep(1)
+        stopped_at = time.monotonic()
+        testing.stop(client, master, force=True)
+        while True:
+            pulled = skopeo.digest(pushed["repository"], pushed["tag"])
+            if pulled.returncode == 0:
+                break
+            assert time.monotonic() - stopped_at < FAILOVER_WINDOW_S, pulled.stderr
+        time.sleep(1)
+    print(f"\nfailover (master container stopped): longest gap {probe.result.longest_gap_s:.2f}s, "
+          f"{probe.result.failures}/{probe.result.attempts} probes failed")
+    assert pulled.stdout.strip() == pushed["digest"]
+    assert _wait_single_holder(lab, replicas) != master
+    client.api.instances[master].state.put(json={"action": "start", "timeout": 60})
+    testing.ipv4(client, master, timeout=60)
+
+
+def test_keepalived_killed_on_master_leaves_exactly_one_holder(lab: LabInfo, stack: PulumiCli) -> None:
+    replicas = _replicas(stack)
+    time.sleep(5)  # the restarted replica rejoins as backup (nopreempt)
+    master = _wait_single_holder(lab, replicas)
+    testing.execute(lab.lxd_client(), master, ["pkill", "-9", "-x", "keepalived"], timeout=20)
+    time.sleep(1)
+    deadline = time.monotonic() + 15
+    while len(_vip_holders(lab, replicas)) != 1 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    holders = _vip_holders(lab, replicas)
+    assert len(holders) == 1, f"split brain after kill -9 of keepalived on {master}: {holders}"
+
+
+def test_rolling_reapply_keeps_the_vip_up(lab: LabInfo, stack: PulumiCli, ansible_dir: Path) -> None:
+    template = ansible_dir / "roles" / "registry" / "templates" / "config.yml.j2"
+    template.write_text(template.read_text().replace("level: info", "level: warn"))
+    with probing(f"https://{VIP}:5000/v2/", TLS_CERT.read_text()) as probe:
+        summary = stack.up_summary()
+    print(f"\nrolling re-apply: {probe.result.failures}/{probe.result.attempts} probes failed, "
+          f"longest gap {probe.result.longest_gap_s:.2f}s")
+    assert change_counts(summary) == {"update": 2}, summary["resourceChanges"]
+    assert probe.result.longest_gap_s < 2.0, probe.result
+
+
+def test_replaced_replica_loses_no_blob(stack: PulumiCli, skopeo: Skopeo, pushed: dict[str, str],
+                                        tmp_path: Path) -> None:
+    urn = next(resource["urn"] for resource in json.loads(stack.exported_state())["deployment"]["resources"]
+               if resource["urn"].endswith(f"::{PREFIX}-0-instance"))
+    summary = stack.up_summary("--replace", urn)
+    assert summary["result"] == "succeeded", summary
+    pulled = skopeo.pull(pushed["repository"], pushed["tag"], tmp_path / "pulled")
+    assert pulled.returncode == 0, pulled.stderr
+    assert skopeo.digest(pushed["repository"], pushed["tag"]).stdout.strip() == pushed["digest"]
+
+
+def test_destroy_removes_replicas_and_keeps_s3_data(lab: LabInfo, stack: PulumiCli) -> None:
+    stack.destroy()
+    names = {instance.name for instance in lab.lxd_client().instances.all()}
+    assert not {f"{PREFIX}-0", f"{PREFIX}-1"} & names
+    s3 = lab.data["s3"]
+    client = boto3.client("s3", endpoint_url=s3["endpoint"], region_name=s3["region"],
+                          aws_access_key_id=Path(s3["access_key_file"]).read_text().strip(),
+                          aws_secret_access_key=Path(s3["secret_key_file"]).read_text().strip())
+    listed = client.list_objects_v2(Bucket=s3["buckets"]["registry"], Prefix=ROOT_DIRECTORY.strip("/") + "/",
+                                    MaxKeys=5)
+    assert listed.get("KeyCount", 0) > 0, "the registry's blobs must survive a destroy"

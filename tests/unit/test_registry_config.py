@@ -1,0 +1,93 @@
+"""lxdha:registry validation (the bad-input table's registry rows), htpasswd, and per-replica vars."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import bcrypt
+import pytest
+
+from components.registry import playbook_vars
+from components.registry_config import registry_settings
+from provisioners.errors import ConfigError
+from provisioners.htpasswd import htpasswd_lines, parse_users_file
+
+VALID: dict[str, Any] = {
+    "replicas": 2, "vip": "10.0.0.240", "vrid": 51, "advertIntervalS": 0.3,
+    "network": {"subnet": "10.0.0.0/24", "dhcpRange": ["10.0.0.100", "10.0.0.199"]},
+    "s3": {"endpoint": "http://10.0.0.55:9000", "bucket": "registry"},
+}
+
+
+def _with(path: str, value: Any) -> dict[str, Any]:
+    raw = copy.deepcopy(VALID)
+    node = raw
+    *parents, last = path.split(".")
+    for key in parents:
+        node = node[key]
+    if value is None:
+        del node[last]
+    else:
+        node[last] = value
+    return raw
+
+
+def test_valid_settings() -> None:
+    settings = registry_settings(VALID)
+    assert settings.names() == ["registry-0", "registry-1"]
+    assert settings.vrrp.prefix_len == 24 and settings.vrrp.version == 3
+    assert settings.group == "registry"
+
+
+@pytest.mark.parametrize(("path", "value", "field", "words"), [
+    ("replicas", 1, "lxdha:registry.replicas", "not highly available"),
+    ("replicas", 10, "lxdha:registry.replicas", "more than"),
+    ("vip", "10.0.1.5", "lxdha:registry.vip", "outside the subnet"),
+    ("vip", "10.0.0.150", "lxdha:registry.vip", "inside the DHCP range"),
+    ("vip", "not-an-ip", "lxdha:registry.vip", "not an IPv4 address"),
+    ("vrid", 0, "lxdha:registry.vrid", "from 1 to 255"),
+    ("vrid", 256, "lxdha:registry.vrid", "from 1 to 255"),
+    ("advertIntervalS", 0, "lxdha:registry.advertIntervalS", "seconds"),
+    ("vrrpVersion", 2, "lxdha:registry.advertIntervalS", "whole seconds"),
+    ("prefix", "bad_name", "lxdha:registry.prefix", "not a valid LXD name"),
+    ("prefix", "x" * 70, "lxdha:registry.prefix", "at most 63"),
+    ("network", None, "lxdha:registry.network.subnet", "is not set"),
+    ("s3", None, "lxdha:registry.s3", "missing"),
+    ("s3.endpoint", "10.0.0.55:9000", "lxdha:registry.s3.endpoint", "http(s) URL"),
+    ("s3.bucket", None, "lxdha:registry.s3.bucket", "not set"),
+    ("replica", 2, "lxdha:registry.replica", "not a known setting"),
+    ("vip", "1" * 600, "lxdha:registry.vip", "characters long"),
+])
+def test_bad_input_names_the_field_and_the_fix(path: str, value: Any, field: str, words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        registry_settings(_with(path, value))
+    assert caught.value.field == field
+    assert words in str(caught.value) and "Fix:" in str(caught.value)
+
+
+def test_htpasswd_is_stable_and_verifies() -> None:
+    users = {"alice": "s3cret", "bob": "hunter2"}
+    first, second = htpasswd_lines(users), htpasswd_lines(users)
+    assert first == second, "the same users must render the same file (no diff on re-up)"
+    lines = dict(line.split(":", 1) for line in first.splitlines())
+    assert bcrypt.checkpw(b"s3cret", lines["alice"].encode())
+    assert not bcrypt.checkpw(b"wrong", lines["alice"].encode())
+    assert "s3cret" not in first
+
+
+def test_users_file_parsing() -> None:
+    assert parse_users_file("# comment\nalice:pw:with:colons\n\n") == {"alice": "pw:with:colons"}
+    with pytest.raises(ValueError, match="line 1"):
+        parse_users_file("alice\n")
+
+
+def test_playbook_vars_peers_and_secrets() -> None:
+    settings = registry_settings(VALID)
+    secrets = {"http_secret": "h", "htpasswd": "a:b", "tls_cert": "C", "tls_key": "K", "s3_access_key": "A",
+               "s3_secret_key": "S", "vrrp_password": ""}
+    extra = playbook_vars(settings, secrets, "10.0.0.102", ["10.0.0.103", "10.0.0.102"])
+    assert extra["keepalived_peers"] == ["10.0.0.102", "10.0.0.103"]
+    assert extra["keepalived_self_address"] == "10.0.0.102"
+    assert extra["keepalived_vip"] == "10.0.0.240" and extra["keepalived_vrid"] == 51
+    assert extra["registry_s3_endpoint"] == "http://10.0.0.55:9000"
