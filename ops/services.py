@@ -9,7 +9,10 @@ ad-hoc checks and requirements under `lxdha:operations` or on the command line w
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+from components.registry_config import registry_settings
+from ops.pulumi_cli import ROOT
 from ops.stack_config import StackConfig
 from provisioners.errors import ConfigError
 from provisioners.health import HealthCheck, HttpCheck
@@ -49,5 +52,21 @@ def services(config: StackConfig) -> list[Service]:
                      for text in settings.get("hostRequirements") or [])
     if required:
         found.append(Service("operator requirements", requirements=required))
-    # Service owners: append your Service here, built from your own stack settings.
+    registry = registry_service(config)
+    if registry:
+        found.append(registry)
     return found
+
+
+def registry_service(config: StackConfig) -> Service | None:
+    """The HA registry, checked through its VIP: /v2/ answering 401 means a replica holds the VIP and
+    its registry is serving (anonymous access is refused by design). No host sysctls: the registry
+    listens on every address inside its container, so keepalived needs no ip_nonlocal_bind."""
+    raw = config.get("lxdha:registry")
+    if not isinstance(raw, dict):
+        return None
+    settings = registry_settings(raw)
+    cert_file = (raw.get("tls") or {}).get("certFile")
+    verify: str | bool = str((ROOT / Path(cert_file).expanduser()).resolve()) if cert_file else True
+    check = HttpCheck("registry VIP", f"https://{settings.vrrp.vip}:{settings.port}/v2/", (401,), 5.0, verify)
+    return Service("registry", checks=(check,))

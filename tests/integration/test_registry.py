@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -182,6 +185,108 @@ def test_replaced_replica_loses_no_blob(stack: PulumiCli, skopeo: Skopeo, pushed
     assert summary["result"] == "succeeded", summary
     pulled = skopeo.pull(pushed["repository"], pushed["tag"], tmp_path / "pulled")
     assert pulled.returncode == 0, pulled.stderr
+    assert skopeo.digest(pushed["repository"], pushed["tag"]).stdout.strip() == pushed["digest"]
+
+
+class PullLoop:
+    """A client pulling (inspecting) known digests through the VIP in a loop; one retry per pull."""
+
+    def __init__(self, skopeo: Skopeo, images: list[dict[str, str]]) -> None:
+        self.skopeo, self.images = skopeo, images
+        self.pulls = self.retried = 0
+        self.failed: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _pull_ok(self, image: dict[str, str]) -> bool:
+        result = self.skopeo.digest(image["repository"], image["tag"])
+        return result.returncode == 0 and result.stdout.strip() == image["digest"]
+
+    def _loop(self) -> None:
+        deadline = time.monotonic() + 1800
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            image = self.images[self.pulls % len(self.images)]
+            self.pulls += 1
+            if not self._pull_ok(image):
+                self.retried += 1
+                time.sleep(1)
+                if not self._pull_ok(image):
+                    self.failed.append(f"{image['tag']} at {time.strftime('%H:%M:%S')}")
+            time.sleep(0.3)
+
+    def __enter__(self) -> PullLoop:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
+
+
+def _push(skopeo: Skopeo, tmp_path: Path, tag: str) -> dict[str, str]:
+    build_sample_image(tmp_path / tag, f"{tag} {time.time()}")
+    assert skopeo.push(tmp_path / tag, "it/sample", tag).returncode == 0
+    return {"repository": "it/sample", "tag": tag, "digest": skopeo.digest("it/sample", tag).stdout.strip()}
+
+
+def test_rolling_maintenance_of_every_member_keeps_pulls_working(lab: LabInfo, stack: PulumiCli, skopeo: Skopeo,
+                                                                 pushed: dict[str, str], tmp_path: Path) -> None:
+    images = [pushed, _push(skopeo, tmp_path, "before-roll")]
+    started = time.monotonic()
+    with PullLoop(skopeo, images) as loop, probing(f"https://{VIP}:5000/v2/", TLS_CERT.read_text()) as probe:
+        roll = subprocess.run(
+            [sys.executable, "-m", "ops.maintenance", "--stack", stack.stack, "--prefix", f"{PREFIX}-",
+             "--host-step", "{python} -m lab fault restart-member {member}"],
+            cwd=stack.workdir, env=stack.env, capture_output=True, text=True, timeout=1500, check=False)
+    seconds = time.monotonic() - started
+    print(f"\nmaintenance roll of every member: {seconds:.0f}s, {loop.pulls} pulls, {loop.retried} retried, "
+          f"{len(loop.failed)} failed; VIP longest gap {probe.result.longest_gap_s:.2f}s over "
+          f"{len(probe.result.gaps)} gap(s)\n{roll.stdout[-1500:]}")
+    assert roll.returncode == 0, roll.stdout[-3000:] + roll.stderr[-2000:]
+    assert loop.pulls > 0 and loop.failed == [], loop.failed
+    for image in images:
+        assert skopeo.digest(image["repository"], image["tag"]).stdout.strip() == image["digest"]
+    assert change_counts(stack.up_summary()) == {}, "after the roll every replica is back where the stack has it"
+
+
+def test_member_daemon_killed_under_the_master_pulls_continue(lab: LabInfo, stack: PulumiCli, skopeo: Skopeo,
+                                                              pushed: dict[str, str], lab_faults) -> None:
+    replicas = _replicas(stack)
+    master = _wait_single_holder(lab, replicas)
+    member = next(replica["member"] for replica in replicas if replica["name"] == master)
+    with PullLoop(skopeo, [pushed]) as loop:
+        lab_faults.kill_member(member)
+        time.sleep(8)
+        lab_faults.restart_member(member)
+        time.sleep(2)
+    assert loop.pulls > 0 and loop.failed == [], loop.failed
+
+
+def test_s3_down_fails_health_clearly_and_recovers_without_loss(lab: LabInfo, stack: PulumiCli, skopeo: Skopeo,
+                                                                pushed: dict[str, str], lab_faults) -> None:
+    from ops.services import registry_service
+    from ops.stack_config import read_stack_config
+
+    check = registry_service(read_stack_config(stack.stack)).checks[0]
+    assert check.check().ok
+    replica = _replicas(stack)[0]["name"]
+    health = ["python3", "-c", "import urllib.request as u\ntry:\n u.urlopen('http://127.0.0.1:5001/debug/health')"
+              "\nexcept Exception as e: print(e.read().decode() if hasattr(e, 'read') else e)"]
+    lab_faults.stop_s3()
+    deadline = time.monotonic() + 60
+    while True:
+        detail = testing.execute(lab.lxd_client(), replica, health, timeout=20).stdout
+        if "s3aws" in detail or "storagedriver" in detail:
+            break
+        assert time.monotonic() < deadline, f"registry health still passing with S3 down: {detail!r}"
+        time.sleep(2)
+    print(f"\nregistry health with S3 down: {detail.strip()[:300]}\nVIP check: {check.check().detail}")
+    assert not check.check().ok
+    lab_faults.start_s3()
+    deadline = time.monotonic() + 90
+    while not check.check().ok:
+        assert time.monotonic() < deadline, "registry did not recover after S3 came back"
+        time.sleep(2)
     assert skopeo.digest(pushed["repository"], pushed["tag"]).stdout.strip() == pushed["digest"]
 
 
