@@ -1,47 +1,71 @@
-"""The stack: stack config -> components. One stack per environment (lab, prod)."""
+"""The stack: stack config -> components. One stack per environment (lab, prod).
+
+Every setting is read and validated before the first resource is declared, so bad input fails
+`pulumi preview`/`up` with one message naming the key and the fix, and nothing is created.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 
-from components.balanced_container import BalancedContainer, ContainerSpec, PlaybookSpec
+from components.balanced_container import AccessConfig, BalancedContainer, ContainerSpec, PlaybookSpec
 from components.connection_config import endpoint_from_config
-from components.containers_config import containers_settings
-from components.image_alias import AlpineImageAlias
+from components.containers_config import ContainersSettings, containers_settings
+from components.image_alias import AlpineImageAlias, ImageSource
 from components.registry import HARegistry, RegistryImage
-from components.registry_config import registry_settings
-from components.registry_secrets import registry_secrets
+from components.registry_config import RegistrySettings, registry_settings
+from components.registry_secrets import RegistrySecrets, registry_secrets
 from components.site_config import access, image_source
+from provisioners.errors import ConfigError
 
-config = pulumi.Config("lxdha")
-connection = endpoint_from_config()
-site_access = access(config)
-image = AlpineImageAlias("base-image", connection, image_source(config))
 
-# Plain balanced containers (config `lxdha:containers`), each configured by one playbook.
-plain = containers_settings(config.get_object("containers"))
-containers = [
-    BalancedContainer(
-        name,
-        connection,
-        ContainerSpec(name=name, image_alias=image.alias, distro=image.distro, group=plain.group),
-        site_access,
-        PlaybookSpec(project_dir=plain.ansible_dir, playbook=plain.playbook),
-    )
-    for name in plain.names()
-]
+@dataclass
+class StackSettings:
+    connection: pulumi.Output[dict]
+    access: AccessConfig
+    image: ImageSource
+    containers: ContainersSettings
+    registry: tuple[RegistrySettings, RegistrySecrets] | None
 
-# The HA registry (config `lxdha:registry`), when the stack has one.
-registry_raw = config.get_object("registry")
-if registry_raw is not None:
-    registry_config = registry_settings(registry_raw)
-    registry = HARegistry(
-        "registry", connection, registry_config,
-        registry_secrets(config, registry_raw, registry_config.vrrp.version),
-        RegistryImage(image.alias, image.distro), site_access)
-    pulumi.export("registry", {
-        "url": registry.url,
-        "vip": registry.vip,
-        "replicas": [{"name": r.name, "member": r.member, "ipv4": r.ipv4} for r in registry.replicas],
-    })
 
-pulumi.export("image", {"alias": image.alias, "fingerprint": image.fingerprint})
-pulumi.export("containers", [{"name": c.name, "member": c.member, "ipv4": c.ipv4} for c in containers])
+def read_settings() -> StackSettings:
+    config = pulumi.Config("lxdha")
+    registry: tuple[RegistrySettings, RegistrySecrets] | None = None
+    raw: Any = config.get_object("registry")
+    if raw is not None:
+        settings = registry_settings(raw)
+        registry = (settings, registry_secrets(config, raw, settings.vrrp.version))
+    return StackSettings(endpoint_from_config(), access(config), image_source(config),
+                         containers_settings(config.get_object("containers")), registry)
+
+
+def declare(settings: StackSettings) -> None:
+    image = AlpineImageAlias("base-image", settings.connection, settings.image)
+    plain = settings.containers
+    containers = [
+        BalancedContainer(name, settings.connection,
+                          ContainerSpec(name=name, image_alias=image.alias, distro=image.distro, group=plain.group,
+                                        pinned_member=plain.member),
+                          settings.access, PlaybookSpec(project_dir=plain.ansible_dir, playbook=plain.playbook))
+        for name in plain.names()
+    ]
+    if settings.registry is not None:
+        registry = HARegistry("registry", settings.connection, *settings.registry,
+                              RegistryImage(image.alias, image.distro), settings.access)
+        pulumi.export("registry", {
+            "url": registry.url,
+            "vip": registry.vip,
+            "replicas": [{"name": r.name, "member": r.member, "ipv4": r.ipv4} for r in registry.replicas],
+        })
+    pulumi.export("image", {"alias": image.alias, "fingerprint": image.fingerprint})
+    pulumi.export("containers", [{"name": c.name, "member": c.member, "ipv4": c.ipv4} for c in containers])
+
+
+try:
+    stack_settings = read_settings()
+except ConfigError as error:
+    raise pulumi.RunError(str(error)) from None  # the message names the key and the fix; no traceback
+declare(stack_settings)

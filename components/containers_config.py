@@ -24,6 +24,7 @@ class ContainersSettings:
     group: str | None
     ansible_dir: str
     playbook: str
+    member: str | None = None  # pin every container to this member (checked against the cluster at preview)
 
     def names(self) -> list[str]:
         return [f"{self.prefix}-{index}" for index in range(self.count)]
@@ -31,10 +32,10 @@ class ContainersSettings:
 
 def containers_settings(raw: dict[str, Any] | None) -> ContainersSettings:
     raw = raw or {}
-    unknown = sorted(set(raw) - {"count", "prefix", "group", "ansibleDir", "playbook"})
+    unknown = sorted(set(raw) - {"count", "prefix", "group", "ansibleDir", "playbook", "member"})
     if unknown:
         raise ConfigError(f"{KEY}.{unknown[0]}", "is not a known setting",
-                          "use count, prefix, group, ansibleDir, playbook")
+                          "use count, prefix, group, member, ansibleDir, playbook")
     count = raw.get("count", 0)
     if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= MAX_CONTAINERS:
         raise ConfigError(f"{KEY}.count", f"{count!r} is not a whole number from 0 to {MAX_CONTAINERS}",
@@ -52,4 +53,8 @@ def containers_settings(raw: dict[str, Any] | None) -> ContainersSettings:
     if not (ansible_dir / playbook).is_file():
         raise ConfigError(f"{KEY}.playbook", f"{ansible_dir / playbook} does not exist",
                           "name a playbook inside ansibleDir (default: the project's ansible/)")
-    return ContainersSettings(count, prefix, str(group) if group is not None else None, str(ansible_dir), playbook)
+    member = raw.get("member")
+    if member is not None and instance_name_problem(str(member)):
+        raise ConfigError(f"{KEY}.member", f"{member!r} is not a member name", "name a cluster member, e.g. m1")
+    return ContainersSettings(count, prefix, str(group) if group is not None else None, str(ansible_dir), playbook,
+                              str(member) if member is not None else None)

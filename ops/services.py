@@ -10,13 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from components.registry_config import registry_settings
 from ops.pulumi_cli import ROOT
-from ops.stack_config import StackConfig
+from ops.stack_config import StackConfig, endpoint_from_stack
+from provisioners.cluster_view import list_instances
+from provisioners.connection import LxdEndpoint, lxd_client
 from provisioners.errors import ConfigError
-from provisioners.health import HealthCheck, HttpCheck
+from provisioners.health import CheckResult, HealthCheck, HttpCheck
 from provisioners.host_requirements import SysctlRequirement
+from provisioners.lxd_ops import execute
 
 
 @dataclass(frozen=True)
@@ -69,4 +73,46 @@ def registry_service(config: StackConfig) -> Service | None:
     cert_file = (raw.get("tls") or {}).get("certFile")
     verify: str | bool = str((ROOT / Path(cert_file).expanduser()).resolve()) if cert_file else True
     check = HttpCheck("registry VIP", f"https://{settings.vrrp.vip}:{settings.port}/v2/", (401,), 5.0, verify)
-    return Service("registry", checks=(check,))
+    return Service("registry", checks=(check, ReplicasReady(endpoint_from_stack(config), settings.group)))
+
+
+VRRP_STATE_FILE = "/run/lxdha/vrrp-state"  # written by keepalived's notify script (role keepalived)
+READY_STATES = ("MASTER", "BACKUP")
+
+
+@dataclass(frozen=True)
+class ReplicasReady:
+    """Every replica of the group is RUNNING, its registry answers on its own address and its keepalived
+    is MASTER or BACKUP (not FAULT, not starting). The VIP check alone passes while one replica serves;
+    this one keeps maintenance from taking the serving replica away before the other can take over."""
+
+    endpoint: LxdEndpoint
+    group: str
+    name: str = "registry replicas ready"
+
+    def check(self) -> CheckResult:
+        try:
+            with lxd_client(self.endpoint) as client:
+                replicas = [i for i in list_instances(client) if i.group == self.group]
+                if not replicas:
+                    return CheckResult(False, f"no instance of group {self.group!r}")
+                for replica in replicas:
+                    problem = self._replica_problem(client, replica.name, replica.status)
+                    if problem:
+                        return CheckResult(False, f"{replica.name}: {problem}")
+        except Exception as error:  # noqa: BLE001 - any failure is "not ready", reported with its reason
+            return CheckResult(False, f"{error.__class__.__name__}: {error}")
+        return CheckResult(True, f"{len(replicas)} replica(s) serving and in VRRP")
+
+    @staticmethod
+    def _replica_problem(client: Any, name: str, status: str) -> str | None:
+        if status != "Running":
+            return f"status {status}"
+        state = execute(client, name, ["cat", VRRP_STATE_FILE], timeout_s=20).stdout.strip()
+        if state not in READY_STATES:
+            return f"keepalived state {state or 'unknown'}"
+        probe = ["python3", "-c", "import urllib.request as u\ntry: u.urlopen('https://127.0.0.1:5000/v2/', "
+                 "context=__import__('ssl')._create_unverified_context(), timeout=3)\n"
+                 "except Exception as e: print(getattr(e, 'code', e))"]
+        answer = execute(client, name, probe, timeout_s=20).stdout.strip()
+        return None if answer == "401" else f"registry answered {answer or 'nothing'}"

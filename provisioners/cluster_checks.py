@@ -20,7 +20,8 @@ def placement_problems(props: dict[str, Any]) -> list[tuple[str, str]]:
         with lxd_client(endpoint) as client:
             members = list_members(client, list_instances(client))
     except (ConfigError, ConnectionSetupError) as error:
-        return [("connection", str(error))]
+        # reported against `name`: a failure on `connection` would make Pulumi print that secret input
+        return [("name", str(error))]
     names = sorted(member.name for member in members)
     problems = []
     if pinned and pinned not in names:

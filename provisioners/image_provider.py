@@ -18,6 +18,7 @@ from pylxd.exceptions import LXDAPIException, NotFound
 from provisioners.connection import LxdEndpoint, lxd_client
 from provisioners.dynamic_support import with_secret_outputs
 from provisioners.errors import ConfigError, ConnectionSetupError
+from provisioners.image_remote import remote_image_problem
 from provisioners.lxd_ops import post_and_wait, wait_operation
 from provisioners.retry import with_retries
 
@@ -128,8 +129,12 @@ class ImageAliasProvider(ResourceProvider):
             with lxd_client(LxdEndpoint.from_inputs(props["connection"])) as client:
                 problem = ownership_problem(props["alias"], live_alias(client, props["alias"]), props["owner"])
         except (ConfigError, ConnectionSetupError) as error:
-            return [CheckFailure("connection", str(error))]
-        return [CheckFailure("alias", problem)] if problem else []
+            # reported against `alias`: a failure on `connection` would make Pulumi print that secret input
+            return [CheckFailure("alias", str(error))]
+        if problem:
+            return [CheckFailure("alias", problem)]
+        remote_problem = remote_image_problem(props)
+        return [CheckFailure("source", remote_problem)] if remote_problem else []
 
     def _sync(self, props: dict[str, Any]) -> dict[str, Any]:
         endpoint = LxdEndpoint.from_inputs(props["connection"])

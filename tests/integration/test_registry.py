@@ -23,6 +23,8 @@ from lab.info import LabInfo
 from ops.lab_secrets import TLS_CERT, ensure_all, registry_login
 from ops.pulumi_cli import PulumiCli
 from ops.registry_client import RegistryAccess, Skopeo, build_sample_image
+from ops.services import registry_service
+from ops.stack_config import read_stack_config
 from ops.vip_probe import probing
 from tests.support.lab_stack import change_counts, lab_stack
 
@@ -258,15 +260,21 @@ def test_member_daemon_killed_under_the_master_pulls_continue(lab: LabInfo, stac
         lab_faults.kill_member(member)
         time.sleep(8)
         lab_faults.restart_member(member)
-        time.sleep(2)
+        _wait_replicas_ready(stack)
     assert loop.pulls > 0 and loop.failed == [], loop.failed
+
+
+def _wait_replicas_ready(stack: PulumiCli, timeout: float = 120) -> None:
+    ready = registry_service(read_stack_config(stack.stack)).checks[1]
+    deadline = time.monotonic() + timeout
+    while not (result := ready.check()).ok:
+        assert time.monotonic() < deadline, f"replicas not ready after {timeout}s: {result.detail}"
+        time.sleep(2)
 
 
 def test_s3_down_fails_health_clearly_and_recovers_without_loss(lab: LabInfo, stack: PulumiCli, skopeo: Skopeo,
                                                                 pushed: dict[str, str], lab_faults) -> None:
-    from ops.services import registry_service
-    from ops.stack_config import read_stack_config
-
+    _wait_replicas_ready(stack)
     check = registry_service(read_stack_config(stack.stack)).checks[0]
     assert check.check().ok
     replica = _replicas(stack)[0]["name"]

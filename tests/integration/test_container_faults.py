@@ -1,0 +1,54 @@
+"""Faults while containers are created: a bootstrap that fails half-way, and a member daemon killed
+during `pulumi up`. Each time the next `pulumi up` converges with nothing duplicated or lost."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+
+from lab.info import LabInfo
+from tests.support.lab_stack import lab_stack, set_config, stack_config
+
+pytestmark = pytest.mark.integration
+
+
+def _named(lab: LabInfo, prefix: str) -> list[str]:
+    return sorted(i.name for i in lab.lxd_client().instances.all() if i.name.startswith(prefix))
+
+
+def test_bootstrap_failing_half_way_names_the_step_then_converges(lab: LabInfo) -> None:
+    good_mirror = stack_config("bootfail", {})["lxdha:mirror"]
+    broken = {**good_mirror, "url": "http://10.91.0.30:9/debian"}  # nothing listens on port 9
+    with lab_stack("bootfail", {"lxdha:containers": {"count": 1, "prefix": "bf"}, "lxdha:mirror": broken}) as cli:
+        failed = cli.run("up", "--yes", "--skip-preview", check=False)
+        output = failed.stdout + failed.stderr
+        assert failed.returncode != 0
+        assert "bootstrap step 'apt-update' failed in bf-0" in output, output[-3000:]
+        set_config(cli, "lxdha:mirror", good_mirror)
+        fixed = cli.up_summary()
+        assert fixed["result"] == "succeeded", fixed
+        assert _named(lab, "bf-") == ["bf-0"]
+    assert _named(lab, "bf-") == []
+
+
+def test_member_killed_during_up_then_next_up_converges_without_duplicates(lab: LabInfo, lab_faults) -> None:
+    with lab_stack("killup", {"lxdha:containers": {"count": 3, "prefix": "ku"}}) as cli:
+        up = subprocess.Popen(["pulumi", "up", "--yes", "--skip-preview", "--stack", cli.stack, "--non-interactive"],
+                              cwd=cli.workdir, env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        time.sleep(6)
+        lab_faults.kill_member("m2")
+        try:
+            output, _ = up.communicate(timeout=900)
+        except subprocess.TimeoutExpired:
+            up.kill()
+            raise
+        print(f"\nup with m2 killed mid-way exited {up.returncode}")
+        lab_faults.restart_member("m2")
+        converged = cli.up_summary()
+        assert converged["result"] == "succeeded", (converged, output[-3000:])
+        assert _named(lab, "ku-") == ["ku-0", "ku-1", "ku-2"]
+        statuses = {i.name: i.status for i in lab.lxd_client().instances.all() if i.name.startswith("ku-")}
+        assert set(statuses.values()) == {"Running"}, statuses
+    assert _named(lab, "ku-") == []
