@@ -30,6 +30,7 @@ from tests.support.lab_stack import change_counts, lab_stack
 
 pytestmark = pytest.mark.integration
 
+ROOT = Path(__file__).resolve().parents[2]
 VIP = "10.91.0.241"
 PREFIX = "itreg"
 ROOT_DIRECTORY = "/it-registry"
@@ -296,6 +297,51 @@ def test_s3_down_fails_health_clearly_and_recovers_without_loss(lab: LabInfo, st
         assert time.monotonic() < deadline, "registry did not recover after S3 came back"
         time.sleep(2)
     assert skopeo.digest(pushed["repository"], pushed["tag"]).stdout.strip() == pushed["digest"]
+
+
+def _secret_values(lab: LabInfo, stack: PulumiCli) -> dict[str, str]:
+    """Every secret this stack handles, as a distinctive string to search for."""
+    def longest_line(text: str) -> str:
+        return max((line for line in text.splitlines() if "-----" not in line), key=len)
+
+    s3 = lab.data["s3"]
+    state = json.loads(stack.run("stack", "export", "--show-secrets").stdout)
+    http_secret = next(r["outputs"]["value"] for r in state["deployment"]["resources"]
+                       if r["urn"].endswith("::registry-http-secret"))
+    return {
+        "S3 access key": Path(s3["access_key_file"]).read_text().strip(),
+        "S3 secret key": Path(s3["secret_key_file"]).read_text().strip(),
+        "registry password": registry_login()[1],
+        "registry TLS key": longest_line((ROOT / ".state/registry/tls.key").read_text()),
+        "SSH private key": longest_line((ROOT / ".state/ssh/id_ed25519").read_text()),
+        "LXD client key": longest_line(Path(lab.data["lxd"]["client_key"]).read_text()),
+        "trust password": Path(lab.data["lxd"]["trust_password_file"]).read_text().strip(),
+        "registry http secret": http_secret,
+    }
+
+
+def test_no_secret_in_plaintext_in_state_stack_files_or_logs(lab: LabInfo, stack: PulumiCli) -> None:
+    secrets = _secret_values(lab, stack)
+    assert all(len(value) >= 8 for value in secrets.values()), "too short to search for reliably"
+    places: dict[str, str] = {
+        "pulumi stack export": stack.exported_state(),
+        "pulumi up output": stack.run("up", "--yes", "--skip-preview", "--diff").stdout,
+        "pulumi preview --diff output": stack.run("preview", "--diff").stdout,
+        "stack file": (ROOT / f"Pulumi.{stack.stack}.yaml").read_text(),
+    }
+    backend = ROOT / ".state" / "backend" / ".pulumi"
+    lab_dir = Path(lab.data["lab_dir"])
+    ours = [path for path in backend.rglob("*") if stack.stack in str(path)]
+    for path in [*ours, *(lab_dir / "logs").rglob("*"), *(lab_dir / "members").glob("*/lxd.log")]:
+        if path.is_file():
+            places[str(path)] = path.read_bytes().decode(errors="replace")
+    client = lab.lxd_client()
+    for replica in _replicas(stack):
+        places[f"LXD config of {replica['name']}"] = json.dumps(client.api.instances[replica["name"]].get().json())
+    leaks = [f"{name} in {place}" for place, text in places.items() for name, value in secrets.items()
+             if value in text]
+    print(f"\nsecrets audit: {len(secrets)} secrets x {len(places)} places, {len(leaks)} leak(s)")
+    assert leaks == []
 
 
 def test_destroy_removes_replicas_and_keeps_s3_data(lab: LabInfo, stack: PulumiCli) -> None:
