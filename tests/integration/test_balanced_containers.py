@@ -41,6 +41,8 @@ def test_nine_containers_spread_configured_reapplied_and_destroyed(lab: LabInfo,
         assert first["result"] == "succeeded", first
 
         placed = Counter(_our_locations(lab).values())
+        print(f"\n{COUNT} containers in one parallel `pulumi up`: {first.get('durationSeconds')}s, "
+              f"placement {dict(sorted(placed.items()))}")
         totals = _all_locations(lab)
         if max(before[m] for m in members) == min(before[m] for m in members):  # an empty/even start: 3/3/3
             assert max(placed[m] for m in members) - min(placed[m] for m in members) <= 1, placed
