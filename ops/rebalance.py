@@ -12,6 +12,7 @@ from collections.abc import Callable
 import pylxd
 
 from ops.cli_common import add_common_arguments, load, scope_from
+from ops.pulumi_cli import ROOT, PulumiCli
 from provisioners.connection import lxd_client
 from provisioners.errors import ConfigError, ConnectionSetupError
 from provisioners.move_exec import MoveResult, execute_moves
@@ -46,10 +47,19 @@ def rebalance(client: pylxd.Client, scope: Scope, dry_run: bool, max_moves: int 
     return moves, results
 
 
+def refresh_stack(stack: str) -> None:
+    """Moves change where containers live; a refresh records it in the stack's state (instances
+    implement `read`), so the next `pulumi up` and its outputs see the cluster as it is."""
+    print(f"pulumi refresh --stack {stack} (record the new members in the state)")
+    PulumiCli(ROOT, stack).run("refresh", "--yes", "--skip-preview")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ops.rebalance", description=__doc__)
     add_common_arguments(parser)
     parser.add_argument("--max-moves", type=int, default=None, help="stop after this many moves")
+    parser.add_argument("--no-refresh", action="store_true",
+                        help="skip `pulumi refresh` after moving (the stack's member outputs stay stale)")
     args = parser.parse_args(argv)
     started = time.monotonic()
     try:
@@ -59,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ConnectionSetupError, ValueError) as error:
         print(f"rebalance: {error}", file=sys.stderr)
         return 2
+    if any(result.moved for result in results) and not args.no_refresh:
+        refresh_stack(args.stack)
     verb = "planned" if args.dry_run else "moved"
     print(f"{verb} {len(moves) if args.dry_run else sum(r.moved for r in results)} instance(s) "
           f"in {time.monotonic() - started:.1f}s" + (" (dry run: nothing was changed)" if args.dry_run else ""))
