@@ -38,7 +38,7 @@ def lab_prerequisite(condition: bool, reason: str) -> None:
     if condition:
         return
     if IN_CI:
-        pytest.fail(f"lab prerequisite missing in CI: {reason}")
+        pytest.fail(f"prerequisite missing in CI: {reason}")
     pytest.skip(reason)
 
 

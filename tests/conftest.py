@@ -5,18 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 
-import pytest
+from lab.pytest_plugin import lab_prerequisite as prerequisite
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
-def require(condition: bool, reason: str) -> None:
-    """Skip locally when a prerequisite is missing; in CI that is a failure, never a skip."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"prerequisite missing in CI: {reason}")
-    pytest.skip(reason)
+require = prerequisite  # skip locally, fail in CI (one rule for every real-system test)
 
 
 def require_root_tools(*tools: str) -> None:
