@@ -34,6 +34,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="containers in flight for baseline B (default 8 = `pulumi up`'s default --parallel)")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="results.json + PNGs go here")
     parser.add_argument("--table", type=Path, default=HERE / "BENCHMARKS.md", help="generated markdown table")
+    parser.add_argument("--from-json", type=Path, default=None,
+                        help="measure nothing: re-render the plots and table from an existing results.json")
     parser.add_argument("--keep-logs", action="store_true", help="keep per-container logs of the baselines")
     args = parser.parse_args(argv)
     args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -56,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.from_json:
+        document = json.loads(args.from_json.read_text())
+        document["summary"] = summarize(document["results"], document["sizes"])
+        return _write(document, args)
     scratch = Path(tempfile.mkdtemp(prefix="lxdha-bench-"))
     started = time.time()
     try:
@@ -78,6 +84,11 @@ def main(argv: list[str] | None = None) -> int:
         "registry": registry_hook.measure(),
     }
     document["summary"] = summarize(document["results"], args.sizes)
+    return _write(document, args)
+
+
+def _write(document: dict, args: argparse.Namespace) -> int:
+    """results.json (atomically), the two PNGs and the table; exit 1 if any run failed."""
     results = args.out / "results.json"
     tmp = results.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(document, indent=2) + "\n")

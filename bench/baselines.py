@@ -61,4 +61,4 @@ def baseline_b(lxc: Lxc, site: BenchSite, image: str, count: int, members: list[
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=max(1, min(workers, count))) as pool:
         timings = list(pool.map(lambda name: _flow(lxc, site, run, image, name, targets[name])[0], run.names))
-    return FlowResult(time.monotonic() - started, 0, [round(t, 2) for t in timings])
+    return FlowResult(time.monotonic() - started, per_container_s=[round(t, 2) for t in timings])

@@ -49,10 +49,11 @@ if [ "$target" = "-" ]; then
 fi
 addr="$(address)"
 lxc exec "lab:$instance" -- sh -c "$(cat "$workdir/bootstrap.sh")" >"$workdir/logs/$instance.bootstrap.log" 2>&1 || {
-  echo "bootstrap failed in $instance, see $workdir/logs/$instance.bootstrap.log" >&2; exit 1; }
+  echo "bootstrap failed in $instance: $(tail -n 3 "$workdir/logs/$instance.bootstrap.log" | tr '\n' ' ')" >&2; exit 1; }
 # The seed's inventory knew every host beforehand and DNS resolved it; the lab has no DNS, so the
 # address lands in host_vars next to the pre-written inventory.
 printf 'ansible_host: %s\n' "$addr" >"$workdir/inventory/host_vars/$instance.yml"
 ansible-playbook -i "$workdir/inventory/hosts.yml" "$playbook" --limit="$instance" \
   >"$workdir/logs/$instance.ansible.log" 2>&1 || {
-  echo "ansible-playbook failed for $instance, see $workdir/logs/$instance.ansible.log" >&2; exit 1; }
+  echo "ansible-playbook failed for $instance: $(grep -m1 -o 'fatal: .*' "$workdir/logs/$instance.ansible.log" | cut -c1-300)" >&2
+  exit 1; }

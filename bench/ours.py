@@ -112,7 +112,8 @@ def failure_summary(error: PulumiError) -> str:
     for line in error.result.stdout.splitlines():
         if '"severity":"error"' in line:
             event = json.loads(line).get("diagnosticEvent", {})
-            messages.append(event.get("message", "").strip()[-600:])
+            lines = [line for line in event.get("message", "").strip().splitlines() if line.strip()]
+            messages.append(lines[-1][-600:] if lines else "")  # the exception line, not the traceback
     return "; ".join(messages) or error.result.stderr.strip()[-1500:]
 
 

@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 LABELS = {"A": "baseline A (seed: serial, shuf + move)", "B": "baseline B (floor: parallel --target)",
           "ours": "ours (pulumi up)"}
@@ -53,6 +54,7 @@ def spread_histogram(document: dict[str, Any], path: Path) -> Path:
     axes.set_xticks(range(top + 1))
     axes.set_xlabel("final spread (max - min containers per member)")
     axes.set_ylabel("runs")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_title("Final spread, all sizes and runs")
     axes.legend()
     figure.tight_layout()

@@ -23,6 +23,13 @@ def _spreads(values: list[int]) -> str:
     return "-" if not values else f"max {max(values)} ({', '.join(map(str, values))})"
 
 
+def _one_line(error: str) -> str:
+    """`<approach> run <k>: ` + the error's last line (a traceback's exception line)."""
+    head, _, body = error.partition(": ")
+    lines = [line.strip() for line in body.splitlines() if line.strip()]
+    return f"{head}: {(lines[-1] if lines else body)[:300]}"
+
+
 def _met(value: bool | None) -> str:
     return {True: "met", False: "NOT met", None: "not measured"}[value]
 
@@ -72,8 +79,8 @@ def render(document: dict[str, Any], table_path: Path, results_dir: Path) -> str
         lines += ["The run was interrupted; the table holds what was measured before.", ""]
     errors = [err for e in summary["by_n"].values() for err in e["errors"]]
     if errors:
-        lines += ["Failed runs (excluded above):", "", *[f"- {err[:300]}" for err in errors], ""]
-    return "\n".join(lines)
+        lines += ["Failed runs (excluded above):", "", *[f"- {_one_line(err)}" for err in errors], ""]
+    return "\n".join(lines).rstrip() + "\n"
 
 
 def write(document: dict[str, Any], table_path: Path, results_dir: Path) -> Path:
