@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ class OursResult:
     engine_s: float | None
     steps: dict[str, list[int]] | None = None
     noop_updates: list[str] | None = None
+    up_cpu_s: float | None = None
 
 
 def stack_name(count: int) -> str:
@@ -97,13 +99,15 @@ def prepare(count: int, workdir: Path = ROOT) -> PulumiCli:
     return cli
 
 
-def measure(cli: PulumiCli) -> OursResult:
+def measure(cli: PulumiCli, cpu_clock: Callable[[], float]) -> OursResult:
     """`up` (timed), then the same `up` again: it must change nothing, and its time is the no-op cost."""
+    cpu_before = cpu_clock()
     wall_s, summary, events = _timed_up(cli)
+    up_cpu_s = round(cpu_clock() - cpu_before, 1)
     noop_s, noop, noop_events = _timed_up(cli)
     return OursResult(wall_s=wall_s, noop_up_s=noop_s, noop_changes=noop.get("resourceChanges"),
                       engine_s=summary.get("durationSeconds"), steps=step_seconds(events),
-                      noop_updates=changed_on_noop(noop_events))
+                      noop_updates=changed_on_noop(noop_events), up_cpu_s=up_cpu_s)
 
 
 def failure_summary(error: PulumiError) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import sys
 import time
 import traceback
@@ -41,6 +42,13 @@ class Settings:
         return self.runs_at.get(n, self.runs)
 
 
+def client_cpu_s() -> float:
+    """User+system CPU of every finished child of this process (lxc, ansible, pulumi and its plugins):
+    on 2 shared cores the client side's own CPU is wall time the containers do not get."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def wait_for_leases(site: BenchSite, needed: int) -> None:
     """Waits (bounded) until the DHCP pool can serve `needed` new containers."""
     deadline = time.monotonic() + LEASE_WAIT_S
@@ -60,16 +68,17 @@ def _run_one(approach: str, n: int, lxc: Lxc, site: BenchSite, image: str, setti
     if approach == "ours":
         cli = ours.prepare(n)
         try:
-            result = ours.measure(cli)
+            result = ours.measure(cli, client_cpu_s)
             entry.update(wall_s=round(result.wall_s, 2), engine_s=result.engine_s,
                          noop_up_s=round(result.noop_up_s, 2) if result.noop_up_s else None,
                          noop_changes=result.noop_changes, steps=result.steps,
-                         noop_updates=result.noop_updates)
+                         noop_updates=result.noop_updates, client_cpu_s=result.up_cpu_s)
             entry["spread"], entry["counts"] = cluster.final_spread(lxc, PREFIX[approach])
         finally:
             problems = ours.tear_down(cli)
-            if problems:
+            if problems:  # the stack is gone (rm --force); its alias may not be: it is ours alone
                 entry["cleanup_problems"] = problems
+                lxc.run("image", "alias", "delete", f"lab:{ours.BENCH_ALIAS}", check=False, timeout=60)
         return entry
     runner: Callable[[], baselines.FlowResult]
     if approach == "A":
@@ -79,7 +88,9 @@ def _run_one(approach: str, n: int, lxc: Lxc, site: BenchSite, image: str, setti
         def runner() -> baselines.FlowResult:
             return baselines.baseline_b(lxc, site, image, n, cluster.online_members(lxc), settings.floor_workers,
                                         settings.scratch)
+    cpu_before = client_cpu_s()
     result = runner()
+    entry["client_cpu_s"] = round(client_cpu_s() - cpu_before, 1)
     entry.update(wall_s=round(result.wall_s, 2), moves=result.moves, move_retries=result.move_retries,
                  per_container_s=result.per_container_s)
     entry["spread"], entry["counts"] = cluster.final_spread(lxc, PREFIX[approach])
