@@ -16,7 +16,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 from pylxd.exceptions import LXDAPIException, NotFound
 
 from provisioners.connection import LxdEndpoint, lxd_client
-from provisioners.dynamic_support import with_secret_outputs
+from provisioners.dynamic_support import fixed_name, with_secret_outputs
 from provisioners.errors import ConfigError, ConnectionSetupError
 from provisioners.image_remote import remote_image_problem
 from provisioners.lxd_ops import post_and_wait, wait_operation
@@ -186,4 +186,4 @@ class ImageAlias(pulumi.dynamic.Resource):
 
     def __init__(self, resource_name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(ImageAliasProvider(), resource_name, {"fingerprint": None, **props},
-                         with_secret_outputs(opts, ["connection"]))
+                         with_secret_outputs(fixed_name(opts), ["connection"]))

@@ -24,7 +24,7 @@ from pulumi.dynamic import (
 from provisioners.cluster_checks import placement_problems
 from provisioners.cluster_view import GROUP_KEY, list_instances, list_members
 from provisioners.connection import LxdEndpoint, lxd_client
-from provisioners.dynamic_support import with_secret_outputs
+from provisioners.dynamic_support import fixed_name, with_secret_outputs
 from provisioners.instances import (
     create_instance,
     delete_instance,
@@ -181,4 +181,4 @@ class PlacedInstance(pulumi.dynamic.Resource):
     def __init__(self, resource_name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
         outputs = {"member": None, "ipv4": None, "image_fingerprint": None, "status": None, "uuid": None}
         super().__init__(InstanceProvider(), resource_name, {**outputs, **props},
-                         with_secret_outputs(opts, ["connection"]))
+                         with_secret_outputs(fixed_name(opts), ["connection"]))

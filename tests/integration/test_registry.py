@@ -180,12 +180,24 @@ def test_rolling_reapply_keeps_the_vip_up(lab: LabInfo, stack: PulumiCli, ansibl
     assert probe.result.longest_gap_s < 2.0, probe.result
 
 
-def test_replaced_replica_loses_no_blob(stack: PulumiCli, skopeo: Skopeo, pushed: dict[str, str],
+def _uuid(lab: LabInfo, name: str) -> str | None:
+    """The container's volatile.uuid as the cluster reports it now (None when it does not exist)."""
+    try:
+        return lab.lxd_client().api.instances[name].get().json()["metadata"]["config"].get("volatile.uuid")
+    except Exception:  # noqa: BLE001 - not found
+        return None
+
+
+def test_replaced_replica_loses_no_blob(lab: LabInfo, stack: PulumiCli, skopeo: Skopeo, pushed: dict[str, str],
                                         tmp_path: Path) -> None:
     urn = next(resource["urn"] for resource in json.loads(stack.exported_state())["deployment"]["resources"]
                if resource["urn"].endswith(f"::{PREFIX}-0-instance"))
+    before = _uuid(lab, f"{PREFIX}-0")
     summary = stack.up_summary("--replace", urn)
     assert summary["result"] == "succeeded", summary
+    after = _uuid(lab, f"{PREFIX}-0")
+    assert after and after != before, "the replica must be a new container, and it must exist"
+    assert _uuid(lab, f"{PREFIX}-1"), "the other replica must survive the replacement"
     pulled = skopeo.pull(pushed["repository"], pushed["tag"], tmp_path / "pulled")
     assert pulled.returncode == 0, pulled.stderr
     assert skopeo.digest(pushed["repository"], pushed["tag"]).stdout.strip() == pushed["digest"]
