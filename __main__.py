@@ -38,8 +38,11 @@ def read_settings() -> StackSettings:
     if raw is not None:
         settings = registry_settings(raw)
         registry = (settings, registry_secrets(config, raw, settings.vrrp.version))
-    return StackSettings(endpoint_from_config(), access(config), image_source(config),
-                         containers_settings(config.get_object("containers")), registry)
+    containers = containers_settings(config.get_object("containers"))
+    if registry is not None and set(containers.names()) & set(registry[0].names()):
+        raise ConfigError("lxdha:registry.prefix", f"containers {registry[0].prefix}-N would collide with "
+                          "lxdha:containers names", "give the registry and the plain containers different prefixes")
+    return StackSettings(endpoint_from_config(), access(config), image_source(config), containers, registry)
 
 
 def declare(settings: StackSettings) -> None:
