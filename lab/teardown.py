@@ -13,6 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from lab import host_limits
 from lab.config import PREFIX, LabConfig
 from lab.log import say, step
 from lab.lxdapi import LocalLxd, q
@@ -198,6 +199,7 @@ def _down(config: LabConfig) -> list[str]:
     with step("down: network"):
         delete_network(config)
     with step("down: files"):
+        host_limits.restore_limits(config)
         for target in sorted(_host_mounts_under(config.lab_dir), key=len, reverse=True):
             run(["umount", "-l", target], timeout=30, check=False)
         if config.lab_dir.exists():

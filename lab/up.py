@@ -8,7 +8,7 @@ import os
 import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from lab import alpine, cluster, dhcp, images, lb, mirror, net, site
+from lab import alpine, cluster, dhcp, host_limits, images, lb, mirror, net, site
 from lab.config import API_PORT, MAX_MEMBERS, LabConfig, host_address
 from lab.gobuild import ensure_minio
 from lab.info import LabInfo, build_info, write_info
@@ -118,6 +118,7 @@ def _up(config: LabConfig) -> LabInfo:
     image_cached = images.cached_image(config) is not None
     check_prerequisites(config, need_debootstrap=not image_cached)
     _prepare_dirs(config)
+    host_limits.raise_limits(config)
     _check_member_count(config)
     _remove_stale_build_dirs(config)
     config.info_path.unlink(missing_ok=True)  # present only when a run completed
