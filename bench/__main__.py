@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from bench import plots, registry_hook, report
+from bench.merge import merge
 from bench.runner import APPROACHES, Settings, run_matrix, say
 from bench.summary import summarize
 
@@ -34,8 +35,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="containers in flight for baseline B (default 8 = `pulumi up`'s default --parallel)")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="results.json + PNGs go here")
     parser.add_argument("--table", type=Path, default=HERE / "BENCHMARKS.md", help="generated markdown table")
-    parser.add_argument("--from-json", type=Path, default=None,
-                        help="measure nothing: re-render the plots and table from an existing results.json")
+    parser.add_argument("--from-json", type=Path, nargs="+", default=None,
+                        help="measure nothing: re-render from results.json file(s); several are merged")
     parser.add_argument("--keep-logs", action="store_true", help="keep per-container logs of the baselines")
     args = parser.parse_args(argv)
     args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _interrupt)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.from_json:
-        document = json.loads(args.from_json.read_text())
+        document = merge([json.loads(path.read_text()) for path in args.from_json])
         document["summary"] = summarize(document["results"], document["sizes"])
         return _write(document, args)
     scratch = Path(tempfile.mkdtemp(prefix="lxdha-bench-"))

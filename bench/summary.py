@@ -22,8 +22,8 @@ def _stats(values: list[float]) -> dict[str, Any] | None:
 
 def _paired_ratios(results: list[dict[str, Any]], n: int, other: str) -> list[float]:
     """ours / other within the same run: both measured minutes apart on the same, equally busy lab."""
-    ours = {r["run"]: r["wall_s"] for r in _ok(results, "ours", n)}
-    theirs = {r["run"]: r["wall_s"] for r in _ok(results, other, n)}
+    ours = {(r.get("session", 1), r["run"]): r["wall_s"] for r in _ok(results, "ours", n)}
+    theirs = {(r.get("session", 1), r["run"]): r["wall_s"] for r in _ok(results, other, n)}
     return [round(ours[run] / theirs[run], 3) for run in sorted(ours.keys() & theirs.keys()) if theirs[run]]
 
 

@@ -86,3 +86,14 @@ def test_step_seconds_and_noop_changes_from_engine_events() -> None:
     assert step_seconds(events) == {"instance": [30], "first-step-after-start": [1]}
     assert changed_on_noop([_pre("same", urn, 1), _pre("update", urn, 2, ["owner"])]) == [
         "update bn-0-instance ['owner']"]
+
+
+def test_merge_keeps_sessions_apart_and_drops_refusals_measured_later() -> None:
+    from bench.merge import merge
+
+    first = {"sizes": [3, 12], "runs": 2, "started": "t1", "finished": "t2", "results": [
+        _run("ours", 1, 60) | {"n": 3}, {"approach": "ours", "n": 12, "run": 1, "error": "capacity", "skipped": True}]}
+    second = {"sizes": [12], "runs": 1, "started": "t3", "finished": "t4", "results": [_run("ours", 1, 70)]}
+    merged = merge([first, second])
+    assert merged["sizes"] == [3, 12] and merged["finished"] == "t4"
+    assert [(r["n"], r["session"]) for r in merged["results"]] == [(3, 1), (12, 2)]
