@@ -116,8 +116,10 @@ def execute(client: Any, name: str, command: list[str], *, timeout: float = 300,
         if not path:
             return ""
         log_name = path.rsplit("/", 1)[-1]
-        text = client.api.instances[name].logs[log_name].get().text
-        client.api.instances[name].logs[log_name].delete()
+        node = client.api.instances[name].logs[log_name]
+        # raw GET: pylxd's get() parses the body as JSON and fails on output that happens to be JSON
+        text = node.session.get(node._api_endpoint, timeout=60).text
+        node.delete()
         return text
 
     return ExecResult(int(meta.get("return", -1)), read("1"), read("2"))
