@@ -110,9 +110,16 @@ class ReplicasReady:
             return f"status {status}"
         state = execute(client, name, ["cat", VRRP_STATE_FILE], timeout_s=20).stdout.strip()
         if state not in READY_STATES:
-            return f"keepalived state {state or 'unknown'}"
+            return f"keepalived state {state or 'unknown'}; registry health: {_registry_health(client, name)}"
         probe = ["python3", "-c", "import urllib.request as u\ntry: u.urlopen('https://127.0.0.1:5000/v2/', "
                  "context=__import__('ssl')._create_unverified_context(), timeout=3)\n"
                  "except Exception as e: print(getattr(e, 'code', e))"]
         answer = execute(client, name, probe, timeout_s=20).stdout.strip()
         return None if answer == "401" else f"registry answered {answer or 'nothing'}"
+
+
+def _registry_health(client: Any, name: str) -> str:
+    """The registry's own health report (loopback debug port): names the failing check, e.g. S3."""
+    probe = ["python3", "-c", "import urllib.request as u\ntry: print(u.urlopen('http://127.0.0.1:5001/debug/health',"
+             " timeout=3).status)\nexcept Exception as e: print(e.read().decode()[:300] if hasattr(e, 'read') else e)"]
+    return execute(client, name, probe, timeout_s=20).stdout.strip() or "no answer"
