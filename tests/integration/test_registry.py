@@ -301,7 +301,9 @@ def test_s3_down_fails_health_clearly_and_recovers_without_loss(lab: LabInfo, st
             break
         assert time.monotonic() < deadline, f"registry health still passing with S3 down: {detail!r}"
         time.sleep(2)
-    print(f"\nregistry health with S3 down: {detail.strip()[:300]}\nVIP check: {check.check().detail}")
+    ready = registry_service(read_stack_config(stack.stack)).checks[1]
+    print(f"\nregistry health with S3 down: {detail.strip()[:300]}\nVIP check: {check.check().detail}"
+          f"\nreplicas check: {ready.check().detail}")
     assert not check.check().ok
     lab_faults.start_s3()
     deadline = time.monotonic() + 90
