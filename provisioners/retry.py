@@ -34,6 +34,7 @@ TRANSIENT_MESSAGES = (
     "context deadline exceeded",
     "checkpoint in progress",
     "lxd is shutting down",
+    "missing event connection with target cluster member",
 )
 
 
