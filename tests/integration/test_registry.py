@@ -322,6 +322,8 @@ def _secret_values(lab: LabInfo, stack: PulumiCli) -> dict[str, str]:
     state = json.loads(stack.run("stack", "export", "--show-secrets").stdout)
     http_secret = next(r["outputs"]["value"] for r in state["deployment"]["resources"]
                        if r["urn"].endswith("::registry-http-secret"))
+    if isinstance(http_secret, dict):  # a secret in an export: {<sig>: ..., "plaintext": "<json>"}
+        http_secret = json.loads(http_secret["plaintext"])
     return {
         "S3 access key": Path(s3["access_key_file"]).read_text().strip(),
         "S3 secret key": Path(s3["secret_key_file"]).read_text().strip(),
