@@ -21,9 +21,9 @@ pytestmark = pytest.mark.integration
 def test_bench_smoke_n2(lab: LabInfo, tmp_path: Path) -> None:
     require(room_for() >= 2, "the host has no room for 2 more containers (fs.inotify.max_user_instances)")
     table = tmp_path / "BENCHMARKS.md"
-    done = subprocess.run([sys.executable, "-m", "bench", "--sizes", "2", "--runs", "1", "--out", str(tmp_path),
-                           "--table", str(table)], cwd=ROOT, capture_output=True, text=True, timeout=1500,
-                          check=False)
+    done = subprocess.run([sys.executable, "-m", "bench", "--sizes", "2", "--runs", "1", "--no-registry",
+                           "--out", str(tmp_path), "--table", str(table)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=1500, check=False)
     assert done.returncode == 0, done.stderr[-4000:]
     document = json.loads((tmp_path / "results.json").read_text())
     assert {r["approach"] for r in document["results"] if "error" not in r} == {"A", "B", "ours"}

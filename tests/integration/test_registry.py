@@ -21,6 +21,7 @@ import pytest
 from lab import testing
 from lab.info import LabInfo
 from ops.lab_secrets import TLS_CERT, ensure_all, registry_login
+from ops.lab_stacks import registry_overrides
 from ops.pulumi_cli import PulumiCli
 from ops.registry_client import RegistryAccess, Skopeo, build_sample_image
 from ops.services import registry_service
@@ -38,17 +39,8 @@ FAILOVER_WINDOW_S = 15  # generous: the VRRP master-down interval is ~1.1 s; thi
 
 
 def _registry_config(lab: LabInfo, ansible_dir: Path) -> dict:
-    s3 = lab.data["s3"]
-    return {"lxdha:registry": {
-        "replicas": 2, "prefix": PREFIX, "vip": VIP, "vrid": 61, "advertIntervalS": 0.3,
-        "network": {"subnet": lab.data["network"]["subnet"], "dhcpRange": lab.data["network"]["dhcp_range"]},
-        "s3": {"endpoint": s3["endpoint"], "region": s3["region"], "bucket": s3["buckets"]["registry"],
-               "rootDirectory": ROOT_DIRECTORY, "accessKeyFile": s3["access_key_file"],
-               "secretKeyFile": s3["secret_key_file"]},
-        "usersFile": ".state/registry/users",
-        "tls": {"certFile": ".state/registry/tls.crt", "keyFile": ".state/registry/tls.key"},
-        "ansibleDir": str(ansible_dir),
-    }}
+    return registry_overrides(lab.data, prefix=PREFIX, vip=VIP, vrid=61, root_directory=ROOT_DIRECTORY,
+                              ansible_dir=str(ansible_dir))
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,80 @@
+"""A throw-away stack of this project on the lab (tests, benchmarks): the lab stack's config plus
+overrides.
+
+The stack file is generated (git-ignored `Pulumi.it-*.yaml`, `Pulumi.bench-*.yaml`) so nothing edits
+Pulumi.lab.yaml, and the stack is destroyed and removed at the end even when its user fails half-way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import yaml
+
+from ops.lab_secrets import ensure_all
+from ops.pulumi_cli import ROOT, PulumiCli
+
+
+def stack_config(stack: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Pulumi.lab.yaml's config with `overrides` (full keys such as `lxdha:containers`) applied.
+
+    The image alias is the stack's own: an alias belongs to one stack (a second one is refused).
+    """
+    lab = yaml.safe_load((ROOT / "Pulumi.lab.yaml").read_text())
+    config = dict(lab["config"])
+    config["lxdha:image"] = {**config["lxdha:image"], "alias": f"debian/{stack}"}
+    config.pop("lxdha:registry", None)  # only stacks that ask for a registry get one
+    config.update(overrides)
+    return config
+
+
+@contextlib.contextmanager
+def lab_stack(name: str, overrides: dict[str, Any], prefix: str = "it") -> Iterator[PulumiCli]:
+    """Yields a PulumiCli for stack `<prefix>-<name>`; destroys and removes it afterwards."""
+    stack = f"{prefix}-{name}"
+    stack_file = ROOT / f"Pulumi.{stack}.yaml"
+    stack_file.write_text(yaml.safe_dump({"config": stack_config(stack, overrides)}, sort_keys=False))
+    ensure_all()
+    cli = PulumiCli(ROOT, stack)
+    cli.ensure_stack()
+    try:
+        yield cli
+    finally:
+        try:
+            cli.destroy()
+            cli.run("stack", "rm", "--yes", check=False)
+        finally:
+            stack_file.unlink(missing_ok=True)
+
+
+def set_config(cli: PulumiCli, key: str, value: Any) -> None:
+    """Changes one structured config value of the stack (as an operator would with --path)."""
+    stack_file = cli.workdir / f"Pulumi.{cli.stack}.yaml"
+    document = yaml.safe_load(stack_file.read_text())
+    document["config"][key] = value
+    stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
+
+
+def change_counts(summary: dict[str, Any]) -> dict[str, int]:
+    """resourceChanges of an up summary without the 'same' entry: {} means nothing changed."""
+    return {op: count for op, count in summary.get("resourceChanges", {}).items() if op != "same" and count}
+
+
+def registry_overrides(lab_data: dict[str, Any], *, prefix: str, vip: str, vrid: int, root_directory: str,
+                       ansible_dir: str | None = None) -> dict[str, Any]:
+    """`lxdha:registry` for a throw-away stack on the lab (its own VIP, VRID, names and S3 prefix)."""
+    s3 = lab_data["s3"]
+    registry: dict[str, Any] = {
+        "replicas": 2, "prefix": prefix, "vip": vip, "vrid": vrid, "advertIntervalS": 0.3,
+        "network": {"subnet": lab_data["network"]["subnet"], "dhcpRange": lab_data["network"]["dhcp_range"]},
+        "s3": {"endpoint": s3["endpoint"], "region": s3["region"], "bucket": s3["buckets"]["registry"],
+               "rootDirectory": root_directory, "accessKeyFile": s3["access_key_file"],
+               "secretKeyFile": s3["secret_key_file"]},
+        "usersFile": ".state/registry/users",
+        "tls": {"certFile": ".state/registry/tls.crt", "keyFile": ".state/registry/tls.key"},
+    }
+    if ansible_dir:
+        registry["ansibleDir"] = ansible_dir
+    return {"lxdha:registry": registry}
