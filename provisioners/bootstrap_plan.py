@@ -67,7 +67,10 @@ def debian_plan(mirror: Mirror, keys: tuple[str, ...]) -> list[Step]:
              + _heredoc(keyring, mirror.signing_key, "644") + "\n"
              + "rm -f /etc/apt/sources.list /etc/apt/sources.list.d/*\n"
              + _heredoc("/etc/apt/sources.list.d/lxdha-mirror.sources", sources, "644")),
-        Step("apt-update", "set -e\napt-get -q update"),
+        # apt-get update exits 0 even when the mirror cannot be read: fail on its Err/W lines ourselves
+        Step("apt-update", "set -e\nout=$(apt-get -q update 2>&1) || status=$?\necho \"$out\"\n"
+             "if [ -n \"${status:-}\" ] || echo \"$out\" | grep -qE '^(Err:|W: Failed|E: )'; then\n"
+             "  echo 'apt-get update could not read the mirror (see above)' >&2; exit 1\nfi"),
         Step("apt-upgrade", f"set -e\n{apt} upgrade"),
         Step("install-ssh-python", f"set -e\n{apt} install --no-install-recommends openssh-server python3"),
         _authorized_keys_step(keys),

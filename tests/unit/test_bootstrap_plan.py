@@ -62,3 +62,21 @@ def test_bad_input_names_the_setting(distro, mirror, keys, field) -> None:
         bootstrap_plan(distro, mirror, keys)
     assert caught.value.field == field
     assert "Fix:" in str(caught.value)
+
+
+def test_apt_update_fails_when_the_mirror_cannot_be_read(tmp_path) -> None:
+    """apt-get update exits 0 on an unreachable mirror; the step must not."""
+    import subprocess
+
+    from provisioners.bootstrap_plan import Mirror, debian_plan
+
+    script = next(step.script for step in debian_plan(
+        Mirror(url="http://mirror", signing_key="-----BEGIN PGP PUBLIC KEY BLOCK-----"), ("ssh-ed25519 k",))
+        if step.name == "apt-update")
+    fake = tmp_path / "apt-get"
+    for output, expected in (("Err:1 http://mirror bookworm InRelease", 1), ("Hit:1 http://mirror bookworm", 0)):
+        fake.write_text(f"#!/bin/sh\necho '{output}'\nexit 0\n")
+        fake.chmod(0o755)
+        result = subprocess.run(["sh", "-c", script], env={"PATH": f"{tmp_path}:/usr/bin:/bin"},
+                                capture_output=True, text=True, timeout=10, check=False)
+        assert result.returncode == expected, (output, result.stdout, result.stderr)
