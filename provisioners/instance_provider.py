@@ -33,6 +33,7 @@ from provisioners.instances import (
     set_state,
     wait_for_ipv4,
 )
+from provisioners.lxd_ops import OperationFailed
 from provisioners.names import instance_name_problem
 from provisioners.placement import choose_member, with_reservations
 from provisioners.reservations import ReservationBook
@@ -122,16 +123,30 @@ class InstanceProvider(ResourceProvider):
             problem = adoption_problem(name, existing, props.get("owner"))
             if problem:
                 raise RuntimeError(problem)
-            if existing:
-                print(f"adopting {name} left by an earlier failed run", file=sys.stderr, flush=True)
-            else:
-                member = place(client, endpoint, props)
-                try:
-                    with_retries(lambda: create_instance(client, instance_body(props), member), f"create {name}")
-                finally:
-                    ReservationBook(endpoint.url + endpoint.server_fingerprint).release(name)
+            if existing and self._adopted(client, name):
+                return CreateResult(name, observed(client, props))
+            member = place(client, endpoint, props)
+            try:
+                with_retries(lambda: create_instance(client, instance_body(props), member), f"create {name}")
+            finally:
+                ReservationBook(endpoint.url + endpoint.server_fingerprint).release(name)
             with_retries(lambda: set_state(client, name, "start"), f"start {name}")
             return CreateResult(name, observed(client, props))
+
+    @staticmethod
+    def _adopted(client: Any, name: str) -> bool:
+        """Adopts our leftover of an earlier failed create if it starts; a broken one (e.g. a member died
+        mid-create: the record exists, its storage does not) is deleted so it can be created afresh.
+        It never held anything: the stack had not recorded it yet."""
+        print(f"adopting {name} left by an earlier failed run", file=sys.stderr, flush=True)
+        try:
+            with_retries(lambda: set_state(client, name, "start"), f"start {name}")
+            return True
+        except OperationFailed as error:
+            print(f"{name} cannot start ({error}); deleting the broken leftover and creating it again",
+                  file=sys.stderr, flush=True)
+            with_retries(lambda: delete_instance(client, name), f"delete {name}")
+            return False
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         endpoint = LxdEndpoint.from_inputs(props["connection"])
