@@ -109,7 +109,7 @@ def test_every_bad_input_fails_at_preview_naming_the_setting(lab: LabInfo, handm
         assert result.returncode != 0, f"{case}: preview succeeded"
         assert message, f"{case}: no line names {expected!r}:\n{output[-2500:]}"
         assert _cluster_objects(lab) == before, f"{case}: something was created"
-        assert "trust_password" not in output and "PRIVATE KEY" not in output, f"{case}: a secret input was printed"
+        assert "not-the-password" not in output and "PRIVATE KEY" not in output, f"{case}: a secret was printed"
     print("\n| bad input | error at preview |\n|---|---|")
     for case, message in table:
         print(f"| {case} | {message[:300]} |")
