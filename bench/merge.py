@@ -30,5 +30,8 @@ def merge(documents: list[dict[str, Any]]) -> dict[str, Any]:
         sessions=[{key: doc.get(key) for key in ("started", "finished", "sizes", "runs", "runs_at", "floor_workers")}
                   for doc in documents],
     )
+    registry = [doc["registry"] for doc in documents if (doc.get("registry") or {}).get("vip_failover_gap_s")]
+    if registry:
+        merged["registry"] = registry[-1]  # the latest session that measured the registry
     merged.pop("summary", None)
     return merged
