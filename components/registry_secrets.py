@@ -13,6 +13,7 @@ from typing import Any
 import pulumi
 
 from components.config_files import read_config_file
+from components.site_config import inline_or_file
 from provisioners.errors import ConfigError
 from provisioners.htpasswd import htpasswd_lines, parse_users_file, user_problem
 
@@ -75,8 +76,7 @@ def _checked_users(users: Any) -> dict[str, str]:
 def registry_secrets(config: pulumi.Config, raw: dict[str, Any], vrrp_version: int) -> RegistrySecrets:
     s3 = raw.get("s3") or {}
     tls = raw.get("tls") or {}
-    cert = tls.get("cert") or (read_config_file(f"{NAMESPACE}:registry.tls.certFile", tls["certFile"])
-                               if tls.get("certFile") else None)
+    cert = inline_or_file(tls, "cert", "registry.tls")
     if not cert:
         raise ConfigError(f"{NAMESPACE}:registry.tls.certFile", "no TLS certificate for the VIP",
                           "set registry.tls.certFile (PEM, with the VIP as a subject alternative name)")

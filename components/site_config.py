@@ -25,7 +25,7 @@ def _object(config: pulumi.Config, key: str) -> dict[str, Any]:
     return value
 
 
-def _inline_or_file(section: dict[str, Any], key: str, where: str) -> str:
+def inline_or_file(section: dict[str, Any], key: str, where: str) -> str:
     if section.get(key):
         return str(section[key])
     if section.get(f"{key}File"):
@@ -40,7 +40,7 @@ def image_source(config: pulumi.Config) -> ImageSource:
             raise ConfigError(f"{NAMESPACE}:image.{required}", "is not set", "see README, config reference: image")
     return ImageSource(remote_url=image["remote"], protocol=image.get("protocol", "simplestreams"),
                        source=image["source"], alias=image["alias"], distro=image["distro"],
-                       remote_certificate=_inline_or_file(image, "remoteCert", "image"))
+                       remote_certificate=inline_or_file(image, "remoteCert", "image"))
 
 
 def mirror(config: pulumi.Config) -> dict[str, Any]:
@@ -51,7 +51,7 @@ def mirror(config: pulumi.Config) -> dict[str, Any]:
         "url": raw["url"],
         "suite": raw.get("suite", "bookworm"),
         "components": list(raw.get("components", ["main"])),
-        "signing_key": _inline_or_file(raw, "signingKey", "mirror"),
+        "signing_key": inline_or_file(raw, "signingKey", "mirror"),
         "repositories": list(raw.get("repositories", [])),
     }
 

@@ -34,8 +34,22 @@ def host_address(last_octet: int) -> str:
     return str(SUBNET.network_address + last_octet)
 
 
+class OnSegment:
+    """Anything with its own netns on the lab segment: both names derive from its `name`."""
+
+    name: str
+
+    @property
+    def netns(self) -> str:
+        return f"{PREFIX}-{self.name}"
+
+    @property
+    def host_veth(self) -> str:
+        return f"{PREFIX}-{self.name}"
+
+
 @dataclass(frozen=True)
-class Member:
+class Member(OnSegment):
     """One LXD cluster member: its own netns, LXD_DIR and address."""
 
     index: int
@@ -50,32 +64,16 @@ class Member:
         return host_address(10 + self.index)
 
     @property
-    def netns(self) -> str:
-        return f"{PREFIX}-{self.name}"
-
-    @property
-    def host_veth(self) -> str:
-        return f"{PREFIX}-{self.name}"
-
-    @property
     def lxd_dir(self) -> Path:
         return self.lab_dir / "members" / self.name
 
 
 @dataclass(frozen=True)
-class Node:
+class Node(OnSegment):
     """A single-purpose namespace on the lab segment (load balancer, image remote, site host)."""
 
     name: str
     address: str
-
-    @property
-    def netns(self) -> str:
-        return f"{PREFIX}-{self.name}"
-
-    @property
-    def host_veth(self) -> str:
-        return f"{PREFIX}-{self.name}"
 
 
 @dataclass(frozen=True)

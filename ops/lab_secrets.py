@@ -8,11 +8,11 @@ files and the program reads them as Pulumi secrets.
 from __future__ import annotations
 
 import ipaddress
-import os
 import secrets
 import subprocess
 from pathlib import Path
 
+from lab.files import write_public, write_secret
 from lab.pki import issue_self_signed
 from ops.pulumi_cli import STATE_DIR
 
@@ -23,12 +23,6 @@ TLS_CERT = REGISTRY_DIR / "tls.crt"
 TLS_KEY = REGISTRY_DIR / "tls.key"
 LAB_VIP_RANGE = ("10.91.0.240", "10.91.0.250")
 DEMO_USER = "lxdha"
-
-
-def _write_private(path: Path, content: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
-        handle.write(content)
 
 
 def ensure_ssh_key() -> Path:
@@ -43,13 +37,13 @@ def ensure_ssh_key() -> Path:
 def ensure_registry_files() -> None:
     """A demo user with a random password, and a certificate for every lab VIP."""
     if not USERS_FILE.exists():
-        _write_private(USERS_FILE, f"{DEMO_USER}:{secrets.token_urlsafe(18)}\n")
+        write_secret(USERS_FILE, f"{DEMO_USER}:{secrets.token_urlsafe(18)}\n")
     if not (TLS_CERT.exists() and TLS_KEY.exists()):
         low, high = (ipaddress.IPv4Address(a) for a in LAB_VIP_RANGE)
         vips = [str(ipaddress.IPv4Address(n)) for n in range(int(low), int(high) + 1)]
         cert, key = issue_self_signed("lxdha lab registry", ips=vips)
-        _write_private(TLS_KEY, key)
-        TLS_CERT.write_text(cert)
+        write_secret(TLS_KEY, key)
+        write_public(TLS_CERT, cert)
 
 
 def registry_login() -> tuple[str, str]:

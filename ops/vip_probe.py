@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import requests
 
@@ -76,6 +77,7 @@ class VipProbe:
     def stop(self) -> ProbeResult:
         self._stop.set()
         self._thread.join(timeout=PROBE_TIMEOUT_S * 4 + 1)
+        Path(self._ca.name).unlink(missing_ok=True)
         return self.result
 
 

@@ -7,9 +7,6 @@ import shutil
 
 from lab.pytest_plugin import lab_prerequisite as prerequisite
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
 require = prerequisite  # skip locally, fail in CI (one rule for every real-system test)
 
 
