@@ -75,6 +75,7 @@ class LocalLxd:
         return self.wait_operation(response["operation"], timeout)
 
     def wait_operation(self, operation: str, timeout: float) -> Any:
+        operation = operation.split("?", 1)[0]  # "/wait" must not land inside a "?project=..." query
         deadline = time.monotonic() + timeout
         while True:
             left = max(1, int(deadline - time.monotonic()))

@@ -27,7 +27,7 @@ def _wait(client: Any, response: Any, timeout: float) -> dict:
     operation = body.get("operation")
     if not operation:
         return body.get("metadata") or {}
-    node = client.api.operations[operation.split("/")[-1]]
+    node = client.api.operations[operation.split("?", 1)[0].split("/")[-1]]  # drop "?project=..."
     deadline = time.monotonic() + timeout
     while True:
         # a forwarded operation (running on another member) may answer /wait before it ends

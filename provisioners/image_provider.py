@@ -19,7 +19,7 @@ from provisioners.connection import LxdEndpoint, lxd_client
 from provisioners.dynamic_support import fixed_name, with_secret_outputs
 from provisioners.errors import ConfigError, ConnectionSetupError
 from provisioners.image_remote import remote_image_problem
-from provisioners.lxd_ops import post_and_wait, wait_operation
+from provisioners.lxd_ops import operation_id, post_and_wait, wait_operation
 from provisioners.retry import with_retries
 
 COPY_TIMEOUT_S = 900
@@ -103,7 +103,7 @@ def delete_if_unaliased(client: Any, fingerprint: str | None) -> None:
         return
     try:
         response = client.api.images[fingerprint].delete()
-        wait_operation(client, response.json()["operation"].split("/")[-1], 120, f"delete image {fingerprint[:12]}")
+        wait_operation(client, operation_id(response.json()), 120, f"delete image {fingerprint[:12]}")
     except (NotFound, LXDAPIException) as error:
         print(f"old image {fingerprint[:12]} not deleted: {error}", file=sys.stderr, flush=True)
 

@@ -10,7 +10,7 @@ from typing import Any
 import pylxd
 from pylxd.exceptions import LXDAPIException, NotFound
 
-from provisioners.lxd_ops import post_and_wait, wait_operation
+from provisioners.lxd_ops import operation_id, post_and_wait, wait_operation
 from provisioners.retry import with_retries
 
 CREATE_TIMEOUT_S = 300
@@ -40,7 +40,7 @@ def set_state(client: pylxd.Client, name: str, action: str, force: bool = False)
     if (action == "start" and current["status"] == "Running") or (action == "stop" and current["status"] == "Stopped"):
         return
     response = client.api.instances[name].state.put(json={"action": action, "timeout": 30, "force": force})
-    wait_operation(client, response.json()["operation"].split("/")[-1], STATE_TIMEOUT_S, f"{action} {name}")
+    wait_operation(client, operation_id(response.json()), STATE_TIMEOUT_S, f"{action} {name}")
 
 
 def wait_for_ipv4(client: pylxd.Client, name: str, interface: str = "eth0",
@@ -84,7 +84,7 @@ def delete_instance(client: pylxd.Client, name: str) -> None:
     try:
         set_state(client, name, "stop", force=True)
         response = client.api.instances[name].delete()
-        wait_operation(client, response.json()["operation"].split("/")[-1], STATE_TIMEOUT_S, f"delete {name}")
+        wait_operation(client, operation_id(response.json()), STATE_TIMEOUT_S, f"delete {name}")
     except NotFound:
         return
     except LXDAPIException as error:

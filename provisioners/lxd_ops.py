@@ -12,6 +12,7 @@ import pylxd
 from pylxd.exceptions import LXDAPIException
 
 WAIT_SLICE_S = 20
+EARLY_ANSWER_PAUSE_S = 0.5  # a forwarded operation may answer /wait before it ends: never spin on it
 
 
 class OperationFailed(RuntimeError):
@@ -23,7 +24,9 @@ class OperationTimeout(TimeoutError):
 
 
 def operation_id(response_json: dict[str, Any]) -> str:
-    return response_json["operation"].rstrip("/").split("/")[-1]
+    """The id in LXD's operation URL, without the `?project=...` LXD appends: left in, "/wait" would
+    land inside the query string and turn every long-poll into an instant GET (a busy loop)."""
+    return response_json["operation"].split("?", 1)[0].rstrip("/").split("/")[-1]
 
 
 def wait_operation(client: pylxd.Client, op_id: str, timeout_s: float, what: str) -> dict[str, Any]:
@@ -34,6 +37,7 @@ def wait_operation(client: pylxd.Client, op_id: str, timeout_s: float, what: str
         if remaining <= 0:
             raise OperationTimeout(f"{what}: still running after {timeout_s:.0f}s")
         slice_s = max(1, min(WAIT_SLICE_S, int(remaining)))
+        asked = time.monotonic()
         try:
             response = client.api.operations[op_id].wait.get(params={"timeout": slice_s}, timeout=slice_s + 15)
         except LXDAPIException as error:
@@ -44,6 +48,8 @@ def wait_operation(client: pylxd.Client, op_id: str, timeout_s: float, what: str
             return metadata
         if status in ("Failure", "Cancelled"):
             raise OperationFailed(f"{what}: {metadata.get('err') or status}")
+        if time.monotonic() - asked < EARLY_ANSWER_PAUSE_S:
+            time.sleep(EARLY_ANSWER_PAUSE_S)
 
 
 def post_and_wait(client: pylxd.Client, node: Any, body: dict[str, Any], timeout_s: float, what: str,
