@@ -6,6 +6,8 @@ keeps that one-off copy out of whichever approach happens to run first.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from bench.lxc import Lxc
@@ -14,6 +16,7 @@ from lab.info import LabInfo
 from lab.testing import copy_image_from_remote
 
 WARM_PREFIX = "bnb-warm-"
+HOLD_ALIAS = "bench/baselines"
 
 
 def ensure_image() -> str:
@@ -30,3 +33,16 @@ def warm_members(lxc: Lxc, fingerprint: str, members: list[str]) -> None:
 
     with ThreadPoolExecutor(max_workers=len(members)) as pool:
         list(pool.map(warm, members))
+
+
+@contextlib.contextmanager
+def held(lxc: Lxc, fingerprint: str) -> Iterator[None]:
+    """Keeps the image in the cluster for the whole matrix. Destroying a bench stack deletes the image
+    its alias pointed at once no alias is left (the product's clean-up); the baselines launch it by
+    fingerprint, so without an alias of their own the run after `ours` finds no image."""
+    lxc.run("image", "alias", "delete", f"lab:{HOLD_ALIAS}", check=False, timeout=60)
+    lxc.run("image", "alias", "create", f"lab:{HOLD_ALIAS}", fingerprint, timeout=60)
+    try:
+        yield
+    finally:
+        lxc.run("image", "alias", "delete", f"lab:{HOLD_ALIAS}", check=False, timeout=60)

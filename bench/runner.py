@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import baselines, capacity, cluster, ours
-from bench.image import ensure_image, warm_members
+from bench.image import ensure_image, held, warm_members
 from bench.lab_access import BenchSite
 from bench.lxc import Lxc
 
@@ -111,34 +111,35 @@ def run_matrix(settings: Settings) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     interrupted = False
     try:
-        for run in range(max(settings.runs_for(n) for n in settings.sizes)):
-            for n in (n for n in settings.sizes if run < settings.runs_for(n)):
-                for approach in order_for(run, settings.approaches):
-                    wait_for_leases(site, n + 3)
-                    say(f"run {run + 1}/{settings.runs_for(n)} N={n} {approach}")
-                    started = time.monotonic()
-                    try:
-                        problem = capacity.capacity_problem(n)
-                        if problem:
-                            raise CapacityError(problem)
-                        entry = _run_one(approach, n, lxc, site, image, settings)
-                    except ours.PulumiError as error:  # recorded; the matrix goes on
-                        entry = {"approach": approach, "n": n, "error": f"pulumi: {ours.failure_summary(error)}"}
-                        say(entry["error"])
-                    except CapacityError as error:
-                        entry = {"approach": approach, "n": n, "error": str(error), "skipped": True}
-                        say(str(error))
-                    except Exception as error:
-                        entry = {"approach": approach, "n": n, "error": f"{type(error).__name__}: {error}"[-2000:]}
-                        traceback.print_exc(file=sys.stderr)
-                    finally:
-                        failed = cluster.delete_prefixed(lxc, (f"{PREFIX[approach]}-",))
-                    if failed:
-                        entry.setdefault("cleanup_problems", []).extend(failed)
-                    entry["run"] = run + 1
-                    say(f"  -> {entry.get('wall_s', 'failed')} s, spread {entry.get('spread')} "
-                        f"({time.monotonic() - started:.0f} s incl. clean-up)")
-                    results.append(entry)
+        with held(lxc, image):  # ours' destroy must not take the baselines' image with it
+            for run in range(max(settings.runs_for(n) for n in settings.sizes)):
+                for n in (n for n in settings.sizes if run < settings.runs_for(n)):
+                    for approach in order_for(run, settings.approaches):
+                        wait_for_leases(site, n + 3)
+                        say(f"run {run + 1}/{settings.runs_for(n)} N={n} {approach}")
+                        started = time.monotonic()
+                        try:
+                            problem = capacity.capacity_problem(n)
+                            if problem:
+                                raise CapacityError(problem)
+                            entry = _run_one(approach, n, lxc, site, image, settings)
+                        except ours.PulumiError as error:  # recorded; the matrix goes on
+                            entry = {"approach": approach, "n": n, "error": f"pulumi: {ours.failure_summary(error)}"}
+                            say(entry["error"])
+                        except CapacityError as error:
+                            entry = {"approach": approach, "n": n, "error": str(error), "skipped": True}
+                            say(str(error))
+                        except Exception as error:
+                            entry = {"approach": approach, "n": n, "error": f"{type(error).__name__}: {error}"[-2000:]}
+                            traceback.print_exc(file=sys.stderr)
+                        finally:
+                            failed = cluster.delete_prefixed(lxc, (f"{PREFIX[approach]}-",))
+                        if failed:
+                            entry.setdefault("cleanup_problems", []).extend(failed)
+                        entry["run"] = run + 1
+                        say(f"  -> {entry.get('wall_s', 'failed')} s, spread {entry.get('spread')} "
+                            f"({time.monotonic() - started:.0f} s incl. clean-up)")
+                        results.append(entry)
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the clean-up above has run; keep what was measured
         interrupted = True
         say("interrupted: writing the runs measured so far")
