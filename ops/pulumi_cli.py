@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ops.process_group import run_in_group
+
 ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = Path(os.environ.get("LXDHA_STATE_DIR", ROOT / ".state"))
 
@@ -72,8 +74,7 @@ class PulumiCli:
             "pulumi", *args, "--non-interactive"]
         if echo:
             print("$ " + " ".join(cmd), file=sys.stderr, flush=True)
-        result = subprocess.run(cmd, cwd=self.workdir, env=self.env, capture_output=True, text=True,
-                                timeout=self.timeout_s, check=False)
+        result = run_in_group(cmd, self.workdir, self.env, self.timeout_s)
         if echo:
             sys.stderr.write(result.stdout + result.stderr)
         if check and result.returncode != 0:
