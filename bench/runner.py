@@ -6,7 +6,7 @@ import resource
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,6 +97,44 @@ def _run_one(approach: str, n: int, lxc: Lxc, site: BenchSite, image: str, setti
     return entry
 
 
+def schedule(settings: Settings) -> Iterator[tuple[int, int, str]]:
+    """(run, n, approach) in measuring order: run by run, every size still due, approaches rotated."""
+    for run in range(max(settings.runs_for(n) for n in settings.sizes)):
+        for n in (n for n in settings.sizes if run < settings.runs_for(n)):
+            for approach in order_for(run, settings.approaches):
+                yield run, n, approach
+
+
+def _recorded(run: int, n: int, approach: str, lxc: Lxc, site: BenchSite, image: str,
+              settings: Settings) -> dict[str, Any]:
+    """One measurement as a result entry; a failure is recorded in it and the matrix goes on."""
+    wait_for_leases(site, n + 3)
+    say(f"run {run + 1}/{settings.runs_for(n)} N={n} {approach}")
+    started = time.monotonic()
+    try:
+        problem = capacity.capacity_problem(n)
+        if problem:
+            raise CapacityError(problem)
+        entry = _run_one(approach, n, lxc, site, image, settings)
+    except ours.PulumiError as error:
+        entry = {"approach": approach, "n": n, "error": f"pulumi: {ours.failure_summary(error)}"}
+        say(entry["error"])
+    except CapacityError as error:
+        entry = {"approach": approach, "n": n, "error": str(error), "skipped": True}
+        say(str(error))
+    except Exception as error:
+        entry = {"approach": approach, "n": n, "error": f"{type(error).__name__}: {error}"[-2000:]}
+        traceback.print_exc(file=sys.stderr)
+    finally:
+        failed = cluster.delete_prefixed(lxc, (f"{PREFIX[approach]}-",))
+    if failed:
+        entry.setdefault("cleanup_problems", []).extend(failed)
+    entry["run"] = run + 1
+    say(f"  -> {entry.get('wall_s', 'failed')} s, spread {entry.get('spread')} "
+        f"({time.monotonic() - started:.0f} s incl. clean-up)")
+    return entry
+
+
 def run_matrix(settings: Settings) -> dict[str, Any]:
     site = BenchSite.load()
     lxc = Lxc.for_lab(site.data, settings.scratch)
@@ -112,34 +150,8 @@ def run_matrix(settings: Settings) -> dict[str, Any]:
     interrupted = False
     try:
         with held(lxc, image):  # ours' destroy must not take the baselines' image with it
-            for run in range(max(settings.runs_for(n) for n in settings.sizes)):
-                for n in (n for n in settings.sizes if run < settings.runs_for(n)):
-                    for approach in order_for(run, settings.approaches):
-                        wait_for_leases(site, n + 3)
-                        say(f"run {run + 1}/{settings.runs_for(n)} N={n} {approach}")
-                        started = time.monotonic()
-                        try:
-                            problem = capacity.capacity_problem(n)
-                            if problem:
-                                raise CapacityError(problem)
-                            entry = _run_one(approach, n, lxc, site, image, settings)
-                        except ours.PulumiError as error:  # recorded; the matrix goes on
-                            entry = {"approach": approach, "n": n, "error": f"pulumi: {ours.failure_summary(error)}"}
-                            say(entry["error"])
-                        except CapacityError as error:
-                            entry = {"approach": approach, "n": n, "error": str(error), "skipped": True}
-                            say(str(error))
-                        except Exception as error:
-                            entry = {"approach": approach, "n": n, "error": f"{type(error).__name__}: {error}"[-2000:]}
-                            traceback.print_exc(file=sys.stderr)
-                        finally:
-                            failed = cluster.delete_prefixed(lxc, (f"{PREFIX[approach]}-",))
-                        if failed:
-                            entry.setdefault("cleanup_problems", []).extend(failed)
-                        entry["run"] = run + 1
-                        say(f"  -> {entry.get('wall_s', 'failed')} s, spread {entry.get('spread')} "
-                            f"({time.monotonic() - started:.0f} s incl. clean-up)")
-                        results.append(entry)
+            for run, n, approach in schedule(settings):
+                results.append(_recorded(run, n, approach, lxc, site, image, settings))
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the clean-up above has run; keep what was measured
         interrupted = True
         say("interrupted: writing the runs measured so far")
