@@ -11,6 +11,7 @@ from typing import Any
 
 import pulumi
 
+from cluster.errors import ConfigError
 from components.balanced_container import AccessConfig, BalancedContainer, ContainerSpec, PlaybookSpec
 from components.connection_config import endpoint_from_config
 from components.containers_config import ContainersSettings, containers_settings
@@ -19,7 +20,6 @@ from components.registry import HARegistry, RegistryImage
 from components.registry_config import RegistrySettings, registry_settings
 from components.registry_secrets import RegistrySecrets, registry_secrets
 from components.site_config import access, image_source
-from provisioners.errors import ConfigError
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from provisioners.errors import ConfigError
+from cluster.errors import ConfigError
 
 
 def read_config_file(field: str, path: str) -> str:

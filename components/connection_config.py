@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pulumi
 
+from cluster.connection import LxdEndpoint, certificate_fingerprint, normalize_fingerprint, validate_endpoint
+from cluster.errors import ConfigError
 from components.config_files import read_config_file
-from provisioners.connection import LxdEndpoint, certificate_fingerprint, normalize_fingerprint, validate_endpoint
-from provisioners.errors import ConfigError
 
 NAMESPACE = "lxd"
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from provisioners.errors import ConfigError
-from provisioners.names import instance_name_problem
+from cluster.errors import ConfigError
+from cluster.names import instance_name_problem
 
 KEY = "lxdha:containers"
 MAX_CONTAINERS = 200

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cluster.errors import ConfigError
+from cluster.names import instance_name_problem
 from components.containers_config import DEFAULT_ANSIBLE_DIR
-from provisioners.errors import ConfigError
-from provisioners.names import instance_name_problem
 
 KEY = "lxdha:registry"
 PLAYBOOK = "registry.yml"

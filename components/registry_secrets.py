@@ -12,9 +12,9 @@ from typing import Any
 
 import pulumi
 
+from cluster.errors import ConfigError
 from components.config_files import read_config_file
 from components.site_config import inline_or_file
-from provisioners.errors import ConfigError
 from provisioners.htpasswd import htpasswd_lines, parse_users_file, user_problem
 
 NAMESPACE = "lxdha"

@@ -6,10 +6,10 @@ from typing import Any
 
 import pulumi
 
+from cluster.errors import ConfigError
 from components.balanced_container import AccessConfig
 from components.config_files import read_config_file
 from components.image_alias import ImageSource
-from provisioners.errors import ConfigError
 
 NAMESPACE = "lxdha"
 

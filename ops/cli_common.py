@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from cluster.connection import LxdEndpoint
+from ops.host_requirements import CommandSysctlReader, SysctlRequirement
 from ops.services import Service, http_check, operations_settings, services
 from ops.stack_config import StackConfig, endpoint_from_stack, read_stack_config
-from provisioners.connection import LxdEndpoint
-from provisioners.host_requirements import CommandSysctlReader, SysctlRequirement
-from provisioners.workloads import Scope
+from ops.workloads import Scope
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:

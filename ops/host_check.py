@@ -7,11 +7,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from cluster.connection import lxd_client
+from cluster.errors import ConfigError, ConnectionSetupError
 from ops.cli_common import add_service_arguments, load, requirements_of, services_from, sysctl_reader_from
-from provisioners.connection import lxd_client
-from provisioners.errors import ConfigError, ConnectionSetupError
-from provisioners.host_requirements import check_requirements
-from provisioners.workloads import Scope, read_snapshot
+from ops.host_requirements import check_requirements
+from ops.workloads import Scope, read_snapshot
 
 
 def main(argv: list[str] | None = None) -> int:

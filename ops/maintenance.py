@@ -8,6 +8,8 @@ import argparse
 import sys
 import time
 
+from cluster.connection import lxd_client
+from cluster.errors import ConfigError, ConnectionSetupError
 from ops.cli_common import (
     add_common_arguments,
     add_service_arguments,
@@ -18,8 +20,6 @@ from ops.cli_common import (
 )
 from ops.rolling import Options, Roll, return_home
 from ops.services import operations_settings
-from provisioners.connection import lxd_client
-from provisioners.errors import ConfigError, ConnectionSetupError
 
 
 def _parser() -> argparse.ArgumentParser:

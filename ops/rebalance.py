@@ -11,14 +11,14 @@ from collections.abc import Callable
 
 import pylxd
 
+from cluster.connection import lxd_client
+from cluster.errors import ConfigError, ConnectionSetupError
 from ops.cli_common import add_common_arguments, load, scope_from
+from ops.move_exec import MoveResult, execute_moves
+from ops.moves import Move, online_names, spread_of, violations
 from ops.pulumi_cli import ROOT, PulumiCli
-from provisioners.connection import lxd_client
-from provisioners.errors import ConfigError, ConnectionSetupError
-from provisioners.move_exec import MoveResult, execute_moves
-from provisioners.moves import Move, online_names, spread_of, violations
-from provisioners.rebalance_plan import plan_rebalance
-from provisioners.workloads import ClusterSnapshot, Scope, read_snapshot
+from ops.rebalance_plan import plan_rebalance
+from ops.workloads import ClusterSnapshot, Scope, read_snapshot
 
 
 def describe(snapshot: ClusterSnapshot) -> str:

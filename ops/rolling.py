@@ -16,16 +16,16 @@ from dataclasses import dataclass, field
 
 import pylxd
 
+from cluster.operations import post_and_wait
+from cluster.retry import with_retries
+from ops.cluster_health import InstancesRunning, MembersOnline
+from ops.command_template import render, run
+from ops.evacuation_plan import plan_evacuation, plan_return, stale_origins, staying
+from ops.health import CheckResult, FunctionCheck, HealthCheck, wait_healthy
+from ops.host_requirements import SysctlReader, check_requirements
+from ops.move_exec import MoveResult, execute_moves, set_origin
 from ops.services import Service
-from provisioners.cluster_health import InstancesRunning, MembersOnline
-from provisioners.command_template import render, run
-from provisioners.evacuation_plan import plan_evacuation, plan_return, stale_origins, staying
-from provisioners.health import CheckResult, FunctionCheck, HealthCheck, wait_healthy
-from provisioners.host_requirements import SysctlReader, check_requirements
-from provisioners.lxd_ops import post_and_wait
-from provisioners.move_exec import MoveResult, execute_moves, set_origin
-from provisioners.retry import with_retries
-from provisioners.workloads import ClusterSnapshot, Scope, read_snapshot
+from ops.workloads import ClusterSnapshot, Scope, read_snapshot
 
 LXD_STATE_TIMEOUT_S = 600
 

@@ -12,15 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cluster.connection import LxdEndpoint, lxd_client
+from cluster.errors import ConfigError
+from cluster.facts import read_instances
+from cluster.operations import execute
 from components.registry_config import registry_settings
+from ops.health import CheckResult, HealthCheck, HttpCheck
+from ops.host_requirements import SysctlRequirement
 from ops.pulumi_cli import ROOT
 from ops.stack_config import StackConfig, endpoint_from_stack
-from provisioners.cluster_view import list_instances
-from provisioners.connection import LxdEndpoint, lxd_client
-from provisioners.errors import ConfigError
-from provisioners.health import CheckResult, HealthCheck, HttpCheck
-from provisioners.host_requirements import SysctlRequirement
-from provisioners.lxd_ops import execute
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class ReplicasReady:
     def check(self) -> CheckResult:
         try:
             with lxd_client(self.endpoint) as client:
-                replicas = [i for i in list_instances(client) if i.group == self.group]
+                replicas = [i for i in read_instances(client) if i.group == self.group]
                 if not replicas:
                     return CheckResult(False, f"no instance of group {self.group!r}")
                 for replica in replicas:

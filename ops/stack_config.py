@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cluster.connection import LxdEndpoint, certificate_fingerprint, normalize_fingerprint, validate_endpoint
+from cluster.errors import ConfigError
 from components.config_files import read_config_file
 from ops.pulumi_cli import ROOT, PulumiCli
-from provisioners.connection import LxdEndpoint, certificate_fingerprint, normalize_fingerprint, validate_endpoint
-from provisioners.errors import ConfigError
 
 
 @dataclass(frozen=True)

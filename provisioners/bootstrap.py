@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 import pylxd
 
+from cluster.operations import execute
+from cluster.retry import with_retries
 from provisioners.bootstrap_plan import HOST_KEY_STEP, Step
-from provisioners.lxd_ops import execute
-from provisioners.retry import with_retries
 
 STEP_TIMEOUT_S = 600
 OUTPUT_TAIL_LINES = 20

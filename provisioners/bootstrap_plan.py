@@ -12,7 +12,7 @@ import json
 import shlex
 from dataclasses import asdict, dataclass
 
-from provisioners.errors import ConfigError
+from cluster.errors import ConfigError
 
 DISTROS = ("debian", "alpine")
 HOST_KEY_STEP = "read-host-key"

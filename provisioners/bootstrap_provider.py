@@ -12,9 +12,9 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
 
+from cluster.connection import LxdEndpoint, lxd_client
 from provisioners.bootstrap import run_plan
 from provisioners.bootstrap_plan import Mirror, bootstrap_plan, plan_hash
-from provisioners.connection import LxdEndpoint, lxd_client
 from provisioners.dynamic_support import with_secret_outputs
 
 RERUN_KEYS = ("instance", "instance_uuid", "plan_hash")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from provisioners.cluster_view import list_instances, list_members
-from provisioners.connection import LxdEndpoint, lxd_client
-from provisioners.errors import ConfigError, ConnectionSetupError
+from cluster.connection import LxdEndpoint, lxd_client
+from cluster.errors import ConfigError, ConnectionSetupError
+from cluster.facts import read_members
 
 
 def placement_problems(props: dict[str, Any]) -> list[tuple[str, str]]:
@@ -18,7 +18,7 @@ def placement_problems(props: dict[str, Any]) -> list[tuple[str, str]]:
     try:
         endpoint = LxdEndpoint.from_inputs(props["connection"])
         with lxd_client(endpoint) as client:
-            members = list_members(client, list_instances(client))
+            members = read_members(client)
     except (ConfigError, ConnectionSetupError) as error:
         # reported against `name`: a failure on `connection` would make Pulumi print that secret input
         return [("name", str(error))]

@@ -15,12 +15,12 @@ import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
 from pylxd.exceptions import LXDAPIException, NotFound
 
-from provisioners.connection import LxdEndpoint, lxd_client
+from cluster.connection import LxdEndpoint, lxd_client
+from cluster.errors import ConfigError, ConnectionSetupError
+from cluster.operations import operation_id, post_and_wait, wait_operation
+from cluster.retry import with_retries
 from provisioners.dynamic_support import fixed_name, with_secret_outputs
-from provisioners.errors import ConfigError, ConnectionSetupError
 from provisioners.image_remote import remote_image_problem
-from provisioners.lxd_ops import operation_id, post_and_wait, wait_operation
-from provisioners.retry import with_retries
 
 COPY_TIMEOUT_S = 900
 PROTOCOLS = ("lxd", "simplestreams")

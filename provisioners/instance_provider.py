@@ -21,26 +21,17 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from cluster.connection import LxdEndpoint, lxd_client
+from cluster.facts import GROUP_KEY, MANAGED_KEY, OWNER_KEY, read_instance, read_instances, read_members
+from cluster.names import instance_name_problem
+from cluster.operations import OperationFailed
+from cluster.retry import with_retries
+from cluster.steps import ensure_created, ensure_deleted, ensure_moved, ensure_running, ownership_problem, wait_for_ipv4
 from provisioners.cluster_checks import placement_problems
-from provisioners.cluster_view import GROUP_KEY, list_instances, list_members
-from provisioners.connection import LxdEndpoint, lxd_client
 from provisioners.dynamic_support import fixed_name, with_secret_outputs
-from provisioners.instances import (
-    create_instance,
-    delete_instance,
-    get_instance,
-    move_instance,
-    set_state,
-    wait_for_ipv4,
-)
-from provisioners.lxd_ops import OperationFailed
-from provisioners.names import instance_name_problem
-from provisioners.placement import choose_member, with_reservations
+from provisioners.placement import choose_member, members_for_placement, with_reservations
 from provisioners.reservations import ReservationBook
-from provisioners.retry import with_retries
 
-MANAGED_KEY = "user.lxdha.managed"
-OWNER_KEY = "user.lxdha.stack"  # project/stack that manages the instance: another stack never adopts it
 IN_PLACE_KEYS = ("config", "devices", "profiles")
 UPDATE_KEYS = (*IN_PLACE_KEYS, "pinned_member", "group", "image_alias", "replace_on_image_change", "owner")
 
@@ -65,8 +56,8 @@ def place(client: Any, endpoint: LxdEndpoint, props: dict[str, Any]) -> str:
     """Chooses the member under the cluster's placement lock and reserves it."""
     book = ReservationBook(endpoint.url + endpoint.server_fingerprint)
     with book.locked():
-        instances = list_instances(client)
-        members = with_reservations(list_members(client, instances),
+        instances = read_instances(client)
+        members = with_reservations(members_for_placement(read_members(client), instances),
                                     book.pending(exclude={i.name for i in instances}))
         placement = choose_member(members, group=props.get("group"), pinned=props.get("pinned_member"))
         book.reserve(props["name"], placement.member, props.get("group"))
@@ -78,20 +69,13 @@ def adoption_problem(name: str, existing: dict[str, Any] | None, owner: str | No
     """Why an existing instance of that name must not be adopted (it belongs to someone else), or None."""
     if existing is None:
         return None
-    config = existing.get("config") or {}
-    if config.get(MANAGED_KEY) != "true":
-        return (f"an instance named {name!r} already exists and is not managed by lxdha. Fix: rename the "
-                "container in the stack config, or remove that instance")
-    current = config.get(OWNER_KEY)
-    if current and owner and current != owner:
-        return (f"an instance named {name!r} already exists, managed by stack {current}. Fix: give this stack's "
-                "containers another prefix; two stacks must never share a container")
-    return None
+    problem = ownership_problem(name, existing.get("config") or {}, owner)
+    return f"{problem}. Fix: give this stack's containers another prefix, or remove that instance" if problem else None
 
 
 def observed(client: Any, props: dict[str, Any]) -> dict[str, Any]:
     """Outputs as the cluster reports them now."""
-    current = get_instance(client, props["name"]) or {}
+    current = read_instance(client, props["name"]) or {}
     ipv4 = wait_for_ipv4(client, props["name"]) if current.get("status") == "Running" else ""
     return {
         **{k: v for k, v in props.items() if not k.startswith("__")},
@@ -119,7 +103,7 @@ class InstanceProvider(ResourceProvider):
         endpoint = LxdEndpoint.from_inputs(props["connection"])
         name = props["name"]
         with lxd_client(endpoint) as client:
-            existing = get_instance(client, name)
+            existing = read_instance(client, name)
             problem = adoption_problem(name, existing, props.get("owner"))
             if problem:
                 raise RuntimeError(problem)
@@ -127,10 +111,10 @@ class InstanceProvider(ResourceProvider):
                 return CreateResult(name, observed(client, props))
             member = place(client, endpoint, props)
             try:
-                with_retries(lambda: create_instance(client, instance_body(props), member), f"create {name}")
+                ensure_created(client, instance_body(props), member, props.get("owner"))
             finally:
                 ReservationBook(endpoint.url + endpoint.server_fingerprint).release(name)
-            with_retries(lambda: set_state(client, name, "start"), f"start {name}")
+            ensure_running(client, name)
             return CreateResult(name, observed(client, props))
 
     @staticmethod
@@ -140,18 +124,18 @@ class InstanceProvider(ResourceProvider):
         It never held anything: the stack had not recorded it yet."""
         print(f"adopting {name} left by an earlier failed run", file=sys.stderr, flush=True)
         try:
-            with_retries(lambda: set_state(client, name, "start"), f"start {name}")
+            ensure_running(client, name)
             return True
         except OperationFailed as error:
             print(f"{name} cannot start ({error}); deleting the broken leftover and creating it again",
                   file=sys.stderr, flush=True)
-            with_retries(lambda: delete_instance(client, name), f"delete {name}")
+            ensure_deleted(client, name)
             return False
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         endpoint = LxdEndpoint.from_inputs(props["connection"])
         with lxd_client(endpoint) as client:
-            if get_instance(client, id_) is None:
+            if read_instance(client, id_) is None:
                 return ReadResult(None, {})
             return ReadResult(id_, observed(client, props))
 
@@ -175,13 +159,13 @@ class InstanceProvider(ResourceProvider):
             with_retries(lambda: client.api.instances[name].patch(json=patch), f"update {name}")
             target = news.get("pinned_member")
             if target:
-                move_instance(client, name, target)
+                ensure_moved(client, name, target)
             return UpdateResult(observed(client, news))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         endpoint = LxdEndpoint.from_inputs(props["connection"])
         with lxd_client(endpoint) as client:
-            with_retries(lambda: delete_instance(client, id_), f"delete {id_}")
+            ensure_deleted(client, id_)
 
 
 class PlacedInstance(pulumi.dynamic.Resource):

@@ -8,10 +8,12 @@ ties go to the first name, so the decision is deterministic.
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from provisioners.errors import ConfigError
+from cluster.errors import ConfigError
+from cluster.facts import InstanceFact, MemberFact
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,17 @@ class Placement:
 
 class NoMemberAvailable(RuntimeError):
     """No ONLINE member can take the container."""
+
+
+def members_for_placement(members: Iterable[MemberFact], instances: Iterable[InstanceFact]) -> list[Member]:
+    """Placement's view of the cluster: each member's state, instance count and groups."""
+    instances = list(instances)
+    per_member = Counter(i.location for i in instances)
+    groups: dict[str, Counter] = defaultdict(Counter)
+    for instance in instances:
+        if instance.group:
+            groups[instance.location][instance.group] += 1
+    return [Member(m.name, m.online, per_member[m.name], dict(groups[m.name])) for m in members]
 
 
 def with_reservations(members: Iterable[Member], reservations: Iterable[tuple[str, str | None]]) -> list[Member]:

@@ -14,10 +14,10 @@ import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
 from pylxd.exceptions import NotFound
 
-from provisioners.connection import LxdEndpoint, lxd_client
+from cluster.connection import LxdEndpoint, lxd_client
+from cluster.names import instance_name_problem
+from cluster.retry import with_retries
 from provisioners.dynamic_support import with_secret_outputs
-from provisioners.names import instance_name_problem
-from provisioners.retry import with_retries
 
 SPEC_KEYS = ("config", "devices", "description")
 

@@ -13,20 +13,20 @@ from pathlib import Path
 import pylxd
 import pytest
 
+from cluster.connection import lxd_client
+from cluster.facts import GROUP_KEY, MANAGED_KEY, ORIGIN_KEY
+from cluster.steps import ensure_created, ensure_deleted, ensure_running
 from lab import testing
 from lab.info import LabInfo
+from ops.health import CheckResult, FunctionCheck
+from ops.host_requirements import CommandSysctlReader, SysctlRequirement, check_requirements
+from ops.moves import online_names, spread_of, violations
 from ops.rebalance import rebalance
+from ops.rebalance_plan import plan_rebalance
 from ops.rolling import Options, Roll, return_home
 from ops.services import Service
 from ops.stack_config import endpoint_from_stack, read_stack_config
-from provisioners.cluster_view import GROUP_KEY
-from provisioners.connection import lxd_client
-from provisioners.health import CheckResult, FunctionCheck
-from provisioners.host_requirements import CommandSysctlReader, SysctlRequirement, check_requirements
-from provisioners.instances import create_instance, delete_instance, set_state
-from provisioners.moves import online_names, spread_of, violations
-from provisioners.rebalance_plan import plan_rebalance
-from provisioners.workloads import MANAGED_KEY, ORIGIN_KEY, Scope, read_snapshot
+from ops.workloads import Scope, read_snapshot
 
 pytestmark = pytest.mark.integration
 
@@ -54,20 +54,20 @@ def _ours(client: pylxd.Client) -> list[str]:
 def ops_containers(lab: LabInfo, client: pylxd.Client) -> Iterator[Callable[[str, str, str | None], str]]:
     """create(suffix, member, group) -> name: a managed, RUNNING container created on `member`."""
     for leftover in _ours(client):
-        delete_instance(client, leftover)
+        ensure_deleted(client, leftover)
     fingerprint = testing.copy_image_from_remote(lab, lab.lxd_client())
 
     def create(suffix: str, member: str, group: str | None = None) -> str:
         name = f"{PREFIX}{suffix}"
         config = {MANAGED_KEY: "true", **({GROUP_KEY: group} if group else {})}
-        create_instance(client, {"name": name, "type": "container", "profiles": ["default"], "config": config,
-                                 "source": {"type": "image", "fingerprint": fingerprint}}, member)
-        set_state(client, name, "start")
+        ensure_created(client, {"name": name, "type": "container", "profiles": ["default"], "config": config,
+                                "source": {"type": "image", "fingerprint": fingerprint}}, member, owner=None)
+        ensure_running(client, name)
         return name
 
     yield create
     for name in _ours(client):
-        delete_instance(client, name)
+        ensure_deleted(client, name)
 
 
 def _locations(client: pylxd.Client) -> dict[str, tuple[str, str]]:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from provisioners.connection import normalize_fingerprint
+from cluster.connection import normalize_fingerprint
 
 
 @dataclass(frozen=True)

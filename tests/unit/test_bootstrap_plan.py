@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from cluster.errors import ConfigError
 from provisioners.bootstrap_plan import HOST_KEY_STEP, Mirror, bootstrap_plan, plan_hash
-from provisioners.errors import ConfigError
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEx test@example"
 ARMORED = "-----BEGIN PGP PUBLIC KEY BLOCK-----\nabc\n-----END PGP PUBLIC KEY BLOCK-----"

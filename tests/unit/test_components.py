@@ -71,7 +71,7 @@ def test_image_alias_outputs_the_alias_and_fingerprint():
 
 
 def test_bad_bootstrap_input_fails_before_any_resource_exists():
-    from provisioners.errors import ConfigError
+    from cluster.errors import ConfigError
 
     before = len(created)
     bad = AccessConfig(mirror=ACCESS.mirror, authorized_keys=["nope"], private_key="K")

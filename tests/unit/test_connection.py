@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from provisioners.connection import LxdEndpoint, certificate_fingerprint, normalize_fingerprint, validate_endpoint
+from cluster.connection import LxdEndpoint, certificate_fingerprint, normalize_fingerprint, validate_endpoint
 from tests.support.certs import self_signed_client_cert
 
 

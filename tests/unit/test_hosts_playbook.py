@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from provisioners.host_requirements import KEEPALIVED
+from ops.host_requirements import KEEPALIVED
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from pylxd.client import _APINode
 
-from provisioners.lxd_ops import operation_id, wait_operation
+from cluster.operations import operation_id, wait_operation
 
 
 @dataclass

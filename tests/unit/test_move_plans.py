@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provisioners.evacuation_plan import plan_evacuation, plan_return, staying
-from provisioners.moves import Workload, spread_of, violations
+from ops.evacuation_plan import plan_evacuation, plan_return, staying
+from ops.moves import Workload, spread_of, violations
+from ops.rebalance_plan import plan_rebalance
 from provisioners.placement import Member, NoMemberAvailable
-from provisioners.rebalance_plan import plan_rebalance
 
 M3 = [Member("m1", True), Member("m2", True), Member("m3", True)]
 

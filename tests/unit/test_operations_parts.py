@@ -7,14 +7,15 @@ import json
 
 import pytest
 
+from cluster.errors import ConfigError
+from cluster.facts import MemberFact as MemberInfo
+from ops.command_template import render, run
+from ops.health import CheckResult, FunctionCheck, HttpCheck, wait_healthy
+from ops.host_requirements import KEEPALIVED, SysctlRequirement, check_requirements, merge
 from ops.rolling import member_order
 from ops.services import services
 from ops.stack_config import endpoint_from_stack, parse_config_json
-from provisioners.command_template import render, run
-from provisioners.errors import ConfigError
-from provisioners.health import CheckResult, FunctionCheck, HttpCheck, wait_healthy
-from provisioners.host_requirements import KEEPALIVED, SysctlRequirement, check_requirements, merge
-from provisioners.workloads import ClusterSnapshot, MemberInfo, Scope
+from ops.workloads import ClusterSnapshot, Scope
 
 
 class FakeClock:

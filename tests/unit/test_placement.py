@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from provisioners.errors import ConfigError
+from cluster.errors import ConfigError
 from provisioners.placement import Member, NoMemberAvailable, choose_member, spread, with_reservations
 
 

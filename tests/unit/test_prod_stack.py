@@ -11,10 +11,10 @@ from pathlib import Path
 
 import yaml
 
+from cluster.connection import LxdEndpoint, normalize_fingerprint, validate_endpoint
 from components.containers_config import containers_settings
 from components.registry_config import registry_settings
 from provisioners.bootstrap_plan import Mirror, validate_plan_inputs
-from provisioners.connection import LxdEndpoint, normalize_fingerprint, validate_endpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 PROD = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())["config"]

@@ -8,9 +8,9 @@ from typing import Any
 import bcrypt
 import pytest
 
+from cluster.errors import ConfigError
 from components.registry import playbook_vars
 from components.registry_config import registry_settings
-from provisioners.errors import ConfigError
 from provisioners.htpasswd import htpasswd_lines, parse_users_file
 
 VALID: dict[str, Any] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from provisioners.retry import is_transient, with_retries
+from cluster.retry import is_transient, with_retries
 
 
 def test_dqlite_and_member_loss_are_transient_but_real_errors_are_not() -> None:

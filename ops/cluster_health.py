@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import pylxd
 
-from provisioners.health import CheckResult
-from provisioners.retry import is_transient
+from cluster.retry import is_transient
+from ops.health import CheckResult
 
 
 def _guard(what: str, read: Callable[[], CheckResult]) -> CheckResult:

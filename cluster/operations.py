@@ -9,14 +9,25 @@ from dataclasses import dataclass
 from typing import Any
 
 import pylxd
-from pylxd.exceptions import LXDAPIException
+from pylxd.exceptions import LXDAPIException, NotFound
+
+from cluster.errors import TransientError
 
 WAIT_SLICE_S = 20
 EARLY_ANSWER_PAUSE_S = 0.5  # a forwarded operation may answer /wait before it ends: never spin on it
 
 
 class OperationFailed(RuntimeError):
-    """An LXD background operation ended in failure; the message is LXD's own."""
+    """An LXD request or background operation failed; the message is LXD's own. `response` is the HTTP
+    response when LXD refused the request itself (so retry classification can see its status)."""
+
+    def __init__(self, message: str, response: Any = None) -> None:
+        super().__init__(message)
+        self.response = response
+
+
+class OperationLost(TransientError):
+    """LXD no longer knows the operation; whether it finished must be read from the cluster."""
 
 
 class OperationTimeout(TimeoutError):
@@ -40,8 +51,11 @@ def wait_operation(client: pylxd.Client, op_id: str, timeout_s: float, what: str
         asked = time.monotonic()
         try:
             response = client.api.operations[op_id].wait.get(params={"timeout": slice_s}, timeout=slice_s + 15)
+        except NotFound as error:
+            # the member that ran it restarted (or the answer went to another member): the caller re-reads
+            raise OperationLost(f"{what}: LXD no longer knows operation {op_id}") from error
         except LXDAPIException as error:
-            raise OperationFailed(f"{what}: {error}") from error
+            raise OperationFailed(f"{what}: {error}", error.response) from error
         metadata = response.json().get("metadata") or {}
         status = metadata.get("status")
         if status == "Success":
@@ -58,7 +72,7 @@ def post_and_wait(client: pylxd.Client, node: Any, body: dict[str, Any], timeout
     try:
         response = node.post(json=body, params=params)
     except LXDAPIException as error:
-        raise OperationFailed(f"{what}: {error}") from error
+        raise OperationFailed(f"{what}: {error}", error.response) from error
     return wait_operation(client, operation_id(response.json()), timeout_s, what)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from provisioners.moves import Move, Workload, counts, group_counts, online_names
+from ops.moves import Move, Workload, counts, group_counts, online_names
 from provisioners.placement import Member
 
 

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 import pylxd
 
-from provisioners.instances import move_instance
-from provisioners.moves import Move
-from provisioners.retry import with_retries
-from provisioners.workloads import ORIGIN_KEY
+from cluster.facts import ORIGIN_KEY
+from cluster.retry import with_retries
+from cluster.steps import ensure_moved
+from ops.moves import Move
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def execute_moves(client: pylxd.Client, moves: Sequence[Move], *, record_origin:
         started = time.monotonic()
         if record_origin:
             set_origin(client, move.instance, move.source)
-        moved = move_instance(client, move.instance, move.target)
+        moved = ensure_moved(client, move.instance, move.target, say=say)
         if clear_origin:
             set_origin(client, move.instance, None)
         seconds = time.monotonic() - started

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-from provisioners.errors import ConfigError
+from cluster.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from provisioners.moves import Move, Workload, members_as_placement_sees_them
+from ops.moves import Move, Workload, members_as_placement_sees_them
 from provisioners.placement import Member, NoMemberAvailable, choose_member
 
 

@@ -18,8 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from provisioners.command_template import render, run
-from provisioners.errors import ConfigError
+from cluster.errors import ConfigError
+from ops.command_template import render, run
 
 
 @dataclass(frozen=True)

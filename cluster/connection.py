@@ -13,8 +13,9 @@ import os
 import re
 import ssl
 import tempfile
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
@@ -23,8 +24,8 @@ import requests
 from pylxd.exceptions import ClientConnectionFailed, LXDAPIException
 from requests.adapters import HTTPAdapter
 
-from provisioners.errors import ConnectionSetupError
-from provisioners.retry import with_retries
+from cluster.errors import ConnectionSetupError
+from cluster.retry import with_retries
 
 FINGERPRINT_RE = re.compile(r"^[0-9a-f]{64}$")
 
@@ -46,9 +47,9 @@ class LxdEndpoint:
 
     url: str
     server_fingerprint: str
-    client_cert_pem: str
-    client_key_pem: str
-    trust_password: str = ""
+    client_cert_pem: str = field(repr=False)
+    client_key_pem: str = field(repr=False)  # secret: never in a repr, a log line or an error
+    trust_password: str = field(default="", repr=False)  # secret
     timeout_s: float = 60.0
 
     @classmethod
@@ -133,16 +134,36 @@ def _explain(endpoint: LxdEndpoint, error: Exception) -> ConnectionSetupError:
     )
 
 
-@contextlib.contextmanager
-def lxd_client(endpoint: LxdEndpoint) -> Iterator[pylxd.Client]:
-    """A trusted pylxd client for the lifetime of the block; key material lives in a 0700 temp dir."""
-    with tempfile.TemporaryDirectory(prefix="lxdha-client-") as secrets_dir:
-        cert_path = os.path.join(secrets_dir, "client.crt")
-        key_path = os.path.join(secrets_dir, "client.key")
+class ClusterConnection:
+    """A trusted pylxd client for as long as the owner needs it (one command, or a provider process).
+
+    The client certificate and key are written to a 0700 temporary directory (requests needs files)
+    and removed by `close()`. The client is made on first use, so a provider that is configured but
+    never asked to do anything never connects.
+    """
+
+    def __init__(self, endpoint: LxdEndpoint) -> None:
+        self.endpoint = endpoint
+        self._lock = threading.Lock()
+        self._client: pylxd.Client | None = None
+        self._secrets_dir: tempfile.TemporaryDirectory[str] | None = None
+        self._session: requests.Session | None = None
+
+    def client(self) -> pylxd.Client:
+        with self._lock:
+            if self._client is None:
+                self._client = self._connect()
+            return self._client
+
+    def _connect(self) -> pylxd.Client:
+        endpoint = self.endpoint
+        self._secrets_dir = tempfile.TemporaryDirectory(prefix="lxdha-client-")
+        cert_path = os.path.join(self._secrets_dir.name, "client.crt")
+        key_path = os.path.join(self._secrets_dir.name, "client.key")
         for path, content in ((cert_path, endpoint.client_cert_pem), (key_path, endpoint.client_key_pem)):
             with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as handle:
                 handle.write(content)
-        session = pinned_session(endpoint, cert_path, key_path)
+        self._session = session = pinned_session(endpoint, cert_path, key_path)
 
         def connect() -> pylxd.Client:
             try:
@@ -155,10 +176,25 @@ def lxd_client(endpoint: LxdEndpoint) -> Iterator[pylxd.Client]:
         except (requests.RequestException, OSError) as error:
             raise _explain(endpoint, error) from error
         _ensure_trusted(client, endpoint)
-        try:
-            yield client
-        finally:
-            session.close()
+        return client
+
+    def close(self) -> None:
+        with self._lock:
+            if self._session is not None:
+                self._session.close()
+            if self._secrets_dir is not None:
+                self._secrets_dir.cleanup()
+            self._client = self._session = self._secrets_dir = None
+
+
+@contextlib.contextmanager
+def lxd_client(endpoint: LxdEndpoint) -> Iterator[pylxd.Client]:
+    """A trusted pylxd client for the lifetime of the block."""
+    connection = ClusterConnection(endpoint)
+    try:
+        yield connection.client()
+    finally:
+        connection.close()
 
 
 def _ensure_trusted(client: pylxd.Client, endpoint: LxdEndpoint) -> None:

@@ -1,0 +1,52 @@
+"""Errors whose message is complete for an operator: what is wrong, with which object or setting, and
+the fix. Everything that reaches a user (preview, up, the ops commands, the lab CLI) is one of these
+or is turned into one; they are printed as one message, never with a traceback."""
+
+from __future__ import annotations
+
+
+class ActionableError(Exception):
+    """An error whose message names the object or setting at fault and the fix."""
+
+    def __init__(self, subject: str, problem: str, fix: str) -> None:
+        super().__init__(f"{subject}: {problem}. Fix: {fix}")
+        self.subject = subject
+        self.problem = problem
+        self.fix = fix
+
+    @property
+    def field(self) -> str:  # the config key, for errors about a setting
+        return self.subject
+
+
+class ConfigError(ActionableError, ValueError):
+    """Bad or inconsistent input, detected before anything is created."""
+
+
+class ConnectionSetupError(ActionableError, RuntimeError):
+    """The LXD remote cannot be used as configured (unreachable, wrong pin, not trusted)."""
+
+
+class MemberNotOnline(ActionableError, RuntimeError):
+    """A cluster member a step needs stayed away past its bounded wait."""
+
+    def __init__(self, member: str, status: str, waited_s: float) -> None:
+        problem = (f"cluster member is {status}" + (f" after waiting {waited_s:.0f}s" if waited_s else "")
+                   if status != "missing" else "no such cluster member")
+        super().__init__(f"member {member}", problem,
+                         "check `lxc cluster list` and the member's daemon; once it is ONLINE, run the same "
+                         "command again: it continues from what the cluster shows")
+        self.member = member
+        self.status = status
+
+
+class OwnershipConflict(ActionableError, RuntimeError):
+    """An LXD object of that name exists and belongs to someone else: never adopted, never deleted."""
+
+
+class StepFailed(ActionableError, RuntimeError):
+    """A cluster step failed for a reason that waiting does not fix (LXD's message is kept)."""
+
+
+class TransientError(RuntimeError):
+    """A state that heals by waiting (e.g. an operation a restarting member forgot): retried after a re-read."""

@@ -1,0 +1,145 @@
+"""What the cluster shows right now: members, instances, and the `user.lxdha.*` marks we keep on them.
+
+Every reader here is a plain GET; the marks are defined once, here, and every module that writes or
+reads them imports them from this module.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+import pylxd
+from pylxd.exceptions import NotFound
+
+from cluster.errors import MemberNotOnline
+
+MANAGED_KEY = "user.lxdha.managed"  # "true" on every instance this project created
+OWNER_KEY = "user.lxdha.stack"  # <project>/<stack> that manages it: another stack never adopts or deletes it
+GROUP_KEY = "user.lxdha.group"  # anti-affinity group: replicas of one group avoid sharing a member
+ORIGIN_KEY = "user.lxdha.origin"  # the member an instance was evacuated from, until maintenance moves it back
+
+ONLINE = "Online"
+MEMBER_WAIT_S = 120.0
+MEMBER_POLL_S = 1.0
+
+
+@dataclass(frozen=True)
+class MemberFact:
+    name: str
+    status: str
+    address: str = ""
+    roles: tuple[str, ...] = ()
+
+    @property
+    def online(self) -> bool:
+        return self.status == ONLINE
+
+    @property
+    def leader(self) -> bool:
+        return "database-leader" in self.roles
+
+
+@dataclass(frozen=True)
+class InstanceFact:
+    name: str
+    location: str
+    status: str
+    config: Mapping[str, str] = field(default_factory=dict)
+    ipv4: tuple[str, ...] = ()  # global IPv4 addresses, when read with state
+
+    @property
+    def group(self) -> str | None:
+        return self.config.get(GROUP_KEY) or None
+
+    @property
+    def managed(self) -> bool:
+        return self.config.get(MANAGED_KEY) == "true"
+
+    @property
+    def owner(self) -> str | None:
+        return self.config.get(OWNER_KEY) or None
+
+    @property
+    def origin(self) -> str | None:
+        return self.config.get(ORIGIN_KEY) or None
+
+    @property
+    def running(self) -> bool:
+        return self.status == "Running"
+
+
+def member_from(raw: Mapping[str, Any]) -> MemberFact:
+    return MemberFact(raw["server_name"], raw.get("status", ""), urlparse(raw.get("url", "")).hostname or "",
+                      tuple(raw.get("roles") or ()))
+
+
+def global_ipv4(state: Mapping[str, Any] | None, interface: str | None = None) -> tuple[str, ...]:
+    """Global IPv4 addresses in an instance state's `network` section (one interface, or all)."""
+    networks = (state or {}).get("network") or {}
+    names = [interface] if interface else sorted(networks)
+    return tuple(address["address"] for name in names for address in (networks.get(name) or {}).get("addresses", [])
+                 if address.get("family") == "inet" and address.get("scope") == "global")
+
+
+def instance_from(raw: Mapping[str, Any]) -> InstanceFact:
+    return InstanceFact(raw["name"], raw.get("location", ""), raw.get("status", ""), dict(raw.get("config") or {}),
+                        global_ipv4(raw.get("state")))
+
+
+def read_members(client: pylxd.Client) -> list[MemberFact]:
+    return [member_from(m) for m in client.api.cluster.members.get(params={"recursion": "1"}).json()["metadata"]]
+
+
+def read_instances(client: pylxd.Client, with_state: bool = False) -> list[InstanceFact]:
+    """Every instance; `with_state` also reads addresses (slower: LXD asks every member)."""
+    listed = client.api.instances.get(params={"recursion": "2" if with_state else "1"}).json()["metadata"]
+    return [instance_from(raw) for raw in listed]
+
+
+def read_instance(client: pylxd.Client, name: str) -> dict[str, Any] | None:
+    """The instance's record as LXD returns it, or None when there is no such instance."""
+    try:
+        return client.api.instances[name].get().json()["metadata"]
+    except NotFound:
+        return None
+
+
+def read_state(client: pylxd.Client, name: str) -> dict[str, Any] | None:
+    try:
+        return client.api.instances[name].state.get().json()["metadata"]
+    except NotFound:
+        return None
+
+
+def member_statuses(client: pylxd.Client) -> dict[str, str]:
+    return {m.name: m.status for m in read_members(client)}
+
+
+def wait_member_online(client: pylxd.Client, member: str, timeout_s: float = MEMBER_WAIT_S,
+                       poll_s: float = MEMBER_POLL_S) -> None:
+    """Returns once `member` is ONLINE; a member that stays away past `timeout_s` is a clear error.
+
+    Read errors while waiting count as "not yet": a restarting member briefly breaks the API too.
+    """
+    deadline = time.monotonic() + timeout_s
+    status = "unknown"
+    while True:
+        try:
+            status = member_statuses(client).get(member, "missing")
+        except Exception as error:  # noqa: BLE001 - the cluster may be electing a leader; keep waiting
+            status = f"unreadable ({type(error).__name__})"
+        if status == ONLINE:
+            return
+        if status == "missing":
+            raise MemberNotOnline(member, status, 0)
+        if time.monotonic() >= deadline:
+            raise MemberNotOnline(member, status, timeout_s)
+        time.sleep(poll_s)
+
+
+def names_of(instances: Iterable[InstanceFact]) -> set[str]:
+    return {i.name for i in instances}

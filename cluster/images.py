@@ -1,0 +1,164 @@
+"""Images and aliases in the cluster: copy from a pinned remote, point an alias, drop unused images.
+
+Aliases carry their owner (`lxdha-owner=<project>/<stack>` in the description) so a second stack
+cannot take one over or delete it. Every step re-reads before it acts, so retries are safe: a copy
+whose response was lost finds the image already there; an alias already pointing right is left alone.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pylxd
+from pylxd.exceptions import LXDAPIException, NotFound
+
+from cluster.errors import OwnershipConflict
+from cluster.operations import operation_id, post_and_wait, wait_operation
+from cluster.retry import with_retries
+
+COPY_TIMEOUT_S = 900
+DELETE_TIMEOUT_S = 120
+OWNER_TAG = "lxdha-owner="
+PROTOCOLS = ("lxd", "simplestreams")
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    """An image on a remote image server; `certificate` pins an LXD-protocol server's TLS certificate."""
+
+    server: str
+    protocol: str
+    image: str  # alias or fingerprint on the remote
+    certificate: str = field(default="", repr=False)
+    image_type: str = "container"
+
+    def body(self) -> dict[str, Any]:
+        source: dict[str, Any] = {"type": "image", "mode": "pull", "server": self.server, "protocol": self.protocol,
+                                  "alias": self.image, "image_type": self.image_type}
+        if self.certificate:
+            source["certificate"] = self.certificate
+        return {"source": source, "auto_update": False, "public": False}
+
+
+def copy_image(client: pylxd.Client, source: ImageSource, say: Any = None) -> dict[str, Any]:
+    """Copies the image into the cluster (LXD reuses an identical image already there); returns its record."""
+
+    def attempt() -> dict[str, Any]:
+        metadata = post_and_wait(client, client.api.images, source.body(), COPY_TIMEOUT_S,
+                                 f"copy image {source.image} from {source.server}")
+        fingerprint = (metadata.get("metadata") or {}).get("fingerprint")
+        if not fingerprint:
+            raise RuntimeError(f"copy of {source.image} finished without a fingerprint")
+        return read_image(client, fingerprint) or {"fingerprint": fingerprint}
+
+    (say or _say)(f"copying image {source.image} from {source.server}")
+    return with_retries(attempt, f"copy image {source.image}")
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def read_image(client: pylxd.Client, fingerprint: str) -> dict[str, Any] | None:
+    try:
+        return client.api.images[fingerprint].get().json()["metadata"]
+    except NotFound:
+        return None
+
+
+def read_alias(client: pylxd.Client, alias: str) -> dict[str, Any] | None:
+    try:
+        return client.api.images.aliases[alias].get().json()["metadata"]
+    except NotFound:
+        return None
+
+
+def read_aliases(client: pylxd.Client) -> list[dict[str, Any]]:
+    return client.api.images.aliases.get(params={"recursion": "1"}).json()["metadata"]
+
+
+def alias_description(owner: str, note: str = "") -> str:
+    return f"{OWNER_TAG}{owner}" + (f" {note}" if note else "")
+
+
+def alias_owner(description: str) -> str | None:
+    for word in (description or "").split():
+        if word.startswith(OWNER_TAG):
+            return word.removeprefix(OWNER_TAG)
+    return None
+
+
+def alias_problem(alias: str, live: Mapping[str, Any] | None, owner: str) -> str | None:
+    """Why `owner` may not manage `alias` (another stack or a person already does), or None."""
+    if live is None:
+        return None
+    current = alias_owner(live.get("description", ""))
+    if current == owner:
+        return None
+    who = f"stack {current}" if current else "someone outside lxdha (no owner mark)"
+    return f"image alias {alias!r} already exists, managed by {who}"
+
+
+def ensure_alias(client: pylxd.Client, alias: str, fingerprint: str, owner: str, note: str = "") -> str | None:
+    """Creates or re-points `alias` (in place: containers using the alias are untouched).
+    Returns the fingerprint it pointed at before, if any."""
+    description = alias_description(owner, note)
+    before: list[str | None] = []
+
+    def attempt() -> None:
+        live = read_alias(client, alias)
+        problem = alias_problem(alias, live, owner)
+        if problem:
+            raise OwnershipConflict(f"alias {alias}", problem, "use another alias name, or remove the other alias")
+        if not before:
+            before.append(live["target"] if live else None)
+        if live is None:
+            client.api.images.aliases.post(json={"name": alias, "target": fingerprint, "description": description})
+        elif live["target"] != fingerprint or live.get("description") != description:
+            client.api.images.aliases[alias].put(json={"target": fingerprint, "description": description})
+
+    with_retries(attempt, f"point alias {alias}")
+    return before[0] if before else None
+
+
+def remove_alias(client: pylxd.Client, alias: str, owner: str, fingerprint: str | None = None) -> bool:
+    """Deletes `alias` if it is ours (and, when given, still points at `fingerprint`); True when deleted."""
+    removed = []
+
+    def attempt() -> None:
+        live = read_alias(client, alias)
+        if live is None or alias_owner(live.get("description", "")) not in (owner, None):
+            return
+        if fingerprint and live.get("target") != fingerprint:
+            return
+        try:
+            client.api.images.aliases[alias].delete()
+            removed.append(alias)
+        except NotFound:
+            return
+
+    with_retries(attempt, f"remove alias {alias}")
+    return bool(removed)
+
+
+def delete_if_unused(client: pylxd.Client, fingerprint: str | None, keep: frozenset[str] = frozenset()) -> bool:
+    """Deletes an image no alias points at (and not in `keep`); instances keep their own copy of the
+    rootfs, so an image only aliases refer to is safe to drop. True when deleted."""
+    if not fingerprint or fingerprint in keep:
+        return False
+
+    def attempt() -> bool:
+        if any(a["target"] == fingerprint for a in read_aliases(client)) or read_image(client, fingerprint) is None:
+            return False
+        response = client.api.images[fingerprint].delete()
+        wait_operation(client, operation_id(response.json()), DELETE_TIMEOUT_S, f"delete image {fingerprint[:12]}")
+        return True
+
+    try:
+        return with_retries(attempt, f"delete image {fingerprint[:12]}")
+    except (NotFound, LXDAPIException) as error:
+        print(f"image {fingerprint[:12]} not deleted: {error}", file=sys.stderr, flush=True)
+        return False

@@ -1,0 +1,134 @@
+"""Which cluster errors are worth retrying, and bounded retries for them.
+
+An LXD cluster hiccups: dqlite is briefly locked or has no leader, a member restarts, the load
+balancer drops a connection, a response is lost after the server acted. Those are transient. An
+error is classified by its exception type, then the HTTP status LXD answered, then LXD's own
+message matched as whole phrases (never short fragments that occur inside unrelated words).
+Anything else is a real error and surfaces at once.
+
+Retrying is only safe when the retried unit first re-reads the cluster (see cluster/steps.py):
+`with_retries` bounds count and time; the steps make every attempt start from what LXD shows.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import requests
+import urllib3.exceptions
+
+from cluster.errors import TransientError
+
+T = TypeVar("T")
+
+# HTTP statuses a proxy or a member answers while the cluster (or one member) is briefly unavailable.
+TRANSIENT_STATUSES = frozenset({502, 503, 504})
+
+# LXD's own messages for states that heal by waiting, as whole phrases (case-insensitive).
+TRANSIENT_PHRASES = (
+    "database is locked",
+    "database is busy",
+    "no available dqlite leader",
+    "not leader",
+    "leadership lost",
+    "failed to begin transaction",
+    "is offline",
+    "connection refused",
+    "connection reset by peer",
+    "broken pipe",
+    "unexpected eof",
+    "i/o timeout",
+    "service unavailable",
+    "context deadline exceeded",
+    "checkpoint in progress",
+    "lxd is shutting down",
+    "missing event connection with target cluster member",
+    "no route to host",
+    "is busy running a",
+)
+_PHRASES = re.compile("|".join(rf"(?<![\w-]){re.escape(p)}(?![\w-])" for p in TRANSIENT_PHRASES), re.IGNORECASE)
+# A bare "EOF" is how Go reports a connection a restarting member dropped: only as the message's last word.
+_TRAILING_EOF = re.compile(r"(^|[:\s])EOF\s*$")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    transient: bool
+    reason: str
+
+
+def _status_of(error: BaseException) -> int | None:
+    response = getattr(error, "response", None)
+    status = getattr(response, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def classify(error: BaseException) -> Verdict:
+    """Transient (worth a bounded retry after re-reading the cluster) or real, with the reason."""
+    if isinstance(error, requests.exceptions.SSLError):
+        return Verdict(False, "TLS: the certificate or pin does not match; waiting does not heal that")
+    if isinstance(error, TransientError):
+        return Verdict(True, type(error).__name__)
+    if isinstance(error, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                          urllib3.exceptions.ProtocolError, ConnectionError, TimeoutError)):
+        return Verdict(True, f"connection: {type(error).__name__}")
+    status = _status_of(error)
+    if status in TRANSIENT_STATUSES:
+        return Verdict(True, f"HTTP {status}")
+    message = str(error)
+    match = _PHRASES.search(message)
+    if match:
+        return Verdict(True, f"LXD: {match.group(0).lower()}")
+    if _TRAILING_EOF.search(message):
+        return Verdict(True, "connection dropped (EOF)")
+    return Verdict(False, f"HTTP {status}" if status else type(error).__name__)
+
+
+def is_transient(error: BaseException) -> bool:
+    """True when retrying the same step later (after re-reading the cluster) may succeed."""
+    return classify(error).transient
+
+
+def backoff_delays(attempts: int, base_s: float = 1.0, cap_s: float = 8.0) -> list[float]:
+    """Exponential delays with full jitter, one per retry (attempts - 1 of them)."""
+    return [random.uniform(base_s / 4, min(cap_s, base_s * 2**i)) for i in range(max(attempts - 1, 0))]
+
+
+def with_retries(
+    call: Callable[[], T],
+    what: str,
+    attempts: int = 8,  # delays up to 1+2+4+8x4 s: rides out a member restart or a leader election
+    deadline_s: float = 180.0,
+    sleep: Callable[[float], None] | None = None,
+) -> T:
+    """Runs `call`, retrying transient errors with bounded backoff (count and time).
+
+    `call` must start by reading what it needs from the cluster, so that a retry continues from
+    what the cluster shows rather than repeating a step that may already have happened.
+    """
+    started = time.monotonic()
+    delays = backoff_delays(attempts)
+    for attempt in range(attempts):
+        try:
+            return call()
+        except Exception as error:  # noqa: BLE001 - classified below, re-raised when real
+            verdict = classify(error)
+            out_of_time = time.monotonic() - started + (delays[attempt] if attempt < len(delays) else 0) > deadline_s
+            if attempt == attempts - 1 or out_of_time or not verdict.transient:
+                raise
+            delay = delays[attempt]
+            print(f"{what}: transient ({verdict.reason}); re-reading the cluster and retrying in {delay:.1f}s: "
+                  f"{_short(error)}", file=sys.stderr, flush=True)
+            (sleep or time.sleep)(delay)
+    raise AssertionError("unreachable")
+
+
+def _short(error: BaseException, limit: int = 240) -> str:
+    text = " ".join(str(error).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

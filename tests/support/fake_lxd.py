@@ -1,0 +1,401 @@
+"""An in-memory LXD cluster behind a requests transport adapter, for unit tests.
+
+pylxd and our own code talk to it over their real code paths (the same URLs, JSON bodies, async
+operations and /wait long-polls as a real cluster), and a test can script the hiccups a real
+cluster has: "database is locked", a member OFFLINE for a while, a leader change (503), a response
+lost after the server acted, an operation that fails. It implements only what the product uses.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pylxd
+import requests
+from requests.adapters import BaseAdapter
+
+URL = "https://fake-lxd:8443"
+
+ExecHandler = Callable[[str, list[str]], tuple[int, str, str]]
+
+
+@dataclass
+class Fault:
+    """Makes matching requests fail `times` times. kinds:
+    error      LXD answers with `status` and `message` (nothing happens)
+    connection the connection drops before LXD sees the request (nothing happens)
+    lost       LXD does the work, then the connection drops (the client never sees the answer)
+    operation  the request is accepted, its background operation fails with `message`
+    """
+
+    method: str
+    path: str  # regular expression matched against the URL path (without /1.0)
+    kind: str = "error"
+    message: str = "database is locked"
+    status: int = 500
+    times: int = 1
+    before: Callable[[], None] | None = None  # side effect when it fires (e.g. a member comes back)
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.times > 0 and method == self.method and re.fullmatch(self.path, path) is not None
+
+
+@dataclass
+class FakeResponseError(Exception):
+    status: int
+    message: str
+
+
+def _response(request: requests.PreparedRequest, status: int, body: Any, raw: str | None = None) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response._content = (raw if raw is not None else json.dumps(body)).encode()
+    response.headers["Content-Type"] = "text/plain" if raw is not None else "application/json"
+    response.url = request.url or ""
+    response.request = request
+    response.encoding = "utf-8"
+    return response
+
+
+@dataclass
+class FakeLxd:
+    members: dict[str, dict[str, Any]] = field(default_factory=dict)
+    instances: dict[str, dict[str, Any]] = field(default_factory=dict)
+    images: dict[str, dict[str, Any]] = field(default_factory=dict)
+    aliases: dict[str, dict[str, Any]] = field(default_factory=dict)
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    networks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pools: dict[str, dict[str, Any]] = field(default_factory=dict)
+    volumes: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    operations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    remote_images: dict[str, str] = field(default_factory=dict)  # image on the remote -> fingerprint
+    faults: list[Fault] = field(default_factory=list)
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    offline_reads: dict[str, int] = field(default_factory=dict)  # member -> listings it still shows OFFLINE
+    exec_handler: ExecHandler = lambda _name, _command: (0, "", "")  # noqa: E731
+    trusted: bool = True
+    _ids: itertools.count = field(default_factory=itertools.count)
+
+    @classmethod
+    def cluster(cls, *names: str) -> FakeLxd:
+        fake = cls()
+        for index, name in enumerate(names or ("m1", "m2", "m3"), 1):
+            fake.members[name] = {"server_name": name, "status": "Online", "url": f"https://10.9.0.{index}:8443",
+                                  "roles": ["database-leader", "database"] if index == 1 else ["database"]}
+        fake.profiles["default"] = {"name": "default", "config": {}, "devices": {}, "description": "Default"}
+        fake.pools["default"] = {"name": "default", "driver": "dir", "config": {}, "description": "",
+                                 "status": "Created"}
+        return fake
+
+    # --- what tests use ----------------------------------------------------------------------
+    def client(self) -> pylxd.Client:
+        session = requests.Session()
+        session.mount(URL, _Adapter(self))
+        return pylxd.Client(endpoint=URL, session=session, timeout=5)
+
+    def fail(self, method: str, path: str, **kwargs: Any) -> Fault:
+        fault = Fault(method, path, **kwargs)
+        self.faults.append(fault)
+        return fault
+
+    def add_instance(self, name: str, location: str = "m1", status: str = "Running", **extra: Any) -> dict[str, Any]:
+        record = {"name": name, "type": "container", "location": location, "status": status, "project": "default",
+                  "config": {"volatile.uuid": f"uuid-{name}", "volatile.base_image": "f" * 64}, "devices": {},
+                  "expanded_config": {}, "expanded_devices": {}, "profiles": ["default"], "description": "",
+                  "ephemeral": False, "created_at": "2026-11-29T00:00:00Z", "architecture": "x86_64",
+                  "stateful": False}
+        record.update(copy.deepcopy(extra))
+        self.instances[name] = record
+        return record
+
+    def add_image(self, fingerprint: str, aliases: tuple[str, ...] = ()) -> None:
+        self.images[fingerprint] = {"fingerprint": fingerprint, "architecture": "x86_64", "type": "container",
+                                    "created_at": "2026-11-01T00:00:00Z", "uploaded_at": "2026-11-29T00:00:00Z",
+                                    "size": 1000, "aliases": [], "public": False, "auto_update": False,
+                                    "properties": {}}
+        for alias in aliases:
+            self.aliases[alias] = {"name": alias, "target": fingerprint, "description": "", "type": "container"}
+
+    def count(self, method: str, path: str) -> int:
+        return sum(1 for m, p in self.calls if m == method and re.fullmatch(path, p))
+
+    # --- the server side ---------------------------------------------------------------------
+    def handle(self, request: requests.PreparedRequest) -> requests.Response:
+        url = urlparse(request.url or "")
+        path = url.path.removeprefix("/1.0") or "/"
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        method = request.method or "GET"
+        body = json.loads(request.body) if request.body else {}
+        self.calls.append((method, path))
+        fault = next((f for f in self.faults if f.matches(method, path)), None)
+        if fault is not None:
+            fault.times -= 1
+            if fault.before:
+                fault.before()
+            if fault.kind == "connection":
+                raise requests.ConnectionError(f"fake: connection dropped before {method} {path}")
+            if fault.kind == "error":
+                return _response(request, fault.status, {"type": "error", "error": fault.message,
+                                                         "error_code": fault.status})
+        try:
+            response = self._route(request, method, path, query, body)
+        except FakeResponseError as error:
+            return _response(request, error.status, {"type": "error", "error": error.message,
+                                                     "error_code": error.status})
+        if fault is not None and fault.kind == "lost":
+            raise requests.ConnectionError(f"fake: answer to {method} {path} lost after the server acted")
+        if fault is not None and fault.kind == "operation":
+            return self._async(request, failure=fault.message)
+        return response
+
+    def _sync(self, request: requests.PreparedRequest, metadata: Any, status: int = 200) -> requests.Response:
+        return _response(request, status, {"type": "sync", "status": "Success", "status_code": 200,
+                                           "metadata": metadata})
+
+    def _async(self, request: requests.PreparedRequest, metadata: Any = None,
+               failure: str | None = None) -> requests.Response:
+        op_id = f"op{next(self._ids)}"
+        self.operations[op_id] = {"id": op_id, "status": "Failure" if failure else "Success",
+                                  "err": failure or "", "metadata": metadata or {}}
+        return _response(request, 202, {"type": "async", "status": "Operation created", "status_code": 100,
+                                        "operation": f"/1.0/operations/{op_id}?project=default",
+                                        "metadata": self.operations[op_id]})
+
+    def _member_listing(self) -> list[dict[str, Any]]:
+        listing = []
+        for name, member in self.members.items():
+            shown = dict(member)
+            if self.offline_reads.get(name, 0) > 0:
+                self.offline_reads[name] -= 1
+                shown["status"] = "Offline"
+            listing.append(shown)
+        return listing
+
+    def _instance(self, name: str) -> dict[str, Any]:
+        if name not in self.instances:
+            raise FakeResponseError(404, "Instance not found")
+        return self.instances[name]
+
+    def _route(self, request: requests.PreparedRequest, method: str, path: str, query: dict[str, str],
+               body: dict[str, Any]) -> requests.Response:
+        parts = [p for p in path.split("/") if p]
+        sync, async_ = (lambda m, s=200: self._sync(request, m, s)), (lambda m=None: self._async(request, m))
+        if not parts:
+            return sync({"auth": "trusted" if self.trusted else "untrusted", "api_extensions": ["projects"],
+                         "environment": {"server_clustered": True}, "config": {}})
+        head = parts[0]
+        if head == "cluster" and parts[1:] == ["members"]:
+            return sync(self._member_listing())
+        if head == "operations":
+            operation = self.operations.get(parts[1])
+            if operation is None:
+                raise FakeResponseError(404, "Operation not found")
+            return sync(operation)
+        if head == "instances":
+            return self._instances(parts[1:], method, query, body, sync, async_, request)
+        if head == "images":
+            return self._images(parts[1:], method, body, sync, async_)
+        if head in ("profiles", "networks"):
+            store = self.profiles if head == "profiles" else self.networks
+            return self._simple(store, head[:-1], parts[1:], method, body, sync)
+        if head == "storage-pools":
+            if len(parts) >= 3 and parts[2] == "volumes":
+                return self._volumes(parts[1], parts[3:], method, body, sync)
+            return self._simple(self.pools, "storage pool", parts[1:], method, body, sync)
+        raise FakeResponseError(404, f"not implemented in the fake: {method} {path}")
+
+    def _instances(self, rest: list[str], method: str, query: dict[str, str], body: dict[str, Any],
+                   sync: Callable, async_: Callable, request: requests.PreparedRequest) -> requests.Response:
+        if not rest:
+            if method == "GET":
+                recursion = query.get("recursion", "0")
+                records = [self._with_state(i) if recursion == "2" else i for i in self.instances.values()]
+                return sync(records if recursion != "0" else [f"/1.0/instances/{n}" for n in self.instances])
+            target = query.get("target") or next(iter(self.members))
+            if self.members.get(target, {}).get("status") != "Online" or self.offline_reads.get(target, 0) > 0:
+                raise FakeResponseError(500, "Target node is offline")
+            if body["name"] in self.instances:
+                raise FakeResponseError(409, "Instance already exists")
+            source = body.get("source") or {}
+            alias = source.get("alias")
+            if alias and alias not in self.aliases:
+                raise FakeResponseError(404, "Image not found")
+            fingerprint = source.get("fingerprint") or (self.aliases[alias]["target"] if alias else "")
+            self.add_instance(body["name"], target, "Stopped", config={
+                **body.get("config", {}), "volatile.uuid": f"uuid-{body['name']}-{next(self._ids)}",
+                "volatile.base_image": fingerprint}, devices=body.get("devices", {}),
+                profiles=body.get("profiles", ["default"]), description=body.get("description", ""),
+                ephemeral=body.get("ephemeral", False), type=body.get("type", "container"))
+            return async_()
+        name = rest[0]
+        instance = self._instance(name)
+        if len(rest) == 1:
+            if method == "GET":
+                return sync(instance)
+            if method in ("PUT", "PATCH"):
+                for key in ("config", "devices", "profiles", "description", "ephemeral"):
+                    if key in body:
+                        if method == "PATCH" and isinstance(body[key], dict):
+                            instance[key] = {**instance[key], **body[key]}
+                            instance[key] = {k: v for k, v in instance[key].items() if v != ""}
+                        else:
+                            instance[key] = copy.deepcopy(body[key])
+                return sync({})
+            if method == "DELETE":
+                if instance["status"] == "Running":
+                    raise FakeResponseError(400, "Instance is running")
+                del self.instances[name]
+                return async_()
+            if method == "POST":  # move between members (migration) or rename
+                target = query.get("target")
+                if target:
+                    if target == instance["location"]:
+                        raise FakeResponseError(400, "Target must be different than instance's current location")
+                    if self.members.get(target, {}).get("status") != "Online" or self.offline_reads.get(target, 0):
+                        raise FakeResponseError(500, "Target node is offline")
+                    if instance["status"] == "Running":
+                        raise FakeResponseError(400, "Instance must be stopped to be moved statelessly")
+                    instance["location"] = target
+                    return async_()
+                raise FakeResponseError(400, "only moves are implemented in the fake")
+        if rest[1] == "state":
+            if method == "GET":
+                return sync(self._state(instance))
+            action = body["action"]
+            instance["status"] = {"start": "Running", "stop": "Stopped", "restart": "Running"}[action]
+            return async_()
+        if rest[1] == "exec":
+            code, stdout, stderr = self.exec_handler(name, body["command"])
+            logs = {"1": f"/1.0/instances/{name}/logs/exec_{next(self._ids)}.stdout",
+                    "2": f"/1.0/instances/{name}/logs/exec_{next(self._ids)}.stderr"}
+            self._logs = getattr(self, "_logs", {})
+            self._logs[logs["1"].removeprefix("/1.0")] = stdout
+            self._logs[logs["2"].removeprefix("/1.0")] = stderr
+            return async_({"return": code, "output": logs})
+        if rest[1] == "logs":
+            key = "/instances/" + "/".join([name, *rest[1:]])
+            if method == "DELETE":
+                self._logs.pop(key, None)
+                return sync({})
+            return _response(request, 200, None, raw=self._logs.get(key, ""))
+        raise FakeResponseError(404, "not implemented in the fake")
+
+    def _state(self, instance: dict[str, Any]) -> dict[str, Any]:
+        running = instance["status"] == "Running"
+        address = instance.get("fake_ipv4", "10.9.0.100")
+        network = {"eth0": {"hwaddr": "00:16:3e:00:00:01", "addresses": [
+            {"family": "inet", "address": address, "scope": "global"},
+            {"family": "inet6", "address": "fd00::1", "scope": "global"}]}} if running else {}
+        return {"status": instance["status"], "network": network}
+
+    def _with_state(self, instance: dict[str, Any]) -> dict[str, Any]:
+        return {**instance, "state": self._state(instance)}
+
+    def _images(self, rest: list[str], method: str, body: dict[str, Any], sync: Callable,
+                async_: Callable) -> requests.Response:
+        if not rest:
+            if method == "POST":
+                source = body["source"]
+                fingerprint = self.remote_images.get(source.get("alias") or source.get("fingerprint"))
+                if fingerprint is None:
+                    raise FakeResponseError(404, "The requested image couldn't be found")
+                if fingerprint not in self.images:
+                    self.add_image(fingerprint)
+                return async_({"fingerprint": fingerprint})
+            return sync([f"/1.0/images/{f}" for f in self.images])
+        if rest[0] == "aliases":
+            if len(rest) == 1:
+                if method == "POST":
+                    if body["name"] in self.aliases:
+                        raise FakeResponseError(409, "Alias already exists")
+                    self.aliases[body["name"]] = {"name": body["name"], "target": body["target"],
+                                                  "description": body.get("description", ""), "type": "container"}
+                    return sync({})
+                return sync(list(self.aliases.values()))
+            alias = "/".join(rest[1:])
+            if alias not in self.aliases:
+                raise FakeResponseError(404, "Alias not found")
+            if method == "GET":
+                return sync(self.aliases[alias])
+            if method == "PUT":
+                self.aliases[alias].update(target=body["target"], description=body.get("description", ""))
+                return sync({})
+            if method == "DELETE":
+                del self.aliases[alias]
+                return sync({})
+        fingerprint = rest[0]
+        if fingerprint not in self.images:
+            raise FakeResponseError(404, "Image not found")
+        if method == "DELETE":
+            del self.images[fingerprint]
+            return async_()
+        return sync({**self.images[fingerprint],
+                     "aliases": [a for a in self.aliases.values() if a["target"] == fingerprint]})
+
+    def _simple(self, store: dict[str, dict[str, Any]], what: str, rest: list[str], method: str,
+                body: dict[str, Any], sync: Callable) -> requests.Response:
+        if not rest:
+            if method == "POST":
+                if body["name"] in store:
+                    raise FakeResponseError(409, f"The {what} already exists")
+                store[body["name"]] = {"config": {}, "devices": {}, "description": "", **copy.deepcopy(body)}
+                return sync({})
+            return sync(list(store.values()))
+        name = rest[0]
+        if name not in store:
+            raise FakeResponseError(404, f"{what.capitalize()} not found")
+        if method == "GET":
+            return sync({**store[name], "used_by": []})
+        if method in ("PUT", "PATCH"):
+            for key, value in body.items():
+                store[name][key] = copy.deepcopy(value) if method == "PUT" or not isinstance(value, dict) \
+                    else {**store[name].get(key, {}), **value}
+            return sync({})
+        if method == "DELETE":
+            del store[name]
+            return sync({})
+        raise FakeResponseError(400, f"{method} not implemented in the fake")
+
+    def _volumes(self, pool: str, rest: list[str], method: str, body: dict[str, Any],
+                 sync: Callable) -> requests.Response:
+        if pool not in self.pools:
+            raise FakeResponseError(404, "Storage pool not found")
+        if not rest or rest == ["custom"]:
+            if method == "POST":
+                key = (pool, body["name"])
+                if key in self.volumes:
+                    raise FakeResponseError(409, "Volume already exists")
+                self.volumes[key] = {"type": "custom", "config": {}, "description": "", **copy.deepcopy(body)}
+                return sync({})
+            return sync([v for (p, _), v in self.volumes.items() if p == pool])
+        key = (pool, rest[-1])
+        if key not in self.volumes:
+            raise FakeResponseError(404, "Storage volume not found")
+        if method == "GET":
+            return sync({**self.volumes[key], "used_by": []})
+        if method in ("PUT", "PATCH"):
+            self.volumes[key].update(copy.deepcopy(body))
+            return sync({})
+        if method == "DELETE":
+            del self.volumes[key]
+            return sync({})
+        raise FakeResponseError(400, f"{method} not implemented in the fake")
+
+
+class _Adapter(BaseAdapter):
+    def __init__(self, fake: FakeLxd) -> None:
+        super().__init__()
+        self.fake = fake
+
+    def send(self, request: requests.PreparedRequest, **_kwargs: Any) -> requests.Response:
+        return self.fake.handle(request)
+
+    def close(self) -> None:
+        return None
