@@ -20,7 +20,7 @@ from cluster.errors import ConfigError, ConnectionSetupError
 from cluster.operations import operation_id, post_and_wait, wait_operation
 from cluster.retry import with_retries
 from provisioners.dynamic_support import fixed_name, with_secret_outputs
-from provisioners.image_remote import remote_image_problem
+from cluster.image_remote import remote_image_problem
 
 COPY_TIMEOUT_S = 900
 PROTOCOLS = ("lxd", "simplestreams")

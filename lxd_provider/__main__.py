@@ -1,0 +1,88 @@
+"""Entry point of the `pulumi-resource-lxd` plugin: `python -m lxd_provider <engine address>`.
+
+Serves the provider over gRPC like the SDK's own server, with one difference: an error reaches the
+user as one message (what, which object or setting, the fix), never as a Python traceback; an
+unexpected error says so and leaves its traceback in .state/logs/lxd-provider.log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import grpc
+import grpc.aio
+from pulumi.provider.experimental.server import ProviderServicer
+from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
+from pulumi.runtime.proto import provider_pb2_grpc
+
+from cluster.errors import ActionableError
+from lxd_provider.schema import VERSION
+from lxd_provider.server import LxdProvider
+
+LOG = Path(".state/logs/lxd-provider.log")
+RPCS = ("CheckConfig", "DiffConfig", "Configure", "Check", "Diff", "Create", "Read", "Update", "Delete", "GetSchema")
+
+
+def user_message(error: BaseException) -> str:
+    if isinstance(error, ActionableError):
+        return str(error)
+    try:
+        LOG.parent.mkdir(parents=True, exist_ok=True)
+        with LOG.open("a") as log:
+            log.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')}\n")
+            log.write("".join(traceback.format_exception(error)))
+        where = f"; details in {LOG}"
+    except OSError:
+        where = ""
+    return f"{type(error).__name__}: {error}{where}"
+
+
+class QuietServicer(ProviderServicer):
+    """The SDK's servicer, whose errors are turned into one clear message each."""
+
+
+def _quiet(name: str) -> Any:
+    inner = getattr(ProviderServicer, name)
+
+    async def call(self: ProviderServicer, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        try:
+            return await inner(self, request, context)
+        except NotImplementedError:
+            raise
+        except Exception as wrapped:  # noqa: BLE001 - the SDK re-raised ours with its traceback appended
+            original = wrapped.__context__ if wrapped.__context__ is not None else wrapped
+            await context.abort(grpc.StatusCode.UNKNOWN, user_message(original))
+
+    call.__name__ = name
+    return call
+
+
+for _rpc in RPCS:
+    setattr(QuietServicer, _rpc, _quiet(_rpc))
+
+
+async def serve(engine_address: str) -> None:
+    server = grpc.aio.server(options=_GRPC_CHANNEL_OPTIONS)
+    servicer = QuietServicer(sys.argv[1:], VERSION, LxdProvider(), engine_address=engine_address)
+    provider_pb2_grpc.add_ResourceProviderServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    sys.stdout.write(f"{port}\n")
+    sys.stdout.flush()
+    await server.wait_for_termination()
+
+
+def main() -> None:
+    engine = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), "")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(engine))
+
+
+if __name__ == "__main__":
+    main()
