@@ -29,6 +29,13 @@ class Mirror:
     signing_key: str = ""
     repositories: tuple[str, ...] = ()
 
+    @classmethod
+    def from_settings(cls, raw: dict) -> Mirror:
+        """From the plain mapping the config reader makes (and the bootstrap resource keeps as input)."""
+        return cls(url=raw["url"], suite=raw.get("suite") or "bookworm",
+                   components=tuple(raw.get("components") or ("main",)), signing_key=raw.get("signing_key") or "",
+                   repositories=tuple(raw.get("repositories") or ()))
+
 
 @dataclass(frozen=True)
 class Step:
@@ -112,11 +119,11 @@ def validate_plan_inputs(distro: str, mirror: Mirror, keys: tuple[str, ...]) -> 
         raise ConfigError("lxdha:mirror.repositories", "no Alpine repositories listed",
                           "list paths under the mirror URL, e.g. alpine/v3.11/main")
     if not keys:
-        raise ConfigError("lxdha:sshAuthorizedKeys", "no SSH public key given",
+        raise ConfigError("lxdha:ssh.authorizedKeys", "no SSH public key given",
                           "list at least one public key (Ansible and operators log in with it)")
     for key in keys:
         if not key.startswith(("ssh-ed25519 ", "ssh-rsa ", "ecdsa-sha2-", "sk-")):
-            raise ConfigError("lxdha:sshAuthorizedKeys", f"{key[:24]!r}... is not an OpenSSH public key",
+            raise ConfigError("lxdha:ssh.authorizedKeys", f"{key[:24]!r}... is not an OpenSSH public key",
                               "paste the .pub line, e.g. 'ssh-ed25519 AAAA... comment'")
 
 

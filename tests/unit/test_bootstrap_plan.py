@@ -53,8 +53,8 @@ def test_plan_hash_changes_with_keys_and_mirror() -> None:
         ("debian", Mirror(url="ftp://x", signing_key=ARMORED), (KEY,), "lxdha:mirror.url"),
         ("debian", Mirror(url="http://x"), (KEY,), "lxdha:mirror.signingKey"),
         ("alpine", Mirror(url="http://x"), (KEY,), "lxdha:mirror.repositories"),
-        ("debian", DEBIAN_MIRROR, (), "lxdha:sshAuthorizedKeys"),
-        ("debian", DEBIAN_MIRROR, ("not a key",), "lxdha:sshAuthorizedKeys"),
+        ("debian", DEBIAN_MIRROR, (), "lxdha:ssh.authorizedKeys"),
+        ("debian", DEBIAN_MIRROR, ("not a key",), "lxdha:ssh.authorizedKeys"),
     ],
 )
 def test_bad_input_names_the_setting(distro, mirror, keys, field) -> None:
