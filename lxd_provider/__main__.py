@@ -2,7 +2,7 @@
 
 Serves the provider over gRPC like the SDK's own server, with one difference: an error reaches the
 user as one message (what, which object or setting, the fix), never as a Python traceback; an
-unexpected error says so and leaves its traceback in .state/logs/lxd-provider.log.
+unexpected error says so and leaves its traceback in .state/logs/plugins.log.
 """
 
 from __future__ import annotations
@@ -10,9 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-import time
-import traceback
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -21,26 +18,11 @@ from pulumi.provider.experimental.server import ProviderServicer
 from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import provider_pb2_grpc
 
-from cluster.errors import ActionableError
+from cluster.errors import user_message
 from lxd_provider.schema import VERSION
 from lxd_provider.server import LxdProvider
 
-LOG = Path(".state/logs/lxd-provider.log")
 RPCS = ("CheckConfig", "DiffConfig", "Configure", "Check", "Diff", "Create", "Read", "Update", "Delete", "GetSchema")
-
-
-def user_message(error: BaseException) -> str:
-    if isinstance(error, ActionableError):
-        return str(error)
-    try:
-        LOG.parent.mkdir(parents=True, exist_ok=True)
-        with LOG.open("a") as log:
-            log.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')}\n")
-            log.write("".join(traceback.format_exception(error)))
-        where = f"; details in {LOG}"
-    except OSError:
-        where = ""
-    return f"{type(error).__name__}: {error}{where}"
 
 
 class QuietServicer(ProviderServicer):

@@ -21,8 +21,8 @@ from pulumi.provider.experimental.provider import (
 )
 from pulumi.runtime.proto import provider_pb2
 
-from cluster.errors import OwnershipConflict
-from lxd_provider.__main__ import QuietServicer, user_message
+from cluster.errors import OwnershipConflict, user_message
+from lxd_provider.__main__ import QuietServicer
 from lxd_provider.server import LxdProvider
 from lxd_provider.tests.support import FakeConnection, no_waiting, values  # noqa: F401 (fixture)
 from tests.support.certs import self_signed_client_cert
@@ -109,7 +109,7 @@ def test_errors_reach_the_user_as_one_message_without_a_traceback(tmp_path: Path
     except KeyError as error:
         unexpected = user_message(error)
     assert unexpected.startswith("KeyError: 'boom'") and "Traceback" not in unexpected
-    assert "Traceback" in Path(".state/logs/lxd-provider.log").read_text()
+    assert "Traceback" in Path(".state/logs/plugins.log").read_text()
 
     class Context:
         async def abort(self, code: grpc.StatusCode, details: str) -> None:
