@@ -39,7 +39,7 @@ if [ ! -d "$out/python" ]; then  # complete once there: it is moved in whole
     rm -rf "$out.partial"
     (cd "$work" && PULUMI_HOME="$work/pulumi-home" PULUMI_SKIP_UPDATE_CHECK=true \
        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true \
-       "$bin/pulumi" package gen-sdk "$schema" --language python -o "$out.partial" >&2) \
+       "$bin/pulumi" package gen-sdk "$schema" --language python -o "$out.partial" >/dev/null) \
       || { say "pulumi package gen-sdk failed for package $package (diagnostics above)"; exit 1; }
     mv "$out.partial" "$out"
     say "generated pulumi_$package in $(( SECONDS - started )) s -> $out/python"
