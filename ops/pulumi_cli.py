@@ -83,7 +83,7 @@ class PulumiCli:
 
     @staticmethod
     def _takes_stack(args: tuple[str, ...]) -> bool:
-        return bool(args) and args[0] not in ("version", "plugin", "login", "about")
+        return bool(args) and args[0] not in ("version", "plugin", "login", "about", "package")
 
     def ensure_stack(self) -> None:
         listed = self.run("stack", "ls", "--json", check=False)
