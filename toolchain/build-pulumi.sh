@@ -19,7 +19,7 @@ for module in pulumi-cli langhost; do
 done
 
 # The cache key covers every file that changes the binaries (sources, module pins, Go itself).
-sources=$(cd "$here" && find pulumi-cli langhost yaml -type f | LC_ALL=C sort)
+sources=$(cd "$here" && find pulumi-cli langhost yaml pulumi-resource-pulumi-python -type f | LC_ALL=C sort)
 key=$( (cd "$here" && for f in $sources; do echo "== $f"; cat "$f"; done; go env GOVERSION) \
       | sha256sum | cut -c1-12)
 out="$cache/pulumi-$version-$key"
@@ -52,11 +52,11 @@ yaml_version=$(cd "$here/yaml" && go list -m -f '{{.Version}}' github.com/pulumi
 build yaml pulumi-language-yaml github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml \
   "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=$yaml_version"
 
-# The SDK ships the executor and the dynamic-provider plugin as scripts; take them from the
-# same sdk module version so they match the Python SDK.
+# The SDK ships the executor as a script: take it from the same sdk module version so it matches the
+# Python SDK. The dynamic-provider plugin is our own script (the SDK's host, one-line errors, 16 workers).
 sdk=$(cd "$here/langhost" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)
 install -m 0755 "$sdk/python/cmd/pulumi-language-python-exec" "$tmp/bin/"
-install -m 0755 "$sdk/python/dist/pulumi-resource-pulumi-python" "$tmp/bin/"
+install -m 0755 "$here/pulumi-resource-pulumi-python" "$tmp/bin/"
 echo "$version" > "$tmp/VERSION"
 rm -rf "$out"; mv "$tmp" "$out"
 echo "build-pulumi: done in $(( SECONDS - start )) s -> $out/bin" >&2
