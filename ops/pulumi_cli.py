@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ops.process_group import run_in_group
+from ops.stack_files import CONFIG_FILE_COMMANDS, PrivateSalt
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = Path(os.environ.get("LXDHA_STATE_DIR", ROOT / ".state"))
@@ -72,6 +73,8 @@ class PulumiCli:
     def run(self, *args: str, check: bool = True, echo: bool = False) -> subprocess.CompletedProcess:
         cmd = ["pulumi", *args, "--stack", self.stack, "--non-interactive"] if self._takes_stack(args) else [
             "pulumi", *args, "--non-interactive"]
+        if args and args[0] in CONFIG_FILE_COMMANDS and PrivateSalt.applies(self.stack):
+            cmd += ["--config-file", str(self._salt().refresh())]
         if echo:
             print("$ " + " ".join(cmd), file=sys.stderr, flush=True)
         result = run_in_group(cmd, self.workdir, self.env, self.timeout_s)
@@ -85,13 +88,20 @@ class PulumiCli:
     def _takes_stack(args: tuple[str, ...]) -> bool:
         return bool(args) and args[0] not in ("version", "plugin", "login", "about", "package")
 
+    def _salt(self) -> PrivateSalt:
+        return PrivateSalt(self.workdir, self.stack, STATE_DIR)
+
     def ensure_stack(self) -> None:
         listed = self.run("stack", "ls", "--json", check=False)
         names = {entry["name"] for entry in json.loads(listed.stdout or "[]")} if listed.returncode == 0 else set()
         if self.stack not in names:
             self._drop_foreign_salt()
+            if PrivateSalt.applies(self.stack):
+                self._salt().forget()
             subprocess.run(["pulumi", "stack", "init", self.stack, "--non-interactive"], cwd=self.workdir,
                            env=self.env, capture_output=True, text=True, check=True, timeout=120)
+            if PrivateSalt.applies(self.stack):
+                self._salt().refresh()  # moves the new salt out of the committed file
 
     def _drop_foreign_salt(self) -> None:
         """A new stack in this backend gets a salt for this machine's passphrase; a salt left in the
