@@ -44,6 +44,12 @@ def pulumi_env(base: dict[str, str] | None = None) -> dict[str, str]:
     env["PULUMI_SKIP_UPDATE_CHECK"] = "true"
     env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"] = "true"
     env["PULUMI_DISABLE_REGISTRY_RESOLVE"] = "true"
+    # refresh and destroy run the program, so providers use today's connection settings, not the ones
+    # recorded in the state (after a certificate rotation those no longer work)
+    env.setdefault("PULUMI_RUN_PROGRAM", "true")
+    # refresh reports every difference between the state and the cluster (a moved container's location,
+    # a stopped one's status), not only what the next `up` would change
+    env.setdefault("PULUMI_ENABLE_LEGACY_REFRESH_DIFF", "true")
     env["PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK"] = "true"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
     for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):

@@ -10,7 +10,7 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf import struct_pb2
-from pulumi.provider.experimental.property_value import Computed, PropertyValue
+from pulumi.provider.experimental.property_value import PropertyValue
 from pulumi.provider.experimental.provider import (
     CheckRequest,
     ConfigureRequest,
@@ -19,6 +19,7 @@ from pulumi.provider.experimental.provider import (
     DiffRequest,
     ReadRequest,
 )
+from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2
 
 from cluster.errors import OwnershipConflict, user_message
@@ -75,7 +76,7 @@ def test_preview_never_touches_the_cluster(provider: LxdProvider, fake: FakeLxd)
     checked = run(provider.check(CheckRequest(URN, {}, values(**DECLARED), b"")))
     before = len(fake.calls)
     previewed = run(provider.create(CreateRequest(URN, checked.inputs, 60, preview=True)))
-    assert len(fake.calls) == before and isinstance(previewed.properties["ipv4Address"].value, Computed)
+    assert len(fake.calls) == before and previewed.properties["ipv4Address"].value == rpc.UNKNOWN
 
 
 def test_check_failures_name_the_property(provider: LxdProvider) -> None:

@@ -13,13 +13,11 @@ from typing import Any
 import pytest
 import yaml
 
-from cluster.connection import lxd_client
 from cluster.facts import read_instance
 from cluster.steps import ensure_deleted, ensure_moved, ensure_stopped
 from lab import faults, testing
 from lab.info import LabInfo
 from ops.pulumi_cli import ROOT, PulumiCli, PulumiError
-from ops.stack_config import endpoint_from_stack, read_stack_config
 
 pytestmark = pytest.mark.integration
 PROJECT = ROOT / "tests" / "integration" / "lxd_project"
@@ -79,19 +77,18 @@ def test_refresh_shows_exactly_the_drift_and_up_converges_without_moving_back(la
     with provider_stack(lab, "drift", {"lxdha-provider-it:image": image,
                                        "lxdha-provider-it:instances": declared}) as cli:
         assert summary_of(cli, "up") == {"create": 4}  # 3 instances and the provider
-        with lxd_client(endpoint_from_stack(read_stack_config("lab"))) as client:
-            ensure_moved(client, "pv-a", "m2")
-            ensure_stopped(client, "pv-b")
-            ensure_deleted(client, "pv-c")
+        client = lab.lxd_client()
+        ensure_moved(client, "pv-a", "m2")
+        ensure_stopped(client, "pv-b")
+        ensure_deleted(client, "pv-c")
         assert summary_of(cli, "refresh") == {"update": 2, "delete": 1}
         state = state_of(cli)
         assert state["pv-a"]["location"] == "m2" and state["pv-a"]["target"] == "m1"
         assert state["pv-b"]["running"] is False and "pv-c" not in state
 
         assert summary_of(cli, "up") == {"update": 1, "create": 1}  # pv-b started, pv-c made again
-        with lxd_client(endpoint_from_stack(read_stack_config("lab"))) as client:
-            where = {n: (read_instance(client, n) or {}).get("location") for n in declared}
-            status = {n: (read_instance(client, n) or {}).get("status") for n in declared}
+        where = {n: (read_instance(client, n) or {}).get("location") for n in declared}
+        status = {n: (read_instance(client, n) or {}).get("status") for n in declared}
         assert where == {"pv-a": "m2", "pv-b": "m2", "pv-c": "m3"}, "the move must not be undone"
         assert set(status.values()) == {"Running"}
         assert summary_of(cli, "up") == {}
@@ -121,11 +118,11 @@ def test_import_of_a_hand_made_container_and_profile(lab: LabInfo, image: str) -
             out = PROJECT / f"imported-{cli.stack}.py"
             try:
                 cli.run("import", "lxd:index/instance:Instance", "imported", "default/pv-imported", "--yes",
-                        "--out", str(out))
+                        "--protect=false", "--out", str(out))
                 code = out.read_text()
                 assert 'lxd.Instance("imported"' in code and 'target="m3"' in code, code
                 cli.run("import", "lxd:index/profile:Profile", "imported-profile", "pv-imported", "--yes",
-                        "--out", str(out))
+                        "--protect=false", "--out", str(out))
                 code = out.read_text()
                 assert 'lxd.Profile("imported-profile"' in code and '"limits.cpu": "1"' in code, code
             finally:
