@@ -139,7 +139,12 @@ class PulumiCli:
         return summaries[-1]
 
     def destroy(self, *extra: str) -> subprocess.CompletedProcess:
-        return self.run("destroy", "--yes", "--skip-preview", *extra)
+        """Destroy with today's provider settings (the program runs); a program that cannot run (its
+        config is broken) falls back to the settings recorded in the state."""
+        result = self.run("destroy", "--yes", "--skip-preview", *extra, check=False)
+        if result.returncode == 0:
+            return result
+        return self.run("destroy", "--yes", "--skip-preview", "--run-program=false", *extra)
 
     def outputs(self) -> dict[str, Any]:
         return json.loads(self.run("stack", "output", "--json", "--show-secrets").stdout)
