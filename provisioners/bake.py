@@ -11,14 +11,16 @@ from typing import Any
 
 import pylxd
 
-from cluster.facts import MANAGED_KEY, OWNER_KEY
+from cluster.facts import MANAGED_KEY, OWNER_KEY, read_instances
+from cluster.images import delete_if_unused, read_aliases
 from cluster.operations import post_and_wait
 from cluster.retry import with_retries
 from cluster.steps import ensure_created, ensure_deleted, ensure_running, ensure_stopped, wait_for_ipv4
 from provisioners.bootstrap import run_plan
 from provisioners.bootstrap_plan import Step
 
-BAKE_PROPERTY = "user.lxdha.bake"
+BAKE_PROPERTY = "user.lxdha.bake"  # the plan's hash, on every image we bake
+OWNER_PROPERTY = "user.lxdha.stack"  # the stack that baked it
 PUBLISH_TIMEOUT_S = 900
 
 
@@ -37,7 +39,7 @@ def find_baked(client: pylxd.Client, plan_hash: str) -> str | None:
     return next((i["fingerprint"] for i in images if (i.get("properties") or {}).get(BAKE_PROPERTY) == plan_hash), None)
 
 
-def publish(client: pylxd.Client, builder: str, plan_hash: str, description: str) -> str:
+def publish(client: pylxd.Client, builder: str, plan_hash: str, owner: str, description: str) -> str:
     """Publishes the stopped builder as an image; a retry first looks for the image it may have made."""
 
     def attempt() -> str:
@@ -45,7 +47,7 @@ def publish(client: pylxd.Client, builder: str, plan_hash: str, description: str
         if existing:
             return existing
         body = {"source": {"type": "instance", "name": builder}, "public": False,
-                "properties": {BAKE_PROPERTY: plan_hash, "description": description}}
+                "properties": {BAKE_PROPERTY: plan_hash, OWNER_PROPERTY: owner, "description": description}}
         metadata = post_and_wait(client, client.api.images, body, PUBLISH_TIMEOUT_S, f"publish {builder}")
         fingerprint = (metadata.get("metadata") or {}).get("fingerprint")
         if not fingerprint:
@@ -73,7 +75,23 @@ def bake(client: pylxd.Client, source_alias: str, steps: list[Step], plan_hash: 
         wait_for_ipv4(client, builder)  # the package steps reach the mirror
         run_plan(client, builder, steps, report=say)
         ensure_stopped(client, builder)
-        fingerprint = publish(client, builder, plan_hash, description)
+        fingerprint = publish(client, builder, plan_hash, owner, description)
     finally:
         ensure_deleted(client, builder, owner)
     return fingerprint, True
+
+
+def sweep(client: pylxd.Client, owner: str) -> list[str]:
+    """Deletes the images `owner` baked that no alias points at and no instance was made from."""
+    images = with_retries(lambda: client.api.images.get(params={"recursion": "1"}).json()["metadata"],
+                          "read images")
+    aliased = {a["target"] for a in read_aliases(client)}
+    used = {i.config.get("volatile.base_image") for i in read_instances(client)}
+    removed = []
+    for image in images:
+        properties = image.get("properties") or {}
+        fingerprint = image["fingerprint"]
+        if properties.get(OWNER_PROPERTY) == owner and BAKE_PROPERTY in properties \
+                and fingerprint not in aliased | used and delete_if_unused(client, fingerprint):
+            removed.append(fingerprint)
+    return removed

@@ -3,7 +3,8 @@
 The bake is orchestration (exec steps, publish), so it is a dynamic resource, thin over
 provisioners/bake.py. A new plan (packages, mirror, source image) bakes a new image and re-points the
 alias in place: running containers keep what they were made from; the image no alias uses any more
-is removed. The same plan never bakes twice (the image carries its plan hash).
+is removed (one a container was made from stays until that container is gone). The same plan never
+bakes twice (the image carries its plan hash).
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 
 from cluster.connection import lxd_client
-from cluster.images import delete_if_unused, ensure_alias, read_alias, read_image, remove_alias
+from cluster.images import ensure_alias, read_alias, read_image, remove_alias
 from cluster.retry import with_retries
-from provisioners.bake import bake
+from provisioners.bake import bake, sweep
 from provisioners.bootstrap_plan import DISTROS, Mirror, bake_plan, plan_hash
 from provisioners.dynamic_support import ClusterProvider
 
@@ -42,9 +43,8 @@ class BakeProvider(ClusterProvider):
         with lxd_client(self.endpoint()) as client:
             fingerprint, _ = bake(client, props["source_alias"], steps, props["plan_hash"], props["owner"],
                                   f"{props['distro']} base for {props['owner']} ({props['plan_hash']})")
-            previous = ensure_alias(client, props["alias"], fingerprint, props["owner"], f"bake={props['plan_hash']}")
-            if previous and previous != fingerprint:
-                delete_if_unused(client, previous)
+            ensure_alias(client, props["alias"], fingerprint, props["owner"], f"bake={props['plan_hash']}")
+            sweep(client, props["owner"])  # images of earlier plans that nothing uses any more
         return {**props, "fingerprint": fingerprint}
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -71,7 +71,7 @@ class BakeProvider(ClusterProvider):
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         with lxd_client(self.endpoint()) as client:
             remove_alias(client, props["alias"], props["owner"], props.get("fingerprint"))
-            delete_if_unused(client, props.get("fingerprint"))
+            sweep(client, props["owner"])
 
 
 class BakedImageResource(pulumi.dynamic.Resource):
