@@ -25,20 +25,12 @@ from pulumi.runtime.proto import provider_pb2
 from cluster.errors import OwnershipConflict, user_message
 from lxd_provider.__main__ import QuietServicer
 from lxd_provider.server import LxdProvider
-from lxd_provider.tests.support import FakeConnection, no_waiting, values  # noqa: F401 (fixture)
+from lxd_provider.tests.support import FakeConnection, values
 from tests.support.certs import self_signed_client_cert
 from tests.support.fake_lxd import FakeLxd
 
-pytestmark = pytest.mark.usefixtures("no_waiting")
 URN = "urn:pulumi:test::lxdha::lxd:index/instance:Instance::web"
 DECLARED = {"name": "web-0", "image": "debian/stable", "target": "m2"}
-
-
-@pytest.fixture
-def fake() -> FakeLxd:
-    cluster = FakeLxd.cluster()
-    cluster.add_image("a" * 64, aliases=("debian/stable",))
-    return cluster
 
 
 @pytest.fixture
