@@ -4,11 +4,11 @@ during `pulumi up`. Each time the next `pulumi up` converges with nothing duplic
 from __future__ import annotations
 
 import subprocess
-import time
 
 import pytest
 
 from lab.info import LabInfo
+from lab.proc import wait_until
 from tests.support.lab_stack import lab_stack, set_config, stack_config
 
 pytestmark = pytest.mark.integration
@@ -37,7 +37,8 @@ def test_member_killed_during_up_then_next_up_converges_without_duplicates(lab: 
     with lab_stack("killup", {"lxdha:containers": {"count": 3, "prefix": "ku"}}) as cli:
         up = subprocess.Popen(["pulumi", "up", "--yes", "--skip-preview", "--stack", cli.stack, "--non-interactive"],
                               cwd=cli.workdir, env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        time.sleep(6)
+        # kill m2 while the up is creating containers: once the first of them exists in the cluster
+        wait_until(lambda: bool(_named(lab, "ku-")), timeout=300, interval=0.5, what="the up to create a container")
         lab_faults.kill_member("m2")
         try:
             output, _ = up.communicate(timeout=900)
