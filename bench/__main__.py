@@ -1,4 +1,4 @@
-"""`make bench` / `python -m bench`: baselines A and B vs `pulumi up`, on the running lab.
+"""`make bench` / `python -m bench`: baselines A, A-parallel (Ap) and B vs `pulumi up`, on the running lab.
 
 Writes results.json + PNG plots to --out and the BENCHMARKS.md table to --table. Speed goals are
 checked only here, on ratios measured in the same run, never in timed tests.
@@ -30,9 +30,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=5, help="runs per size and approach (default 5)")
     parser.add_argument("--runs-at", default="", metavar="N=R,...",
                         help="fewer (or more) runs for some sizes, e.g. 30=1 when time is short")
-    parser.add_argument("--approaches", default=",".join(APPROACHES), help="subset of A,B,ours")
+    parser.add_argument("--approaches", default=",".join(APPROACHES), help="subset of A,Ap,B,ours (Ap = A-parallel)")
     parser.add_argument("--floor-workers", type=int, default=8,
                         help="containers in flight for baseline B (default 8 = `pulumi up`'s default --parallel)")
+    parser.add_argument("--seed-workers", type=int, default=10,
+                        help="containers in flight for A-parallel (default 10 = Terraform's default -parallelism)")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="results.json + PNGs go here")
     parser.add_argument("--table", type=Path, default=HERE / "BENCHMARKS.md", help="generated markdown table")
     parser.add_argument("--from-json", type=Path, nargs="+", default=None,
@@ -48,7 +50,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--runs-at takes N=R pairs, e.g. 30=1")
     args.approaches = tuple(a.strip() for a in args.approaches.split(",") if a.strip())
     if not args.sizes or min(args.sizes) < 1 or args.runs < 1 or set(args.approaches) - set(APPROACHES):
-        parser.error("sizes and runs must be >= 1; approaches a subset of A,B,ours")
+        parser.error("sizes and runs must be >= 1; approaches a subset of A,Ap,B,ours")
     return args
 
 
@@ -63,13 +65,13 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     if args.from_json:
         document = merge([json.loads(path.read_text()) for path in args.from_json])
-        document["summary"] = summarize(document["results"], document["sizes"])
+        document["summary"] = summarize(document["results"], document["sizes"], document.get("registry"))
         return _write(document, args)
     scratch = Path(tempfile.mkdtemp(prefix="lxdha-bench-"))
     started = time.time()
     try:
         measured = run_matrix(Settings(args.sizes, args.runs, args.approaches, args.floor_workers, scratch,
-                                        args.runs_at))
+                                        args.runs_at, args.seed_workers))
     finally:
         if args.keep_logs:
             say(f"baseline logs kept in {scratch}")
@@ -83,10 +85,11 @@ def main(argv: list[str] | None = None) -> int:
         "sizes": args.sizes, "runs": args.runs, "runs_at": {str(n): r for n, r in args.runs_at.items()},
         "approaches": list(args.approaches),
         "floor_workers": args.floor_workers,
+        "seed_workers": args.seed_workers,
         **measured,
         "registry": registry_hook.skipped() if args.no_registry else registry_hook.measure(),
     }
-    document["summary"] = summarize(document["results"], args.sizes)
+    document["summary"] = summarize(document["results"], args.sizes, document["registry"])
     return _write(document, args)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from bench.lxc import Lxc
 from bench.spread import counts_per_member, spread
 
-BENCH_PREFIXES = ("bna-", "bnb-", "bn-")
+BENCH_PREFIXES = ("bna-", "bnp-", "bnb-", "bn-")
 DELETE_TIMEOUT_S = 180
 
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# One container, the way the seed did it (baseline A) or with an explicit target (baseline B).
+# One container, the way the seed did it (baselines A and A-parallel) or with an explicit target (baseline B).
 #   flow.sh NAME IMAGE MAC TARGET WORKDIR PLAYBOOK
 # TARGET "-" = LXD default placement, then the seed's `shuf` rebalance (stop, move, start).
 # WORKDIR holds bootstrap.sh (rendered from provisioners/bootstrap_plan.debian_plan) and the

@@ -11,16 +11,17 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-LABELS = {"A": "baseline A (seed: serial, shuf + move)", "B": "baseline B (floor: parallel --target)",
-          "ours": "ours (pulumi up)"}
-COLORS = {"A": "tab:red", "B": "tab:gray", "ours": "tab:blue"}
+LABELS = {"A": "baseline A (seed: serial, shuf + move)", "Ap": "baseline A∥ (seed, 10 in flight as Terraform)",
+          "B": "baseline B (floor: parallel --target)", "ours": "ours (pulumi up, baked image)"}
+COLORS = {"A": "tab:red", "Ap": "tab:orange", "B": "tab:gray", "ours": "tab:blue"}
+SPREAD_SERIES = ("A", "Ap", "ours")
 
 
 def time_vs_n(document: dict[str, Any], path: Path) -> Path:
     figure, axes = plt.subplots(figsize=(7, 4.5))
     sizes = document["sizes"]
-    for approach in ("A", "B", "ours"):
-        points = [(n, document["summary"]["by_n"][str(n)]["wall_s"][approach]) for n in sizes]
+    for approach in LABELS:
+        points = [(n, document["summary"]["by_n"][str(n)]["wall_s"].get(approach)) for n in sizes]
         points = [(n, s) for n, s in points if s]
         if not points:
             continue
@@ -45,11 +46,11 @@ def time_vs_n(document: dict[str, Any], path: Path) -> Path:
 def spread_histogram(document: dict[str, Any], path: Path) -> Path:
     figure, axes = plt.subplots(figsize=(7, 4.5))
     by_n = document["summary"]["by_n"]
-    series = {a: [s for entry in by_n.values() for s in entry["spread"][a]] for a in ("A", "ours")}
-    top = max([1, *series["A"], *series["ours"]])
+    series = {a: [s for entry in by_n.values() for s in entry["spread"].get(a, [])] for a in SPREAD_SERIES}
+    top = max([1, *(s for values in series.values() for s in values)])
     bins = [x - 0.5 for x in range(top + 2)]
-    axes.hist([series["A"], series["ours"]], bins=bins, label=[LABELS["A"], LABELS["ours"]],
-              color=[COLORS["A"], COLORS["ours"]])
+    axes.hist([series[a] for a in SPREAD_SERIES], bins=bins, label=[LABELS[a] for a in SPREAD_SERIES],
+              color=[COLORS[a] for a in SPREAD_SERIES])
     axes.axvline(1.5, linestyle="--", color="black", linewidth=1, label="target: max-min <= 1")
     axes.set_xticks(range(top + 1))
     axes.set_xlabel("final spread (max - min containers per member)")

@@ -1,23 +1,30 @@
-"""Runs the matrix (sizes x runs x approaches), one approach at a time, cleaning up after each."""
+"""Runs the matrix (sizes x runs x approaches), one approach at a time, cleaning up after each.
+
+"ours" runs on a baked image, baked once per session before the first measurement (bench/bake.py):
+the bake is timed and reported on its own, never inside a measured `up`.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import resource
 import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from bench import baselines, capacity, cluster, ours
+from bench.bake import Bake, baked
 from bench.image import ensure_image, held, warm_members
 from bench.lab_access import BenchSite
 from bench.lxc import Lxc
+from ops.lab_secrets import ensure_all
 
-APPROACHES = ("A", "B", "ours")
-PREFIX = {"A": "bna", "B": "bnb", "ours": ours.PREFIX}
+APPROACHES = ("A", "Ap", "B", "ours")  # Ap = A-parallel: the seed's flow, 10 in flight (Terraform's default)
+PREFIX = {"A": "bna", "Ap": "bnp", "B": "bnb", "ours": ours.PREFIX}
 LEASE_WAIT_S = 720  # a deleted container's lease expires after the lab's 10 min
 
 
@@ -37,6 +44,7 @@ class Settings:
     floor_workers: int
     scratch: Path
     runs_at: dict[int, int] = field(default_factory=dict)
+    seed_workers: int = 10  # A-parallel: containers in flight, as `terraform apply -parallelism=10`
 
     def runs_for(self, n: int) -> int:
         return self.runs_at.get(n, self.runs)
@@ -76,14 +84,17 @@ def _run_one(approach: str, n: int, lxc: Lxc, site: BenchSite, image: str, setti
             entry["spread"], entry["counts"] = cluster.final_spread(lxc, PREFIX[approach])
         finally:
             problems = ours.tear_down(cli)
-            if problems:  # the stack is gone (rm --force); its alias may not be: it is ours alone
+            if problems:  # the stack is gone (rm --force); its aliases may not be: they are ours alone
                 entry["cleanup_problems"] = problems
-                lxc.run("image", "alias", "delete", f"lab:{ours.BENCH_ALIAS}", check=False, timeout=60)
+                for alias in (ours.BENCH_ALIAS, ours.BENCH_BAKED_ALIAS):
+                    lxc.run("image", "alias", "delete", f"lab:{alias}", check=False, timeout=60)
         return entry
     runner: Callable[[], baselines.FlowResult]
-    if approach == "A":
+    if approach in ("A", "Ap"):
+        workers = 1 if approach == "A" else settings.seed_workers
+
         def runner() -> baselines.FlowResult:
-            return baselines.baseline_a(lxc, site, image, n, settings.scratch)
+            return baselines.baseline_a(lxc, site, image, n, settings.scratch, workers, PREFIX[approach])
     else:
         def runner() -> baselines.FlowResult:
             return baselines.baseline_b(lxc, site, image, n, cluster.online_members(lxc), settings.floor_workers,
@@ -136,6 +147,7 @@ def _recorded(run: int, n: int, approach: str, lxc: Lxc, site: BenchSite, image:
 
 
 def run_matrix(settings: Settings) -> dict[str, Any]:
+    ensure_all()  # the SSH key every approach logs in with (a fresh clone has none yet)
     site = BenchSite.load()
     lxc = Lxc.for_lab(site.data, settings.scratch)
     prefixes = tuple(f"{PREFIX[a]}-" for a in APPROACHES)
@@ -147,9 +159,15 @@ def run_matrix(settings: Settings) -> dict[str, Any]:
     image = ensure_image()
     warm_members(lxc, image, members)
     results: list[dict[str, Any]] = []
+    bake: dict[str, Any] | None = None
     interrupted = False
     try:
-        with held(lxc, image):  # ours' destroy must not take the baselines' image with it
+        # held: ours' destroy must not take the baselines' image with it; ours' bake lasts as long as `session`
+        with held(lxc, image), contextlib.ExitStack() as session:
+            if "ours" in settings.approaches:
+                bake = _bake_once(session, lxc, members)
+                if "error" in bake:
+                    settings = replace(settings, approaches=tuple(a for a in settings.approaches if a != "ours"))
             for run, n, approach in schedule(settings):
                 results.append(_recorded(run, n, approach, lxc, site, image, settings))
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the clean-up above has run; keep what was measured
@@ -157,4 +175,17 @@ def run_matrix(settings: Settings) -> dict[str, Any]:
         say("interrupted: writing the runs measured so far")
     finally:
         lxc.remove()
-    return {"members": members, "image": image, "results": results, "interrupted": interrupted}
+    return {"members": members, "image": image, "bake": bake, "results": results, "interrupted": interrupted}
+
+
+def _bake_once(session: contextlib.ExitStack, lxc: Lxc, members: list[str]) -> dict[str, Any]:
+    """Bakes ours' image for the whole session (held until `session` closes); a failed bake is recorded
+    and ours is left out rather than measured with a bake inside its `up`."""
+    say("baking ours' image (timed on its own)")
+    try:
+        made: Bake = session.enter_context(baked(lxc, members))
+    except Exception as error:  # noqa: BLE001 - recorded in the results; the baselines still run
+        traceback.print_exc(file=sys.stderr)
+        return {"error": f"{type(error).__name__}: {error}"[-2000:]}
+    say(f"  -> baked in {made.seconds} s{' (reused an existing image)' if made.reused else ''}")
+    return made.record()

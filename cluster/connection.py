@@ -28,6 +28,7 @@ from cluster.errors import ConnectionSetupError
 from cluster.retry import with_retries
 
 FINGERPRINT_RE = re.compile(r"^[0-9a-f]{64}$")
+POOL_SIZE = 32  # kept-alive connections: one shared client serves the native provider's worker threads
 
 
 def normalize_fingerprint(value: str) -> str:
@@ -94,7 +95,7 @@ class PinnedFingerprintAdapter(HTTPAdapter):
 
     def __init__(self, fingerprint: str) -> None:
         self._fingerprint = fingerprint
-        super().__init__()
+        super().__init__(pool_maxsize=POOL_SIZE)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         kwargs["assert_fingerprint"] = self._fingerprint

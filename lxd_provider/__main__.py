@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import signal
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
@@ -25,6 +26,7 @@ from cluster.errors import user_message
 from lxd_provider.schema import VERSION
 from lxd_provider.server import LxdProvider
 
+MAX_WORKERS = 32  # LXD calls in flight at once (the engine limits how many operations it sends)
 RPCS = ("CheckConfig", "DiffConfig", "Configure", "Check", "Diff", "Create", "Read", "Update", "Delete", "GetSchema")
 
 
@@ -64,6 +66,10 @@ for _rpc in RPCS:
 
 
 async def serve(engine_address: str) -> None:
+    # every LXD call runs in a worker thread (asyncio.to_thread); the default pool has cpus + 4 workers,
+    # so on a 2-core controller only 6 creates (each waiting minutes for a start and a DHCP lease) ran
+    # at once while the engine had more in flight
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=MAX_WORKERS))
     server = grpc.aio.server(options=_GRPC_CHANNEL_OPTIONS)
     servicer = QuietServicer(sys.argv[1:], VERSION, LxdProvider(), engine_address=engine_address)
     provider_pb2_grpc.add_ResourceProviderServicer_to_server(servicer, server)

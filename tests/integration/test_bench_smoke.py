@@ -1,5 +1,6 @@
-"""`make bench` at its smallest on the real lab: the three approaches run, and the JSON, PNG plots and
-table are produced. Timings are reported by the benchmark itself, never asserted here."""
+"""`make bench` at its smallest on the real lab: the four approaches run (ours on an image baked once
+beforehand), and the JSON, PNG plots and table are produced. Timings are reported by the benchmark
+itself, never asserted here."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench.capacity import room_for
+from bench.cluster import BENCH_PREFIXES
 from lab.info import LabInfo
 from ops.pulumi_cli import ROOT
 from tests.conftest import require
@@ -26,16 +28,21 @@ def test_bench_smoke_n2(lab: LabInfo, tmp_path: Path) -> None:
                           cwd=ROOT, capture_output=True, text=True, timeout=1500, check=False)
     assert done.returncode == 0, done.stderr[-4000:]
     document = json.loads((tmp_path / "results.json").read_text())
-    assert {r["approach"] for r in document["results"] if "error" not in r} == {"A", "B", "ours"}
+    assert {r["approach"] for r in document["results"] if "error" not in r} == {"A", "Ap", "B", "ours"}
+    assert document["bake"]["seconds"] > 0 and "error" not in document["bake"]
     for png in ("time_vs_n.png", "spread_hist.png"):
         assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     ours = next(r for r in document["results"] if r["approach"] == "ours")
     assert ours["spread"] <= 1 and sum(ours["counts"].values()) == 2
     assert not set(ours["noop_changes"]) - {"same"}, "a second `pulumi up` changed something"
-    assert document["registry"]["vip_failover_gap_s"] is None  # until HARegistry joins the benchmark
+    assert document["registry"]["serving_s"] is None  # --no-registry
     assert "| 2 |" in table.read_text()
     listed = subprocess.run(["lxc", "list", "--format", "json"], capture_output=True, text=True, timeout=60,
                             env={"LXD_CONF": str(Path(lab.data["lab_dir"]) / "lxc-client"), "PATH": "/usr/bin:/bin",
                                  "LXD_DIR": lab.data["lxd"]["members"][0]["lxd_dir"]}, check=True)
-    leftovers = [i["name"] for i in json.loads(listed.stdout) if i["name"].startswith(("bn-", "bna-", "bnb-"))]
+    leftovers = [i["name"] for i in json.loads(listed.stdout) if i["name"].startswith(BENCH_PREFIXES)]
     assert leftovers == [], f"the benchmark left containers behind: {leftovers}"
+    fingerprints = {i["fingerprint"] for i in lab.lxd_client().api.images.get(params={"recursion": "1"}).json()[
+        "metadata"]}
+    if not document["bake"]["reused"]:  # an image another stack baked from the same plan is that stack's
+        assert document["bake"]["fingerprint"] not in fingerprints, "the session's baked image outlived it"
