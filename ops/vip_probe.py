@@ -29,9 +29,11 @@ class ProbeResult:
 class VipProbe:
     """GET https://<vip>/v2/ (401 means alive: the registry answered) until stopped."""
 
-    def __init__(self, url: str, ca_cert_pem: str, alive_statuses: tuple[int, ...] = (200, 401)) -> None:
+    def __init__(self, url: str, ca_cert_pem: str, alive_statuses: tuple[int, ...] = (200, 401),
+                 max_s: float = MAX_PROBE_S) -> None:
         self.url = url
         self.alive_statuses = alive_statuses
+        self.max_s = max_s
         self._ca = tempfile.NamedTemporaryFile("w", suffix=".crt", delete=False)  # noqa: SIM115 - lives with probe
         self._ca.write(ca_cert_pem)
         self._ca.close()
@@ -52,7 +54,7 @@ class VipProbe:
         session.headers["Connection"] = "close"  # every probe a new connection: it must reach whoever holds the VIP
         started = time.monotonic()
         failing_since: float | None = None
-        while not self._stop.is_set() and time.monotonic() - started < MAX_PROBE_S:
+        while not self._stop.is_set() and time.monotonic() - started < self.max_s:
             now = time.monotonic()
             alive = self._alive(session)
             self.result.attempts += 1
