@@ -26,7 +26,7 @@ from ops.lab_secrets import TLS_CERT, ensure_all, registry_login
 from ops.lab_stacks import lab_stack, registry_overrides
 from ops.pulumi_cli import PulumiError
 from ops.registry_client import RegistryAccess, Skopeo, build_sample_image
-from ops.rolling import Options, Roll, return_home
+from ops.rolling import Options, Report, Roll, return_home
 from ops.services import Service, registry_service
 from ops.stack_config import endpoint_from_stack, read_stack_config
 from ops.vip_probe import VipProbe
@@ -106,6 +106,9 @@ def _roll_once(number: int, settings: SoakSettings, client: Any, lab: LabInfo, a
         probe = VipProbe(f"https://{VIP}:5000/v2/", TLS_CERT.read_text(), max_s=ROLL_BOUND_S).start()
         try:
             report = Roll(client, options, say=say).run()
+        except Exception as error:  # noqa: BLE001 - the roll's own reading of the cluster failed: a stopped roll
+            report = Report(ok=False, stopped_at=f"before the first member: {type(error).__name__}: {error}")
+            say(f"STOPPED before the first member: {error}")
         finally:
             fault.settle()
             gaps = probe.stop()
