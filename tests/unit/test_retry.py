@@ -16,6 +16,15 @@ def test_dqlite_and_member_loss_are_transient_but_real_errors_are_not() -> None:
     assert not is_transient(RuntimeError("Instance not found"))
 
 
+def test_a_migration_whose_connection_between_members_broke_is_transient() -> None:
+    assert is_transient(RuntimeError("Copy instance operation failed: Failed instance creation: Error transferring "
+                                     "instance data: websocket: bad handshake"))
+    assert is_transient(RuntimeError("Error transferring instance data: websocket: close 1006 (abnormal closure)"))
+    assert not is_transient(RuntimeError("Error transferring instance data: Failed to create file: no space left "
+                                         "on device"))
+    assert not is_transient(RuntimeError("websocket: bad handshakes"))  # whole phrases only
+
+
 def test_retries_transient_then_succeeds() -> None:
     calls = []
 
