@@ -24,6 +24,7 @@ class ProbeResult:
     failures: int = 0
     longest_gap_s: float = 0.0
     gaps: list[float] = field(default_factory=list)
+    gap_starts: list[float] = field(default_factory=list)  # seconds after the probe started, one per gap
 
 
 class VipProbe:
@@ -59,17 +60,18 @@ class VipProbe:
             alive = self._alive(session)
             self.result.attempts += 1
             if alive and failing_since is not None:
-                self._close_gap(time.monotonic() - failing_since)
+                self._close_gap(time.monotonic() - failing_since, failing_since - started)
                 failing_since = None
             elif not alive:
                 self.result.failures += 1
                 failing_since = failing_since if failing_since is not None else now
             time.sleep(max(0.0, PROBE_INTERVAL_S - (time.monotonic() - now)))
         if failing_since is not None:
-            self._close_gap(time.monotonic() - failing_since)
+            self._close_gap(time.monotonic() - failing_since, failing_since - started)
 
-    def _close_gap(self, gap: float) -> None:
+    def _close_gap(self, gap: float, began_s: float) -> None:
         self.result.gaps.append(round(gap, 3))
+        self.result.gap_starts.append(round(began_s, 1))
         self.result.longest_gap_s = max(self.result.longest_gap_s, gap)
 
     def start(self) -> VipProbe:

@@ -1,7 +1,7 @@
 """One fault per roll, injected while the roll runs and always undone before the roll goes on.
 
-The roll's own progress lines trigger it: when the chosen move starts ("moving X from A to B") and the
-instance has been stopped (its migration is under way), the fault fires in a thread:
+The roll's own progress lines trigger it: when the chosen move starts ("moving X from A to B") and LXD's
+copy of the instance has appeared on the target (the migration is under way), the fault fires in a thread:
 - restart-during-move: the move's target or source member daemon is restarted (clean shutdown, start,
   ONLINE again), as a member reboot in the middle of a migration;
 - leader-kill: the dqlite leader's daemon gets SIGKILL; once the cluster shows it OFFLINE it is started
@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from cluster.steps import move_copy_name
 from lab import faults as lab_faults
 from lab.cluster import cluster_members
 from lab.config import LabConfig
@@ -32,7 +33,7 @@ KINDS = ("restart-during-move", "leader-kill", "cut-heal")
 MOVES_PER_ROLL = 4  # 2 replicas on 3 members: each replica's member is evacuated and restored
 MOVE_LINE = re.compile(r"moving (?P<instance>\S+) from (?P<source>\S+) to (?P<target>\S+)")
 HOST_STEP_LINE = re.compile(r"\] host step: ")
-STOPPED_WAIT_S = 15.0
+COPY_WAIT_S = 30.0
 OFFLINE_WAIT_S = 90.0
 FAULT_BOUND_S = 300.0  # a fault that is not undone by then is undone by force and recorded as failed
 
@@ -131,9 +132,9 @@ def undo_all(actions: LabActions, say: Callable[[str], None]) -> list[str]:
 class RollFault:
     """Watches one roll's lines (`hook`), fires the planned fault once, undoes it before the next host step."""
 
-    def __init__(self, plan: FaultPlan, actions: LabActions, instance_status: Callable[[str], str | None],
+    def __init__(self, plan: FaultPlan, actions: LabActions, read: Callable[[str], dict[str, Any] | None],
                  say: Callable[[str], None]) -> None:
-        self.plan, self.actions, self.instance_status, self.say = plan, actions, instance_status, say
+        self.plan, self.actions, self.read, self.say = plan, actions, read, say
         self.record = FaultRecord(plan.kind, plan.move_index)
         self._moves_seen = 0
         self._thread: threading.Thread | None = None
@@ -168,7 +169,7 @@ class RollFault:
         self.say(f"[soak fault] {text}")
 
     def _inject(self, move: dict[str, str], line: str) -> None:
-        self._wait_stopped(move["instance"])
+        self._wait_copying(move["instance"])
         self.record.trigger, self.record.fired_at_s = line.strip(), self._now()
         try:
             {"restart-during-move": self._restart, "leader-kill": self._leader_kill,
@@ -179,15 +180,19 @@ class RollFault:
             undo_all(self.actions, self.say)
         self.record.undone_at_s = self._now()
 
-    def _wait_stopped(self, instance: str) -> None:
-        """The move first stops the instance; fire once it is stopped, i.e. during the migration."""
-        deadline = time.monotonic() + STOPPED_WAIT_S
+    def _wait_copying(self, instance: str) -> None:
+        """Fires in the middle of the migration: once LXD's copy of the instance (`lxd-move-of-<uuid>`,
+        made on the target before the original is deleted) exists; at the latest after COPY_WAIT_S."""
+        deadline = time.monotonic() + COPY_WAIT_S
+        copy_name: str | None = None
         while time.monotonic() < deadline:
             try:
-                if self.instance_status(instance) != "Running":
+                if copy_name is None:
+                    copy_name = move_copy_name(self.read(instance) or {})
+                elif self.read(copy_name) is not None:
                     return
-            except Exception:  # noqa: BLE001 - an unreadable instance is one being moved
-                return
+            except Exception:  # noqa: BLE001 - unreadable for a moment: keep watching until the bound
+                pass
             time.sleep(0.2)
 
     def _restart(self, move: dict[str, str]) -> None:

@@ -57,7 +57,7 @@ class PullLoop:
         self.pulls: list[Pull] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="pull-loop", daemon=True)
-        self._started = time.monotonic()
+        self.started = time.monotonic()  # the soak's clock: every at_s counts from here
 
     def _attempt(self, image: Image) -> str | None:
         try:
@@ -67,7 +67,7 @@ class PullLoop:
 
     def _loop(self) -> None:
         index = 0
-        while not self._stop.is_set() and time.monotonic() - self._started < MAX_LOOP_S:
+        while not self._stop.is_set() and time.monotonic() - self.started < MAX_LOOP_S:
             image = self.images[index % len(self.images)]
             index += 1
             roll, began = self.roll, time.monotonic()
@@ -78,7 +78,7 @@ class PullLoop:
                 second = self._attempt(image)
                 outcome = "retried" if second is None else "failed"
                 error = error if second is None else second
-            self.pulls.append(Pull(round(began - self._started, 2), round(time.monotonic() - began, 2), image.tag,
+            self.pulls.append(Pull(round(began - self.started, 2), round(time.monotonic() - began, 2), image.tag,
                                    outcome, roll, error or ""))
             self._stop.wait(PULL_INTERVAL_S)
 

@@ -19,7 +19,9 @@ from typing import Any, TextIO
 from bench.soak.faults import FaultPlan, LabActions, RollFault, undo_all
 from bench.soak.pull_loop import Image, PullLoop, pull_error
 from cluster.connection import lxd_client
-from cluster.facts import read_instance
+from cluster.facts import read_instance, read_instances
+from cluster.retry import with_retries
+from cluster.steps import ensure_deleted
 from lab.config import LabConfig
 from lab.info import LabInfo
 from ops.lab_secrets import TLS_CERT, ensure_all, registry_login
@@ -33,6 +35,8 @@ from ops.vip_probe import VipProbe
 from ops.workloads import Scope
 
 VIP, VRID, PREFIX = "10.91.0.247", 87, "soakreg"
+STACK = "bench-soak"
+MOVE_COPY_PREFIX = "lxd-move-of-"
 ROOT_DIRECTORY = "/soak-registry"
 REPOSITORY = "soak/sample"
 HOST_STEP = "{python} -m lab fault restart-member {member}"
@@ -88,8 +92,10 @@ def _push_images(skopeo: Skopeo, work: Path, count: int, say: Say) -> list[Image
 
 
 def _roll_once(number: int, settings: SoakSettings, client: Any, lab: LabInfo, actions: LabActions,
-               services: list[Service]) -> dict[str, Any]:
-    """One maintenance roll with its fault; the roll's lines go to the console and to its log file."""
+               services: list[Service], clock_zero: float) -> dict[str, Any]:
+    """One maintenance roll with its fault; the roll's lines go to the console and to its log file.
+    Times in the entry count from the roll's start; `started_at_s` from `clock_zero` (the pulls' clock)."""
+    started_at_s = round(time.monotonic() - clock_zero, 1)
     plan = FaultPlan.for_roll(number, settings.kinds)
     log_path = settings.log_dir / f"roll-{number:02d}.log"
     reader = lab.lxd_client()  # the fault thread's own connection
@@ -98,7 +104,7 @@ def _roll_once(number: int, settings: SoakSettings, client: Any, lab: LabInfo, a
             sys.stderr.write(f"[roll {number} {time.strftime('%H:%M:%S')}] {line}\n")
             fault.hook(line)
 
-        fault = RollFault(plan, actions, lambda name: (read_instance(reader, name) or {}).get("status"), say)
+        fault = RollFault(plan, actions, lambda name: read_instance(reader, name), say)
         say(f"fault plan: {plan.kind} at move {plan.move_index + 1}"
             + (f" ({plan.side})" if plan.kind == "restart-during-move" else ""))
         options = Options(scope=settings.scope_of(), host_step=HOST_STEP, services=services,
@@ -113,14 +119,25 @@ def _roll_once(number: int, settings: SoakSettings, client: Any, lab: LabInfo, a
             fault.settle()
             gaps = probe.stop()
         entry: dict[str, Any] = {
-            "roll": number, "ok": report.ok, "stopped_at": report.stopped_at, "members_done": report.members_done,
+            "roll": number, "started_at_s": started_at_s, "ok": report.ok, "stopped_at": report.stopped_at,
+            "members_done": report.members_done,
             "moves": sum(1 for m in report.moves if m.moved), "seconds": round(report.seconds, 1),
             "fault": fault.record.as_dict(), "longest_gap_s": round(gaps.longest_gap_s, 2),
-            "vip_gaps": len(gaps.gaps), "log": log_path.name,
+            "vip_gaps": [[at, gap] for at, gap in zip(gaps.gap_starts, gaps.gaps, strict=True)],
+            "log": log_path.name,
         }
         if not report.ok:
             entry["recovery"] = _recover(client, settings, actions, say)
+        entry["leftover_copies"] = _leftover_copies(client)
+        if entry["leftover_copies"]:
+            say(f"left behind by an interrupted LXD move: {', '.join(entry['leftover_copies'])}")
     return entry
+
+
+def _leftover_copies(client: Any) -> list[str]:
+    """Copies an interrupted LXD move left of the soak's instances (`lxd-move-of-<uuid>`, our marks kept)."""
+    return sorted(i.name for i in with_retries(lambda: read_instances(client), "list instances")
+                  if i.name.startswith(MOVE_COPY_PREFIX) and (i.owner or "").endswith(f"/{STACK}"))
 
 
 def _recover(client: Any, settings: SoakSettings, actions: LabActions, say: Say) -> str:
@@ -176,7 +193,7 @@ def run_soak(settings: SoakSettings, say: Say) -> dict[str, Any]:
     ensure_all()
     overrides = registry_overrides(lab.data, prefix=PREFIX, vip=VIP, vrid=VRID, root_directory=ROOT_DIRECTORY)
     try:
-        with lab_stack("soak", overrides, prefix="bench") as cli, _healed_on_exit(actions, say), \
+        with lab_stack(STACK.removeprefix("bench-"), overrides, prefix="bench") as cli, _healed_on_exit(actions, say), \
                 tempfile.TemporaryDirectory(prefix="lxdha-soak-") as scratch:
             started = time.monotonic()
             summary = cli.up_summary()
@@ -208,7 +225,8 @@ def _measure(settings: SoakSettings, stack: str, work: Path, lab: LabInfo, actio
         try:
             for number in range(settings.first_roll, settings.first_roll + settings.rolls):
                 loop.roll = number
-                entry = _roll_once(number, settings, client, lab, actions, [service] if service else [])
+                entry = _roll_once(number, settings, client, lab, actions, [service] if service else [],
+                                   loop.started)
                 document["rolls"].append(entry)
                 say(f"roll {number}: {'ok' if entry['ok'] else 'STOPPED: ' + str(entry['stopped_at'])} "
                     f"in {entry['seconds']}s; fault {entry['fault']['kind']} on {entry['fault']['member']}; "
@@ -217,4 +235,9 @@ def _measure(settings: SoakSettings, stack: str, work: Path, lab: LabInfo, actio
             loop.stop()  # before anything is torn down: no pull fails because the soak ends
             _pull_figures(document["rolls"], loop)
             document["pulls"] = loop.pulls
+            try:
+                for name in _leftover_copies(client):  # the stack's destroy does not know them
+                    ensure_deleted(client, name)
+            except Exception as error:  # noqa: BLE001 - said; the lab's own teardown removes them too
+                say(f"could not remove leftover move copies: {type(error).__name__}: {error}")
     document["after"] = _verify(skopeo, images, work)

@@ -51,7 +51,9 @@ class FakeActions:
 
 def _roll_fault(plan: FaultPlan, actions: FakeActions) -> tuple[RollFault, list[str]]:
     said: list[str] = []
-    return RollFault(plan, actions, lambda _name: "Stopped", said.append), said  # type: ignore[arg-type]
+    records = {"soakreg-0": {"config": {"volatile.uuid": "u0"}}, "soakreg-1": {"config": {"volatile.uuid": "u1"}},
+               "lxd-move-of-u0": {}, "lxd-move-of-u1": {}}  # the migration is under way
+    return RollFault(plan, actions, records.get, said.append), said  # type: ignore[arg-type]
 
 
 def test_the_fault_fires_on_its_move_and_the_host_step_waits_until_it_is_undone() -> None:
@@ -100,7 +102,7 @@ def test_a_failing_fault_is_recorded_and_the_lab_repaired(monkeypatch: Any) -> N
 
 def _roll(number: int, kind: str, ok: bool = True, gap: float = 0.4, failed: int = 0) -> dict[str, Any]:
     return {"roll": number, "ok": ok, "stopped_at": None if ok else "m2: gate after: x", "members_done": [],
-            "moves": 4, "seconds": 100.0 + number, "longest_gap_s": gap, "vip_gaps": 1, "log": "",
+            "moves": 4, "seconds": 100.0 + number, "longest_gap_s": gap, "vip_gaps": [[50.0, gap]], "log": "",
             "fault": {"kind": kind, "planned_move": 0, "member": "m2", "trigger": "moving", "fired_at_s": 12.0,
                       "undone_at_s": 40.0, "steps": [], "error": None},
             "pulls": 10, "retried_pulls": 1, "failed_pulls": failed, "pull_problems": []}
