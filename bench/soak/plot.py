@@ -42,21 +42,25 @@ def soak_plot(document: dict[str, Any], path: Path) -> Path:
     retried = [r.get("retried_pulls", 0) for r in rolls]
     if any(retried):
         axes[2].plot(xs, retried, "k.", label="pulls that needed their retry")
-        axes[2].legend(loc="upper right")
+        axes[2].set_ylim(bottom=0, top=max([1, *retried, *series[2][1]]) * 1.15)
+        axes[2].legend(loc="upper right", fontsize=8)
     for roll, height in zip(rolls, series[0][1], strict=True):
         member = roll["fault"].get("member")
         axes[0].annotate(("STOPPED " if not roll["ok"] else "") + (member or ""), (roll["roll"], height),
                          ha="center", va="bottom", fontsize=7)
     axes[-1].set_xlabel("roll")
     axes[-1].set_xticks(xs)
+    axes[0].set_ylim(bottom=0, top=max([1, *series[0][1]]) * 1.25)  # room for the member labels
     legend = [Patch(color=color, label=kind) for kind, color in COLORS.items()]
     legend += [Patch(color=NOT_FIRED, label="fault not fired"), Patch(facecolor="white", hatch="//",
                                                                        edgecolor="black", label="roll stopped")]
-    axes[0].legend(handles=legend, loc="upper left", fontsize=8, ncol=3)
     s = document["summary"]
-    axes[0].set_title(f"Soak: {s['rolls_ok']}/{s['rolls']} rolls completed, {s['failed_pulls']} failed pulls of "
-                      f"{s['pulls']}, longest VIP gap {s['longest_gap_s']} s")
-    figure.tight_layout()
+    figure.suptitle(f"Soak: {s['rolls_ok']}/{s['rolls']} rolls completed, {s['failed_pulls']} failed pulls of "
+                    f"{s['pulls']}, longest VIP gap {s['longest_gap_s']} s\n(bar colour: the fault injected; "
+                    "label: its member)", fontsize=10)
+    figure.legend(handles=legend, loc="upper center", bbox_to_anchor=(0.5, 0.94), fontsize=8, ncol=5,
+                  frameon=False)
+    figure.tight_layout(rect=(0, 0, 1, 0.91))
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path

@@ -101,7 +101,8 @@ def render_section(document: dict[str, Any], table_path: Path, json_path: Path, 
         f"{document['host']['cpus']} CPU cores (shared), {len(document['members'])}-member lab. Each roll is a full "
         "maintenance of every member (evacuate, member daemon restarted as the host step, move back) of a "
         "2-replica HA registry while a client pulls through its VIP (one retry per pull); one fault is injected "
-        "during each roll, when a move starts, and undone before the roll's next host step.",
+        "during each roll, in the middle of a move (once LXD's copy of the instance exists on the target), and "
+        "undone before the roll's next host step.",
         "",
         f"- rolls completed: **{s['rolls_ok']}/{s['rolls']}**; failed pulls: **{s['failed_pulls']}** of {s['pulls']}"
         f" ({s['retried_pulls']} needed their retry); longest VIP gap: **{s['longest_gap_s']} s** "
