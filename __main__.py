@@ -12,19 +12,22 @@ from typing import Any
 import pulumi
 
 from cluster.errors import ConfigError
+from components.baked_image import BakedImage, BakedImageArgs
 from components.balanced_container import AccessConfig, BalancedContainer, BalancedContainerArgs, PlaybookSpec
 from components.containers_config import ContainersSettings, containers_settings
 from components.image_alias import AlpineImageAlias, AlpineImageAliasArgs, ImageSource
 from components.registry import HARegistry, HARegistryArgs, RegistryImage
+from components.registry_config import PACKAGES as REGISTRY_PACKAGES
 from components.registry_config import RegistrySettings, registry_settings
 from components.registry_secrets import RegistrySecrets, registry_secrets
-from components.site_config import access, image_source
+from components.site_config import BakeSettings, access, bake_settings, image_source
 
 
 @dataclass
 class StackSettings:
     access: AccessConfig
     image: ImageSource
+    bake: BakeSettings
     containers: ContainersSettings
     registry: tuple[RegistrySettings, RegistrySecrets] | None
 
@@ -40,21 +43,31 @@ def read_settings() -> StackSettings:
     if registry is not None and set(containers.names()) & set(registry[0].names()):
         raise ConfigError("lxdha:registry.prefix", f"containers {registry[0].prefix}-N would collide with "
                           "lxdha:containers names", "give the registry and the plain containers different prefixes")
-    return StackSettings(access(config), image_source(config), containers, registry)
+    return StackSettings(access(config), image_source(config), bake_settings(config), containers, registry)
 
 
 def declare(settings: StackSettings) -> None:
     image = AlpineImageAlias("base-image", AlpineImageAliasArgs(settings.image))
+    container_image: pulumi.Input[str] = image.alias
+    if settings.bake.enabled:
+        packages = [*settings.bake.packages, *(REGISTRY_PACKAGES if settings.registry is not None else ())]
+        baked = BakedImage("baked-image", BakedImageArgs(
+            source_alias=image.alias, source_fingerprint=image.fingerprint, alias=settings.bake.alias,
+            distro=image.distro, mirror=settings.access.mirror, packages=packages))
+        container_image = baked.alias
+        pulumi.export("baked_image", {"alias": baked.alias, "fingerprint": baked.fingerprint})
     plain = settings.containers
     containers = [
         BalancedContainer(name, BalancedContainerArgs(
-            name=name, image=image.alias, distro=image.distro, access=settings.access, group=plain.group,
-            pinned_member=plain.member, playbook=PlaybookSpec(project_dir=plain.ansible_dir, playbook=plain.playbook)))
+            name=name, image=container_image, distro=image.distro, access=settings.access, group=plain.group,
+            pinned_member=plain.member, baked=settings.bake.enabled,
+            playbook=PlaybookSpec(project_dir=plain.ansible_dir, playbook=plain.playbook)))
         for name in plain.names()
     ]
     if settings.registry is not None:
-        registry = HARegistry("registry", HARegistryArgs(*settings.registry, RegistryImage(image.alias, image.distro),
-                                                         settings.access))
+        registry = HARegistry("registry", HARegistryArgs(
+            *settings.registry, RegistryImage(container_image, image.distro, baked=settings.bake.enabled),
+            settings.access))
         pulumi.export("registry", {
             "url": registry.url,
             "vip": registry.vip,

@@ -1,4 +1,4 @@
-"""The baselines' bootstrap as one shell script, rendered from the project's own `debian_plan`.
+"""The baselines' bootstrap as one shell script, rendered from the project's own (unbaked) Debian `bootstrap_plan`.
 
 Same steps as `pulumi up` runs (mirror sources + key, apt update/upgrade, openssh-server + python3,
 authorized_keys from a local file, sshd enabled), so every approach does the same work; only the
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from provisioners.bootstrap_plan import HOST_KEY_STEP, Mirror, debian_plan
+from provisioners.bootstrap_plan import HOST_KEY_STEP, Mirror, bootstrap_plan
 
 
 def mirror_from_lab(data: dict) -> Mirror:
@@ -21,6 +21,7 @@ def mirror_from_lab(data: dict) -> Mirror:
 def render(mirror: Mirror, public_key_file: Path) -> str:
     """One `set -e` script; each step runs in its own subshell so its own `set -e` holds."""
     keys = tuple(line.strip() for line in public_key_file.read_text().splitlines() if line.strip())
-    steps = [step for step in debian_plan(mirror, keys) if step.name != HOST_KEY_STEP]  # the seed pinned nothing
+    # the seed pinned no host key
+    steps = [step for step in bootstrap_plan("debian", mirror, keys) if step.name != HOST_KEY_STEP]
     body = "\n".join(f"# {step.name}\n(\n{step.script}\n)" for step in steps)
     return f"set -e\n{body}\n"

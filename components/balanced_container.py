@@ -56,6 +56,7 @@ class BalancedContainerArgs:
     config: pulumi.Input[dict[str, str]] = field(default_factory=dict)
     devices: pulumi.Input[list[lxd.InstanceDeviceArgs]] = field(default_factory=list)
     replace_on_image_change: bool = False  # by default a new image reaches new containers only
+    baked: bool = False  # the image is a BakedImage: the bootstrap only sets up this container's access
     playbook: PlaybookSpec | None = None
 
 
@@ -69,7 +70,7 @@ class BalancedContainer(pulumi.ComponentResource):
     def __init__(self, resource_name: str, args: BalancedContainerArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("lxdha:index:BalancedContainer", resource_name, {}, opts)
-        steps = bootstrap_plan(args.distro, args.access.mirror_spec(), tuple(args.access.authorized_keys))
+        steps = bootstrap_plan(args.distro, args.access.mirror_spec(), tuple(args.access.authorized_keys), args.baked)
         placement = Placement(f"{resource_name}-placement", args.name, group=args.group,
                               pinned_member=args.pinned_member, group_size=args.group_size,
                               allow_group_overcommit=args.allow_group_overcommit,
@@ -82,7 +83,7 @@ class BalancedContainer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True,
                                         ignore_changes=[] if args.replace_on_image_change else ["image"]))
         bootstrap = Bootstrap(f"{resource_name}-bootstrap", self.instance.name, self.instance.uuid, args.distro,
-                              args.access.mirror, args.access.authorized_keys, steps,
+                              args.access.mirror, args.access.authorized_keys, steps, baked=args.baked,
                               opts=pulumi.ResourceOptions(parent=self))
         self._resource_name, self._access = resource_name, args.access
         self.name, self.member, self.ipv4 = self.instance.name, self.instance.location, self.instance.ipv4_address

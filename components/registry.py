@@ -23,6 +23,7 @@ from provisioners.random_secret import RandomSecret
 class RegistryImage:
     alias: pulumi.Input[str]
     distro: str
+    baked: bool = False
 
 
 def playbook_vars(settings: RegistrySettings, secrets: dict[str, str], self_address: str,
@@ -74,6 +75,7 @@ class HARegistry(pulumi.ComponentResource):
         self.replicas = [
             BalancedContainer(name, BalancedContainerArgs(
                 name=name, image=image.alias, distro=image.distro, access=access, group=settings.group,
+                baked=image.baked,
                 group_size=settings.replicas, allow_group_overcommit=settings.allow_replicas_over_members),
                 opts=child)
             for name in settings.names()

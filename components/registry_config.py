@@ -16,6 +16,8 @@ from cluster.names import instance_name_problem
 from components.containers_config import DEFAULT_ANSIBLE_DIR
 
 KEY = "lxdha:registry"
+# what the registry role installs, baked into the base image when baking is on (the role then skips it)
+PACKAGES = ("keepalived", "docker-registry")
 PLAYBOOK = "registry.yml"
 KNOWN = {"replicas", "prefix", "group", "allowReplicasOverMembers", "vip", "network", "vrid", "advertIntervalS",
          "vrrpVersion", "s3", "usersFile", "tls", "port", "httpSecretFile",

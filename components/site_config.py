@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -12,6 +14,7 @@ from components.config_files import read_config_file
 from components.image_alias import ImageSource
 
 NAMESPACE = "lxdha"
+PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]*$")
 
 
 def _file(key: str, path: str) -> str:
@@ -69,3 +72,28 @@ def access(config: pulumi.Config) -> AccessConfig:
         raise ConfigError(f"{NAMESPACE}:sshPrivateKey", "no SSH private key for Ansible",
                           "pulumi config set --secret lxdha:sshPrivateKey < key, or set ssh.privateKeyFile")
     return AccessConfig(mirror=mirror(config), authorized_keys=keys, private_key=private_key)
+
+
+@dataclass(frozen=True)
+class BakeSettings:
+    """`lxdha:image.bake` (default true), `bakedAlias` (default `<alias>-baked`), `bakePackages`."""
+
+    enabled: bool
+    alias: str
+    packages: tuple[str, ...]
+
+
+def bake_settings(config: pulumi.Config) -> BakeSettings:
+    image = _object(config, "image")
+    enabled = image.get("bake", True)
+    if not isinstance(enabled, bool):
+        raise ConfigError(f"{NAMESPACE}:image.bake", f"{enabled!r} is not true/false",
+                          "set true (bake a base image once; the default) or false (bootstrap every container)")
+    alias = str(image.get("bakedAlias") or f"{image.get('alias')}-baked")
+    if " " in alias or not alias.strip("/"):
+        raise ConfigError(f"{NAMESPACE}:image.bakedAlias", f"{alias!r} is not an image alias", "e.g. debian/lxdha-base")
+    packages = image.get("bakePackages") or []
+    if not isinstance(packages, list) or not all(isinstance(p, str) and PACKAGE_NAME.match(p) for p in packages):
+        raise ConfigError(f"{NAMESPACE}:image.bakePackages", f"{packages!r} is not a list of package names",
+                          "list package names, e.g. [htop, curl]")
+    return BakeSettings(enabled, alias, tuple(packages))

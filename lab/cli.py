@@ -22,6 +22,7 @@ FAULTS = {
     "heal-member": (faults.heal_member, "bring a cut member's link back up"),
     "stop-s3": (faults.stop_site_s3, "stop the S3 server on the site host"),
     "start-s3": (faults.start_site_s3, "start the S3 server on the site host"),
+    "rotate-cert": (faults.rotate_cluster_certificate, "give the cluster a new certificate (lab.json follows)"),
 }
 
 
@@ -121,4 +122,24 @@ def main(argv: list[str] | None = None) -> int:
     except LabError as error:
         print(f"lab: error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("lab: interrupted (run the same command again: every step is idempotent)", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - one message, the traceback in the lab's log
+        log = _unexpected_log(error)
+        print(f"lab: unexpected error: {type(error).__name__}: {error}" + (f" (traceback in {log})" if log else ""),
+              file=sys.stderr)
+        return 1
     return 0
+
+
+def _unexpected_log(error: BaseException) -> str | None:
+    import traceback
+
+    path = LabConfig.resolve().cache_dir / "lab-errors.log"  # the cache outlives the lab; its dir does not
+    try:
+        with path.open("a") as handle:
+            handle.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')}\n{''.join(traceback.format_exception(error))}")
+    except OSError:
+        return None
+    return str(path)

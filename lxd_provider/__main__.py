@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import sys
 from typing import Any
 
 import grpc
 import grpc.aio
+from pulumi.provider.experimental import provider
+from pulumi.provider.experimental.property_value import PropertyValue
 from pulumi.provider.experimental.server import ProviderServicer
 from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
-from pulumi.runtime.proto import provider_pb2_grpc
+from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from cluster.errors import user_message
 from lxd_provider.schema import VERSION
@@ -28,9 +31,20 @@ RPCS = ("CheckConfig", "DiffConfig", "Configure", "Check", "Diff", "Create", "Re
 class QuietServicer(ProviderServicer):
     """The SDK's servicer, whose errors are turned into one clear message each."""
 
+    async def DiffConfig(self, request: Any, context: grpc.aio.ServicerContext) -> Any:  # noqa: N802 - gRPC name
+        """Ours: the SDK's passes `changes` (a bool) and the detailed kinds to the proto unconverted."""
+        response = await self._provider.diff_config(provider.DiffRequest(
+            request.urn, request.id, PropertyValue.unmarshal_map(request.olds),
+            PropertyValue.unmarshal_map(request.news), list(request.ignoreChanges)))
+        return provider_pb2.DiffResponse(
+            changes=provider_pb2.DiffResponse.DIFF_SOME if response.changes else provider_pb2.DiffResponse.DIFF_NONE,
+            replaces=response.replaces, diffs=response.diffs, hasDetailedDiff=True,
+            detailedDiff={key: provider_pb2.PropertyDiff(kind=provider_pb2.PropertyDiff.UPDATE, inputDiff=True)
+                          for key in response.detailed_diff})
+
 
 def _quiet(name: str) -> Any:
-    inner = getattr(ProviderServicer, name)
+    inner = QuietServicer.__dict__.get(name) or getattr(ProviderServicer, name)
 
     async def call(self: ProviderServicer, request: Any, context: grpc.aio.ServicerContext) -> Any:
         try:
@@ -57,7 +71,13 @@ async def serve(engine_address: str) -> None:
     await server.start()
     sys.stdout.write(f"{port}\n")
     sys.stdout.flush()
-    await server.wait_for_termination()
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)  # the engine ends plugins with a signal: stop cleanly
+    waiting = asyncio.ensure_future(server.wait_for_termination())
+    await asyncio.wait([waiting, asyncio.ensure_future(stopping.wait())], return_when=asyncio.FIRST_COMPLETED)
+    await server.stop(grace=1)
 
 
 def main() -> None:

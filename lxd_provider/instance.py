@@ -157,8 +157,8 @@ class Instance(Resource):
         if outcome == "adopted":
             _say(f"adopting {name}: left by an earlier run of this stack")
             self._put(ctx, name, inputs)
-            if target:
-                ensure_moved(client, name, target, keep_running=inputs["running"])
+            if target:  # (started below, where a broken leftover is dealt with)
+                ensure_moved(client, name, target)
         if inputs["running"]:
             self._start(ctx, name, outcome, body, target)
         return join_id(inputs.get("project"), name), self._outputs(ctx, name, inputs)

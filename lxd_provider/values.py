@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pulumi.provider.experimental.property_value import Computed, PropertyValue
+from pulumi.runtime import rpc
 
 
 class _Unknown:
@@ -23,7 +24,7 @@ UNKNOWN = _Unknown()
 
 def to_plain(value: PropertyValue) -> Any:
     inner = value.value
-    if isinstance(inner, Computed):
+    if isinstance(inner, Computed) or inner == rpc.UNKNOWN:
         return UNKNOWN
     if isinstance(inner, bool) or inner is None or isinstance(inner, str):
         return inner
@@ -42,7 +43,8 @@ def plain_map(values: Mapping[str, PropertyValue]) -> dict[str, Any]:
 
 def from_plain(value: Any, secret: bool = False) -> PropertyValue:
     if value is UNKNOWN:
-        return PropertyValue.computed()
+        # the wire form of "not known yet" (the SDK cannot marshal its own Computed value)
+        return PropertyValue(rpc.UNKNOWN, is_secret=secret)
     if isinstance(value, bool) or value is None or isinstance(value, str):
         converted: Any = value
     elif isinstance(value, (int, float)):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+from ops import entry
 from ops.lab_secrets import TLS_CERT, ensure_all, registry_login
 from ops.pulumi_cli import ROOT, PulumiCli
 from ops.registry_client import RegistryAccess, push_and_pull
@@ -19,7 +20,7 @@ def _step(name: str, started: float, timings: dict[str, float]) -> float:
     return now
 
 
-def main() -> None:
+def main() -> int:
     timings: dict[str, float] = {}
     begin = mark = time.monotonic()
     subprocess.run([sys.executable, "-m", "lab", "up"], cwd=ROOT, check=True, timeout=1800)
@@ -43,9 +44,8 @@ def main() -> None:
     matches = "matches" if result["pulled_manifest"] == result["digest"] else "DOES NOT MATCH"
     print(f"pulled back:   {result['pulled_manifest']}  ({result['pull_s']}s, {matches})")
     print(f"demo finished in {time.monotonic() - begin:.0f}s  {timings}")
-    if result["pulled_manifest"] != result["digest"]:
-        sys.exit(1)
+    return 0 if result["pulled_manifest"] == result["digest"] else 1
 
 
 if __name__ == "__main__":
-    main()
+    entry.run(main, "demo")

@@ -9,6 +9,7 @@ import sys
 
 from cluster.connection import lxd_client
 from cluster.errors import ConfigError, ConnectionSetupError
+from ops import entry
 from ops.cli_common import add_service_arguments, load, requirements_of, services_from, sysctl_reader_from
 from ops.host_requirements import check_requirements
 from ops.workloads import Scope, read_snapshot
@@ -44,4 +45,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry.run(main, "host-check")

@@ -21,10 +21,12 @@ def stack_config(stack: str, overrides: dict[str, Any]) -> dict[str, Any]:
     """Pulumi.lab.yaml's config with `overrides` (full keys such as `lxdha:containers`) applied.
 
     The image alias is the stack's own: an alias belongs to one stack (a second one is refused).
+    Baking is off unless the overrides turn it on (`lxdha:image` with `bake: true`).
     """
     lab = yaml.safe_load((ROOT / "Pulumi.lab.yaml").read_text())
     config = dict(lab["config"])
-    config["lxdha:image"] = {**config["lxdha:image"], "alias": f"debian/{stack}"}
+    # no bake unless a stack asks for it: each throw-away stack would bake (and destroy) its own image
+    config["lxdha:image"] = {**config["lxdha:image"], "alias": f"debian/{stack}", "bake": False}
     config.pop("lxdha:registry", None)  # only stacks that ask for a registry get one
     config.update(overrides)
     return config

@@ -10,6 +10,7 @@ import time
 
 from cluster.connection import lxd_client
 from cluster.errors import ConfigError, ConnectionSetupError
+from ops import entry
 from ops.cli_common import (
     add_common_arguments,
     add_service_arguments,
@@ -71,4 +72,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry.run(main, "maintenance")

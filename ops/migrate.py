@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from ops import entry
 from ops.lab_stacks import change_counts
 from ops.pulumi_cli import ROOT, STATE_DIR, PulumiCli, PulumiError
 
@@ -100,4 +101,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry.run(main, "migrate")

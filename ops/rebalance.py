@@ -13,6 +13,7 @@ import pylxd
 
 from cluster.connection import lxd_client
 from cluster.errors import ConfigError, ConnectionSetupError
+from ops import entry
 from ops.cli_common import add_common_arguments, load, scope_from
 from ops.move_exec import MoveResult, execute_moves
 from ops.moves import Move, online_names, spread_of, violations
@@ -78,4 +79,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry.run(main, "rebalance")

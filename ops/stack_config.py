@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from cluster.connection import LxdEndpoint
+from cluster.errors import ConfigError
 from cluster.settings import endpoint_from_settings
 from ops.pulumi_cli import ROOT, PulumiCli
+from ops.stack_files import PrivateSalt
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,13 @@ def parse_config_json(stack: str, text: str, workdir: Path = ROOT) -> StackConfi
 
 
 def read_stack_config(stack: str, workdir: Path = ROOT) -> StackConfig:
-    result = PulumiCli(workdir, stack, timeout_s=120).run("config", "--json", "--show-secrets")
+    cli = PulumiCli(workdir, stack, timeout_s=120)
+    if PrivateSalt.applies(stack):
+        cli.ensure_stack()  # the lab stack's config is committed: its backend entry is made on first use
+    result = cli.run("config", "--json", "--show-secrets", check=False)
+    if result.returncode != 0:
+        raise ConfigError(f"stack {stack}", f"its config cannot be read ({result.stderr.strip()[-300:]})",
+                          f"create it (`pulumi stack init {stack}`) and set its lxd:* config, see README")
     return parse_config_json(stack, result.stdout, workdir)
 
 

@@ -59,51 +59,88 @@ def _authorized_keys_step(keys: tuple[str, ...]) -> Step:
 SSHD_DROP_IN = "PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
 
 
-def debian_plan(mirror: Mirror, keys: tuple[str, ...]) -> list[Step]:
-    keyring = "/etc/apt/keyrings/lxdha-mirror.asc"
+BASE_PACKAGES = {"debian": ("openssh-server", "python3"), "alpine": ("openssh", "python3")}
+APT = "DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Options::=--force-confold"
+DEBIAN_KEYRING = "/etc/apt/keyrings/lxdha-mirror.asc"
+# the units a package install enables are recorded, so a baked image starts none of them by itself
+ENABLED_UNITS = "systemctl list-unit-files --state=enabled --no-legend --type=service | awk '{print $1}' | sort"
+
+
+def debian_package_steps(mirror: Mirror, packages: tuple[str, ...], disable_new_units: bool = False) -> list[Step]:
     sources = (
         "Types: deb\n"
         f"URIs: {mirror.url}\n"
         f"Suites: {mirror.suite}\n"
         f"Components: {' '.join(mirror.components)}\n"
-        f"Signed-By: {keyring}\n"
+        f"Signed-By: {DEBIAN_KEYRING}\n"
     )
-    apt = "DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Options::=--force-confold"
+    install = f"{APT} install --no-install-recommends {' '.join(packages)}"
+    if disable_new_units:
+        install = (f"{ENABLED_UNITS} > /tmp/lxdha-units.before\n{install}\n{ENABLED_UNITS} > /tmp/lxdha-units.after\n"
+                   "comm -13 /tmp/lxdha-units.before /tmp/lxdha-units.after | xargs -r systemctl disable --now\n"
+                   "rm -f /tmp/lxdha-units.before /tmp/lxdha-units.after")
     return [
         Step("point-apt-at-mirror", "set -e\nmkdir -p /etc/apt/keyrings\n"
-             + _heredoc(keyring, mirror.signing_key, "644") + "\n"
+             + _heredoc(DEBIAN_KEYRING, mirror.signing_key, "644") + "\n"
              + "rm -f /etc/apt/sources.list /etc/apt/sources.list.d/*\n"
              + _heredoc("/etc/apt/sources.list.d/lxdha-mirror.sources", sources, "644")),
         # apt-get update exits 0 even when the mirror cannot be read: fail on its Err/W lines ourselves
         Step("apt-update", "set -e\nout=$(apt-get -q update 2>&1) || status=$?\necho \"$out\"\n"
              "if [ -n \"${status:-}\" ] || echo \"$out\" | grep -qE '^(Err:|W: Failed|E: )'; then\n"
              "  echo 'apt-get update could not read the mirror (see above)' >&2; exit 1\nfi"),
-        Step("apt-upgrade", f"set -e\n{apt} upgrade"),
-        Step("install-ssh-python", f"set -e\n{apt} install --no-install-recommends openssh-server python3"),
-        _authorized_keys_step(keys),
-        Step("configure-sshd", "set -e\nmkdir -p /etc/ssh/sshd_config.d\n"
-             + _heredoc("/etc/ssh/sshd_config.d/lxdha.conf", SSHD_DROP_IN, "644")
-             + "\nsystemctl enable ssh\nsystemctl restart ssh\nsystemctl is-active ssh"),
-        Step(HOST_KEY_STEP, "cat /etc/ssh/ssh_host_ed25519_key.pub"),
+        Step("apt-upgrade", f"set -e\n{APT} upgrade"),
+        Step("install-packages", f"set -e\n{install}"),
     ]
 
 
-def alpine_plan(mirror: Mirror, keys: tuple[str, ...]) -> list[Step]:
+def alpine_package_steps(mirror: Mirror, packages: tuple[str, ...], disable_new_units: bool = False) -> list[Step]:
     repositories = "\n".join(f"{mirror.url.rstrip('/')}/{path.lstrip('/')}" for path in mirror.repositories)
     return [
         Step("point-apk-at-mirror", "set -e\n" + _heredoc("/etc/apk/repositories", repositories, "644")),
         Step("apk-update", "set -e\napk update"),
         Step("apk-upgrade", "set -e\napk upgrade --no-cache"),
-        Step("install-ssh-python", "set -e\napk add --no-cache openssh python3"),
+        Step("install-packages", f"set -e\napk add --no-cache {' '.join(packages)}"),  # OpenRC enables nothing
+    ]
+
+
+def debian_access_steps(keys: tuple[str, ...]) -> list[Step]:
+    """Keys, this container's own host keys (a baked image has none), sshd up; then its host key."""
+    return [
+        _authorized_keys_step(keys),
+        Step("configure-sshd", "set -e\nmkdir -p /etc/ssh/sshd_config.d\n"
+             + _heredoc("/etc/ssh/sshd_config.d/lxdha.conf", SSHD_DROP_IN, "644")
+             + "\nssh-keygen -A\nsystemctl enable ssh\nsystemctl restart ssh\nsystemctl is-active ssh"),
+        Step(HOST_KEY_STEP, "cat /etc/ssh/ssh_host_ed25519_key.pub"),
+    ]
+
+
+def alpine_access_steps(keys: tuple[str, ...]) -> list[Step]:
+    return [
         # A locked root ('!') cannot log in even with a key; '*' means "no password" but unlocked.
         Step("unlock-root-for-keys", "set -e\nsed -i 's/^root:!:/root:*:/' /etc/shadow"),
         _authorized_keys_step(keys),
         Step("configure-sshd", "set -e\n"
              "sed -i 's/^#\\?PermitRootLogin.*/PermitRootLogin prohibit-password/' /etc/ssh/sshd_config\n"
              "sed -i 's/^#\\?PasswordAuthentication.*/PasswordAuthentication no/' /etc/ssh/sshd_config\n"
-             "rc-update add sshd default\nrc-service sshd restart"),
+             "ssh-keygen -A\nrc-update add sshd default\nrc-service sshd restart"),
         Step(HOST_KEY_STEP, "cat /etc/ssh/ssh_host_ed25519_key.pub"),
     ]
+
+
+# What makes a container *this* container; a baked image must carry none of it.
+CLEAR_IDENTITY = {
+    "debian": ("set -e\napt-get clean\nrm -rf /var/lib/apt/lists/*\nrm -f /etc/ssh/ssh_host_*\n"
+               ": > /etc/machine-id\nrm -f /var/lib/dbus/machine-id\n"
+               "rm -rf /var/lib/dhcp/* /var/lib/systemd/network/* /var/lib/systemd/random-seed\n"
+               "rm -f /root/.ssh/authorized_keys /root/.bash_history\n"
+               "journalctl --rotate >/dev/null 2>&1 || true\nrm -rf /var/log/journal/*\n"
+               "find /var/log -type f -exec truncate -s 0 {} +"),
+    "alpine": ("set -e\nrm -rf /var/cache/apk/*\nrm -f /etc/ssh/ssh_host_*\n"
+               "rm -f /etc/machine-id /var/lib/dbus/machine-id\nrm -rf /var/lib/dhcpcd/* /var/lib/udhcpc/*\n"
+               "rm -f /root/.ssh/authorized_keys /root/.ash_history\nfind /var/log -type f -exec truncate -s 0 {} +"),
+}
+PACKAGE_STEPS = {"debian": debian_package_steps, "alpine": alpine_package_steps}
+ACCESS_STEPS = {"debian": debian_access_steps, "alpine": alpine_access_steps}
 
 
 def validate_plan_inputs(distro: str, mirror: Mirror, keys: tuple[str, ...]) -> None:
@@ -127,9 +164,20 @@ def validate_plan_inputs(distro: str, mirror: Mirror, keys: tuple[str, ...]) -> 
                               "paste the .pub line, e.g. 'ssh-ed25519 AAAA... comment'")
 
 
-def bootstrap_plan(distro: str, mirror: Mirror, keys: tuple[str, ...]) -> list[Step]:
+def bootstrap_plan(distro: str, mirror: Mirror, keys: tuple[str, ...], baked: bool = False) -> list[Step]:
+    """What one container runs: on a baked image only its access (keys, host keys, sshd); otherwise the
+    package steps first (mirror, update, upgrade, openssh + python3)."""
     validate_plan_inputs(distro, mirror, keys)
-    return debian_plan(mirror, keys) if distro == "debian" else alpine_plan(mirror, keys)
+    packages = [] if baked else PACKAGE_STEPS[distro](mirror, BASE_PACKAGES[distro])
+    return packages + ACCESS_STEPS[distro](keys)
+
+
+def bake_plan(distro: str, mirror: Mirror, packages: tuple[str, ...] = ()) -> list[Step]:
+    """What a builder container runs before it is published as a baked image: every package the
+    containers need (base + `packages`), with the services they enable disabled, then its identity cleared."""
+    wanted = tuple(dict.fromkeys((*BASE_PACKAGES[distro], *packages)))
+    return [*PACKAGE_STEPS[distro](mirror, wanted, disable_new_units=True),
+            Step("clear-identity", CLEAR_IDENTITY[distro])]
 
 
 def plan_hash(steps: list[Step]) -> str:

@@ -21,7 +21,8 @@ RERUN_KEYS = ("instance", "instance_uuid", "plan_hash")
 
 
 def steps_for(props: dict[str, Any]) -> list:
-    return bootstrap_plan(props["distro"], Mirror.from_settings(props["mirror"]), tuple(props["authorized_keys"]))
+    return bootstrap_plan(props["distro"], Mirror.from_settings(props["mirror"]), tuple(props["authorized_keys"]),
+                          bool(props.get("baked")))
 
 
 class BootstrapProvider(ClusterProvider):
@@ -34,7 +35,7 @@ class BootstrapProvider(ClusterProvider):
         return CreateResult(f"{props['instance']}-bootstrap", self._run(props))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        keys = (*RERUN_KEYS, "mirror", "authorized_keys", "distro")
+        keys = (*RERUN_KEYS, "authorized_keys", "distro")  # the mirror reaches it through plan_hash
         changed = [key for key in keys if olds.get(key) != news.get(key)]
         return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
 
@@ -50,13 +51,14 @@ class Bootstrap(pulumi.dynamic.Resource):
 
     def __init__(self, resource_name: str, instance: pulumi.Input[str], instance_uuid: pulumi.Input[str],
                  distro: str, mirror: dict[str, Any], authorized_keys: list[str], steps: list[Step],
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+                 baked: bool = False, opts: pulumi.ResourceOptions | None = None) -> None:
         props = {
             "instance": instance,
             "instance_uuid": instance_uuid,
             "distro": distro,
             "mirror": mirror,
             "authorized_keys": authorized_keys,
+            "baked": baked,
             "plan_hash": plan_hash(steps),
             "host_key": None,
         }

@@ -4,12 +4,9 @@ provider the way the engine does (PropertyValues in, PropertyValues out)."""
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import pylxd
-import pytest
 
 from lxd_provider.base import Context
 from lxd_provider.values import marshal
@@ -40,9 +37,3 @@ def engine_call(coroutine: Any) -> Any:
 
 def values(**kwargs: Any) -> dict[str, Any]:
     return marshal(kwargs)
-
-
-@pytest.fixture
-def no_waiting(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(time, "sleep", lambda _s: None)
-    yield

@@ -12,10 +12,9 @@ from cluster.images import alias_description
 from lxd_provider import cached_image
 from lxd_provider.base import Context
 from lxd_provider.cached_image import CachedImage
-from lxd_provider.tests.support import OWNER, context, no_waiting  # noqa: F401 (fixture)
+from lxd_provider.tests.support import OWNER, context
 from tests.support.fake_lxd import FakeLxd
 
-pytestmark = pytest.mark.usefixtures("no_waiting")
 IMAGE = CachedImage()
 OLD, NEW = "1" * 64, "2" * 64
 

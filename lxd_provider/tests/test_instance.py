@@ -15,19 +15,9 @@ from lxd_provider.tests.support import OWNER, context
 from lxd_provider.values import UNKNOWN
 from tests.support.fake_lxd import FakeLxd
 
-pytestmark = pytest.mark.usefixtures("no_waiting")
-from lxd_provider.tests.support import no_waiting  # noqa: E402,F401  (fixture)
-
 INSTANCE = Instance()
 MOVE = r"/instances/web-0"
 TARGETED = r"(\?target)?"
-
-
-@pytest.fixture
-def fake() -> FakeLxd:
-    cluster = FakeLxd.cluster()
-    cluster.add_image("a" * 64, aliases=("debian/stable",))
-    return cluster
 
 
 @pytest.fixture

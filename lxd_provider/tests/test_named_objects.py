@@ -14,11 +14,9 @@ from lxd_provider.named import NamedObject
 from lxd_provider.network import Network
 from lxd_provider.profile import Profile
 from lxd_provider.storage_pool import StoragePool
-from lxd_provider.tests.support import context, no_waiting  # noqa: F401 (fixture)
+from lxd_provider.tests.support import context
 from lxd_provider.volume import Volume
 from tests.support.fake_lxd import FakeLxd
-
-pytestmark = pytest.mark.usefixtures("no_waiting")
 
 CASES: list[tuple[NamedObject, dict[str, Any], str, str, dict[str, Any]]] = [
     # resource, declaration, its id, API path, a change that replaces it
@@ -33,11 +31,6 @@ CASES: list[tuple[NamedObject, dict[str, Any], str, str, dict[str, Any]]] = [
      "/storage-pools/default/volumes/custom/data", {"pool": "fast"}),
 ]
 IDS = [case[0].what for case in CASES]
-
-
-@pytest.fixture
-def fake() -> FakeLxd:
-    return FakeLxd.cluster()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf import struct_pb2
-from pulumi.provider.experimental.property_value import Computed, PropertyValue
+from pulumi.provider.experimental.property_value import PropertyValue
 from pulumi.provider.experimental.provider import (
     CheckRequest,
     ConfigureRequest,
@@ -19,25 +19,18 @@ from pulumi.provider.experimental.provider import (
     DiffRequest,
     ReadRequest,
 )
+from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2
 
 from cluster.errors import OwnershipConflict, user_message
 from lxd_provider.__main__ import QuietServicer
 from lxd_provider.server import LxdProvider
-from lxd_provider.tests.support import FakeConnection, no_waiting, values  # noqa: F401 (fixture)
+from lxd_provider.tests.support import FakeConnection, values
 from tests.support.certs import self_signed_client_cert
 from tests.support.fake_lxd import FakeLxd
 
-pytestmark = pytest.mark.usefixtures("no_waiting")
 URN = "urn:pulumi:test::lxdha::lxd:index/instance:Instance::web"
 DECLARED = {"name": "web-0", "image": "debian/stable", "target": "m2"}
-
-
-@pytest.fixture
-def fake() -> FakeLxd:
-    cluster = FakeLxd.cluster()
-    cluster.add_image("a" * 64, aliases=("debian/stable",))
-    return cluster
 
 
 @pytest.fixture
@@ -75,7 +68,7 @@ def test_preview_never_touches_the_cluster(provider: LxdProvider, fake: FakeLxd)
     checked = run(provider.check(CheckRequest(URN, {}, values(**DECLARED), b"")))
     before = len(fake.calls)
     previewed = run(provider.create(CreateRequest(URN, checked.inputs, 60, preview=True)))
-    assert len(fake.calls) == before and isinstance(previewed.properties["ipv4Address"].value, Computed)
+    assert len(fake.calls) == before and previewed.properties["ipv4Address"].value == rpc.UNKNOWN
 
 
 def test_check_failures_name_the_property(provider: LxdProvider) -> None:

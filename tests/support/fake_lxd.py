@@ -209,7 +209,7 @@ class FakeLxd:
         if head == "instances":
             return self._instances(parts[1:], method, query, body, sync, async_, request)
         if head == "images":
-            return self._images(parts[1:], method, body, sync, async_)
+            return self._images(parts[1:], method, body, sync, async_, query)
         if head in ("profiles", "networks"):
             store = self.profiles if head == "profiles" else self.networks
             return self._simple(store, head[:-1], parts[1:], method, body, sync, query)
@@ -337,8 +337,16 @@ class FakeLxd:
         return {**instance, "state": self._state(instance)}
 
     def _images(self, rest: list[str], method: str, body: dict[str, Any], sync: Callable,
-                async_: Callable) -> requests.Response:
+                async_: Callable, query: dict[str, str]) -> requests.Response:
         if not rest:
+            if method == "POST" and body["source"].get("type") in ("instance", "container"):  # publish
+                builder = self._instance(body["source"]["name"])
+                if builder["status"] == "Running":
+                    raise FakeResponseError(400, "The instance must be stopped to be published")
+                fingerprint = f"{next(self._ids):064x}"
+                self.add_image(fingerprint)
+                self.images[fingerprint]["properties"] = dict(body.get("properties") or {})
+                return async_({"fingerprint": fingerprint})
             if method == "POST":
                 source = body["source"]
                 fingerprint = self.remote_images.get(source.get("alias") or source.get("fingerprint"))
@@ -347,6 +355,8 @@ class FakeLxd:
                 if fingerprint not in self.images:
                     self.add_image(fingerprint)
                 return async_({"fingerprint": fingerprint})
+            if query.get("recursion") == "1":
+                return sync(list(self.images.values()))
             return sync([f"/1.0/images/{f}" for f in self.images])
         if rest[0] == "aliases":
             if len(rest) == 1:

@@ -61,7 +61,7 @@ def test_baseline_bootstrap_runs_the_projects_debian_plan(tmp_path: Path) -> Non
     key.write_text("ssh-ed25519 AAAAC3Nza bench\n")
     mirror = Mirror(url="http://10.91.0.30:9000/debian", signing_key="-----BEGIN PGP PUBLIC KEY BLOCK-----\nx\n")
     script = render(mirror, key)
-    for step in ("point-apt-at-mirror", "apt-update", "apt-upgrade", "install-ssh-python", "authorized-keys",
+    for step in ("point-apt-at-mirror", "apt-update", "apt-upgrade", "install-packages", "authorized-keys",
                  "configure-sshd"):
         assert f"# {step}\n" in script
     assert "read-host-key" not in script and "ssh-ed25519 AAAAC3Nza bench" in script

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cluster.errors import ConfigError
-from provisioners.bootstrap_plan import HOST_KEY_STEP, Mirror, bootstrap_plan, plan_hash
+from provisioners.bootstrap_plan import HOST_KEY_STEP, Mirror, bake_plan, bootstrap_plan, plan_hash
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEx test@example"
 ARMORED = "-----BEGIN PGP PUBLIC KEY BLOCK-----\nabc\n-----END PGP PUBLIC KEY BLOCK-----"
@@ -17,14 +17,33 @@ ALPINE_MIRROR = Mirror(url="http://10.0.0.55:9000", repositories=("alpine/v3.11/
 def test_debian_plan_points_apt_only_at_the_signed_mirror() -> None:
     steps = bootstrap_plan("debian", DEBIAN_MIRROR, (KEY,))
     names = [s.name for s in steps]
-    assert names == ["point-apt-at-mirror", "apt-update", "apt-upgrade", "install-ssh-python", "authorized-keys",
+    assert names == ["point-apt-at-mirror", "apt-update", "apt-upgrade", "install-packages", "authorized-keys",
                      "configure-sshd", HOST_KEY_STEP]
     mirror_step = steps[0].script
     assert "rm -f /etc/apt/sources.list /etc/apt/sources.list.d/*" in mirror_step
     assert "URIs: http://10.91.0.30:9000/debian" in mirror_step
     assert "Signed-By: /etc/apt/keyrings/lxdha-mirror.asc" in mirror_step
     assert "openssh-server python3" in steps[3].script
-    assert "systemctl enable ssh" in steps[5].script
+    assert "systemctl enable ssh" in steps[5].script and "ssh-keygen -A" in steps[5].script
+
+
+def test_a_baked_image_leaves_each_container_only_its_access() -> None:
+    steps = bootstrap_plan("debian", DEBIAN_MIRROR, (KEY,), baked=True)
+    assert [s.name for s in steps] == ["authorized-keys", "configure-sshd", HOST_KEY_STEP]
+    assert "ssh-keygen -A" in steps[1].script  # the image has no host keys: each container makes its own
+
+
+def test_the_bake_installs_everything_disables_what_it_enabled_and_clears_identity() -> None:
+    steps = bake_plan("debian", DEBIAN_MIRROR, ("keepalived", "python3"))
+    assert [s.name for s in steps] == ["point-apt-at-mirror", "apt-update", "apt-upgrade", "install-packages",
+                                       "clear-identity"]
+    assert "install --no-install-recommends openssh-server python3 keepalived" in steps[3].script
+    assert "systemctl disable --now" in steps[3].script
+    for identity in ("rm -f /etc/ssh/ssh_host_*", ": > /etc/machine-id", "rm -rf /var/lib/apt/lists/*",
+                     "/var/lib/dhcp/*", "authorized_keys", "/var/log"):
+        assert identity in steps[4].script
+    assert plan_hash(steps) != plan_hash(bake_plan("debian", DEBIAN_MIRROR, ("keepalived", "haproxy")))
+    assert plan_hash(steps) == plan_hash(bake_plan("debian", DEBIAN_MIRROR, ("keepalived",)))
 
 
 def test_alpine_plan_matches_the_seed_steps_without_fetching_keys() -> None:
@@ -68,10 +87,10 @@ def test_apt_update_fails_when_the_mirror_cannot_be_read(tmp_path) -> None:
     """apt-get update exits 0 on an unreachable mirror; the step must not."""
     import subprocess
 
-    from provisioners.bootstrap_plan import Mirror, debian_plan
+    from provisioners.bootstrap_plan import Mirror, debian_package_steps
 
-    script = next(step.script for step in debian_plan(
-        Mirror(url="http://mirror", signing_key="-----BEGIN PGP PUBLIC KEY BLOCK-----"), ("ssh-ed25519 k",))
+    script = next(step.script for step in debian_package_steps(
+        Mirror(url="http://mirror", signing_key="-----BEGIN PGP PUBLIC KEY BLOCK-----"), ("python3",))
         if step.name == "apt-update")
     fake = tmp_path / "apt-get"
     for output, expected in (("Err:1 http://mirror bookworm InRelease", 1), ("Hit:1 http://mirror bookworm", 0)):
