@@ -20,6 +20,7 @@ from bench.soak.faults import FaultPlan, LabActions, RollFault, undo_all
 from bench.soak.pull_loop import Image, PullLoop, pull_error
 from cluster.connection import lxd_client
 from cluster.facts import read_instance, read_instances
+from cluster.operations import execute
 from cluster.retry import with_retries
 from cluster.steps import ensure_deleted
 from lab.config import LabConfig
@@ -134,6 +135,18 @@ def _roll_once(number: int, settings: SoakSettings, client: Any, lab: LabInfo, a
     return entry
 
 
+def _keep_vrrp_logs(client: Any, log_dir: Path, say: Say) -> None:
+    """Each replica's keepalived journal next to the roll logs: VIP gaps are read against its transitions."""
+    for index in range(2):
+        name = f"{PREFIX}-{index}"
+        try:
+            result = execute(client, name, ["journalctl", "-u", "keepalived", "--no-pager", "-o", "short-iso"],
+                             timeout_s=60)
+            (log_dir / f"keepalived-{name}.log").write_text(result.stdout)
+        except Exception as error:  # noqa: BLE001 - evidence only; the soak's figures do not depend on it
+            say(f"could not read {name}'s keepalived journal: {type(error).__name__}: {error}")
+
+
 def _leftover_copies(client: Any) -> list[str]:
     """Copies an interrupted LXD move left of the soak's instances (`lxd-move-of-<uuid>`, our marks kept)."""
     return sorted(i.name for i in with_retries(lambda: read_instances(client), "list instances")
@@ -240,4 +253,5 @@ def _measure(settings: SoakSettings, stack: str, work: Path, lab: LabInfo, actio
                     ensure_deleted(client, name)
             except Exception as error:  # noqa: BLE001 - said; the lab's own teardown removes them too
                 say(f"could not remove leftover move copies: {type(error).__name__}: {error}")
+            _keep_vrrp_logs(client, settings.log_dir, say)
     document["after"] = _verify(skopeo, images, work)
