@@ -97,6 +97,7 @@ def _roll_once(number: int, settings: SoakSettings, client: Any, lab: LabInfo, a
     """One maintenance roll with its fault; the roll's lines go to the console and to its log file.
     Times in the entry count from the roll's start; `started_at_s` from `clock_zero` (the pulls' clock)."""
     started_at_s = round(time.monotonic() - clock_zero, 1)
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     plan = FaultPlan.for_roll(number, settings.kinds)
     log_path = settings.log_dir / f"roll-{number:02d}.log"
     reader = lab.lxd_client()  # the fault thread's own connection
@@ -120,7 +121,8 @@ def _roll_once(number: int, settings: SoakSettings, client: Any, lab: LabInfo, a
             fault.settle()
             gaps = probe.stop()
         entry: dict[str, Any] = {
-            "roll": number, "started_at_s": started_at_s, "ok": report.ok, "stopped_at": report.stopped_at,
+            "roll": number, "started": started, "started_at_s": started_at_s, "ok": report.ok,
+            "stopped_at": report.stopped_at,
             "members_done": report.members_done,
             "moves": sum(1 for m in report.moves if m.moved), "seconds": round(report.seconds, 1),
             "fault": fault.record.as_dict(), "longest_gap_s": round(gaps.longest_gap_s, 2),
