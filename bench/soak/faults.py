@@ -6,8 +6,8 @@ copy of the instance has appeared on the target (the migration is under way), th
   ONLINE again), as a member reboot in the middle of a migration;
 - leader-kill: the dqlite leader's daemon gets SIGKILL; once the cluster shows it OFFLINE it is started
   again (its containers keep running, as after a daemon crash);
-- cut-heal: the move's target is cut off the lab segment; once the cluster shows it OFFLINE the link
-  comes back.
+- cut-heal: the move's target is cut off the lab segment; once the cluster shows it OFFLINE (and at
+  least CUT_MIN_S after the cut) the link comes back.
 A fault is bounded in time and undone before the roll's next host step (two members down at once
 would cost the 3-member cluster its quorum, which no roll can ride out), and at the latest when the
 roll ends; `undo_all` repairs the lab after an interruption.
@@ -35,6 +35,7 @@ MOVE_LINE = re.compile(r"moving (?P<instance>\S+) from (?P<source>\S+) to (?P<ta
 HOST_STEP_LINE = re.compile(r"\] host step: ")
 COPY_WAIT_S = 30.0
 OFFLINE_WAIT_S = 90.0
+CUT_MIN_S = 15.0  # a cut lasts at least this long, even when the cluster saw the member OFFLINE sooner
 FAULT_BOUND_S = 300.0  # a fault that is not undone by then is undone by force and recorded as failed
 
 
@@ -217,8 +218,10 @@ class RollFault:
         member = self.record.member = move["target"]
         self._step(f"cutting {member} (the move's target) off the lab segment")
         self.actions.cut(member)
+        cut_at = time.monotonic()
         try:
             self.actions.wait_status(member, "Offline", timeout=OFFLINE_WAIT_S)
+            time.sleep(max(0.0, CUT_MIN_S - (time.monotonic() - cut_at)))  # a blink would not reach the copy
             self._step(f"{member} OFFLINE; healing")
         finally:
             self.actions.heal(member)

@@ -9,10 +9,17 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bench.soak import faults as soak_faults
 from bench.soak.faults import FaultPlan, RollFault
 from bench.soak.plot import soak_plot
 from bench.soak.report import BEGIN, END, kept_section, merge, render_section, replace_section, write_json
+
+
+@pytest.fixture(autouse=True)
+def short_cuts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(soak_faults, "CUT_MIN_S", 0.0)
 
 
 def test_twenty_rolls_rotate_every_kind_through_moves_and_sides() -> None:
