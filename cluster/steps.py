@@ -5,7 +5,8 @@ and continues from what it shows, so a retry after a hiccup never repeats what a
 - create: the instance exists and is ours (our earlier create landed, its response was lost) -> adopt;
   it exists and is someone else's -> refuse; the target member is not ONLINE yet -> wait (bounded).
 - move: already on the target -> done (LXD refuses a move to the current member); target not ONLINE
-  -> wait; stopped by an earlier attempt -> started again at the end if it was running before; LXD's
+  -> wait; stopped by an earlier attempt -> started again at the end if it was running before (also when
+  the move finally fails: a stopped maintenance leaves the service running where it is); LXD's
   own move interrupted half way (its copy `lxd-move-of-<uuid>` left behind) -> finished or undone first.
 - start/stop: already in that state -> done.
 - delete: already gone -> done.
@@ -35,6 +36,9 @@ ADDRESS_TIMEOUT_S = 90
 STOP_GRACE_S = 30
 
 Say = Callable[[str], None]
+
+# LXD's answers (whole phrases) while an instance's record changes hands between members during a move
+RECORD_IN_FLUX = ("failed to get address of instance's member", "instance not found")
 
 
 def _say(line: str) -> None:
@@ -139,14 +143,30 @@ def ensure_moved(client: pylxd.Client, name: str, target: str, keep_running: boo
                 post_and_wait(client, client.api.instances[name], {"name": name, "migration": True, "live": False},
                               MOVE_TIMEOUT_S, f"move {name} to {target}", params={"target": target})
             except OperationFailed as error:
-                if "instance's member" in str(error) or "not found" in str(error).lower():
+                if any(phrase in str(error).lower() for phrase in RECORD_IN_FLUX):
                     raise InstanceInFlux(str(error)) from error  # the record is changing hands: re-read
                 raise
         if start_after:
             _status_step(client, name, True)
 
-    with_retries(attempt, f"move {name} to {target}")
+    try:
+        with_retries(attempt, f"move {name} to {target}")
+    except Exception:
+        if start_after:
+            _restart_after_failed_move(client, name, say)
+        raise
     return True
+
+
+def _restart_after_failed_move(client: pylxd.Client, name: str, say: Say) -> None:
+    """A move that gives up has usually stopped the instance already: start it where it is, so a stopped
+    maintenance leaves the service as it found it (best effort: the move's own error is what surfaces)."""
+    try:
+        with_retries(lambda: _status_step(client, name, True), f"start {name} after a failed move", attempts=3,
+                     deadline_s=60)
+        say(f"{name}: the move failed; started it again where it is")
+    except Exception as error:  # noqa: BLE001 - reported; the caller raises the move's error
+        say(f"{name}: the move failed and it could not be started again: {type(error).__name__}: {error}")
 
 
 def move_copy_name(record: Mapping[str, Any]) -> str | None:

@@ -220,3 +220,33 @@ def test_move_whose_transfer_broke_while_its_target_was_cut_off_is_made_again(fa
     assert ensure_moved(fake.client(), "web-0", "m3") is True
     assert (fake.instances["web-0"]["location"], fake.instances["web-0"]["status"]) == ("m3", "Running")
     assert fake.count("POST", MOVE + TARGETED) == 2
+
+
+def test_move_whose_source_daemon_restarted_mid_transfer_is_made_again(fake: FakeLxd) -> None:
+    """Soak (6-roll run, roll 4): the source member's daemon was restarted during the copy; LXD failed the
+    move with "Got error reading migration source: websocket: close 1000 (normal)" and the roll stopped."""
+    fake.add_instance("web-0", "m2")
+    fake.interrupt_move = ("transfer", "Copy instance operation failed: Failed instance creation: Error transferring "
+                                       "instance data: Got error reading migration source: websocket: close 1000 "
+                                       "(normal)")
+    assert ensure_moved(fake.client(), "web-0", "m1") is True
+    assert (fake.instances["web-0"]["location"], fake.instances["web-0"]["status"]) == ("m1", "Running")
+
+
+def test_a_move_that_fails_for_good_leaves_the_instance_running_where_it_is(fake: FakeLxd) -> None:
+    """Same run, rolls 5-6: the stopped roll had left the replica stopped (the move stops it first), so
+    --return-home moved it home stopped and every later roll stopped at its gate. A move that gives up
+    starts again what it stopped."""
+    fake.add_instance("web-0", "m2")
+    fake.interrupt_move = ("transfer", "Copy instance operation failed: Failed instance creation: Failed creating "
+                                       "instance from image: no space left on device")
+    with pytest.raises(OperationFailed, match="no space left"):
+        ensure_moved(fake.client(), "web-0", "m1")
+    assert (fake.instances["web-0"]["location"], fake.instances["web-0"]["status"]) == ("m2", "Running")
+
+
+def test_a_move_answered_with_the_record_changing_hands_is_re_read_not_repeated(fake: FakeLxd) -> None:
+    fake.add_instance("web-0", "m1")
+    fake.fail("POST", MOVE, kind="operation", message="Failed to get address of instance's member: Instance not found")
+    assert ensure_moved(fake.client(), "web-0", "m2") is True
+    assert fake.count("POST", MOVE + TARGETED) == 1 and fake.instances["web-0"]["location"] == "m2"
