@@ -22,7 +22,7 @@ from cluster.connection import lxd_client
 from cluster.facts import read_instance, read_instances
 from cluster.operations import execute
 from cluster.retry import with_retries
-from cluster.steps import ensure_deleted
+from cluster.steps import ensure_deleted, ensure_running
 from lab.config import LabConfig
 from lab.info import LabInfo
 from ops.lab_secrets import TLS_CERT, ensure_all, registry_login
@@ -156,11 +156,16 @@ def _leftover_copies(client: Any) -> list[str]:
 
 
 def _recover(client: Any, settings: SoakSettings, actions: LabActions, say: Say) -> str:
-    """After a stopped roll: every member healed and ONLINE, evacuated containers moved home."""
+    """After a stopped roll: every member healed and ONLINE, evacuated containers moved home and running."""
     try:
         repaired = undo_all(actions, say)
         moved = return_home(client, settings.scope_of(), say=say)
-        return f"repaired: {', '.join(repaired) or 'nothing'}; moved home: {sum(1 for m in moved if m.moved)}"
+        stopped = sorted(i.name for i in with_retries(lambda: read_instances(client), "list instances")
+                         if settings.scope_of().includes(i.name, dict(i.config)) and not i.running)
+        for name in stopped:  # every replica ran when the soak began: one stopped roll must not stop the next
+            ensure_running(client, name)
+        return (f"repaired: {', '.join(repaired) or 'nothing'}; moved home: {sum(1 for m in moved if m.moved)}; "
+                f"started: {', '.join(stopped) or 'none'}")
     except Exception as error:  # noqa: BLE001 - recorded; the next roll's gate will say what is still wrong
         return f"recovery failed: {type(error).__name__}: {error}"
 
