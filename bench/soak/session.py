@@ -130,6 +130,7 @@ def _roll_once(number: int, settings: SoakSettings, client: Any, lab: LabInfo, a
             "log": log_path.name,
         }
         if not report.ok:
+            _keep_cluster_state(client, lab, settings.log_dir / f"roll-{number:02d}-state.txt", say)
             entry["recovery"] = _recover(client, settings, actions, say)
         entry["leftover_copies"] = _leftover_copies(client)
         if entry["leftover_copies"]:
@@ -153,6 +154,26 @@ def _leftover_copies(client: Any) -> list[str]:
     """Copies an interrupted LXD move left of the soak's instances (`lxd-move-of-<uuid>`, our marks kept)."""
     return sorted(i.name for i in with_retries(lambda: read_instances(client), "list instances")
                   if i.name.startswith(MOVE_COPY_PREFIX) and (i.owner or "").endswith(f"/{STACK}"))
+
+
+def _keep_cluster_state(client: Any, lab: LabInfo, path: Path, say: Say) -> None:
+    """What a stopped roll left, for finding its cause: every instance, each member's pool directory
+    (an interrupted move can leave a volume on disk) and the end of each member's LXD log."""
+    lines = []
+    try:
+        for i in with_retries(lambda: read_instances(client), "list instances"):
+            lines.append(f"instance {i.name} on {i.location}: {i.status}")
+    except Exception as error:  # noqa: BLE001 - evidence only
+        lines.append(f"cannot list instances: {error}")
+    for member in lab.config.members:
+        pool = member.lxd_dir / "storage-pools" / "default" / "containers"
+        entries = sorted(p.name for p in pool.iterdir()) if pool.is_dir() else ["(no pool directory)"]
+        lines.append(f"{member.name} pool containers/: {' '.join(entries)}")
+        log = member.lxd_dir / "lxd.log"
+        tail = log.read_text(errors="replace").splitlines()[-150:] if log.exists() else []
+        lines += [f"--- {member.name} lxd.log (last {len(tail)} lines)", *tail]
+    path.write_text("\n".join(lines) + "\n")
+    say(f"cluster state kept in {path}")
 
 
 def _recover(client: Any, settings: SoakSettings, actions: LabActions, say: Say) -> str:
