@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.merge import session_bakes
+from bench.soak.report import kept_section
 
 
 def _s(stats: dict[str, Any] | None) -> str:
@@ -119,5 +120,7 @@ def render(document: dict[str, Any], table_path: Path, results_dir: Path) -> str
 
 
 def write(document: dict[str, Any], table_path: Path, results_dir: Path) -> Path:
-    table_path.write_text(render(document, table_path, results_dir))
+    """The table, keeping the soak's own generated section (`make soak`) if the file has one."""
+    kept = kept_section(table_path.read_text()) if table_path.exists() else ""
+    table_path.write_text(render(document, table_path, results_dir) + ("\n" + kept if kept else ""))
     return table_path

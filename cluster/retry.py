@@ -52,6 +52,10 @@ TRANSIENT_PHRASES = (
     "missing event connection with target cluster member",
     "no route to host",
     "is busy running a",
+    # the migration connection between two members broke (one restarted or was cut off the network)
+    "websocket: bad handshake",
+    "websocket: close 1006 (abnormal closure)",
+    "got error reading migration source",  # the source member's daemon went away during the transfer
 )
 _PHRASES = re.compile("|".join(rf"(?<![\w-]){re.escape(p)}(?![\w-])" for p in TRANSIENT_PHRASES), re.IGNORECASE)
 # A bare "EOF" is how Go reports a connection a restarting member dropped: only as the message's last word.

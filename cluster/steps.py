@@ -5,7 +5,9 @@ and continues from what it shows, so a retry after a hiccup never repeats what a
 - create: the instance exists and is ours (our earlier create landed, its response was lost) -> adopt;
   it exists and is someone else's -> refuse; the target member is not ONLINE yet -> wait (bounded).
 - move: already on the target -> done (LXD refuses a move to the current member); target not ONLINE
-  -> wait; stopped by an earlier attempt -> started again at the end if it was running before.
+  -> wait; stopped by an earlier attempt -> started again at the end if it was running before (also when
+  the move finally fails: a stopped maintenance leaves the service running where it is); LXD's
+  own move interrupted half way (its copy `lxd-move-of-<uuid>` left behind) -> finished or undone first.
 - start/stop: already in that state -> done.
 - delete: already gone -> done.
 Transient errors (cluster/retry.py) are retried a bounded number of times; real errors surface at once.
@@ -34,6 +36,9 @@ ADDRESS_TIMEOUT_S = 90
 STOP_GRACE_S = 30
 
 Say = Callable[[str], None]
+
+# LXD's answers (whole phrases) while an instance's record changes hands between members during a move
+RECORD_IN_FLUX = ("failed to get address of instance's member", "instance not found")
 
 
 def _say(line: str) -> None:
@@ -125,12 +130,11 @@ def ensure_moved(client: pylxd.Client, name: str, target: str, keep_running: boo
             ensure_running(client, name)
         return False
     start_after = first.get("status") == "Running" if keep_running is None else keep_running
+    copy_name = move_copy_name(first)
     say(f"moving {name} from {first.get('location')} to {target}")
 
     def attempt() -> None:
-        current = read_instance(client, name)
-        if current is None:
-            raise InstanceInFlux(f"{name} is not readable right now (a move may be under way)")
+        current = _settle_interrupted_move(client, name, copy_name, say)
         if current.get("location") != target:
             wait_member_online(client, target, timeout_s=member_wait_s)
             if current.get("status") == "Running":
@@ -139,14 +143,74 @@ def ensure_moved(client: pylxd.Client, name: str, target: str, keep_running: boo
                 post_and_wait(client, client.api.instances[name], {"name": name, "migration": True, "live": False},
                               MOVE_TIMEOUT_S, f"move {name} to {target}", params={"target": target})
             except OperationFailed as error:
-                if "instance's member" in str(error) or "not found" in str(error).lower():
+                if any(phrase in str(error).lower() for phrase in RECORD_IN_FLUX):
                     raise InstanceInFlux(str(error)) from error  # the record is changing hands: re-read
                 raise
         if start_after:
             _status_step(client, name, True)
 
-    with_retries(attempt, f"move {name} to {target}")
+    try:
+        with_retries(attempt, f"move {name} to {target}")
+    except Exception:
+        if start_after:
+            _restart_after_failed_move(client, name, say)
+        raise
     return True
+
+
+def _restart_after_failed_move(client: pylxd.Client, name: str, say: Say) -> None:
+    """A move that gives up has usually stopped the instance already: start it where it is, so a stopped
+    maintenance leaves the service as it found it (best effort: the move's own error is what surfaces)."""
+    try:
+        with_retries(lambda: _status_step(client, name, True), f"start {name} after a failed move", attempts=3,
+                     deadline_s=60)
+        say(f"{name}: the move failed; started it again where it is")
+    except Exception as error:  # noqa: BLE001 - reported; the caller raises the move's error
+        say(f"{name}: the move failed and it could not be started again: {type(error).__name__}: {error}")
+
+
+def move_copy_name(record: Mapping[str, Any]) -> str | None:
+    """The name LXD 5.0 gives the copy it makes on the target member when it moves an instance between
+    members on local storage (copy -> delete the original -> rename the copy)."""
+    uuid = (record.get("config") or {}).get("volatile.uuid")
+    return f"lxd-move-of-{uuid}" if uuid else None
+
+
+def instance_busy(client: pylxd.Client, names: tuple[str, ...]) -> bool:
+    """True while an LXD operation anywhere in the cluster still works on one of these instances."""
+    running = client.api.operations.get(params={"recursion": "1"}).json()["metadata"].get("running") or []
+    wanted = {f"/1.0/instances/{n}" for n in names}
+    return any(url.split("?", 1)[0] in wanted for op in running
+               for urls in (op.get("resources") or {}).values() for url in urls or ())
+
+
+def _settle_interrupted_move(client: pylxd.Client, name: str, copy_name: str | None, say: Say) -> dict[str, Any]:
+    """The instance's record, after finishing what an interrupted LXD move left half done: only the copy
+    exists (the original was deleted, the rename never came) -> rename it back; the original and a copy
+    exist (the original was never deleted) -> remove the copy, so the move can be made again. Nothing is
+    touched while an operation still works on either (LXD's own move may still be under way)."""
+    current = read_instance(client, name)
+    copy = read_instance(client, copy_name) if copy_name else None
+    if copy is None:
+        if current is None:
+            raise InstanceInFlux(f"{name} is not readable right now (a move may be under way)")
+        return current
+    if instance_busy(client, (name, str(copy_name))):
+        raise InstanceInFlux(f"LXD is still moving {name} (its copy {copy_name} is being worked on)")
+    current, copy = read_instance(client, name), read_instance(client, str(copy_name))
+    if copy is not None and current is None:
+        say(f"{name}: an interrupted move deleted the original and left its copy {copy_name} on "
+            f"{copy.get('location')}: renaming the copy back")
+        post_and_wait(client, client.api.instances[copy_name], {"name": name}, STATE_TIMEOUT_S,
+                      f"rename {copy_name} to {name}")
+    elif copy is not None:
+        say(f"{name}: removing {copy_name}, the copy an interrupted move left on {copy.get('location')}")
+        response = client.api.instances[copy_name].delete()
+        wait_operation(client, operation_id(response.json()), DELETE_TIMEOUT_S, f"delete {copy_name}")
+    current = read_instance(client, name)
+    if current is None:
+        raise InstanceInFlux(f"{name} is not readable right now (a move may be under way)")
+    return current
 
 
 def ensure_deleted(client: pylxd.Client, name: str, owner: str | None = None) -> bool:

@@ -1,10 +1,11 @@
 """A real registry client (skopeo) for the demo and tests: push a small generated image through the
 VIP, pull it back, compare digests. The image is built locally as an OCI layout, so nothing is
-fetched from the internet.
+fetched from the internet. The login lives in a 0600 auth file, never on a command line.
 """
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import io
@@ -13,8 +14,10 @@ import subprocess
 import tarfile
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from lab.files import write_secret
 
 SKOPEO_TIMEOUT_S = 120
 
@@ -23,7 +26,7 @@ SKOPEO_TIMEOUT_S = 120
 class RegistryAccess:
     host: str  # VIP:port
     user: str
-    password: str
+    password: str = field(repr=False)
     ca_cert_pem: str
 
 
@@ -59,6 +62,12 @@ def build_sample_image(layout: Path, content: str) -> None:
          "size": manifest_size, "annotations": {"org.opencontainers.image.ref.name": "latest"}}]}))
 
 
+def write_auth_file(path: Path, host: str, user: str, password: str) -> None:
+    """containers-auth.json for one registry, created 0600."""
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    write_secret(path, json.dumps({"auths": {host: {"auth": token}}}))
+
+
 class Skopeo:
     """skopeo against one registry, trusting only its configured CA certificate."""
 
@@ -67,24 +76,27 @@ class Skopeo:
         self.cert_dir = work_dir / "certs"
         self.cert_dir.mkdir(parents=True, exist_ok=True)
         (self.cert_dir / "ca.crt").write_text(access.ca_cert_pem)
+        self.auth_file = work_dir / "auth.json"
+        write_auth_file(self.auth_file, access.host, access.user, access.password)
 
     def _run(self, *args: str, timeout: float = SKOPEO_TIMEOUT_S) -> subprocess.CompletedProcess:
         return subprocess.run(["skopeo", "--insecure-policy", *args], capture_output=True, text=True,
                               timeout=timeout, check=False)
 
-    def _creds(self, flag: str, anonymous: bool) -> list[str]:
-        return [] if anonymous else [flag, f"{self.access.user}:{self.access.password}"]
+    def _auth(self, side: str, anonymous: bool) -> list[str]:
+        """`side` is "src-", "dest-" or "" (inspect)."""
+        return [f"--{side}no-creds"] if anonymous else [f"--{side}authfile", str(self.auth_file)]
 
     def push(self, layout: Path, repository: str, tag: str, anonymous: bool = False) -> subprocess.CompletedProcess:
-        return self._run("copy", "--dest-cert-dir", str(self.cert_dir), *self._creds("--dest-creds", anonymous),
+        return self._run("copy", "--dest-cert-dir", str(self.cert_dir), *self._auth("dest-", anonymous),
                          f"oci:{layout}:latest", f"docker://{self.access.host}/{repository}:{tag}")
 
     def digest(self, repository: str, tag: str, anonymous: bool = False) -> subprocess.CompletedProcess:
-        return self._run("inspect", "--cert-dir", str(self.cert_dir), *self._creds("--creds", anonymous),
+        return self._run("inspect", "--cert-dir", str(self.cert_dir), *self._auth("", anonymous),
                          "--format", "{{.Digest}}", f"docker://{self.access.host}/{repository}:{tag}")
 
     def pull(self, repository: str, tag: str, destination: Path) -> subprocess.CompletedProcess:
-        return self._run("copy", "--src-cert-dir", str(self.cert_dir), *self._creds("--src-creds", False),
+        return self._run("copy", "--src-cert-dir", str(self.cert_dir), *self._auth("src-", False),
                          f"docker://{self.access.host}/{repository}:{tag}", f"oci:{destination}:latest")
 
 

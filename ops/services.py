@@ -73,7 +73,8 @@ def registry_service(config: StackConfig) -> Service | None:
     cert_file = (raw.get("tls") or {}).get("certFile")
     verify: str | bool = str((ROOT / Path(cert_file).expanduser()).resolve()) if cert_file else True
     check = HttpCheck("registry VIP", f"https://{settings.vrrp.vip}:{settings.port}/v2/", (401,), 5.0, verify)
-    return Service("registry", checks=(check, ReplicasReady(endpoint_from_stack(config), settings.group)))
+    return Service("registry", checks=(check, ReplicasReady(endpoint_from_stack(config), settings.group,
+                                                            tuple(settings.names()))))
 
 
 VRRP_STATE_FILE = "/run/lxdha/vrrp-state"  # written by keepalived's notify script (role keepalived)
@@ -88,20 +89,28 @@ class ReplicasReady:
 
     endpoint: LxdEndpoint
     group: str
+    expected: tuple[str, ...] = ()  # the replicas the stack declares: one missing is not ready either
     name: str = "registry replicas ready"
 
     def check(self) -> CheckResult:
         try:
             with lxd_client(self.endpoint) as client:
-                replicas = [i for i in read_instances(client) if i.group == self.group]
-                if not replicas:
-                    return CheckResult(False, f"no instance of group {self.group!r}")
-                for replica in replicas:
-                    problem = self._replica_problem(client, replica.name, replica.status)
-                    if problem:
-                        return CheckResult(False, f"{replica.name}: {problem}")
+                return self.check_with(client)
         except Exception as error:  # noqa: BLE001 - any failure is "not ready", reported with its reason
             return CheckResult(False, f"{error.__class__.__name__}: {error}")
+
+    def check_with(self, client: Any) -> CheckResult:
+        replicas = [i for i in read_instances(client) if i.group == self.group]
+        missing = sorted(set(self.expected) - {r.name for r in replicas})
+        if missing:  # without this a roll moved the last replica away (a lost one is not "not running")
+            return CheckResult(False, f"replica(s) missing from the cluster: {', '.join(missing)} "
+                                      "(`pulumi up` on the stack creates them again)")
+        if not replicas:
+            return CheckResult(False, f"no instance of group {self.group!r}")
+        for replica in replicas:
+            problem = self._replica_problem(client, replica.name, replica.status)
+            if problem:
+                return CheckResult(False, f"{replica.name}: {problem}")
         return CheckResult(True, f"{len(replicas)} replica(s) serving and in VRRP")
 
     @staticmethod

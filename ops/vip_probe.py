@@ -24,14 +24,17 @@ class ProbeResult:
     failures: int = 0
     longest_gap_s: float = 0.0
     gaps: list[float] = field(default_factory=list)
+    gap_starts: list[float] = field(default_factory=list)  # seconds after the probe started, one per gap
 
 
 class VipProbe:
     """GET https://<vip>/v2/ (401 means alive: the registry answered) until stopped."""
 
-    def __init__(self, url: str, ca_cert_pem: str, alive_statuses: tuple[int, ...] = (200, 401)) -> None:
+    def __init__(self, url: str, ca_cert_pem: str, alive_statuses: tuple[int, ...] = (200, 401),
+                 max_s: float = MAX_PROBE_S) -> None:
         self.url = url
         self.alive_statuses = alive_statuses
+        self.max_s = max_s
         self._ca = tempfile.NamedTemporaryFile("w", suffix=".crt", delete=False)  # noqa: SIM115 - lives with probe
         self._ca.write(ca_cert_pem)
         self._ca.close()
@@ -52,22 +55,23 @@ class VipProbe:
         session.headers["Connection"] = "close"  # every probe a new connection: it must reach whoever holds the VIP
         started = time.monotonic()
         failing_since: float | None = None
-        while not self._stop.is_set() and time.monotonic() - started < MAX_PROBE_S:
+        while not self._stop.is_set() and time.monotonic() - started < self.max_s:
             now = time.monotonic()
             alive = self._alive(session)
             self.result.attempts += 1
             if alive and failing_since is not None:
-                self._close_gap(time.monotonic() - failing_since)
+                self._close_gap(time.monotonic() - failing_since, failing_since - started)
                 failing_since = None
             elif not alive:
                 self.result.failures += 1
                 failing_since = failing_since if failing_since is not None else now
             time.sleep(max(0.0, PROBE_INTERVAL_S - (time.monotonic() - now)))
         if failing_since is not None:
-            self._close_gap(time.monotonic() - failing_since)
+            self._close_gap(time.monotonic() - failing_since, failing_since - started)
 
-    def _close_gap(self, gap: float) -> None:
+    def _close_gap(self, gap: float, began_s: float) -> None:
         self.result.gaps.append(round(gap, 3))
+        self.result.gap_starts.append(round(began_s, 1))
         self.result.longest_gap_s = max(self.result.longest_gap_s, gap)
 
     def start(self) -> VipProbe:

@@ -33,6 +33,7 @@ class Fault:
     connection the connection drops before LXD sees the request (nothing happens)
     lost       LXD does the work, then the connection drops (the client never sees the answer)
     operation  the request is accepted, its background operation fails with `message`
+    pass       nothing fails: only `before` runs (the cluster changes as the request arrives)
     """
 
     method: str
@@ -81,6 +82,8 @@ class FakeLxd:
     pending: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # per-member definitions (clusters)
     offline_reads: dict[str, int] = field(default_factory=dict)  # member -> listings it still shows OFFLINE
     exec_handler: ExecHandler = lambda _name, _command: (0, "", "")  # noqa: E731
+    interrupt_move: tuple[str, str] | None = None  # (phase, message): see _move
+    running_operations: list[dict[str, Any]] = field(default_factory=list)  # what GET /operations shows running
     trusted: bool = True
     _ids: itertools.count = field(default_factory=itertools.count)
 
@@ -197,6 +200,8 @@ class FakeLxd:
         if head == "cluster" and parts[1:] == ["members"]:
             return sync(self._member_listing())
         if head == "operations":
+            if len(parts) == 1:  # the cluster-wide listing; the fake's operations finish at once
+                return sync({"running": list(self.running_operations), "success": [], "failure": []})
             operation = self.operations.get(parts[1])
             if operation is None:
                 raise FakeResponseError(404, "Operation not found")
@@ -265,9 +270,13 @@ class FakeLxd:
                         raise FakeResponseError(500, "Target node is offline")
                     if instance["status"] == "Running":
                         raise FakeResponseError(400, "Instance must be stopped to be moved statelessly")
-                    instance["location"] = target
+                    return self._move(request, name, instance, target)
+                if body.get("name") and body["name"] != name:
+                    if body["name"] in self.instances:
+                        raise FakeResponseError(409, f"Name {body['name']!r} already in use")
+                    self.instances[body["name"]] = {**self.instances.pop(name), "name": body["name"]}
                     return async_()
-                raise FakeResponseError(400, "only moves are implemented in the fake")
+                raise FakeResponseError(400, "only moves and renames are implemented in the fake")
         if rest[1] == "state":
             if method == "GET":
                 return sync(self._state(instance))
@@ -289,6 +298,32 @@ class FakeLxd:
                 return sync({})
             return _response(request, 200, None, raw=self._logs.get(key, ""))
         raise FakeResponseError(404, "not implemented in the fake")
+
+    def _move(self, request: requests.PreparedRequest, name: str, instance: dict[str, Any],
+              target: str) -> requests.Response:
+        """LXD 5.0's move between members on local storage: copy to the target under a temporary name,
+        delete the original, rename the copy. `interrupt_move` = (phase, message) fails the next move's
+        operation in "transfer" (reverted: nothing left), or after "copy" or "delete" (a member restarted,
+        the leader lost), leaving what LXD leaves."""
+        copy_name = f"lxd-move-of-{instance['config'].get('volatile.uuid')}"
+        if copy_name in self.instances:
+            return self._async(request, failure='Copy instance operation failed: Failed creating instance record: '
+                                                'Add instance info to the database: This "instances" entry already '
+                                                'exists')
+        phase, message = self.interrupt_move or ("", "")
+        if phase == "transfer":  # the target's create failed and was reverted: nothing is left
+            self.interrupt_move = None
+            return self._async(request, failure=message)
+        self.instances[copy_name] = {**copy.deepcopy(instance), "name": copy_name, "location": target}
+        if phase == "copy":
+            self.interrupt_move = None
+            return self._async(request, failure=message)
+        del self.instances[name]
+        if phase == "delete":
+            self.interrupt_move = None
+            return self._async(request, failure=message)
+        self.instances[name] = {**self.instances.pop(copy_name), "name": name}
+        return self._async(request)
 
     def _state(self, instance: dict[str, Any]) -> dict[str, Any]:
         running = instance["status"] == "Running"

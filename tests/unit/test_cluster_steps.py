@@ -167,3 +167,86 @@ def test_exec_in_a_vanished_instance_names_it_and_the_fix(fake: FakeLxd) -> None
     with pytest.raises(StepFailed) as raised:
         run_in_instance(fake.client(), "web-0", ["true"], timeout_s=10, what="step")
     assert "instance web-0" in str(raised.value) and "pulumi refresh" in str(raised.value)
+
+
+def test_move_stopped_after_lxd_deleted_the_original_renames_its_copy_back(fake: FakeLxd) -> None:
+    """LXD moves by copy -> delete original -> rename copy; a member restarted between the last two left
+    only `lxd-move-of-<uuid>` on the target and no `web-0` at all."""
+    fake.add_instance("web-0", "m1")
+    fake.interrupt_move = ("delete", "Rename instance operation failed: Failed to begin transaction: EOF")
+    assert ensure_moved(fake.client(), "web-0", "m2") is True
+    assert sorted(fake.instances) == ["web-0"]
+    assert (fake.instances["web-0"]["location"], fake.instances["web-0"]["status"]) == ("m2", "Running")
+
+
+def test_move_stopped_after_the_copy_removes_the_copy_and_moves_again(fake: FakeLxd) -> None:
+    """The copy landed on the target, deleting the original did not: a second move would collide with
+    the copy's name, so the retry removes the copy first."""
+    fake.add_instance("web-0", "m1")
+    fake.interrupt_move = ("copy", "Delete instance operation failed: websocket: close 1006 (abnormal closure): "
+                                   "unexpected EOF")
+    assert ensure_moved(fake.client(), "web-0", "m3") is True
+    assert sorted(fake.instances) == ["web-0"]
+    assert (fake.instances["web-0"]["location"], fake.instances["web-0"]["status"]) == ("m3", "Running")
+
+
+def test_a_copy_lxd_is_still_making_is_left_alone_until_its_operation_ends(fake: FakeLxd) -> None:
+    """Our wait lost its connection while LXD's own move went on: the retry sees the original and the copy,
+    but an operation is still working on them, so it waits instead of removing the copy under LXD."""
+    fake.add_instance("web-0", "m1", status="Stopped")
+    fake.add_instance("lxd-move-of-uuid-web-0", "m2", status="Stopped")
+    fake.running_operations.append({"id": "op-copy", "status": "Running", "resources": {
+        "instances": ["/1.0/instances/lxd-move-of-uuid-web-0"]}})
+
+    def lxd_finishes_its_move() -> None:
+        fake.running_operations.clear()
+        del fake.instances["web-0"]
+        fake.instances["web-0"] = {**fake.instances.pop("lxd-move-of-uuid-web-0"), "name": "web-0"}
+
+    fake.fail("GET", r"/operations", kind="pass", before=lambda: None)
+    fake.fail("GET", r"/operations", kind="pass", before=lxd_finishes_its_move)
+    assert ensure_moved(fake.client(), "web-0", "m2") is True
+    assert fake.count("POST", MOVE + TARGETED) == 0, "LXD's own move finished it: nothing to redo"
+    assert sorted(fake.instances) == ["web-0"] and fake.instances["web-0"]["location"] == "m2"
+
+
+def test_move_whose_transfer_broke_while_its_target_was_cut_off_is_made_again(fake: FakeLxd) -> None:
+    """Soak roll 3: the target member was cut off the network during the copy; LXD failed the move with
+    "Error transferring instance data: websocket: bad handshake" and the roll stopped on it. The
+    connection between members broke, which heals: the retry re-reads and moves again."""
+    fake.add_instance("web-0", "m1")
+    fake.interrupt_move = ("transfer", "Copy instance operation failed: Failed instance creation: Error "
+                                       "transferring instance data: websocket: bad handshake")
+    assert ensure_moved(fake.client(), "web-0", "m3") is True
+    assert (fake.instances["web-0"]["location"], fake.instances["web-0"]["status"]) == ("m3", "Running")
+    assert fake.count("POST", MOVE + TARGETED) == 2
+
+
+def test_move_whose_source_daemon_restarted_mid_transfer_is_made_again(fake: FakeLxd) -> None:
+    """Soak (6-roll run, roll 4): the source member's daemon was restarted during the copy; LXD failed the
+    move with "Got error reading migration source: websocket: close 1000 (normal)" and the roll stopped."""
+    fake.add_instance("web-0", "m2")
+    fake.interrupt_move = ("transfer", "Copy instance operation failed: Failed instance creation: Error transferring "
+                                       "instance data: Got error reading migration source: websocket: close 1000 "
+                                       "(normal)")
+    assert ensure_moved(fake.client(), "web-0", "m1") is True
+    assert (fake.instances["web-0"]["location"], fake.instances["web-0"]["status"]) == ("m1", "Running")
+
+
+def test_a_move_that_fails_for_good_leaves_the_instance_running_where_it_is(fake: FakeLxd) -> None:
+    """Same run, rolls 5-6: the stopped roll had left the replica stopped (the move stops it first), so
+    --return-home moved it home stopped and every later roll stopped at its gate. A move that gives up
+    starts again what it stopped."""
+    fake.add_instance("web-0", "m2")
+    fake.interrupt_move = ("transfer", "Copy instance operation failed: Failed instance creation: Failed creating "
+                                       "instance from image: no space left on device")
+    with pytest.raises(OperationFailed, match="no space left"):
+        ensure_moved(fake.client(), "web-0", "m1")
+    assert (fake.instances["web-0"]["location"], fake.instances["web-0"]["status"]) == ("m2", "Running")
+
+
+def test_a_move_answered_with_the_record_changing_hands_is_re_read_not_repeated(fake: FakeLxd) -> None:
+    fake.add_instance("web-0", "m1")
+    fake.fail("POST", MOVE, kind="operation", message="Failed to get address of instance's member: Instance not found")
+    assert ensure_moved(fake.client(), "web-0", "m2") is True
+    assert fake.count("POST", MOVE + TARGETED) == 1 and fake.instances["web-0"]["location"] == "m2"

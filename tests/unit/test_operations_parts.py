@@ -131,3 +131,20 @@ def test_scope_and_member_order() -> None:
     assert member_order(snapshot, ["m1", "m3"]) == ["m3", "m1"]
     with pytest.raises(ValueError, match="not cluster members: m9"):
         member_order(snapshot, ["m9"])
+
+
+def test_a_replica_missing_from_the_cluster_keeps_the_registry_gate_closed() -> None:
+    """Soak (7-roll run): LXD lost a replica in a move whose target was cut off; the gate only looked at
+    the replicas that exist, passed with one, and the next roll moved that one away (a 17.6 s VIP gap)."""
+    from cluster.facts import GROUP_KEY, MANAGED_KEY
+    from ops.services import ReplicasReady
+    from tests.support.fake_lxd import FakeLxd
+
+    fake = FakeLxd.cluster()
+    fake.add_instance("reg-0", "m1", config={MANAGED_KEY: "true", GROUP_KEY: "reg"})
+    fake.exec_handler = lambda _name, command: (0, "401" if command[0] == "python3" else "MASTER\n", "")
+    gate = ReplicasReady(endpoint=None, group="reg", expected=("reg-0", "reg-1"))  # type: ignore[arg-type]
+    result = gate.check_with(fake.client())
+    assert not result.ok and "reg-1" in result.detail and "pulumi up" in result.detail
+    fake.add_instance("reg-1", "m2", config={MANAGED_KEY: "true", GROUP_KEY: "reg"})
+    assert gate.check_with(fake.client()).ok

@@ -48,6 +48,15 @@ def test_a_pin_mismatch_wrapped_in_a_connection_error_is_real() -> None:
         assert not is_transient(wrapped)
 
 
+def test_a_migration_whose_connection_between_members_broke_is_transient() -> None:
+    assert is_transient(RuntimeError("Copy instance operation failed: Failed instance creation: Error transferring "
+                                     "instance data: websocket: bad handshake"))
+    assert is_transient(RuntimeError("Error transferring instance data: websocket: close 1006 (abnormal closure)"))
+    assert not is_transient(RuntimeError("Error transferring instance data: Failed to create file: no space left "
+                                         "on device"))
+    assert not is_transient(RuntimeError("websocket: bad handshakes"))  # whole phrases only
+
+
 def test_retries_transient_then_succeeds() -> None:
     calls = []
 

@@ -1,0 +1,285 @@
+"""One soak session: deploy the HA registry on a throw-away stack, push sample images, start the pull
+loop, run K maintenance rolls with one fault each, check every image still pulls, clean up.
+
+Clean-up runs even when interrupted (Ctrl-C, SIGTERM): the pull loop stops, the active fault is undone
+and every member healed and running, then the stack is destroyed and removed (ops.lab_stacks.lab_stack).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from bench.soak.faults import FaultPlan, LabActions, RollFault, undo_all
+from bench.soak.pull_loop import Image, PullLoop, pull_error
+from cluster.connection import lxd_client
+from cluster.facts import read_instance, read_instances
+from cluster.operations import execute
+from cluster.retry import with_retries
+from cluster.steps import ensure_deleted, ensure_running
+from lab.config import LabConfig
+from lab.info import LabInfo
+from ops.lab_secrets import TLS_CERT, ensure_all, registry_login
+from ops.lab_stacks import lab_stack, registry_overrides
+from ops.pulumi_cli import PulumiError
+from ops.registry_client import RegistryAccess, Skopeo, build_sample_image
+from ops.rolling import Options, Report, Roll, return_home
+from ops.services import Service, registry_service
+from ops.stack_config import endpoint_from_stack, read_stack_config
+from ops.vip_probe import VipProbe
+from ops.workloads import Scope
+
+VIP, VRID, PREFIX = "10.91.0.247", 87, "soakreg"
+STACK = "bench-soak"
+MOVE_COPY_PREFIX = "lxd-move-of-"
+ROOT_DIRECTORY = "/soak-registry"
+REPOSITORY = "soak/sample"
+HOST_STEP = "{python} -m lab fault restart-member {member}"
+ROLL_BOUND_S = 3600  # the VIP probe of one roll never outlives this
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class SoakSettings:
+    rolls: int
+    first_roll: int
+    kinds: tuple[str, ...]
+    scope: str  # "stack": the registry's containers; "managed": every container this project manages
+    images: int
+    gate_timeout_s: float
+    log_dir: Path
+
+    def scope_of(self) -> Scope:
+        return Scope(prefix=f"{PREFIX}-") if self.scope == "stack" else Scope()
+
+
+class _Tee:
+    """sys.stderr during a roll: what the cluster layer prints (retries) goes to the roll's log too."""
+
+    def __init__(self, log: TextIO, through: TextIO) -> None:
+        self.log, self.through = log, through
+
+    def write(self, text: str) -> int:
+        self.log.write(text)
+        return self.through.write(text)
+
+    def flush(self) -> None:
+        self.log.flush()
+        self.through.flush()
+
+
+def _push_images(skopeo: Skopeo, work: Path, count: int, say: Say) -> list[Image]:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    images = []
+    for index in range(count):
+        tag = f"{stamp}-{index}"
+        build_sample_image(work / f"image-{index}", f"soak image {tag} {time.time()}")
+        pushed = skopeo.push(work / f"image-{index}", REPOSITORY, tag)
+        if pushed.returncode != 0:
+            raise RuntimeError(f"push of {REPOSITORY}:{tag} failed: {pushed.stderr.strip()[-500:]}")
+        digest = skopeo.digest(REPOSITORY, tag)
+        if digest.returncode != 0:
+            raise RuntimeError(f"inspect of {REPOSITORY}:{tag} failed: {digest.stderr.strip()[-500:]}")
+        images.append(Image(REPOSITORY, tag, digest.stdout.strip()))
+    say(f"pushed {count} image(s): {', '.join(f'{i.tag} {i.digest[:19]}' for i in images)}")
+    return images
+
+
+def _roll_once(number: int, settings: SoakSettings, client: Any, lab: LabInfo, actions: LabActions,
+               services: list[Service], clock_zero: float) -> dict[str, Any]:
+    """One maintenance roll with its fault; the roll's lines go to the console and to its log file.
+    Times in the entry count from the roll's start; `started_at_s` from `clock_zero` (the pulls' clock)."""
+    started_at_s = round(time.monotonic() - clock_zero, 1)
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    plan = FaultPlan.for_roll(number, settings.kinds)
+    log_path = settings.log_dir / f"roll-{number:02d}.log"
+    reader = lab.lxd_client()  # the fault thread's own connection
+    with log_path.open("w") as log, contextlib.redirect_stderr(_Tee(log, sys.stderr)):
+        def say(line: str) -> None:
+            sys.stderr.write(f"[roll {number} {time.strftime('%H:%M:%S')}] {line}\n")
+            fault.hook(line)
+
+        fault = RollFault(plan, actions, lambda name: read_instance(reader, name), say)
+        say(f"fault plan: {plan.kind} at move {plan.move_index + 1}"
+            + (f" ({plan.side})" if plan.kind == "restart-during-move" else ""))
+        options = Options(scope=settings.scope_of(), host_step=HOST_STEP, services=services,
+                          gate_timeout_s=settings.gate_timeout_s)
+        probe = VipProbe(f"https://{VIP}:5000/v2/", TLS_CERT.read_text(), max_s=ROLL_BOUND_S).start()
+        try:
+            report = Roll(client, options, say=say).run()
+        except Exception as error:  # noqa: BLE001 - the roll's own reading of the cluster failed: a stopped roll
+            report = Report(ok=False, stopped_at=f"before the first member: {type(error).__name__}: {error}")
+            say(f"STOPPED before the first member: {error}")
+        finally:
+            fault.settle()
+            gaps = probe.stop()
+        entry: dict[str, Any] = {
+            "roll": number, "started": started, "started_at_s": started_at_s, "ok": report.ok,
+            "stopped_at": report.stopped_at,
+            "members_done": report.members_done,
+            "moves": sum(1 for m in report.moves if m.moved), "seconds": round(report.seconds, 1),
+            "fault": fault.record.as_dict(), "longest_gap_s": round(gaps.longest_gap_s, 2),
+            "vip_gaps": [[at, gap] for at, gap in zip(gaps.gap_starts, gaps.gaps, strict=True)],
+            "log": log_path.name,
+        }
+        if not report.ok:
+            _keep_cluster_state(client, lab, settings.log_dir / f"roll-{number:02d}-state.txt", say)
+            entry["recovery"] = _recover(client, settings, actions, say)
+        entry["leftover_copies"] = _leftover_copies(client)
+        if entry["leftover_copies"]:
+            say(f"left behind by an interrupted LXD move: {', '.join(entry['leftover_copies'])}")
+    return entry
+
+
+def _keep_vrrp_logs(client: Any, log_dir: Path, say: Say) -> None:
+    """Each replica's keepalived journal next to the roll logs: VIP gaps are read against its transitions."""
+    for index in range(2):
+        name = f"{PREFIX}-{index}"
+        try:
+            result = execute(client, name, ["journalctl", "-u", "keepalived", "--no-pager", "-o", "short-iso"],
+                             timeout_s=60)
+            (log_dir / f"keepalived-{name}.log").write_text(result.stdout)
+        except Exception as error:  # noqa: BLE001 - evidence only; the soak's figures do not depend on it
+            say(f"could not read {name}'s keepalived journal: {type(error).__name__}: {error}")
+
+
+def _leftover_copies(client: Any) -> list[str]:
+    """Copies an interrupted LXD move left of the soak's instances (`lxd-move-of-<uuid>`, our marks kept)."""
+    return sorted(i.name for i in with_retries(lambda: read_instances(client), "list instances")
+                  if i.name.startswith(MOVE_COPY_PREFIX) and (i.owner or "").endswith(f"/{STACK}"))
+
+
+def _keep_cluster_state(client: Any, lab: LabInfo, path: Path, say: Say) -> None:
+    """What a stopped roll left, for finding its cause: every instance, each member's pool directory
+    (an interrupted move can leave a volume on disk) and the end of each member's LXD log."""
+    lines = []
+    try:
+        for i in with_retries(lambda: read_instances(client), "list instances"):
+            lines.append(f"instance {i.name} on {i.location}: {i.status}")
+    except Exception as error:  # noqa: BLE001 - evidence only
+        lines.append(f"cannot list instances: {error}")
+    for member in lab.config.members:
+        pool = member.lxd_dir / "storage-pools" / "default" / "containers"
+        entries = sorted(p.name for p in pool.iterdir()) if pool.is_dir() else ["(no pool directory)"]
+        lines.append(f"{member.name} pool containers/: {' '.join(entries)}")
+        log = member.lxd_dir / "lxd.log"
+        tail = log.read_text(errors="replace").splitlines()[-150:] if log.exists() else []
+        lines += [f"--- {member.name} lxd.log (last {len(tail)} lines)", *tail]
+    path.write_text("\n".join(lines) + "\n")
+    say(f"cluster state kept in {path}")
+
+
+def _recover(client: Any, settings: SoakSettings, actions: LabActions, say: Say) -> str:
+    """After a stopped roll: every member healed and ONLINE, evacuated containers moved home and running."""
+    try:
+        repaired = undo_all(actions, say)
+        moved = return_home(client, settings.scope_of(), say=say)
+        stopped = sorted(i.name for i in with_retries(lambda: read_instances(client), "list instances")
+                         if settings.scope_of().includes(i.name, dict(i.config)) and not i.running)
+        for name in stopped:  # every replica ran when the soak began: one stopped roll must not stop the next
+            ensure_running(client, name)
+        return (f"repaired: {', '.join(repaired) or 'nothing'}; moved home: {sum(1 for m in moved if m.moved)}; "
+                f"started: {', '.join(stopped) or 'none'}")
+    except Exception as error:  # noqa: BLE001 - recorded; the next roll's gate will say what is still wrong
+        return f"recovery failed: {type(error).__name__}: {error}"
+
+
+def _pull_figures(rolls: list[dict[str, Any]], loop: PullLoop) -> None:
+    for entry in rolls:
+        pulls = loop.of_roll(entry["roll"])
+        entry["pulls"] = len(pulls)
+        entry["retried_pulls"] = sum(1 for p in pulls if p.outcome == "retried")
+        entry["failed_pulls"] = sum(1 for p in pulls if p.outcome == "failed")
+        entry["pull_problems"] = [{"at_s": p.at_s, "tag": p.tag, "outcome": p.outcome, "error": p.error}
+                                  for p in pulls if p.outcome != "ok"]
+
+
+def _verify(skopeo: Skopeo, images: list[Image], work: Path) -> list[dict[str, Any]]:
+    """Every image pushed before the soak, pulled once more (one retry, as the client does)."""
+    checks = []
+    for image in images:
+        error = pull_error(skopeo, image, work / "verify")
+        if error is not None:
+            time.sleep(1)
+            error = pull_error(skopeo, image, work / "verify")
+        checks.append({"tag": image.tag, "digest": image.digest, "pullable": error is None, "error": error or ""})
+    return checks
+
+
+@contextlib.contextmanager
+def _healed_on_exit(actions: LabActions, say: Say) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        try:
+            undo_all(actions, say)
+        except Exception as error:  # noqa: BLE001 - say it; the stack is still destroyed afterwards
+            say(f"could not undo every fault: {type(error).__name__}: {error}")
+
+
+def run_soak(settings: SoakSettings, say: Say) -> dict[str, Any]:
+    """The session's measurements as a JSON-ready document (rolls, pulls, images, clean-up)."""
+    lab = LabInfo(LabConfig.resolve())
+    actions = LabActions(lab.config)
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    document: dict[str, Any] = {"rolls": [], "images": [], "after": [], "pulls": [], "interrupted": False}
+    undo_all(actions, say)  # start from a healthy lab
+    ensure_all()
+    overrides = registry_overrides(lab.data, prefix=PREFIX, vip=VIP, vrid=VRID, root_directory=ROOT_DIRECTORY)
+    try:
+        with lab_stack(STACK.removeprefix("bench-"), overrides, prefix="bench") as cli, _healed_on_exit(actions, say), \
+                tempfile.TemporaryDirectory(prefix="lxdha-soak-") as scratch:
+            started = time.monotonic()
+            summary = cli.up_summary()
+            document["up_s"] = round(time.monotonic() - started, 1)
+            if summary.get("result") != "succeeded":
+                document["error"] = f"pulumi up: {summary.get('result')}"
+                return document
+            say(f"stack {cli.stack} up in {document['up_s']}s")
+            _measure(settings, cli.stack, Path(scratch), lab, actions, document, say)
+    except KeyboardInterrupt:
+        document["interrupted"] = True
+        say("interrupted: the stack was destroyed and every fault undone; writing the rolls measured so far")
+    except PulumiError as error:
+        document["error"] = "pulumi: " + " | ".join(str(error).strip().splitlines()[-6:])[-1500:]
+    return document
+
+
+def _measure(settings: SoakSettings, stack: str, work: Path, lab: LabInfo, actions: LabActions,
+             document: dict[str, Any], say: Say) -> None:
+    """Images pushed, pull loop on, the rolls, then every image pulled once more (fills `document`)."""
+    config = read_stack_config(stack)
+    user, password = registry_login()
+    skopeo = Skopeo(RegistryAccess(f"{VIP}:5000", user, password, TLS_CERT.read_text()), work)
+    images = _push_images(skopeo, work, settings.images, say)
+    document["images"] = [{"tag": i.tag, "digest": i.digest} for i in images]
+    service = registry_service(config)
+    with lxd_client(endpoint_from_stack(config)) as client:
+        loop = PullLoop(skopeo, images, work).start()
+        try:
+            for number in range(settings.first_roll, settings.first_roll + settings.rolls):
+                loop.roll = number
+                entry = _roll_once(number, settings, client, lab, actions, [service] if service else [],
+                                   loop.started)
+                document["rolls"].append(entry)
+                say(f"roll {number}: {'ok' if entry['ok'] else 'STOPPED: ' + str(entry['stopped_at'])} "
+                    f"in {entry['seconds']}s; fault {entry['fault']['kind']} on {entry['fault']['member']}; "
+                    f"longest VIP gap {entry['longest_gap_s']}s")
+        finally:
+            loop.stop()  # before anything is torn down: no pull fails because the soak ends
+            _pull_figures(document["rolls"], loop)
+            document["pulls"] = loop.pulls
+            try:
+                for name in _leftover_copies(client):  # the stack's destroy does not know them
+                    ensure_deleted(client, name)
+            except Exception as error:  # noqa: BLE001 - said; the lab's own teardown removes them too
+                say(f"could not remove leftover move copies: {type(error).__name__}: {error}")
+            _keep_vrrp_logs(client, settings.log_dir, say)
+    document["after"] = _verify(skopeo, images, work)
