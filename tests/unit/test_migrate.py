@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from ops.migrate import hand_over
+from ops.migrate import changed_steps, hand_over, harmful
 
 
 def dynamic(urn: str, module: str, deps: list[str] | None = None) -> dict:
@@ -30,3 +30,25 @@ def test_only_cluster_objects_are_handed_over_and_their_references_go() -> None:
     assert remaining[bootstrap]["dependencies"] == [] and remaining[bootstrap]["propertyDependencies"] == \
         {"instance": []}
     assert hand_over(deployment) == []
+
+
+def _finished(op: str, type_: str, name: str) -> dict:
+    return {"resOutputsEvent": {"metadata": {"op": op, "type": type_,
+                                             "urn": f"urn:pulumi:s::lxdha::x${type_}::{name}"}}}
+
+
+def test_the_migrating_up_lists_what_changed_and_flags_replacements_and_container_deletes() -> None:
+    instance, placement = "lxd:index/instance:Instance", "pulumi-python:dynamic:Resource"
+    events = [_finished("refresh", placement, "registry-0-bootstrap"), _finished("same", placement, "http-secret"),
+              _finished("create", placement, "registry-0-placement"),
+              _finished("create", instance, "registry-0-instance"),
+              {"resourcePreEvent": {"metadata": {"op": "create", "type": instance, "urn": "u::pending"}}},
+              {"summaryEvent": {"resourceChanges": {"create": 2, "same": 3}}}]
+    steps = changed_steps(events)
+    assert steps == [{"op": "create", "type": placement, "name": "registry-0-placement"},
+                     {"op": "create", "type": instance, "name": "registry-0-instance"}]
+    assert harmful(steps) == []
+    bad = [{"op": "delete", "type": instance, "name": "registry-1-instance"},
+           {"op": "create-replacement", "type": placement, "name": "registry-1-bootstrap"},
+           {"op": "delete", "type": placement, "name": "registry-1-placement"}]
+    assert harmful(bad) == bad[:2]
