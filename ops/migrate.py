@@ -30,17 +30,31 @@ HANDED_OVER = (b"instance_provider", b"image_provider", b"profile_provider")
 INSTANCE = "lxd:index/instance:Instance"
 QUIET_OPS = ("same", "refresh", "read")  # steps that change nothing in the cluster or the state's inputs
 REPLACE_OPS = ("replace", "create-replacement", "delete-replaced", "discard-replaced", "import-replacement")
+SECRET_SIG = "4dabf18193072939515e22adb298388d"  # marks a secret value in Pulumi's state format
+
+
+def _revealed(value: Any) -> Any:
+    """A state value; a secret exported with --show-secrets holds its JSON-encoded value as `plaintext`."""
+    if isinstance(value, dict) and SECRET_SIG in value:
+        try:
+            return json.loads(value.get("plaintext", "null"))
+        except ValueError:
+            return None
+    return value
 
 
 def provider_module(resource: dict[str, Any]) -> bytes:
-    """The pickled dynamic provider of a state entry (its module name is readable in the bytes)."""
-    blob = (resource.get("outputs") or {}).get("__provider") or (resource.get("inputs") or {}).get("__provider")
-    if not isinstance(blob, str):
-        return b""
-    try:
-        return base64.b64decode(blob)
-    except ValueError:
-        return b""
+    """The pickled dynamic provider of a state entry (its module name is readable in the bytes).
+
+    The SDK keeps `__provider` as a secret, so only an export with --show-secrets has the bytes."""
+    for section in ("outputs", "inputs"):
+        blob = _revealed((resource.get(section) or {}).get("__provider"))
+        if isinstance(blob, str):
+            try:
+                return base64.b64decode(blob)
+            except ValueError:
+                return b""
+    return b""
 
 
 def legacy_urns(resources: Iterable[dict[str, Any]]) -> list[str]:
@@ -48,10 +62,10 @@ def legacy_urns(resources: Iterable[dict[str, Any]]) -> list[str]:
             and any(name in provider_module(r) for name in HANDED_OVER)]
 
 
-def hand_over(deployment: dict[str, Any]) -> list[str]:
-    """Drops the legacy entries and every reference to them; returns the URNs dropped."""
+def hand_over(deployment: dict[str, Any], legacy: Iterable[str]) -> list[str]:
+    """Drops the `legacy` entries and every reference to them; returns the URNs dropped."""
     resources = deployment.get("resources") or []
-    dropped = set(legacy_urns(resources))
+    dropped = {r["urn"] for r in resources} & set(legacy)
     kept = []
     for resource in resources:
         if resource["urn"] in dropped:
@@ -103,8 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {"stack": args.stack}
     say = (lambda _line: None) if args.json else print
     try:
+        # what is re-imported keeps its secrets encrypted; the revealed copy only says which provider made each
+        # entry and never leaves this process
         exported = json.loads(cli.run("stack", "export").stdout)
-        dropped = hand_over(exported["deployment"])
+        revealed = json.loads(cli.run("stack", "export", "--show-secrets").stdout)["deployment"]
+        dropped = hand_over(exported["deployment"], legacy_urns(revealed.get("resources") or []))
         report["handed_over"] = [urn.split("::")[-1] for urn in dropped]
         if not dropped:
             say(f"stack {args.stack}: nothing to migrate (no dynamic instance, image or profile resources)")
