@@ -23,7 +23,6 @@ from cluster.steps import ensure_deleted
 from lab.info import LabInfo
 from ops.lab_secrets import TLS_CERT, ensure_all, registry_login
 from ops.lab_stacks import change_counts, registry_overrides, stack_config
-from ops.migrate import legacy_urns
 from ops.pulumi_cli import ROOT, STATE_DIR, PulumiCli
 from ops.registry_client import RegistryAccess, Skopeo
 from ops.vip_probe import probing
@@ -104,8 +103,10 @@ def run(work: Path, lab: LabInfo, commit: str | None = None) -> dict[str, Any]:
             document["error"] = f"{type(error).__name__}: {error}"
             say(f"FAILED: {error}")
         finally:
-            document["destroyed_with"] = clock.timed("destroy", lambda: _destroy(old, new))
-            document["left_behind"] = sweep(lab)
+            try:
+                document["destroyed_with"] = clock.timed("destroy", lambda: _destroy(old, new))
+            finally:
+                document["left_behind"] = sweep(lab)
             (ROOT / f"Pulumi.{STACK}.yaml").unlink(missing_ok=True)
     document["seconds"] = clock.phases
     document["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -134,8 +135,10 @@ def _migrate_under_load(document: dict[str, Any], clock: Clock, lab: LabInfo, ol
         migrated = clock.timed("python -m ops.migrate", lambda: new.module("ops.migrate", "--stack", STACK, "--json"))
         report = json.loads(migrated.stdout.strip().splitlines()[-1]) if migrated.stdout.strip() else {}
         document["migrate"] = {"exit": migrated.returncode, **report}
-        if migrated.returncode != 0:
-            say(f"ops.migrate exited {migrated.returncode}: {migrated.stderr.strip()[-2000:]}")
+        if migrated.returncode != 0 or not report.get("handed_over"):
+            # no second up: with the old entries still in the state it would delete what they describe
+            raise RuntimeError(f"ops.migrate exited {migrated.returncode}, handed over "
+                               f"{report.get('handed_over')}: {migrated.stderr.strip()[-2000:]}")
         second = clock.timed("second pulumi up", cli.up_summary)
         document["second_up"] = {"result": second.get("result"), "changes": change_counts(second)}
     document["pull_loop"] = loop.summary()
@@ -152,22 +155,26 @@ def _migrate_under_load(document: dict[str, Any], clock: Clock, lab: LabInfo, ol
 
 
 def _destroy(old: Checkout, new: Checkout) -> str:
-    """With this code; a stack the migration never reached still holds the old dynamic resources, whose
-    providers only the old checkout has, so that one destroys it then."""
+    """With this code. A stack the migration never reached still holds the old dynamic resources, whose
+    providers only the old checkout has: that one destroys it then. Never raises: clean-up goes on."""
+    cli = PulumiCli(ROOT, STACK)
+    if STACK not in cli.run("stack", "ls", "--json", check=False).stdout:
+        return "nothing to destroy"
+    if not (ROOT / f"Pulumi.{STACK}.yaml").exists():
+        new.write_stack_file(STACK, old.stack_file(STACK))
+    outcome = "new code"
     try:
-        new_cli = PulumiCli(ROOT, STACK)
-        if STACK not in new_cli.run("stack", "ls", "--json", check=False).stdout:
-            return "nothing to destroy"
-        if not (ROOT / f"Pulumi.{STACK}.yaml").exists():
-            new.write_stack_file(STACK, old.stack_file(STACK))
-        if not legacy_urns(json.loads(new_cli.exported_state())["deployment"].get("resources") or []):
-            new_cli.destroy()
-            new_cli.run("stack", "rm", "--yes")
-            return "new code"
-    except Exception as error:  # noqa: BLE001 - fall back to the old code, then report
-        say(f"destroy with the new code failed ({error}); destroying with the old code")
-    old.driver(DESTROY, STACK)
-    return "old code (the migration did not complete)"
+        cli.destroy()
+    except Exception as error:  # noqa: BLE001 - then the old code; what neither removes is swept
+        say(f"destroy with the new code failed ({str(error)[-600:]}); trying the old code")
+        try:
+            old.driver(DESTROY, STACK)
+            return "old code (the migration did not complete)"
+        except Exception as again:  # noqa: BLE001
+            say(f"destroy with the old code failed too ({str(again)[-600:]}); sweeping")
+            outcome = "neither (swept)"
+    cli.run("stack", "rm", "--yes", "--force", check=False)
+    return outcome
 
 
 def sweep(lab: LabInfo) -> list[str]:
