@@ -90,6 +90,7 @@ def run(work: Path, lab: LabInfo, commit: str | None = None) -> dict[str, Any]:
     document: dict[str, Any] = {"schema": 1, "old_commit": commit, "stack": STACK, "status": "failed",
                                 "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     ensure_all()
+    document["swept_before"] = sweep(lab)  # what an interrupted earlier run left would be adopted otherwise
     ansible_dir = work / "ansible"
     shutil.copytree(ROOT / "ansible", ansible_dir)
     text = stack_file_text(lab, ansible_dir)
@@ -178,7 +179,8 @@ def _destroy(old: Checkout, new: Checkout) -> str:
 
 
 def sweep(lab: LabInfo) -> list[str]:
-    """Deletes (and names) what a failed run left: this stack's containers and image alias."""
+    """Deletes (and names) what a failed run left: this stack's containers and image alias (the stack's
+    state is gone with its temporary state directory)."""
     client = lab.lxd_client()
     owner = f"lxdha/{STACK}"
     left = [i.name for i in read_instances(client) if i.name.startswith(f"{PREFIX}-")]
