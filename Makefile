@@ -5,7 +5,7 @@ PY := .venv/bin/python
 export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/.venv/bin:$(PATH)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup demo test unit integration e2e lint lab-up lab-down lab-status bench soak clean-state maintenance rebalance host-check
+.PHONY: setup demo test unit integration e2e lint lab-up lab-down lab-status bench soak migration-demo clean-state maintenance rebalance host-check
 
 setup:  ## Debian packages, venv, Pulumi toolchain (built once, cached by version)
 	@toolchain/setup.sh
@@ -45,6 +45,10 @@ ROLLS ?= 20
 SOAK_ARGS ?=
 soak: setup  ## benchmark, not part of test: ROLLS maintenance rolls of the running lab, a fault in each, pulls through the VIP
 	@$(PY) -m bench.soak --rolls $(ROLLS) $(SOAK_ARGS)
+
+migration-demo: setup  ## a stack made before the native provider, migrated (ops.migrate) under a registry pull loop
+	@$(PY) -m lab up
+	@$(PY) -m bench.migration
 
 clean-state:  ## forget local Pulumi stacks (the lab's containers must be gone first)
 	rm -rf .state

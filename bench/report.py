@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.merge import session_bakes
+from bench.migration.report import stored_section
 from bench.soak.report import kept_section
 
 
@@ -116,7 +117,8 @@ def render(document: dict[str, Any], table_path: Path, results_dir: Path) -> str
     errors = [err for e in summary["by_n"].values() for err in e["errors"]]
     if errors:
         lines += ["Failed runs (excluded above):", "", *[f"- {_one_line(err)}" for err in errors], ""]
-    return "\n".join(lines).rstrip() + "\n"
+    migration = stored_section(results_dir)  # `python -m bench.migration` owns that section; keep it
+    return "\n".join(lines).rstrip() + "\n" + (f"\n{migration}" if migration else "")
 
 
 def write(document: dict[str, Any], table_path: Path, results_dir: Path) -> Path:

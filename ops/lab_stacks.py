@@ -14,7 +14,9 @@ from typing import Any
 import yaml
 
 from ops.lab_secrets import ensure_all
-from ops.pulumi_cli import ROOT, PulumiCli
+from ops.pulumi_cli import ROOT, STATE_DIR, PulumiCli
+
+STATE_PREFIX = ".state/"
 
 
 def stack_config(stack: str, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -29,7 +31,19 @@ def stack_config(stack: str, overrides: dict[str, Any]) -> dict[str, Any]:
     config["lxdha:image"] = {**config["lxdha:image"], "alias": f"debian/{stack}", "bake": False}
     config.pop("lxdha:registry", None)  # only stacks that ask for a registry get one
     config.update(overrides)
-    return config
+    return under_state_dir(config)
+
+
+def under_state_dir(value: Any) -> Any:
+    """`.state/...` paths (Pulumi.lab.yaml's keys, the registry files) made absolute under STATE_DIR, which
+    LXDHA_STATE_DIR moves: the stack then names the files ops.lab_secrets wrote, from any directory."""
+    if isinstance(value, dict):
+        return {key: under_state_dir(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [under_state_dir(item) for item in value]
+    if isinstance(value, str) and value.startswith(STATE_PREFIX):
+        return str(STATE_DIR / value.removeprefix(STATE_PREFIX))
+    return value
 
 
 @contextlib.contextmanager

@@ -1,0 +1,196 @@
+"""The migration, end to end on the lab: the old code creates a 2-replica HA registry stack, a client pulls
+from it, `python -m ops.migrate` hands the stack to this code, a second `pulumi up` changes nothing, and
+the stack is destroyed with this code. Every figure lands in one result document."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+
+from bench.migration.checkouts import DESTROY, OLD_COMMIT, UP, Checkout, old_checkout
+from bench.migration.observe import PullLoop, compare, facts_json, pull_matches, push_samples, read_replica
+from cluster.facts import read_instances
+from cluster.images import delete_if_unused, read_alias, remove_alias
+from cluster.steps import ensure_deleted
+from lab.info import LabInfo
+from ops.lab_secrets import TLS_CERT, ensure_all, registry_login
+from ops.lab_stacks import change_counts, registry_overrides, stack_config
+from ops.pulumi_cli import ROOT, STATE_DIR, PulumiCli
+from ops.registry_client import RegistryAccess, Skopeo
+from ops.vip_probe import probing
+
+STACK = "bench-migration"
+PREFIX, VIP, VRID, S3_ROOT = "bnmig", "10.91.0.243", 83, "/bench-migration"
+IMAGE_ALIAS = f"debian/{STACK}"
+SAMPLES = 3
+VIP_READY_S = 120
+
+
+def say(line: str) -> None:
+    print(f"[migration] {line}", file=sys.stderr, flush=True)
+
+
+class Clock:
+    """Wall time of each named phase, in seconds."""
+
+    def __init__(self) -> None:
+        self.phases: dict[str, float] = {}
+
+    def timed(self, name: str, action: Callable[[], Any]) -> Any:
+        started = time.monotonic()
+        try:
+            return action()
+        finally:
+            self.phases[name] = round(time.monotonic() - started, 1)
+            say(f"{name}: {self.phases[name]}s")
+
+
+def stack_file_text(lab: LabInfo, ansible_dir: Path) -> str:
+    """One stack file for both checkouts: the lab's config, this stack's registry (own prefix, VIP, VRID, S3
+    root), the ansible roles at one path (the roles' path is an input of each playbook run, as it is for a
+    stack upgraded in place), every `.state/` file under the shared state directory."""
+    overrides = registry_overrides(lab.data, prefix=PREFIX, vip=VIP, vrid=VRID, root_directory=S3_ROOT,
+                                   ansible_dir=str(ansible_dir))
+    return yaml.safe_dump({"config": stack_config(STACK, overrides)}, sort_keys=False)
+
+
+def wait_vip(timeout_s: float = VIP_READY_S) -> None:
+    """Until the registry answers on the VIP (401: alive, asks for credentials)."""
+    session = requests.Session()
+    session.trust_env = False
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if session.get(f"https://{VIP}:5000/v2/", verify=str(TLS_CERT), timeout=2).status_code == 401:
+                return
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the registry VIP {VIP} did not answer within {timeout_s:.0f}s")
+        time.sleep(1)
+
+
+def alias_target(client: Any, alias: str) -> str | None:
+    live = read_alias(client, alias)
+    return live["target"] if live else None
+
+
+def run(work: Path, lab: LabInfo, commit: str | None = None) -> dict[str, Any]:
+    """The whole scenario in `work` (a temporary directory; LXDHA_STATE_DIR points inside it)."""
+    commit = commit or OLD_COMMIT
+    clock = Clock()
+    document: dict[str, Any] = {"schema": 1, "old_commit": commit, "stack": STACK, "status": "failed",
+                                "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    ensure_all()
+    document["swept_before"] = sweep(lab)  # what an interrupted earlier run left would be adopted otherwise
+    ansible_dir = work / "ansible"
+    shutil.copytree(ROOT / "ansible", ansible_dir)
+    text = stack_file_text(lab, ansible_dir)
+    new = Checkout(ROOT)
+    with old_checkout(work, commit) as old:
+        old.write_stack_file(STACK, text)
+        try:
+            clock.timed("old checkout: make setup", old.setup)
+            _migrate_under_load(document, clock, lab, old, new, work)
+        except Exception as error:  # noqa: BLE001 - recorded: the report says what failed, clean-up follows
+            document["error"] = f"{type(error).__name__}: {error}"
+            say(f"FAILED: {error}")
+        finally:
+            try:
+                document["destroyed_with"] = clock.timed("destroy", lambda: _destroy(old, new))
+            finally:
+                document["left_behind"] = sweep(lab)
+            (ROOT / f"Pulumi.{STACK}.yaml").unlink(missing_ok=True)
+    document["seconds"] = clock.phases
+    document["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return document
+
+
+def _migrate_under_load(document: dict[str, Any], clock: Clock, lab: LabInfo, old: Checkout, new: Checkout,
+                        work: Path) -> None:
+    old_up = clock.timed("old code: pulumi up", lambda: old.driver(UP, STACK))
+    document["old_up"] = {"result": old_up.get("result"), "changes": change_counts(old_up)}
+    if old_up.get("result") != "succeeded":
+        raise RuntimeError(f"the old code's pulumi up did not succeed: {old_up.get('result')}")
+    new.write_stack_file(STACK, old.stack_file(STACK))  # the same content, salt included
+    cli = PulumiCli(ROOT, STACK)
+    replicas = [replica["name"] for replica in cli.outputs()["registry"]["replicas"]]
+    client = lab.lxd_client()
+    clock.timed("VIP answers", wait_vip)
+    user, password = registry_login()
+    skopeo = Skopeo(RegistryAccess(f"{VIP}:5000", user, password, TLS_CERT.read_text()), work / "skopeo")
+    pushed = clock.timed("push samples", lambda: push_samples(skopeo, work / "images", SAMPLES))
+    document["pushed"] = [f"{p.repository}:{p.tag}@{p.digest}" for p in pushed]
+    before = {name: read_replica(client, name) for name in replicas}
+    image_before = alias_target(client, IMAGE_ALIAS)
+    say(f"replicas before: {json.dumps(facts_json(before))}")
+    with probing(f"https://{VIP}:5000/v2/", TLS_CERT.read_text()) as probe, PullLoop(skopeo, pushed) as loop:
+        migrated = clock.timed("python -m ops.migrate", lambda: new.module("ops.migrate", "--stack", STACK, "--json"))
+        report = json.loads(migrated.stdout.strip().splitlines()[-1]) if migrated.stdout.strip() else {}
+        document["migrate"] = {"exit": migrated.returncode, **report}
+        if migrated.returncode != 0 or not report.get("handed_over"):
+            # no second up: with the old entries still in the state it would delete what they describe
+            raise RuntimeError(f"ops.migrate exited {migrated.returncode}, handed over "
+                               f"{report.get('handed_over')}: {migrated.stderr.strip()[-2000:]}")
+        second = clock.timed("second pulumi up", cli.up_summary)
+        document["second_up"] = {"result": second.get("result"), "changes": change_counts(second)}
+    document["pull_loop"] = loop.summary()
+    document["vip_probe"] = {"attempts": probe.result.attempts, "failures": probe.result.failures,
+                             "longest_gap_s": round(probe.result.longest_gap_s, 2)}
+    after = {name: read_replica(client, name) for name in replicas}
+    document["replicas"] = {"before": facts_json(before), "after": facts_json(after)}
+    document["containers"] = compare(before, after)
+    document["image"] = {"alias": IMAGE_ALIAS, "before": image_before, "after": alias_target(client, IMAGE_ALIAS)}
+    unpullable = [f"{p.repository}:{p.tag}" for p in pushed if not pull_matches(skopeo, p)]
+    document["pulled_after"] = {"pushed": len(pushed), "unpullable": unpullable}
+    document["backup_kept_under"] = str(STATE_DIR / "backups")
+    document["status"] = "measured"
+
+
+def _destroy(old: Checkout, new: Checkout) -> str:
+    """With this code. A stack the migration never reached still holds the old dynamic resources, whose
+    providers only the old checkout has: that one destroys it then. Never raises: clean-up goes on."""
+    cli = PulumiCli(ROOT, STACK)
+    if STACK not in cli.run("stack", "ls", "--json", check=False).stdout:
+        return "nothing to destroy"
+    if not (ROOT / f"Pulumi.{STACK}.yaml").exists():
+        new.write_stack_file(STACK, old.stack_file(STACK))
+    outcome = "new code"
+    try:
+        cli.destroy()
+    except Exception as error:  # noqa: BLE001 - then the old code; what neither removes is swept
+        say(f"destroy with the new code failed ({str(error)[-600:]}); trying the old code")
+        try:
+            old.driver(DESTROY, STACK)
+            return "old code (the migration did not complete)"
+        except Exception as again:  # noqa: BLE001
+            say(f"destroy with the old code failed too ({str(again)[-600:]}); sweeping")
+            outcome = "neither (swept)"
+    cli.run("stack", "rm", "--yes", "--force", check=False)
+    return outcome
+
+
+def sweep(lab: LabInfo) -> list[str]:
+    """Deletes (and names) what a failed run left: this stack's containers and image alias (the stack's
+    state is gone with its temporary state directory)."""
+    client = lab.lxd_client()
+    owner = f"lxdha/{STACK}"
+    left = [i.name for i in read_instances(client) if i.name.startswith(f"{PREFIX}-")]
+    for name in left:
+        ensure_deleted(client, name, owner)
+    alias = read_alias(client, IMAGE_ALIAS)
+    if alias is not None:
+        left.append(f"alias {IMAGE_ALIAS}")
+        remove_alias(client, IMAGE_ALIAS, owner)
+        delete_if_unused(client, alias["target"])
+    if left:
+        say(f"left behind, now deleted: {', '.join(left)}")
+    return left
