@@ -28,13 +28,14 @@ pulumi.runtime.set_mocks(Mocks(), preview=False)
 
 from components.balanced_container import AccessConfig, BalancedContainer, ContainerSpec, PlaybookSpec  # noqa: E402
 from components.image_alias import AlpineImageAlias, ImageSource  # noqa: E402
+from tests.support.certs import TEST_PUBLIC_KEY  # noqa: E402
 
 CONNECTION = {"url": "https://10.91.0.10:8443", "server_fingerprint": "a" * 64, "client_cert_pem": "C",
               "client_key_pem": "K", "trust_password": "", "timeout_s": 60}
 ACCESS = AccessConfig(
     mirror={"url": "http://10.91.0.30:9000/debian", "suite": "bookworm", "components": ["main"],
             "signing_key": "-----BEGIN PGP PUBLIC KEY BLOCK-----\nx\n-----END PGP PUBLIC KEY BLOCK-----"},
-    authorized_keys=["ssh-ed25519 AAAAtest op@site"],
+    authorized_keys=[TEST_PUBLIC_KEY],
     private_key="PRIVATE",
 )
 
@@ -75,6 +76,6 @@ def test_bad_bootstrap_input_fails_before_any_resource_exists():
 
     before = len(created)
     bad = AccessConfig(mirror=ACCESS.mirror, authorized_keys=["nope"], private_key="K")
-    with pytest.raises(ConfigError, match="sshAuthorizedKeys"):
+    with pytest.raises(ConfigError, match="lxdha:ssh.authorizedKeys"):
         BalancedContainer("bad-0", CONNECTION, ContainerSpec(name="bad-0", image_alias="a", distro="debian"), bad)
     assert not [n for n, _ in created[before:] if n.startswith("bad-0-bootstrap")]
