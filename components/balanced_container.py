@@ -22,7 +22,7 @@ class AccessConfig:
 
     mirror: dict[str, Any]
     authorized_keys: list[str]
-    private_key: pulumi.Input[str]
+    private_key: pulumi.Input[str] = field(repr=False)  # secret: never in a repr
 
 
 @dataclass

@@ -13,7 +13,7 @@ import subprocess
 import tarfile
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 SKOPEO_TIMEOUT_S = 120
@@ -23,7 +23,7 @@ SKOPEO_TIMEOUT_S = 120
 class RegistryAccess:
     host: str  # VIP:port
     user: str
-    password: str
+    password: str = field(repr=False)  # secret: never in a repr
     ca_cert_pem: str
 
 
