@@ -124,11 +124,9 @@ def resolve_ipv4(host: str) -> set[str]:
 
 
 def endpoint_holder(vip: str, endpoints: Mapping[str, str], resolve: Resolver = resolve_ipv4) -> str | None:
-    """The setting among the stack's own endpoints (setting -> host) whose host is the VIP, or None."""
-    for setting, host in endpoints.items():
-        if host and vip in resolve(host):
-            return f"{setting} ({host}), this stack's own endpoint"
-    return None
+    """The settings among the stack's own endpoints (setting -> host) whose host is the VIP, or None."""
+    holders = [f"{setting} ({host})" for setting, host in endpoints.items() if host and vip in resolve(host)]
+    return f"{' and '.join(holders)}: this stack's own endpoint" if holders else None
 
 
 def _overlap(first: str | None, second: str | None) -> bool:
