@@ -12,20 +12,18 @@ from typing import Any
 import pulumi
 
 from cluster.errors import ConfigError
-from components.balanced_container import AccessConfig, BalancedContainer, ContainerSpec, PlaybookSpec
-from components.connection_config import endpoint_from_config
+from components.balanced_container import AccessConfig, BalancedContainer, BalancedContainerArgs, PlaybookSpec
 from components.containers_config import ContainersSettings, containers_settings
-from components.image_alias import AlpineImageAlias, ImageSource
-from components.registry import HARegistry, RegistryImage
+from components.image_alias import AlpineImageAlias, AlpineImageAliasArgs, ImageSource
+from components.registry import HARegistry, HARegistryArgs, RegistryImage
 from components.registry_config import RegistrySettings, check_vip_is_not_an_endpoint, registry_settings
 from components.registry_secrets import RegistrySecrets, registry_secrets
-from components.site_config import access, image_source
+from components.site_config import access, image_source, lxd_remote_host
 from provisioners.input_checks import url_host
 
 
 @dataclass
 class StackSettings:
-    connection: pulumi.Output[dict]
     access: AccessConfig
     image: ImageSource
     containers: ContainersSettings
@@ -35,7 +33,7 @@ class StackSettings:
 def read_settings() -> StackSettings:
     """Every setting, validated; raises ConfigError naming the first key at fault and the fix."""
     config = pulumi.Config("lxdha")
-    connection = endpoint_from_config()
+    remote_host = lxd_remote_host(pulumi.Config("lxd").get)  # the providers read lxd:* themselves; checked here first
     image = image_source(config.get_object("image"))
     site_access = access(config, image)
     registry: tuple[RegistrySettings, RegistrySecrets] | None = None
@@ -43,7 +41,7 @@ def read_settings() -> StackSettings:
     if raw is not None:
         settings = registry_settings(raw)
         check_vip_is_not_an_endpoint(settings, {
-            "lxd:remote": url_host(str(pulumi.Config("lxd").get("remote"))),
+            "lxd:remote": remote_host,
             "lxdha:image.remote": url_host(image.remote_url),
             "lxdha:mirror.url": url_host(site_access.mirror["url"]),
         })
@@ -52,22 +50,21 @@ def read_settings() -> StackSettings:
     if registry is not None and set(containers.names()) & set(registry[0].names()):
         raise ConfigError("lxdha:registry.prefix", f"containers {registry[0].prefix}-N would collide with "
                           "lxdha:containers names", "give the registry and the plain containers different prefixes")
-    return StackSettings(connection, site_access, image, containers, registry)
+    return StackSettings(site_access, image, containers, registry)
 
 
 def declare(settings: StackSettings) -> None:
-    image = AlpineImageAlias("base-image", settings.connection, settings.image)
+    image = AlpineImageAlias("base-image", AlpineImageAliasArgs(settings.image))
     plain = settings.containers
     containers = [
-        BalancedContainer(name, settings.connection,
-                          ContainerSpec(name=name, image_alias=image.alias, distro=image.distro, group=plain.group,
-                                        pinned_member=plain.member),
-                          settings.access, PlaybookSpec(project_dir=plain.ansible_dir, playbook=plain.playbook))
+        BalancedContainer(name, BalancedContainerArgs(
+            name=name, image=image.alias, distro=image.distro, access=settings.access, group=plain.group,
+            pinned_member=plain.member, playbook=PlaybookSpec(project_dir=plain.ansible_dir, playbook=plain.playbook)))
         for name in plain.names()
     ]
     if settings.registry is not None:
-        registry = HARegistry("registry", settings.connection, *settings.registry,
-                              RegistryImage(image.alias, image.distro), settings.access)
+        registry = HARegistry("registry", HARegistryArgs(*settings.registry, RegistryImage(image.alias, image.distro),
+                                                         settings.access))
         pulumi.export("registry", {
             "url": registry.url,
             "vip": registry.vip,

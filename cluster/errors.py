@@ -4,6 +4,12 @@ or is turned into one; they are printed as one message, never with a traceback."
 
 from __future__ import annotations
 
+import time
+import traceback
+from pathlib import Path
+
+LOG = Path(".state/logs/plugins.log")  # relative to the project directory, where the engine starts plugins
+
 
 class ActionableError(Exception):
     """An error whose message names the object or setting at fault and the fix."""
@@ -50,3 +56,19 @@ class StepFailed(ActionableError, RuntimeError):
 
 class TransientError(RuntimeError):
     """A state that heals by waiting (e.g. an operation a restarting member forgot): retried after a re-read."""
+
+
+def user_message(error: BaseException, log: Path = LOG) -> str:
+    """What a plugin (native or dynamic provider) reports for a failure: an ActionableError as is; anything
+    else as its type and message, with the traceback kept in `log` for whoever debugs it."""
+    if isinstance(error, ActionableError):
+        return str(error)
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a") as handle:
+            handle.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')}\n")
+            handle.write("".join(traceback.format_exception(error)))
+        where = f"; details in {log}"
+    except OSError:
+        where = ""
+    return f"{type(error).__name__}: {error}{where}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 import re
+import ssl
 import sys
 import time
 from collections.abc import Callable
@@ -69,9 +70,20 @@ def _status_of(error: BaseException) -> int | None:
     return status if isinstance(status, int) else None
 
 
+def _chain(error: BaseException) -> list[BaseException]:
+    """The error and what caused it (pylxd and urllib3 wrap a TLS failure in connection errors)."""
+    seen: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in seen and len(seen) < 10:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
 def classify(error: BaseException) -> Verdict:
     """Transient (worth a bounded retry after re-reading the cluster) or real, with the reason."""
-    if isinstance(error, requests.exceptions.SSLError):
+    if any(isinstance(e, (requests.exceptions.SSLError, ssl.SSLError)) for e in _chain(error)) \
+            or "Fingerprints did not match" in str(error):
         return Verdict(False, "TLS: the certificate or pin does not match; waiting does not heal that")
     if isinstance(error, TransientError):
         return Verdict(True, type(error).__name__)

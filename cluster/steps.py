@@ -59,9 +59,16 @@ def ownership_problem(name: str, config: Mapping[str, str], owner: str | None) -
     return None
 
 
-def ensure_created(client: pylxd.Client, body: dict[str, Any], member: str, owner: str | None,
+def foreign_owner(config: Mapping[str, str], owner: str | None) -> str | None:
+    """The other stack that marked this object as its own, or None (ours, or unmarked)."""
+    current = config.get(OWNER_KEY)
+    return current if current and owner and current != owner else None
+
+
+def ensure_created(client: pylxd.Client, body: dict[str, Any], member: str | None, owner: str | None,
                    member_wait_s: float = 120.0) -> str:
-    """Creates the instance on `member`; returns "created", or "adopted" when it already exists and is ours."""
+    """Creates the instance on `member` (None: where LXD places it); returns "created", or "adopted" when
+    it already exists and is ours."""
     name = body["name"]
 
     def attempt() -> str:
@@ -72,9 +79,10 @@ def ensure_created(client: pylxd.Client, body: dict[str, Any], member: str, owne
                 raise OwnershipConflict(f"instance {name}", problem,
                                         "give this stack's containers another name (prefix), or remove that instance")
             return "adopted"
-        wait_member_online(client, member, timeout_s=member_wait_s)
-        post_and_wait(client, client.api.instances, body, CREATE_TIMEOUT_S, f"create {name} on {member}",
-                      params={"target": member})
+        if member:
+            wait_member_online(client, member, timeout_s=member_wait_s)
+        post_and_wait(client, client.api.instances, body, CREATE_TIMEOUT_S, f"create {name} on {member or 'any'}",
+                      params={"target": member} if member else None)
         return "created"
 
     return with_retries(attempt, f"create {name}")
@@ -142,19 +150,18 @@ def ensure_moved(client: pylxd.Client, name: str, target: str, keep_running: boo
 
 
 def ensure_deleted(client: pylxd.Client, name: str, owner: str | None = None) -> bool:
-    """Stops and deletes; already gone is success. With `owner`, refuses an instance that is not ours.
-    True when something was deleted by this call."""
+    """Stops and deletes; already gone is success. With `owner`, refuses an instance another stack
+    marked as its own. True when something was deleted by this call."""
     deleted = []
 
     def attempt() -> None:
         current = read_instance(client, name)
         if current is None:
             return
-        if owner is not None:
-            problem = ownership_problem(name, current.get("config") or {}, owner)
-            if problem:
-                raise OwnershipConflict(f"instance {name}", problem + ": it is not deleted",
-                                        "remove it by hand if it really should go")
+        other = foreign_owner(current.get("config") or {}, owner)
+        if other:
+            raise OwnershipConflict(f"instance {name}", f"it is managed by stack {other}, so it is not deleted",
+                                    "delete it from that stack, or by hand if it really should go")
         if current.get("status") == "Running":
             _put_state(client, name, "stop", force=True)
         try:
@@ -168,7 +175,7 @@ def ensure_deleted(client: pylxd.Client, name: str, owner: str | None = None) ->
     return bool(deleted)
 
 
-def wait_for_ipv4(client: pylxd.Client, name: str, interface: str = "eth0",
+def wait_for_ipv4(client: pylxd.Client, name: str, interface: str | None = "eth0",
                   timeout_s: float = ADDRESS_TIMEOUT_S) -> str:
     """The instance's global IPv4 address once DHCP has given it one."""
     deadline = time.monotonic() + timeout_s
@@ -177,7 +184,8 @@ def wait_for_ipv4(client: pylxd.Client, name: str, interface: str = "eth0",
         if addresses:
             return addresses[0]
         if time.monotonic() >= deadline:
-            raise StepFailed(f"instance {name}", f"got no IPv4 address on {interface} within {timeout_s:.0f}s",
+            raise StepFailed(f"instance {name}", f"got no IPv4 address on {interface or 'any interface'} "
+                             f"within {timeout_s:.0f}s",
                              "check DHCP on the instances' network segment")
         time.sleep(0.5)
 

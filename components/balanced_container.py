@@ -1,7 +1,9 @@
 """BalancedContainer: a container placed to keep the cluster even, bootstrapped, then configured.
 
-Children, in order: the placed instance, its bootstrap over LXD exec, and (optionally) one Ansible
-playbook applied to exactly this host. Outputs: name, member, ipv4, image fingerprint.
+Children, in order: the placement (dynamic: the member is chosen under a lock, the reservation holds
+until the instance exists), the `lxd.Instance` created on that member (native provider), its
+bootstrap over LXD exec (dynamic), and optionally one Ansible playbook applied to exactly this host
+(dynamic, ansible-runner). Outputs: name, member (where it runs now), ipv4, SSH host key.
 """
 
 from __future__ import annotations
@@ -10,81 +12,85 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+import pulumi_lxd as lxd
 
+from cluster.facts import GROUP_KEY
 from provisioners.ansible_provider import AnsibleApply
+from provisioners.bootstrap_plan import Mirror, bootstrap_plan
 from provisioners.bootstrap_provider import Bootstrap
-from provisioners.instance_provider import PlacedInstance
+from provisioners.placement_provider import Placement
 
 
 @dataclass
 class AccessConfig:
-    """How the controller reaches containers: mirror to bootstrap from, SSH keys for Ansible."""
+    """How the controller reaches containers: the mirror to bootstrap from, SSH keys for Ansible."""
 
     mirror: dict[str, Any]
     authorized_keys: list[str]
-    private_key: pulumi.Input[str] = field(repr=False)  # secret: never in a repr
+    private_key: pulumi.Input[str] = field(repr=False)  # secret
+
+    def mirror_spec(self) -> Mirror:
+        return Mirror.from_settings(self.mirror)
 
 
 @dataclass
 class PlaybookSpec:
     project_dir: str
     playbook: str
-    extra_vars: pulumi.Input[dict] = field(default_factory=dict)
+    extra_vars: pulumi.Input[dict] = field(default_factory=dict, repr=False)  # may hold secrets
 
 
 @dataclass
-class ContainerSpec:
+class BalancedContainerArgs:
+    """What a balanced container is made of; values may be Pulumi Inputs where they come from other resources."""
+
     name: str
-    image_alias: pulumi.Input[str]
-    distro: str
-    group: str | None = None
+    image: pulumi.Input[str]  # an alias in the cluster (e.g. debian/stable): re-pointing it rebuilds nothing
+    distro: str  # how it is bootstrapped: "debian" or "alpine"
+    access: AccessConfig
+    group: str | None = None  # anti-affinity group
     pinned_member: str | None = None
     group_size: int = 0  # containers the group will have: checked against the cluster at preview
     allow_group_overcommit: bool = False
-    profiles: list[str] = field(default_factory=lambda: ["default"])
-    config: dict[str, str] = field(default_factory=dict)
-    devices: dict[str, dict[str, str]] = field(default_factory=dict)
-    replace_on_image_change: bool = False
+    profiles: pulumi.Input[list[str]] = field(default_factory=lambda: ["default"])
+    config: pulumi.Input[dict[str, str]] = field(default_factory=dict)
+    devices: pulumi.Input[list[lxd.InstanceDeviceArgs]] = field(default_factory=list)
+    replace_on_image_change: bool = False  # by default a new image reaches new containers only
+    playbook: PlaybookSpec | None = None
 
 
 class BalancedContainer(pulumi.ComponentResource):
     name: pulumi.Output[str]
     member: pulumi.Output[str]
     ipv4: pulumi.Output[str]
-    image_fingerprint: pulumi.Output[str]
     host_key: pulumi.Output[str]
+    instance: lxd.Instance
 
-    def __init__(self, resource_name: str, connection: pulumi.Input[dict], spec: ContainerSpec,
-                 access: AccessConfig, playbook: PlaybookSpec | None = None,
-                 opts: pulumi.ResourceOptions | None = None,
-                 configure_after: list[pulumi.Resource] | None = None) -> None:
+    def __init__(self, resource_name: str, args: BalancedContainerArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("lxdha:index:BalancedContainer", resource_name, {}, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        connection = pulumi.Output.secret(connection)
-        instance = PlacedInstance(f"{resource_name}-instance", {
-            "connection": connection,
-            "name": spec.name,
-            "image_alias": spec.image_alias,
-            "group": spec.group,
-            "pinned_member": spec.pinned_member,
-            "group_size": spec.group_size,
-            "allow_group_overcommit": spec.allow_group_overcommit,
-            "profiles": spec.profiles,
-            "config": spec.config,
-            "devices": spec.devices,
-            "replace_on_image_change": spec.replace_on_image_change,
-            "owner": f"{pulumi.get_project()}/{pulumi.get_stack()}",
-        }, child)
-        bootstrap = Bootstrap(f"{resource_name}-bootstrap", connection, instance.name, instance.uuid, spec.distro,
-                              access.mirror, access.authorized_keys, child)
-        self._resource_name, self._access = resource_name, access
-        self.name, self.member, self.ipv4 = instance.name, instance.member, instance.ipv4
-        self.image_fingerprint, self.host_key = instance.image_fingerprint, bootstrap.host_key
+        steps = bootstrap_plan(args.distro, args.access.mirror_spec(), tuple(args.access.authorized_keys))
+        placement = Placement(f"{resource_name}-placement", args.name, group=args.group,
+                              pinned_member=args.pinned_member, group_size=args.group_size,
+                              allow_group_overcommit=args.allow_group_overcommit,
+                              opts=pulumi.ResourceOptions(parent=self))
+        config = pulumi.Output.from_input(args.config).apply(
+            lambda values: {**(values or {}), **({GROUP_KEY: args.group} if args.group else {})})
+        self.instance = lxd.Instance(
+            f"{resource_name}-instance", name=args.name, image=args.image, target=placement.member,
+            profiles=args.profiles, config=config, devices=args.devices,
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True,
+                                        ignore_changes=[] if args.replace_on_image_change else ["image"]))
+        bootstrap = Bootstrap(f"{resource_name}-bootstrap", self.instance.name, self.instance.uuid, args.distro,
+                              args.access.mirror, args.access.authorized_keys, steps,
+                              opts=pulumi.ResourceOptions(parent=self))
+        self._resource_name, self._access = resource_name, args.access
+        self.name, self.member, self.ipv4 = self.instance.name, self.instance.location, self.instance.ipv4_address
+        self.host_key = bootstrap.host_key
         self.configured: pulumi.Resource = bootstrap
-        if playbook is not None:
-            self.configure(playbook, configure_after)
-        self.register_outputs({"name": self.name, "member": self.member, "ipv4": self.ipv4,
-                               "image_fingerprint": self.image_fingerprint})
+        if args.playbook is not None:
+            self.configure(args.playbook)
+        self.register_outputs({"name": self.name, "member": self.member, "ipv4": self.ipv4})
 
     def configure(self, playbook: PlaybookSpec, after: list[pulumi.Resource] | None = None) -> pulumi.Resource:
         """Applies `playbook` to this container once bootstrapped (and after `after`, for rolling updates).

@@ -13,7 +13,7 @@ from typing import Any
 
 import pulumi
 
-from components.balanced_container import AccessConfig, BalancedContainer, ContainerSpec, PlaybookSpec
+from components.balanced_container import AccessConfig, BalancedContainer, BalancedContainerArgs, PlaybookSpec
 from components.registry_config import PLAYBOOK, RegistrySettings
 from components.registry_secrets import RegistrySecrets
 from provisioners.address_claims import ClaimRequest
@@ -72,24 +72,31 @@ def _after(resource: pulumi.Resource) -> pulumi.ResourceTransformation:
     return transform
 
 
+@dataclass
+class HARegistryArgs:
+    settings: RegistrySettings
+    secrets: RegistrySecrets
+    image: RegistryImage
+    access: AccessConfig
+
+
 class HARegistry(pulumi.ComponentResource):
-    url: str
-    vip: str
+    url: pulumi.Output[str]
+    vip: pulumi.Output[str]
     replicas: list[BalancedContainer]
 
-    def __init__(self, resource_name: str, connection: pulumi.Input[dict], settings: RegistrySettings,
-                 secrets: RegistrySecrets, image: RegistryImage, access: AccessConfig,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, resource_name: str, args: HARegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("lxdha:index:HARegistry", resource_name, {}, opts)
+        settings, secrets, image, access = args.settings, args.secrets, args.image, args.access
         child = pulumi.ResourceOptions(parent=self)
         http_secret = secrets.http_secret or RandomSecret(f"{resource_name}-http-secret", opts=child).value
         claim = AddressClaim(f"{resource_name}-address-claim", claim_request(settings), opts=child)
         replica_opts = pulumi.ResourceOptions(parent=self, transformations=[_after(claim)])
         self.replicas = [
-            BalancedContainer(name, connection, ContainerSpec(
-                name=name, image_alias=image.alias, distro=image.distro, group=settings.group,
+            BalancedContainer(name, BalancedContainerArgs(
+                name=name, image=image.alias, distro=image.distro, access=access, group=settings.group,
                 group_size=settings.replicas, allow_group_overcommit=settings.allow_replicas_over_members),
-                access, opts=replica_opts)
+                opts=replica_opts)
             for name in settings.names()
         ]
         shared = pulumi.Output.all(
@@ -100,8 +107,8 @@ class HARegistry(pulumi.ComponentResource):
         previous: list[pulumi.Resource] = []
         for replica in self.replicas:
             extra_vars = pulumi.Output.secret(pulumi.Output.all(shared, replica.ipv4, peers).apply(
-                lambda args: playbook_vars(settings, args[0], args[1], list(args[2]), image.distro)))
+                lambda values: playbook_vars(settings, values[0], values[1], list(values[2]), image.distro)))
             previous = [replica.configure(PlaybookSpec(settings.ansible_dir, PLAYBOOK, extra_vars), after=previous)]
-        self.vip = settings.vrrp.vip
-        self.url = f"https://{settings.vrrp.vip}:{settings.port}"
+        self.vip = pulumi.Output.from_input(settings.vrrp.vip)
+        self.url = pulumi.Output.from_input(f"https://{settings.vrrp.vip}:{settings.port}")
         self.register_outputs({"url": self.url, "vip": self.vip})

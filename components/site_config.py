@@ -7,16 +7,19 @@ the same code offline (tests/unit/test_prod_stack.py); `access` is the only one 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pulumi
 
 from cluster.errors import ConfigError
+from cluster.images import PROTOCOLS
+from cluster.settings import endpoint_from_settings
 from components.balanced_container import AccessConfig
 from components.config_files import read_config_file
 from components.image_alias import ImageSource
 from provisioners.bootstrap_plan import DISTROS
-from provisioners.image_provider import PROTOCOLS
 from provisioners.input_checks import (
     alpine_release_problem,
     image_name_problem,
@@ -24,6 +27,7 @@ from provisioners.input_checks import (
     private_key_problem,
     public_key_problem,
     repository_path_problem,
+    url_host,
     url_problem,
     word_problem,
 )
@@ -183,6 +187,17 @@ def private_key(inline: str | None, ssh: dict[str, Any]) -> str:
     if problem:
         raise ConfigError(source, problem, "give the private half of one of the authorized keys")
     return text
+
+
+def lxd_remote_host(get: Callable[[str], object], base_dir: Path | None = None) -> str:
+    """Checks the `lxd:*` settings the way the providers will read them (cluster/settings.py), before
+    anything is declared, plus the URL syntax of `lxd:remote`; returns the remote's host."""
+    remote = get("remote")
+    problem = url_problem(remote, schemes=("https",), path_allowed=False) if remote else None
+    if problem:
+        raise ConfigError("lxd:remote", problem, "set lxd:remote to https://<load balancer>:8443")
+    endpoint_from_settings(get, base_dir or Path.cwd())
+    return url_host(str(remote))
 
 
 def access(config: pulumi.Config, image: ImageSource) -> AccessConfig:

@@ -22,6 +22,7 @@ FAULTS = {
     "heal-member": (faults.heal_member, "bring a cut member's link back up"),
     "stop-s3": (faults.stop_site_s3, "stop the S3 server on the site host"),
     "start-s3": (faults.start_site_s3, "start the S3 server on the site host"),
+    "rotate-cert": (faults.rotate_cluster_certificate, "give the cluster a new certificate (lab.json follows)"),
 }
 
 

@@ -76,3 +76,16 @@ def stop_site_s3(config: LabConfig) -> None:
 def start_site_s3(config: LabConfig) -> None:
     start_s3(config, _table(config))
     say("S3 server started")
+
+
+def rotate_cluster_certificate(config: LabConfig) -> str:
+    """Gives the cluster a new certificate (as an operator rotating it would): the lab issues a new pair,
+    LXD distributes it to every member, lab.json and the pinned file follow. Returns the new fingerprint."""
+    from lab.up import up  # the lab's own idempotent path makes and installs a missing pair
+
+    (config.pki_dir / "cluster.crt").unlink(missing_ok=True)
+    (config.secrets_dir / "cluster.key").unlink(missing_ok=True)
+    info = up(config)
+    new = info.data["lxd"]["server_fingerprint"]
+    say(f"cluster certificate rotated: now {new[:16]}...")
+    return new

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ops.process_group import run_in_group
+from ops.stack_files import CONFIG_FILE_COMMANDS, PrivateSalt
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = Path(os.environ.get("LXDHA_STATE_DIR", ROOT / ".state"))
@@ -43,6 +44,12 @@ def pulumi_env(base: dict[str, str] | None = None) -> dict[str, str]:
     env["PULUMI_SKIP_UPDATE_CHECK"] = "true"
     env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"] = "true"
     env["PULUMI_DISABLE_REGISTRY_RESOLVE"] = "true"
+    # refresh and destroy run the program, so providers use today's connection settings, not the ones
+    # recorded in the state (after a certificate rotation those no longer work)
+    env.setdefault("PULUMI_RUN_PROGRAM", "true")
+    # refresh reports every difference between the state and the cluster (a moved container's location,
+    # a stopped one's status), not only what the next `up` would change
+    env.setdefault("PULUMI_ENABLE_LEGACY_REFRESH_DIFF", "true")
     env["PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK"] = "true"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
     for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
@@ -88,6 +95,8 @@ class PulumiCli:
     def run(self, *args: str, check: bool = True, echo: bool = False) -> subprocess.CompletedProcess:
         cmd = ["pulumi", *args, "--stack", self.stack, "--non-interactive"] if self._takes_stack(args) else [
             "pulumi", *args, "--non-interactive"]
+        if args and args[0] in CONFIG_FILE_COMMANDS and PrivateSalt.applies(self.stack):
+            cmd += ["--config-file", str(self._salt().refresh())]
         if echo:
             print("$ " + " ".join(cmd), file=sys.stderr, flush=True)
         result = run_in_group(cmd, self.workdir, self.env, self.timeout_s)
@@ -99,15 +108,22 @@ class PulumiCli:
 
     @staticmethod
     def _takes_stack(args: tuple[str, ...]) -> bool:
-        return bool(args) and args[0] not in ("version", "plugin", "login", "about")
+        return bool(args) and args[0] not in ("version", "plugin", "login", "about", "package")
+
+    def _salt(self) -> PrivateSalt:
+        return PrivateSalt(self.workdir, self.stack, STATE_DIR)
 
     def ensure_stack(self) -> None:
         listed = self.run("stack", "ls", "--json", check=False)
         names = {entry["name"] for entry in json.loads(listed.stdout or "[]")} if listed.returncode == 0 else set()
         if self.stack not in names:
             self._drop_foreign_salt()
+            if PrivateSalt.applies(self.stack):
+                self._salt().forget()
             subprocess.run(["pulumi", "stack", "init", self.stack, "--non-interactive"], cwd=self.workdir,
                            env=self.env, capture_output=True, text=True, check=True, timeout=120)
+            if PrivateSalt.applies(self.stack):
+                self._salt().refresh()  # moves the new salt out of the committed file
 
     def _drop_foreign_salt(self) -> None:
         """A new stack in this backend gets a salt for this machine's passphrase; a salt left in the

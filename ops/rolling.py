@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import pylxd
 
+from cluster.facts import member_statuses
 from cluster.operations import post_and_wait
 from cluster.retry import with_retries
 from ops.cluster_health import InstancesRunning, MembersOnline
@@ -110,10 +111,17 @@ class Roll:
 
     # --- steps -------------------------------------------------------------------------------
     def _lxd_state(self, member: str, action: str) -> None:
+        """LXD's evacuate/restore; a retry first reads the member (already evacuated/restored -> done)."""
         self.say(f"[{member}] LXD {action}")
-        with_retries(lambda: post_and_wait(self.client, self.client.api.cluster.members[member].state,
-                                           {"action": action}, LXD_STATE_TIMEOUT_S, f"{action} {member}"),
-                     f"{action} {member}", attempts=3)
+        wanted = {"evacuate": "Evacuated", "restore": "Online"}[action]
+
+        def attempt() -> None:
+            if member_statuses(self.client).get(member) == wanted:
+                return
+            post_and_wait(self.client, self.client.api.cluster.members[member].state, {"action": action},
+                          LXD_STATE_TIMEOUT_S, f"{action} {member}")
+
+        with_retries(attempt, f"{action} {member}")
 
     def _host_step(self, member: str, address: str) -> None:
         if not self.options.host_step:

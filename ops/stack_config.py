@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cluster.connection import LxdEndpoint, certificate_fingerprint, normalize_fingerprint, validate_endpoint
-from cluster.errors import ConfigError
-from components.config_files import read_config_file
+from cluster.connection import LxdEndpoint
+from cluster.settings import endpoint_from_settings
 from ops.pulumi_cli import ROOT, PulumiCli
 
 
@@ -43,36 +42,6 @@ def read_stack_config(stack: str, workdir: Path = ROOT) -> StackConfig:
     return parse_config_json(stack, result.stdout, workdir)
 
 
-def _inline_or_file(config: StackConfig, key: str) -> str | None:
-    inline = config.get(f"lxd:{key}")
-    if inline is not None:
-        return str(inline)
-    if config.get(f"lxd:{key}File") is None:
-        return None
-    return read_config_file(f"lxd:{key}File", str(config.path(f"lxd:{key}File")))
-
-
 def endpoint_from_stack(config: StackConfig) -> LxdEndpoint:
-    """The LXD connection, by the same keys and rules as components/connection_config.py."""
-    url = config.get("lxd:remote")
-    if not url:
-        raise ConfigError("lxd:remote", f"is not set in stack {config.stack}", "set lxd:remote")
-    if config.get("lxd:serverFingerprint"):
-        fingerprint = normalize_fingerprint(str(config.get("lxd:serverFingerprint")))
-    elif config.get("lxd:serverCertFile"):
-        fingerprint = certificate_fingerprint(read_config_file("lxd:serverCertFile",
-                                                               str(config.path("lxd:serverCertFile"))))
-    else:
-        raise ConfigError("lxd:serverFingerprint", "no server certificate is pinned",
-                          "set lxd:serverFingerprint or lxd:serverCertFile")
-    endpoint = LxdEndpoint(
-        url=str(url), server_fingerprint=fingerprint,
-        client_cert_pem=_inline_or_file(config, "clientCert") or "",
-        client_key_pem=_inline_or_file(config, "clientKey") or "",
-        trust_password=_inline_or_file(config, "trustPassword") or "",
-        timeout_s=float(config.get("lxd:timeoutS") or 60.0),
-    )
-    problems = validate_endpoint(endpoint)
-    if problems:
-        raise ConfigError(problems[0].split(" ")[0], "; ".join(problems), f"correct the config of stack {config.stack}")
-    return endpoint
+    """The LXD connection, by the same keys and rules as the provider and the dynamic providers."""
+    return endpoint_from_settings(lambda key: config.get(f"lxd:{key}"), config.workdir, f"stack {config.stack}")

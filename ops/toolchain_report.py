@@ -13,7 +13,7 @@ def main() -> None:
     for args in (["pulumi", "version"], ["pulumi", "plugin", "ls"], ["pulumi-language-python", "-version"]):
         result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60, check=True)
         print(f"$ {' '.join(args)}\n{result.stdout.strip()}")
-    for name in ("pulumi-language-python-exec", "pulumi-resource-pulumi-python"):
+    for name in ("pulumi-language-python-exec", "pulumi-resource-pulumi-python", "pulumi-language-yaml"):
         print(f"{name}: {shutil.which(name, path=env['PATH'])}")
 
 

@@ -7,8 +7,7 @@ from collections.abc import Callable
 
 import pylxd
 
-from cluster.operations import execute
-from cluster.retry import with_retries
+from cluster.steps import run_in_instance
 from provisioners.bootstrap_plan import HOST_KEY_STEP, Step
 
 STEP_TIMEOUT_S = 600
@@ -33,10 +32,9 @@ def run_plan(client: pylxd.Client, instance: str, steps: list[Step],
     host_key = ""
     for index, step in enumerate(steps, 1):
         report(f"[{instance}] bootstrap {index}/{len(steps)}: {step.name}")
-        # steps are idempotent, so a step cut short by a member restart is simply run again
-        command = ["sh", "-c", step.script]
-        result = with_retries(lambda command=command: execute(client, instance, command, timeout_s=STEP_TIMEOUT_S),
-                              f"bootstrap step {step.name} in {instance}")
+        # steps are idempotent: a step cut short by a member restart is run again once the instance runs
+        result = run_in_instance(client, instance, ["sh", "-c", step.script], STEP_TIMEOUT_S,
+                                 f"bootstrap step {step.name} in {instance}")
         if result.stdout.strip() and step.name != HOST_KEY_STEP:
             report(f"[{instance}] {step.name}: " + _tail(result.stdout).replace("\n", f"\n[{instance}]   "))
         if result.exit_code != 0:

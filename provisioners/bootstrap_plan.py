@@ -31,6 +31,13 @@ class Mirror:
     signing_key: str = ""
     repositories: tuple[str, ...] = ()
 
+    @classmethod
+    def from_settings(cls, raw: dict) -> Mirror:
+        """From the plain mapping the config reader makes (and the bootstrap resource keeps as input)."""
+        return cls(url=raw["url"], suite=raw.get("suite") or "bookworm",
+                   components=tuple(raw.get("components") or ("main",)), signing_key=raw.get("signing_key") or "",
+                   repositories=tuple(raw.get("repositories") or ()))
+
 
 @dataclass(frozen=True)
 class Step:

@@ -10,33 +10,25 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
+from pulumi.dynamic import CreateResult, DiffResult, UpdateResult
 
-from cluster.connection import LxdEndpoint, lxd_client
+from cluster.connection import lxd_client
 from provisioners.bootstrap import run_plan
-from provisioners.bootstrap_plan import Mirror, bootstrap_plan, plan_hash
-from provisioners.dynamic_support import with_secret_outputs
+from provisioners.bootstrap_plan import Mirror, Step, bootstrap_plan, plan_hash
+from provisioners.dynamic_support import ClusterProvider
 
 RERUN_KEYS = ("instance", "instance_uuid", "plan_hash")
 
 
-def mirror_from(props: dict[str, Any]) -> Mirror:
-    raw = props["mirror"]
-    return Mirror(url=raw["url"], suite=raw.get("suite") or "bookworm",
-                  components=tuple(raw.get("components") or ("main",)), signing_key=raw.get("signing_key") or "",
-                  repositories=tuple(raw.get("repositories") or ()))
-
-
 def steps_for(props: dict[str, Any]) -> list:
-    return bootstrap_plan(props["distro"], mirror_from(props), tuple(props["authorized_keys"]))
+    return bootstrap_plan(props["distro"], Mirror.from_settings(props["mirror"]), tuple(props["authorized_keys"]))
 
 
-class BootstrapProvider(ResourceProvider):
+class BootstrapProvider(ClusterProvider):
     def _run(self, props: dict[str, Any]) -> dict[str, Any]:
-        endpoint = LxdEndpoint.from_inputs(props["connection"])
-        with lxd_client(endpoint) as client:
+        with lxd_client(self.endpoint()) as client:
             host_key = run_plan(client, props["instance"], steps_for(props))
-        return {**props, "host_key": host_key}
+        return {**{k: v for k, v in props.items() if k != "connection"}, "host_key": host_key}
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         return CreateResult(f"{props['instance']}-bootstrap", self._run(props))
@@ -56,12 +48,10 @@ class BootstrapProvider(ResourceProvider):
 class Bootstrap(pulumi.dynamic.Resource):
     host_key: pulumi.Output[str]
 
-    def __init__(self, resource_name: str, connection: pulumi.Input[dict], instance: pulumi.Input[str],
-                 instance_uuid: pulumi.Input[str], distro: str, mirror: dict[str, Any], authorized_keys: list[str],
+    def __init__(self, resource_name: str, instance: pulumi.Input[str], instance_uuid: pulumi.Input[str],
+                 distro: str, mirror: dict[str, Any], authorized_keys: list[str], steps: list[Step],
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        steps = bootstrap_plan(distro, mirror_from({"mirror": mirror}), tuple(authorized_keys))  # validates now
         props = {
-            "connection": pulumi.Output.secret(connection),
             "instance": instance,
             "instance_uuid": instance_uuid,
             "distro": distro,
@@ -70,4 +60,4 @@ class Bootstrap(pulumi.dynamic.Resource):
             "plan_hash": plan_hash(steps),
             "host_key": None,
         }
-        super().__init__(BootstrapProvider(), resource_name, props, with_secret_outputs(opts, ["connection"]))
+        super().__init__(BootstrapProvider(), resource_name, props, opts)

@@ -6,33 +6,24 @@ releases only this stack's claims; `read` reports a claim that vanished, so `pul
 it and the next `up` claims again. The logic is in `provisioners/address_claims.py`.
 
 The LXD connection is NOT an input: it is read from the stack's current `lxd:*` config in
-`configure`, so a claim never holds a connection that went stale after a certificate change.
+`configure` (ClusterProvider), so a claim never holds a connection that went stale after a
+certificate change.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pulumi
 import pylxd
-from pulumi.dynamic import (
-    CheckFailure,
-    CheckResult,
-    ConfigureRequest,
-    CreateResult,
-    DiffResult,
-    ReadResult,
-    ResourceProvider,
-    UpdateResult,
-)
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 
-from cluster.connection import LxdEndpoint, lxd_client
-from cluster.errors import ActionableError, ConfigError
-from cluster.settings import endpoint_from_settings
+from cluster.connection import lxd_client
+from cluster.errors import ActionableError
 from provisioners.address_claims import ClaimRequest, collision_problems, ensure_claimed, held, read_facts, release
+from provisioners.dynamic_support import ClusterProvider
 
 INPUT_KEYS = ("owner", "service", "vip", "subnet", "vrid", "replicas")
 
@@ -43,23 +34,12 @@ def request_from(props: dict[str, Any]) -> ClaimRequest:
                         replicas=tuple(props.get("replicas") or ()))
 
 
-class AddressClaimProvider(ResourceProvider):
-    # Set in configure(), in the provider process, from the stack's config of this run; never pickled
-    # with the resource (the provider object is serialized before configure runs).
-    _endpoint: LxdEndpoint | None = None
-    _setup_error: str = "the provider was not configured with the stack's lxd:* settings"
-
-    def configure(self, req: ConfigureRequest) -> None:
-        try:
-            self._endpoint = endpoint_from_settings(lambda short: req.config.get(f"lxd:{short}"), Path.cwd())
-        except ConfigError as error:
-            self._endpoint, self._setup_error = None, str(error)
+class AddressClaimProvider(ClusterProvider):
+    """The connection comes from configure() (ClusterProvider): the stack's lxd:* settings of this run."""
 
     @contextmanager
     def _client(self) -> Iterator[pylxd.Client]:
-        if self._endpoint is None:
-            raise ConfigError("lxd:remote", self._setup_error, "correct the stack's lxd:* settings")
-        with lxd_client(self._endpoint) as client:
+        with lxd_client(self.endpoint()) as client:
             yield client
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the Pulumi CLI and this project's Python language host from Go modules, once per
-# version: the binaries are cached under $LXDHA_CACHE/pulumi-<version>-<key>/bin and reused.
-# Prints the bin directory on stdout (progress goes to stderr).
+# Builds the Pulumi CLI, this project's Python language host and the YAML language host from Go
+# modules, once per version: the binaries are cached under $LXDHA_CACHE/pulumi-<version>-<key>/bin
+# and reused. All three sit in one bin directory because the engine looks for language hosts
+# next to the `pulumi` binary. Prints the bin directory on stdout (progress goes to stderr).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -9,38 +10,54 @@ cache=${LXDHA_CACHE:-$HOME/.cache/lxdha}
 
 version=$(sed -n 's/^pulumi==\(.*\)$/\1/p' "$root/requirements.txt")
 [ -n "$version" ] || { echo "build-pulumi: no 'pulumi==X' pin in requirements.txt" >&2; exit 1; }
-grep -q "github.com/pulumi/pulumi/pkg/v3 v$version" "$here/pulumi-cli/go.mod" || {
-  echo "build-pulumi: toolchain/pulumi-cli/go.mod does not pin pkg/v3 v$version (requirements.txt says $version)." >&2
-  echo "  fix: cd toolchain/pulumi-cli && go get -tool github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@v$version" >&2
-  exit 1
-}
+for module in pulumi-cli langhost; do
+  grep -q "github.com/pulumi/pulumi/pkg/v3 v$version" "$here/$module/go.mod" || {
+    echo "build-pulumi: toolchain/$module/go.mod does not pin pkg/v3 v$version (requirements.txt says $version)." >&2
+    echo "  fix: cd toolchain/$module && go get github.com/pulumi/pulumi/pkg/v3@v$version && go mod tidy" >&2
+    exit 1
+  }
+done
 
-# The cache key covers everything that changes the binaries.
-key=$(cat "$here"/pulumi-cli/go.{mod,sum} "$here"/langhost/go.{mod,sum} "$here"/langhost/*.go \
-      <(go env GOVERSION) | sha256sum | cut -c1-12)
+# The cache key covers every file that changes the binaries (sources, module pins, Go itself).
+sources=$(cd "$here" && find pulumi-cli langhost yaml pulumi-resource-pulumi-python -type f | LC_ALL=C sort)
+key=$( (cd "$here" && for f in $sources; do echo "== $f"; cat "$f"; done; go env GOVERSION) \
+      | sha256sum | cut -c1-12)
 out="$cache/pulumi-$version-$key"
-if [ -x "$out/bin/pulumi" ] && [ -x "$out/bin/pulumi-language-python" ]; then
-  echo "$out/bin"; exit 0
+built() { [ -x "$out/bin/pulumi" ] && [ -x "$out/bin/pulumi-language-python" ] && [ -x "$out/bin/pulumi-language-yaml" ]; }
+built && { echo "$out/bin"; exit 0; }
+
+# Two set-ups at once (several worktrees) build once: the second waits, then finds the result.
+mkdir -p "$cache"
+exec 9>"$cache/.build-pulumi.lock"
+if ! flock -n 9; then
+  echo "build-pulumi: another set-up is building the toolchain; waiting for it..." >&2
+  flock 9
 fi
+built && { echo "$out/bin"; exit 0; }
 
 export GOFLAGS=-mod=readonly CGO_ENABLED=0
 ldflags="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$version"
+build() { # <module dir> <output name> <package> [ldflags]
+  local started=$SECONDS
+  (cd "$here/$1" && go build -trimpath -tags osusergo,grpcnotrace -ldflags "$4" -o "$tmp/bin/$2" "$3")
+  echo "build-pulumi: $2 built in $(( SECONDS - started )) s" >&2
+}
 tmp="$out.partial"
 rm -rf "$tmp"; mkdir -p "$tmp/bin"
-start=$(date +%s)
+start=$SECONDS
 echo "build-pulumi: building pulumi v$version (first time only, several minutes on 2 cores)..." >&2
-(cd "$here/pulumi-cli" && go build -trimpath -tags osusergo,grpcnotrace -ldflags "$ldflags" \
-   -o "$tmp/bin/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
-echo "build-pulumi: building pulumi-language-python..." >&2
-(cd "$here/langhost" && go build -trimpath -tags osusergo,grpcnotrace -ldflags "$ldflags" \
-   -o "$tmp/bin/pulumi-language-python" .)
+build pulumi-cli pulumi github.com/pulumi/pulumi/pkg/v3/cmd/pulumi "$ldflags"
+build langhost pulumi-language-python . "$ldflags"
+yaml_version=$(cd "$here/yaml" && go list -m -f '{{.Version}}' github.com/pulumi/pulumi-yaml)
+build yaml pulumi-language-yaml github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml \
+  "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=$yaml_version"
 
-# The SDK ships the executor and the dynamic-provider plugin as scripts; take them from the
-# same sdk module version so they match the Python SDK.
+# The SDK ships the executor as a script: take it from the same sdk module version so it matches the
+# Python SDK. The dynamic-provider plugin is our own script (the SDK's host, one-line errors, 16 workers).
 sdk=$(cd "$here/langhost" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)
 install -m 0755 "$sdk/python/cmd/pulumi-language-python-exec" "$tmp/bin/"
-install -m 0755 "$sdk/python/dist/pulumi-resource-pulumi-python" "$tmp/bin/"
+install -m 0755 "$here/pulumi-resource-pulumi-python" "$tmp/bin/"
 echo "$version" > "$tmp/VERSION"
 rm -rf "$out"; mv "$tmp" "$out"
-echo "build-pulumi: done in $(( $(date +%s) - start )) s -> $out/bin" >&2
+echo "build-pulumi: done in $(( SECONDS - start )) s -> $out/bin" >&2
 echo "$out/bin"

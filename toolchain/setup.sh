@@ -32,3 +32,4 @@ bin=$(toolchain/build-pulumi.sh)
 mkdir -p .tools
 ln -sfn "$bin" .tools/bin
 step "pulumi $(.tools/bin/pulumi version) at $bin"
+toolchain/generate-sdk.sh "$bin"

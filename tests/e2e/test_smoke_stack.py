@@ -1,5 +1,5 @@
-"""Foundation smoke test: the real CLI, our language host, the dynamic-provider plugin and an LXD
-daemon working together through preview, up, a no-op re-up, and destroy."""
+"""Foundation smoke test: the real CLI, our language host, the dynamic-provider plugin, our own LXD
+provider plugin and an LXD daemon working together through preview, up, a no-op re-up, and destroy."""
 
 from __future__ import annotations
 
@@ -45,7 +45,8 @@ def test_preview_up_noop_destroy(pulumi_toolchain, standalone_daemon, tmp_path: 
 
         preview = cli.preview_json()
         assert preview["changeSummary"] == {"create": 3}
-        assert {step["newState"]["type"] for step in preview["steps"]} >= {"pulumi-python:dynamic:Resource"}
+        assert {step["newState"]["type"] for step in preview["steps"]} >= {"pulumi-python:dynamic:Resource",
+                                                                           "lxd:index/profile:Profile"}
 
         summary = cli.up_summary()
         assert summary["result"] == "succeeded", summary

@@ -50,9 +50,10 @@ def _ours(client: pylxd.Client) -> list[str]:
                   if i["name"].startswith(PREFIX))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def ops_containers(lab: LabInfo, client: pylxd.Client) -> Iterator[Callable[[str, str, str | None], str]]:
-    """create(suffix, member, group) -> name: a managed, RUNNING container created on `member`."""
+    """create(suffix, member, group) -> name: a managed, RUNNING container created on `member`; every
+    ops-* container is deleted when the test ends, so each test starts from an empty scope."""
     for leftover in _ours(client):
         ensure_deleted(client, leftover)
     fingerprint = testing.copy_image_from_remote(lab, lab.lxd_client())
@@ -109,9 +110,8 @@ def test_rebalance_dry_run_moves_nothing_then_moves_only_what_improves(client: p
 
 def test_maintenance_rolls_every_member_and_puts_everything_back(client: pylxd.Client,
                                                                  ops_containers: Callable) -> None:
-    if not _ours(client):
-        for suffix, member in (("a", "m1"), ("b", "m2"), ("r1", "m3")):
-            ops_containers(suffix, member, GROUP if suffix.startswith("r") else None)
+    for suffix, member in (("a", "m1"), ("b", "m2"), ("r1", "m3")):
+        ops_containers(suffix, member, GROUP if suffix.startswith("r") else None)
     before = _locations(client)
     lines: list[str] = []
     report = Roll(client, Options(scope=SCOPE, host_step=HOST_STEP, gate_timeout_s=180),
@@ -128,8 +128,7 @@ def test_maintenance_rolls_every_member_and_puts_everything_back(client: pylxd.C
 
 
 def test_maintenance_stops_at_the_first_unhealthy_gate(client: pylxd.Client, ops_containers: Callable) -> None:
-    if not _ours(client):
-        ops_containers("a", "m2")
+    ops_containers("a", "m2")
     before = _locations(client)
     outage = Service("simulated", checks=(FunctionCheck("registry via VIP", lambda: CheckResult(False, "simulated")),))
     report = Roll(client, Options(scope=SCOPE, host_step="false", services=[outage], gate_timeout_s=3)).run()
@@ -140,10 +139,8 @@ def test_maintenance_stops_at_the_first_unhealthy_gate(client: pylxd.Client, ops
 
 def test_a_stop_after_evacuation_leaves_records_and_return_home_recovers(client: pylxd.Client,
                                                                         ops_containers: Callable) -> None:
-    snapshot = read_snapshot(client, SCOPE)
-    member = next((w.member for w in snapshot.in_scope()), None) or "m2"
-    if not snapshot.in_scope():
-        ops_containers("a", member)
+    member = "m2"
+    ops_containers("a", member)
     before = _locations(client)
     calls = []
 
@@ -189,8 +186,7 @@ def test_host_requirements_name_host_and_parameter(lab: LabInfo) -> None:
 
 
 def test_cli_dry_runs_change_nothing(client: pylxd.Client, ops_containers: Callable) -> None:
-    if not _ours(client):
-        ops_containers("a", "m1")
+    ops_containers("a", "m1")
     before = _locations(client)
     for module, extra in (("ops.rebalance", []), ("ops.maintenance", ["--host-step", HOST_STEP])):
         result = subprocess.run([sys.executable, "-m", module, "--stack", "lab", "--dry-run", "--prefix", PREFIX,

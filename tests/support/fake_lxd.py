@@ -78,6 +78,7 @@ class FakeLxd:
     remote_images: dict[str, str] = field(default_factory=dict)  # image on the remote -> fingerprint
     faults: list[Fault] = field(default_factory=list)
     calls: list[tuple[str, str]] = field(default_factory=list)
+    pending: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # per-member definitions (clusters)
     offline_reads: dict[str, int] = field(default_factory=dict)  # member -> listings it still shows OFFLINE
     exec_handler: ExecHandler = lambda _name, _command: (0, "", "")  # noqa: E731
     trusted: bool = True
@@ -111,7 +112,9 @@ class FakeLxd:
                   "expanded_config": {}, "expanded_devices": {}, "profiles": ["default"], "description": "",
                   "ephemeral": False, "created_at": "2026-11-29T00:00:00Z", "architecture": "x86_64",
                   "stateful": False}
-        record.update(copy.deepcopy(extra))
+        extra = copy.deepcopy(extra)
+        record["config"].update(extra.pop("config", {}))
+        record.update(extra)
         self.instances[name] = record
         return record
 
@@ -133,7 +136,7 @@ class FakeLxd:
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         method = request.method or "GET"
         body = json.loads(request.body) if request.body else {}
-        self.calls.append((method, path))
+        self.calls.append((method, path + ("?target" if "target" in query else "")))
         fault = next((f for f in self.faults if f.matches(method, path)), None)
         if fault is not None:
             fault.times -= 1
@@ -204,11 +207,11 @@ class FakeLxd:
             return self._images(parts[1:], method, body, sync, async_)
         if head in ("profiles", "networks"):
             store = self.profiles if head == "profiles" else self.networks
-            return self._simple(store, head[:-1], parts[1:], method, body, sync)
+            return self._simple(store, head[:-1], parts[1:], method, body, sync, query)
         if head == "storage-pools":
             if len(parts) >= 3 and parts[2] == "volumes":
                 return self._volumes(parts[1], parts[3:], method, body, sync)
-            return self._simple(self.pools, "storage pool", parts[1:], method, body, sync)
+            return self._simple(self.pools, "storage pool", parts[1:], method, body, sync, query)
         raise FakeResponseError(404, f"not implemented in the fake: {method} {path}")
 
     def _instances(self, rest: list[str], method: str, query: dict[str, str], body: dict[str, Any],
@@ -340,11 +343,19 @@ class FakeLxd:
                      "aliases": [a for a in self.aliases.values() if a["target"] == fingerprint]})
 
     def _simple(self, store: dict[str, dict[str, Any]], what: str, rest: list[str], method: str,
-                body: dict[str, Any], sync: Callable) -> requests.Response:
+                body: dict[str, Any], sync: Callable, query: dict[str, str]) -> requests.Response:
         if not rest:
             if method == "POST":
                 if body["name"] in store:
                     raise FakeResponseError(409, f"The {what} already exists")
+                if what != "profile" and query.get("target"):  # a clustered network/pool: defined per member first
+                    pending = self.pending.setdefault((what, body["name"]), set())
+                    if query["target"] in pending:
+                        raise FakeResponseError(409, f"The {what} already defined on member {query['target']}")
+                    pending.add(query["target"])
+                    return sync({})
+                if what != "profile" and self.pending.get((what, body["name"])) != set(self.members):
+                    raise FakeResponseError(400, f"The {what} is not defined on every member")
                 store[body["name"]] = {"config": {}, "devices": {}, "description": "", **copy.deepcopy(body)}
                 return sync({})
             return sync(list(store.values()))

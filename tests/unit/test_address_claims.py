@@ -153,11 +153,11 @@ def provider(fake: FakeLxd, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     configured.configure(ConfigureRequest(Config({"lxd:remote": URL, "lxd:serverFingerprint": "ab" * 32,
                                                   "lxd:clientCertFile": "pki/client.crt",
                                                   "lxd:clientKeyFile": "pki/client.key"}, "lxdha")))
-    assert configured._endpoint is not None and configured._endpoint.client_key_pem == key
+    assert configured.endpoint().client_key_pem == key  # project-relative paths resolved like the program's
 
     class FakeConnection:
         def __init__(self, endpoint: object) -> None:
-            assert endpoint is configured._endpoint
+            assert endpoint == configured.endpoint()
 
         def __enter__(self) -> object:
             return fake.client()

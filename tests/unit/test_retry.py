@@ -8,12 +8,44 @@ import requests
 from cluster.retry import is_transient, with_retries
 
 
-def test_dqlite_and_member_loss_are_transient_but_real_errors_are_not() -> None:
-    assert is_transient(RuntimeError("database is locked"))
-    assert is_transient(RuntimeError("Member m2 is offline"))
-    assert is_transient(requests.ConnectionError("refused"))
-    assert not is_transient(requests.exceptions.SSLError("Fingerprints did not match"))
-    assert not is_transient(RuntimeError("Instance not found"))
+class Answered(Exception):
+    """An error carrying an HTTP response, as pylxd's LXDAPIException does."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.response = type("Response", (), {"status_code": status})()
+
+
+@pytest.mark.parametrize(("error", "transient"), [
+    (RuntimeError("Failed to begin transaction: database is locked"), True),
+    (RuntimeError("Member m2 is offline"), True),
+    (RuntimeError("Target node is offline"), True),
+    (RuntimeError("Get \"https://10.91.0.12:8443/1.0\": EOF"), True),
+    (RuntimeError("Missing event connection with target cluster member"), True),
+    (requests.ConnectionError("refused"), True),
+    (requests.Timeout("read timed out"), True),
+    (Answered(503, "Service Unavailable"), True),
+    (Answered(502, "bad gateway"), True),
+    (requests.exceptions.SSLError("Fingerprints did not match"), False),
+    (RuntimeError("Instance not found"), False),
+    (Answered(400, "Invalid config: unknown key"), False),
+    (Answered(500, "Failed creating instance: disk quota exceeded"), False),
+    (RuntimeError("the EOF marker was missing in the file"), False),  # a word inside a message is no signal
+    (RuntimeError("teof"), False),
+    (RuntimeError("sleepleadership lostness"), False),
+], ids=lambda value: str(value)[:40])
+def test_classification_by_type_status_and_whole_phrases(error: Exception, transient: bool) -> None:
+    assert is_transient(error) is transient
+
+
+def test_a_pin_mismatch_wrapped_in_a_connection_error_is_real() -> None:
+    try:
+        try:
+            raise requests.exceptions.SSLError("certificate mismatch")
+        except requests.exceptions.SSLError as inner:
+            raise requests.ConnectionError("Max retries exceeded") from inner
+    except requests.ConnectionError as wrapped:
+        assert not is_transient(wrapped)
 
 
 def test_retries_transient_then_succeeds() -> None:

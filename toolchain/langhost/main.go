@@ -13,6 +13,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -149,10 +150,18 @@ func (h *languageHost) GetRequiredPackages(ctx context.Context, req *pulumirpc.G
 	return &pulumirpc.GetRequiredPackagesResponse{}, nil
 }
 
+// InstallDependencies serves `pulumi install` and the install step of `pulumi package add`. In an
+// existing virtualenv it only installs requirements.txt: the SDK's full install first re-creates
+// the venv and upgrades pip, setuptools and wheel from the index, which needs the network and
+// overrides the versions the project pins. A missing venv still gets the full install.
 func (h *languageHost) InstallDependencies(req *pulumirpc.InstallDependenciesRequest,
 	server pulumirpc.LanguageRuntime_InstallDependenciesServer,
 ) error {
-	tc, err := resolve(req.GetInfo())
+	opts, err := pythonOptions(req.GetInfo())
+	if err != nil {
+		return err
+	}
+	tc, err := toolchain.ResolveToolchain(opts)
 	if err != nil {
 		return err
 	}
@@ -161,11 +170,35 @@ func (h *languageHost) InstallDependencies(req *pulumirpc.InstallDependenciesReq
 		return err
 	}
 	defer closer.Close()
-	if err := tc.InstallDependencies(server.Context(), req.GetInfo().GetProgramDirectory(),
-		req.GetUseLanguageVersionTools(), true, stdout, stderr); err != nil {
+	ctx, programDir := server.Context(), req.GetInfo().GetProgramDirectory()
+	venv, err := tc.VirtualEnvPath(ctx)
+	if err != nil {
+		return err
+	}
+	if opts.Virtualenv != "" && toolchain.IsVirtualEnv(venv) && !req.GetUseLanguageVersionTools() {
+		err = installRequirements(ctx, venv, programDir, stdout, stderr)
+	} else {
+		err = tc.InstallDependencies(ctx, programDir, req.GetUseLanguageVersionTools(), true, stdout, stderr)
+	}
+	if err != nil {
 		return err
 	}
 	return closer.Close()
+}
+
+// installRequirements runs `pip install -r requirements.txt` in the venv, if the file exists.
+func installRequirements(ctx context.Context, venv, programDir string, stdout, stderr io.Writer) error {
+	if _, err := os.Stat(filepath.Join(programDir, "requirements.txt")); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	cmd := toolchain.VirtualEnvCommand(venv, "python", "-m", "pip", "install", "-r", "requirements.txt")
+	cmd.Dir = programDir
+	cmd.Env = toolchain.ActivateVirtualEnv(os.Environ(), venv)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("installing requirements.txt into %s: %w", venv, err)
+	}
+	return nil
 }
 
 func (h *languageHost) About(ctx context.Context, req *pulumirpc.AboutRequest) (*pulumirpc.AboutResponse, error) {

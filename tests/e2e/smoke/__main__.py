@@ -1,10 +1,9 @@
-"""Smoke stack: one trivial dynamic resource defined here (pickled by value) and one LXD profile."""
+"""Smoke stack: one trivial dynamic resource defined here (pickled by value) and one LXD profile
+declared with the project's own provider (`pulumi_lxd`, plugin `pulumi-resource-lxd`)."""
 
 import pulumi
+import pulumi_lxd as lxd
 from pulumi.dynamic import CreateResult, ResourceProvider
-
-from components.connection_config import endpoint_from_config
-from provisioners.profile_provider import LxdProfile
 
 
 class StampProvider(ResourceProvider):
@@ -24,9 +23,8 @@ class Stamp(pulumi.dynamic.Resource):
 
 config = pulumi.Config()
 stamp = Stamp("stamp", config.get("text") or "hello")
-profile = LxdProfile(
+profile = lxd.Profile(
     "profile",
-    connection=endpoint_from_config(),
     name=config.require("profileName"),
     config={"limits.memory": config.get("memoryLimit") or "256MiB"},
     description="lxdha smoke test",

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Any
 
 import requests
+
+from cluster.images import ImageSource
 
 TIMEOUT_S = 15
 
@@ -33,24 +34,24 @@ def simplestreams_product(source: str, arch: str = "amd64") -> str:
     return f"{parts[0]}:{parts[1] if len(parts) > 1 else ''}:{arch}:{variant}"
 
 
-def remote_image_problem(props: dict[str, Any]) -> str | None:
-    """Why the source image cannot be copied (remote unreachable, image unknown), or None."""
-    remote, source = props["remote_url"].rstrip("/"), props["source"]
+def remote_image_problem(source: ImageSource) -> tuple[str, str] | None:
+    """(which part is wrong: "image" | "server" | "certificate", why) when the image cannot be copied."""
+    remote, image = source.server.rstrip("/"), source.image
     try:
-        if props["remote_protocol"] == "lxd":
-            response = _get(f"{remote}/1.0/images/aliases/{source}", props.get("remote_certificate", ""))
+        if source.protocol == "lxd":
+            response = _get(f"{remote}/1.0/images/aliases/{image}", source.certificate)
             if response.status_code == 404:
-                return f"image {source!r} is not on the remote {remote} (or not public). Fix: check lxdha:image.source"
+                return "image", f"image {image!r} is not on the remote {remote} (or not public)"
             response.raise_for_status()
             return None
-        response = _get(f"{remote}/streams/v1/index.json", props.get("remote_certificate", ""))
+        response = _get(f"{remote}/streams/v1/index.json", source.certificate)
         response.raise_for_status()
         products = {p for index in response.json().get("index", {}).values() for p in index.get("products", [])}
-        if simplestreams_product(source) not in products:
-            return f"image {source!r} is not in {remote}'s simplestreams index. Fix: check lxdha:image.source"
+        if simplestreams_product(image) not in products:
+            return "image", f"image {image!r} is not in {remote}'s simplestreams index"
         return None
     except requests.exceptions.SSLError as error:
-        return (f"the image remote {remote} does not present the pinned certificate ({error.__class__.__name__}). "
-                "Fix: check lxdha:image.remoteCertFile")
+        return "certificate", (f"the image remote {remote} does not present the pinned certificate "
+                               f"({error.__class__.__name__})")
     except (requests.RequestException, ValueError) as error:
-        return f"cannot reach the image remote {remote}: {error.__class__.__name__}. Fix: check lxdha:image.remote"
+        return "server", f"cannot reach the image remote {remote}: {error.__class__.__name__}"

@@ -1,0 +1,187 @@
+"""What every LXD resource of the provider shares: its declared properties, `check` (defaults,
+required, types, then the resource's own rules), a detailed `diff` that marks update vs replace per
+property, and the context a call runs in (the cluster connection, the stack that owns the object)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import pylxd
+from pulumi.provider.experimental.provider import PropertyDiff, PropertyDiffKind
+
+from cluster.connection import ClusterConnection
+from cluster.errors import ConfigError
+from lxd_provider.spec import Prop, TypeSpec
+from lxd_provider.values import UNKNOWN, has_unknowns
+
+DEFAULT_PROJECT = "default"
+
+Failures = list[tuple[str, str]]  # (property, reason)
+
+
+def owner_from_urn(urn: str) -> str:
+    """`<project>/<stack>` from `urn:pulumi:<stack>::<project>::<type>::<name>`: the mark that keeps
+    another stack from adopting or deleting what this one made."""
+    try:
+        stack_part, project = urn.split("::")[0:2]
+        return f"{project}/{stack_part.rsplit(':', 1)[1]}"
+    except (ValueError, IndexError):
+        return "unknown/unknown"
+
+
+@dataclass
+class Context:
+    """One engine call: the provider's (lazy) cluster connection and the URN of the resource."""
+
+    connection: ClusterConnection | None
+    urn: str = ""
+    preview: bool = False
+
+    @property
+    def client(self) -> pylxd.Client:
+        if self.connection is None:
+            raise ConfigError("lxd:remote", "the provider is not configured", "set the lxd:* stack config keys")
+        return self.connection.client()
+
+    @property
+    def owner(self) -> str:
+        return owner_from_urn(self.urn)
+
+
+def split_id(resource_id: str) -> tuple[str, str]:
+    """`[<project>/]<name>` -> (project, name); upstream's import ids also allow a `<remote>:` prefix."""
+    if ":" in resource_id.split("/", 1)[0]:
+        resource_id = resource_id.split(":", 1)[1]
+    project, _, name = resource_id.rpartition("/")
+    return project or DEFAULT_PROJECT, name
+
+
+def join_id(project: str | None, name: str) -> str:
+    return name if (project or DEFAULT_PROJECT) == DEFAULT_PROJECT else f"{project}/{name}"
+
+
+_TYPE_CHECKS = {"string": str, "boolean": bool, "integer": int, "number": (int, float), "array": list, "object": dict}
+
+
+def _type_problem(prop: Prop, value: Any) -> str | None:
+    expected = prop.schema.get("type")
+    if value is UNKNOWN or value is None or expected is None:
+        return None
+    python_type = _TYPE_CHECKS.get(expected)
+    bool_as_number = expected in ("integer", "number") and isinstance(value, bool)
+    if python_type is None or (isinstance(value, python_type) and not bool_as_number):
+        return None
+    return f"must be {'an' if expected[0] in 'aeiou' else 'a'} {expected}, got {type(value).__name__}"
+
+
+@dataclass
+class DiffResult:
+    changes: bool
+    replaces: list[str] = field(default_factory=list)
+    detailed: dict[str, PropertyDiff] = field(default_factory=dict)
+
+
+class Resource:
+    """Base of every LXD object the provider manages; subclasses declare `token`, `props`, and the
+    cluster operations (create, read, update, delete), each idempotent against a retry."""
+
+    token: ClassVar[str]
+    description: ClassVar[str]
+    props: ClassVar[tuple[Prop, ...]]
+    types: ClassVar[tuple[TypeSpec, ...]] = ()
+    id_description: ClassVar[str] = "[<project>/]<name>"
+
+    # --- declared shape -------------------------------------------------------------------------
+    @classmethod
+    def inputs(cls) -> tuple[Prop, ...]:
+        return tuple(p for p in cls.props if p.input)
+
+    @classmethod
+    def secret_names(cls) -> tuple[str, ...]:
+        return tuple(p.name for p in cls.props if p.secret)
+
+    @classmethod
+    def schema(cls) -> dict[str, Any]:
+        inputs = cls.inputs()
+        return {
+            "description": cls.description + f"\n\nImport id: `{cls.id_description}`.",
+            "properties": {p.name: p.schema_entry() for p in cls.props},
+            "required": [p.name for p in cls.props if not p.input or p.required or p.default is not None],
+            "inputProperties": {p.name: p.schema_entry() for p in inputs},
+            "requiredInputs": [p.name for p in inputs if p.required],
+        }
+
+    # --- check ----------------------------------------------------------------------------------
+    def check(self, ctx: Context, news: Mapping[str, Any]) -> tuple[dict[str, Any], Failures]:
+        """Inputs with defaults applied, and every problem naming its property."""
+        inputs: dict[str, Any] = {}
+        failures: Failures = []
+        for prop in self.inputs():
+            value = news.get(prop.name)
+            if value is None and prop.default is not None:
+                value = copy.deepcopy(prop.default)
+            if value is None:
+                if prop.required:
+                    failures.append((prop.name, f"{prop.name} is required: {prop.description}"))
+                continue
+            problem = _type_problem(prop, value)
+            if problem:
+                failures.append((prop.name, f"{prop.name} {problem}"))
+            inputs[prop.name] = value
+        unknown = sorted(set(news) - {p.name for p in self.inputs()} - {"__defaults"})
+        failures += [(name, f"{name} is not a property of {self.token}") for name in unknown]
+        if not failures:
+            failures += self.validate(inputs)
+        if not failures and not has_unknowns(inputs):
+            failures += self.live_problems(ctx, inputs)
+        return inputs, failures
+
+    def validate(self, inputs: dict[str, Any]) -> Failures:
+        """The resource's own rules on its inputs (no cluster access)."""
+        return []
+
+    def live_problems(self, ctx: Context, inputs: dict[str, Any]) -> Failures:
+        """Rules that need the cluster (checked at preview, before anything is created)."""
+        return []
+
+    # --- diff -----------------------------------------------------------------------------------
+    def diff(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> DiffResult:
+        """Property by property: old state vs new inputs, normalized; replacement where declared."""
+        detailed: dict[str, PropertyDiff] = {}
+        replaces: list[str] = []
+        for prop in self.inputs():
+            old, new = prop.normalized(olds.get(prop.name)), prop.normalized(news.get(prop.name))
+            if not has_unknowns(new) and old == new:
+                continue
+            if old is None:
+                kind = PropertyDiffKind.ADD_REPLACE if prop.replaces else PropertyDiffKind.ADD
+            elif new is None:
+                kind = PropertyDiffKind.DELETE_REPLACE if prop.replaces else PropertyDiffKind.DELETE
+            else:
+                kind = PropertyDiffKind.UPDATE_REPLACE if prop.replaces else PropertyDiffKind.UPDATE
+            detailed[prop.name] = PropertyDiff(kind, input_diff=True)
+            if prop.replaces:
+                replaces.append(prop.name)
+        return DiffResult(bool(detailed), replaces, detailed)
+
+    # --- lifecycle (subclasses) -------------------------------------------------------------------
+    def create(self, ctx: Context, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        raise NotImplementedError
+
+    def read(self, ctx: Context, resource_id: str, state: dict[str, Any],
+             inputs: dict[str, Any]) -> tuple[str | None, dict[str, Any], dict[str, Any]]:
+        """(id or None when gone, outputs, inputs as the cluster shows them)."""
+        raise NotImplementedError
+
+    def update(self, ctx: Context, resource_id: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def delete(self, ctx: Context, resource_id: str, state: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    # --- helpers --------------------------------------------------------------------------------
+    def inputs_of(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {p.name: values.get(p.name) for p in self.inputs() if values.get(p.name) is not None}

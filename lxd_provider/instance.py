@@ -1,0 +1,268 @@
+"""`lxd:index/instance:Instance`: a container (or VM) on the cluster, on the member `target` names.
+
+Follows upstream pulumi-lxd's Instance (terraform-provider-lxd v2.7): name, image, type, ephemeral
+and project replace; a `target` change migrates in place (stop -> move -> start, never a move to
+where it already is); config, devices, profiles, limits, description and `running` update in place.
+Every instance carries our marks (`user.lxdha.managed`, `user.lxdha.stack`): a create adopts only
+this stack's own leftover (a create whose answer was lost, or a run that failed after it), never an
+instance another stack or a person made; delete and refresh leave another stack's instance alone.
+
+`read` reports drift: a move (location), a stop (running=false), a deletion (gone), config changes.
+The declared `target` is kept as it was declared, so after a rebalance or a maintenance roll moved
+the instance, the next `pulumi up` moves nothing back (the actual member is the `location` output).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Any, ClassVar
+
+from cluster.errors import StepFailed
+from cluster.facts import MANAGED_KEY, OWNER_KEY, global_ipv4, read_instance, read_state
+from cluster.names import instance_name_problem
+from cluster.operations import OperationFailed
+from cluster.retry import with_retries
+from cluster.steps import (
+    ensure_created,
+    ensure_deleted,
+    ensure_moved,
+    ensure_running,
+    ensure_stopped,
+    foreign_owner,
+    wait_for_ipv4,
+)
+from lxd_provider.base import Context, Failures, Resource, join_id, split_id
+from lxd_provider.spec import (
+    BOOLEAN,
+    STRING,
+    STRING_LIST,
+    STRING_MAP,
+    Prop,
+    device_type,
+    devices_by_name,
+    devices_from_lxd,
+    devices_to_lxd,
+    list_of,
+    ref,
+    sorted_map,
+)
+
+DEVICE = device_type("lxd:index/InstanceDevice:InstanceDevice", "instance")
+MARKS = (MANAGED_KEY, OWNER_KEY)
+HIDDEN_PREFIXES = ("volatile.", "image.")
+FINGERPRINT = re.compile(r"^[0-9a-f]{12,64}$")
+TYPES = ("container", "virtual-machine")
+
+
+def image_source(image: str) -> dict[str, str]:
+    if FINGERPRINT.match(image):
+        return {"type": "image", "fingerprint": image}
+    return {"type": "image", "alias": image}
+
+
+def lxd_config(inputs: dict[str, Any], owner: str) -> dict[str, str]:
+    """The instance's LXD config: declared config, limits as `limits.*`, and our ownership marks."""
+    config = {str(k): str(v) for k, v in (inputs.get("config") or {}).items()}
+    config.update({f"limits.{k}": str(v) for k, v in (inputs.get("limits") or {}).items()})
+    config.update({MANAGED_KEY: "true", OWNER_KEY: owner})
+    return config
+
+
+def declared_config(live: dict[str, str], limit_names: set[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(config, limits) as a user declares them: without LXD's volatile/image keys and our marks."""
+    config, limits = {}, {}
+    for key, value in live.items():
+        if key.startswith(HIDDEN_PREFIXES) or key in MARKS:
+            continue
+        if key.startswith("limits.") and key.removeprefix("limits.") in limit_names:
+            limits[key.removeprefix("limits.")] = value
+        else:
+            config[key] = value
+    return sorted_map(config), sorted_map(limits)
+
+
+class Instance(Resource):
+    token: ClassVar[str] = "lxd:index/instance:Instance"
+    description: ClassVar[str] = (
+        "An LXD instance (system container or VM) on the cluster member `target` names. A `target` "
+        "change migrates it in place; the member it actually runs on is the `location` output.")
+    types = (DEVICE,)
+    props = (
+        Prop("name", STRING, "Instance name (a hostname label).", required=True, replaces=True),
+        Prop("image", STRING, "Image alias (e.g. debian/stable) or fingerprint in the cluster's image store.",
+             required=True, replaces=True),
+        Prop("description", STRING, "Description.", default=""),
+        Prop("type", STRING, "container or virtual-machine.", default="container", replaces=True),
+        Prop("ephemeral", BOOLEAN, "Deleted by LXD when stopped.", default=False, replaces=True),
+        Prop("running", BOOLEAN, "Whether the instance runs (start/stop in place).", default=True),
+        Prop("profiles", STRING_LIST, "Profiles applied in order.", default=["default"]),
+        Prop("config", STRING_MAP, "Instance config (e.g. user.*, security.*, boot.*).", default={},
+             normalize=sorted_map),
+        Prop("devices", list_of(ref(DEVICE.token)), "Devices of this instance (besides its profiles').",
+             default=[], normalize=devices_by_name),
+        Prop("limits", STRING_MAP, "Resource limits, as config `limits.<key>` (e.g. cpu: \"2\").", default={},
+             normalize=sorted_map),
+        Prop("project", STRING, "LXD project.", default="default", replaces=True),
+        Prop("target", STRING, "Cluster member to create it on; a change migrates it (stop, move, start)."),
+        Prop("waitForNetwork", BOOLEAN, "Wait for a global IPv4 address before finishing.", default=True),
+        Prop("location", STRING, "Cluster member the instance runs on now.", input=False),
+        Prop("status", STRING, "LXD status (Running, Stopped, ...).", input=False),
+        Prop("ipv4Address", STRING, "First global IPv4 address.", input=False),
+        Prop("ipv6Address", STRING, "First global IPv6 address.", input=False),
+        Prop("macAddress", STRING, "MAC address of the first NIC.", input=False),
+        Prop("uuid", STRING, "LXD's volatile.uuid: changes only when the instance is created anew.", input=False),
+    )
+
+    def validate(self, inputs: dict[str, Any]) -> Failures:
+        failures: Failures = []
+        problem = instance_name_problem(inputs["name"])
+        if problem:
+            failures.append(("name", problem))
+        if inputs.get("type") not in TYPES:
+            failures.append(("type", f"type must be one of {', '.join(TYPES)}"))
+        image = str(inputs.get("image") or "")
+        if ":" in image:
+            failures.append(("image", f"{image!r} names a remote: copy the image into the cluster with "
+                                      "lxd.CachedImage and use its alias here"))
+        for device in inputs.get("devices") or []:
+            if not device.get("name") or not device.get("type"):
+                failures.append(("devices", "every device needs a name and a type"))
+        if inputs.get("project", "default") != "default":
+            failures.append(("project", "only the default project is supported by this provider so far"))
+        if inputs.get("target") is not None and instance_name_problem(str(inputs["target"])):
+            failures.append(("target", f"{inputs['target']!r} is not a cluster member name"))
+        return failures
+
+    def live_problems(self, ctx: Context, inputs: dict[str, Any]) -> Failures:
+        target = inputs.get("target")
+        if not target:
+            return []
+        members = {m["server_name"] for m in with_retries(
+            lambda: ctx.client.api.cluster.members.get(params={"recursion": "1"}).json()["metadata"],
+            "read cluster members")}
+        if target not in members:
+            return [("target", f"member {target!r} is not in the cluster ({', '.join(sorted(members))})")]
+        return []
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    def create(self, ctx: Context, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        client, name = ctx.client, inputs["name"]
+        body = {"name": name, "type": inputs["type"], "source": image_source(inputs["image"]),
+                "profiles": list(inputs["profiles"]), "config": lxd_config(inputs, ctx.owner),
+                "devices": devices_to_lxd(inputs.get("devices")), "description": inputs.get("description", ""),
+                "ephemeral": bool(inputs.get("ephemeral"))}
+        target = inputs.get("target")
+        outcome = ensure_created(client, body, target, ctx.owner)
+        if outcome == "adopted":
+            _say(f"adopting {name}: left by an earlier run of this stack")
+            self._put(ctx, name, inputs)
+            if target:
+                ensure_moved(client, name, target, keep_running=inputs["running"])
+        if inputs["running"]:
+            self._start(ctx, name, outcome, body, target)
+        return join_id(inputs.get("project"), name), self._outputs(ctx, name, inputs)
+
+    def _start(self, ctx: Context, name: str, outcome: str, body: dict[str, Any], target: str | None) -> None:
+        try:
+            ensure_running(ctx.client, name)
+        except OperationFailed as error:
+            if outcome != "adopted":
+                raise
+            # a leftover whose member died mid-create has a record but no storage: make it afresh
+            _say(f"{name} cannot start ({error}); deleting the broken leftover and creating it again")
+            ensure_deleted(ctx.client, name, ctx.owner)
+            ensure_created(ctx.client, body, target, ctx.owner)
+            ensure_running(ctx.client, name)
+
+    def _put(self, ctx: Context, name: str, inputs: dict[str, Any]) -> None:
+        """Makes config, devices, profiles and description what the inputs say (LXD's own keys kept)."""
+        client = ctx.client
+
+        def attempt() -> None:
+            current = read_instance(client, name)
+            if current is None:
+                raise StepFailed(f"instance {name}", "vanished during the update", "run `pulumi up` again")
+            kept = {k: v for k, v in (current.get("config") or {}).items() if k.startswith(HIDDEN_PREFIXES)}
+            body = {"config": {**kept, **lxd_config(inputs, ctx.owner)},
+                    "devices": devices_to_lxd(inputs.get("devices")), "profiles": list(inputs["profiles"]),
+                    "description": inputs.get("description", ""), "ephemeral": bool(inputs.get("ephemeral")),
+                    "architecture": current.get("architecture")}
+            wanted = {k: body[k] for k in ("config", "devices", "profiles", "description", "ephemeral")}
+            if all(current.get(k) == v for k, v in wanted.items()):
+                return
+            client.api.instances[name].put(json=body)
+
+        with_retries(attempt, f"update {name}")
+
+    def _outputs(self, ctx: Context, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        client = ctx.client
+        current = with_retries(lambda: read_instance(client, name), f"read {name}") or {}
+        running = current.get("status") == "Running"
+        if running and inputs.get("waitForNetwork", True):
+            wait_for_ipv4(client, name, interface=None)
+        state = with_retries(lambda: read_state(client, name), f"read {name}'s state") if running else None
+        return {**inputs, **self._observed(current, state)}
+
+    @staticmethod
+    def _observed(current: dict[str, Any], state: dict[str, Any] | None) -> dict[str, Any]:
+        ipv4 = global_ipv4(state)
+        networks = (state or {}).get("network") or {}
+        ipv6 = [a["address"] for n in sorted(networks) for a in networks[n].get("addresses", [])
+                if a.get("family") == "inet6" and a.get("scope") == "global"]
+        macs = [networks[n].get("hwaddr", "") for n in sorted(networks) if n != "lo" and networks[n].get("hwaddr")]
+        return {"location": current.get("location", ""), "status": current.get("status", ""),
+                "ipv4Address": ipv4[0] if ipv4 else "", "ipv6Address": ipv6[0] if ipv6 else "",
+                "macAddress": macs[0] if macs else "",
+                "uuid": (current.get("config") or {}).get("volatile.uuid", "")}
+
+    def read(self, ctx: Context, resource_id: str, state: dict[str, Any],
+             inputs: dict[str, Any]) -> tuple[str | None, dict[str, Any], dict[str, Any]]:
+        _project, name = split_id(resource_id)
+        client = ctx.client
+        current = with_retries(lambda: read_instance(client, name), f"read {name}")
+        if current is None or foreign_owner(current.get("config") or {}, ctx.owner):
+            return None, {}, {}
+        old = {**state, **inputs}
+        config, limits = declared_config(current.get("config") or {}, set((old.get("limits") or {}).keys()))
+        live_inputs = {
+            "name": name,
+            "image": old.get("image") or (current.get("config") or {}).get("volatile.base_image", ""),
+            "description": current.get("description", ""),
+            "type": current.get("type", "container"),
+            "ephemeral": bool(current.get("ephemeral")),
+            "running": current.get("status") == "Running",
+            "profiles": list(current.get("profiles") or []),
+            "config": config,
+            "devices": devices_from_lxd(current.get("devices")),
+            "limits": limits,
+            "project": current.get("project") or old.get("project") or "default",
+            "target": old.get("target") or current.get("location"),
+            "waitForNetwork": old.get("waitForNetwork", True),
+        }
+        live_state = with_retries(lambda: read_state(client, name), f"read {name}'s state") \
+            if current.get("status") == "Running" else None
+        return resource_id, {**live_inputs, **self._observed(current, live_state)}, live_inputs
+
+    def update(self, ctx: Context, resource_id: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+        _project, name = split_id(resource_id)
+        client = ctx.client
+        if any(self.diff(olds, news).detailed.get(key) for key in
+               ("config", "devices", "profiles", "limits", "description")):
+            self._put(ctx, name, news)
+        target = news.get("target")
+        if target and target != olds.get("target"):
+            ensure_moved(client, name, target, keep_running=news["running"])
+        if news["running"]:
+            ensure_running(client, name)
+        else:
+            ensure_stopped(client, name)
+        return self._outputs(ctx, name, news)
+
+    def delete(self, ctx: Context, resource_id: str, state: dict[str, Any]) -> None:
+        _project, name = split_id(resource_id)
+        ensure_deleted(ctx.client, name, ctx.owner)
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)

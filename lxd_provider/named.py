@@ -1,0 +1,154 @@
+"""What profiles, networks, storage pools and volumes share: a named LXD object with a description and
+config, created with POST, read with GET, updated with PUT, deleted with DELETE.
+
+Idempotence: before a retry the object is read again. If it exists and already looks as declared, a
+create whose answer was lost is adopted; if it exists and differs, it is someone else's object and is
+refused (import it with `pulumi import` to manage it). Delete of an object already gone is success.
+On a cluster, networks and storage pools are first defined on every member (`?target=`), then created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import pylxd
+from pylxd.client import _APINode
+from pylxd.exceptions import Conflict, NotFound
+
+from cluster.errors import OwnershipConflict
+from cluster.facts import read_members
+from cluster.names import instance_name_problem
+from cluster.retry import with_retries
+from lxd_provider.base import Context, Failures, Resource, join_id, split_id
+
+
+class NamedObject(Resource):
+    collection: ClassVar[str]  # API collection under /1.0, e.g. "profiles"
+    what: ClassVar[str]  # "profile"
+    compared: ClassVar[tuple[str, ...]] = ("config", "description")  # LXD fields a declaration sets
+    member_keys: ClassVar[frozenset[str]] = frozenset()  # config keys defined per member on a cluster
+    pending_on_members: ClassVar[bool] = False
+    # LXD fills in config keys nobody declared (a network's address, a pool's source): read reports
+    # only the declared keys then, so those never show as drift
+    reports_declared_keys_only: ClassVar[bool] = False
+
+    # --- shape --------------------------------------------------------------------------------
+    def node(self, client: pylxd.Client, inputs: Mapping[str, Any]) -> _APINode:
+        return getattr(client.api, self.collection)
+
+    def name_of(self, inputs: Mapping[str, Any]) -> str:
+        return str(inputs["name"])
+
+    def body(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """The object as LXD stores it (POST body; PUT takes the same minus the immutable fields)."""
+        return {"name": self.name_of(inputs), "description": inputs.get("description", ""),
+                "config": {str(k): str(v) for k, v in (inputs.get("config") or {}).items()}}
+
+    def immutable(self) -> tuple[str, ...]:
+        return ("name",)
+
+    def params(self, inputs: Mapping[str, Any]) -> dict[str, str] | None:
+        """Query parameters every call on the object carries (a volume's member)."""
+        return None
+
+    def inputs_from(self, live: Mapping[str, Any], old: Mapping[str, Any]) -> dict[str, Any]:
+        return {"name": live["name"], "description": live.get("description", ""),
+                "config": self.config_from(live.get("config") or {}, old.get("config"))}
+
+    def config_from(self, live: Mapping[str, str], declared: Mapping[str, str] | None) -> dict[str, str]:
+        config = {k: v for k, v in sorted(live.items()) if not k.startswith("volatile.")}
+        if self.reports_declared_keys_only and declared is not None:
+            config = {k: v for k, v in config.items() if k in declared}
+        # member-specific keys live on each member, not in the cluster-wide record: keep what was declared
+        config.update({k: v for k, v in (declared or {}).items() if k in self.member_keys and k not in config})
+        return dict(sorted(config.items()))
+
+    def id_for(self, inputs: Mapping[str, Any]) -> str:
+        return join_id(inputs.get("project"), self.name_of(inputs))
+
+    def inputs_for_id(self, resource_id: str, state: Mapping[str, Any]) -> dict[str, Any]:
+        _project, name = split_id(resource_id)
+        return {**state, "name": name}
+
+    def validate(self, inputs: dict[str, Any]) -> Failures:
+        problem = instance_name_problem(self.name_of(inputs))
+        failures: Failures = [("name", problem)] if problem else []
+        if inputs.get("project", "default") != "default":
+            failures.append(("project", "only the default project is supported by this provider so far"))
+        return failures
+
+    # --- cluster calls ----------------------------------------------------------------------------
+    def _get(self, client: pylxd.Client, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
+        try:
+            return self.node(client, inputs)[self.name_of(inputs)].get(params=self.params(inputs)).json()["metadata"]
+        except NotFound:
+            return None
+
+    def _matches(self, live: Mapping[str, Any], inputs: Mapping[str, Any]) -> bool:
+        return not self.diff(self.inputs_from(live, inputs), inputs).changes
+
+    def _define_on_members(self, client: pylxd.Client, inputs: Mapping[str, Any], body: dict[str, Any]) -> None:
+        """On a cluster: the object is first defined on each member (with the member-specific keys)."""
+        if not (self.pending_on_members and client.host_info.get("environment", {}).get("server_clustered")):
+            return
+        per_member = {k: v for k, v in body.get("config", {}).items() if k in self.member_keys}
+        for member in read_members(client):
+            pending = {**{k: body[k] for k in body if k != "config"}, "config": per_member}
+            try:
+                self.node(client, inputs).post(json=pending, params={"target": member.name})
+            except Conflict:
+                continue  # defined there by an earlier attempt
+        body["config"] = {k: v for k, v in body.get("config", {}).items() if k not in self.member_keys}
+
+    def create(self, ctx: Context, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        client, body = ctx.client, self.body(inputs)
+
+        def attempt() -> None:
+            live = self._get(client, inputs)
+            if live is not None:
+                if self._matches(live, inputs):
+                    return  # our own create, whose answer was lost
+                fix = f"import it (`pulumi import {self.token} <resource name> {self.id_for(inputs)}`) or choose " \
+                      "another name"
+                raise OwnershipConflict(f"{self.what} {body['name']}", "already exists and differs from the "
+                                        "declaration", fix)
+            post = dict(body)
+            self._define_on_members(client, inputs, post)
+            self.node(client, inputs).post(json=post, params=self.params(inputs))
+
+        with_retries(attempt, f"create {self.what} {body['name']}")
+        return self.id_for(inputs), self.outputs(ctx, inputs)
+
+    def outputs(self, ctx: Context, inputs: dict[str, Any]) -> dict[str, Any]:
+        return dict(inputs)
+
+    def read(self, ctx: Context, resource_id: str, state: dict[str, Any],
+             inputs: dict[str, Any]) -> tuple[str | None, dict[str, Any], dict[str, Any]]:
+        old = {**self.inputs_for_id(resource_id, state), **inputs}
+        live = with_retries(lambda: self._get(ctx.client, old), f"read {self.what} {self.name_of(old)}")
+        if live is None:
+            return None, {}, {}
+        live_inputs = self.inputs_from(live, old)
+        return resource_id, self.outputs(ctx, live_inputs), live_inputs
+
+    def update(self, ctx: Context, resource_id: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+        client, body = ctx.client, self.body(news)
+        mutable = {k: v for k, v in body.items() if k not in self.immutable()}
+        with_retries(lambda: self.node(client, news)[self.name_of(news)].put(json=mutable, params=self.params(news)),
+                     f"update {self.what} {self.name_of(news)}")
+        return self.outputs(ctx, news)
+
+    def delete(self, ctx: Context, resource_id: str, state: dict[str, Any]) -> None:
+        inputs = self.inputs_for_id(resource_id, state)
+        client = ctx.client
+
+        def attempt() -> None:
+            try:
+                self.node(client, inputs)[self.name_of(inputs)].delete(params=self.params(inputs))
+            except NotFound:
+                return
+
+        with_retries(attempt, f"delete {self.what} {self.name_of(inputs)}")
+
+

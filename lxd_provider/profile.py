@@ -1,0 +1,44 @@
+"""`lxd:index/profile:Profile`: a profile (config and devices shared by the instances that use it)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from lxd_provider.named import NamedObject
+from lxd_provider.spec import (
+    STRING,
+    STRING_MAP,
+    Prop,
+    device_type,
+    devices_by_name,
+    devices_from_lxd,
+    devices_to_lxd,
+    list_of,
+    ref,
+    sorted_map,
+)
+
+DEVICE = device_type("lxd:index/ProfileDevice:ProfileDevice", "profile")
+
+
+class Profile(NamedObject):
+    token: ClassVar[str] = "lxd:index/profile:Profile"
+    description: ClassVar[str] = "An LXD profile: config and devices applied to the instances that list it."
+    collection = "profiles"
+    what = "profile"
+    types = (DEVICE,)
+    props = (
+        Prop("name", STRING, "Profile name.", required=True, replaces=True),
+        Prop("description", STRING, "Description.", default=""),
+        Prop("config", STRING_MAP, "Profile config.", default={}, normalize=sorted_map),
+        Prop("devices", list_of(ref(DEVICE.token)), "Devices.", default=[], normalize=devices_by_name),
+        Prop("project", STRING, "LXD project.", default="default", replaces=True),
+    )
+
+    def body(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        return {**super().body(inputs), "devices": devices_to_lxd(inputs.get("devices"))}
+
+    def inputs_from(self, live: Mapping[str, Any], old: Mapping[str, Any]) -> dict[str, Any]:
+        return {**super().inputs_from(live, old), "devices": devices_from_lxd(live.get("devices")),
+                "project": old.get("project", "default")}

@@ -1,0 +1,48 @@
+"""What the provider's unit tests share: a context bound to a fake cluster, and a way to call the
+provider the way the engine does (PropertyValues in, PropertyValues out)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pylxd
+import pytest
+
+from lxd_provider.base import Context
+from lxd_provider.values import marshal
+from tests.support.fake_lxd import FakeLxd
+
+URN = "urn:pulumi:test::lxdha::lxd:index/instance:Instance::web"
+OWNER = "lxdha/test"
+
+
+class FakeConnection:
+    def __init__(self, fake: FakeLxd) -> None:
+        self._client = fake.client()
+
+    def client(self) -> pylxd.Client:
+        return self._client
+
+    def close(self) -> None:
+        return None
+
+
+def context(fake: FakeLxd, urn: str = URN) -> Context:
+    return Context(FakeConnection(fake), urn)  # type: ignore[arg-type]
+
+
+def engine_call(coroutine: Any) -> Any:
+    return asyncio.run(coroutine)
+
+
+def values(**kwargs: Any) -> dict[str, Any]:
+    return marshal(kwargs)
+
+
+@pytest.fixture
+def no_waiting(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(time, "sleep", lambda _s: None)
+    yield

@@ -1,0 +1,126 @@
+"""The plugin as the engine sees it: PropertyValues in and out, secrets kept secret, preview without
+touching the cluster, connection settings from Configure, one-line errors without tracebacks."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf import struct_pb2
+from pulumi.provider.experimental.property_value import PropertyValue
+from pulumi.provider.experimental.provider import (
+    CheckRequest,
+    ConfigureRequest,
+    CreateRequest,
+    DeleteRequest,
+    DiffRequest,
+    ReadRequest,
+)
+from pulumi.runtime import rpc
+from pulumi.runtime.proto import provider_pb2
+
+from cluster.errors import OwnershipConflict, user_message
+from lxd_provider.__main__ import QuietServicer
+from lxd_provider.server import LxdProvider
+from lxd_provider.tests.support import FakeConnection, no_waiting, values  # noqa: F401 (fixture)
+from tests.support.certs import self_signed_client_cert
+from tests.support.fake_lxd import FakeLxd
+
+pytestmark = pytest.mark.usefixtures("no_waiting")
+URN = "urn:pulumi:test::lxdha::lxd:index/instance:Instance::web"
+DECLARED = {"name": "web-0", "image": "debian/stable", "target": "m2"}
+
+
+@pytest.fixture
+def fake() -> FakeLxd:
+    cluster = FakeLxd.cluster()
+    cluster.add_image("a" * 64, aliases=("debian/stable",))
+    return cluster
+
+
+@pytest.fixture
+def provider(fake: FakeLxd) -> LxdProvider:
+    plugin = LxdProvider()
+    plugin._connection = FakeConnection(fake)  # type: ignore[assignment]
+    return plugin
+
+
+def run(coroutine: Any) -> Any:
+    return asyncio.run(coroutine)
+
+
+def test_check_create_read_diff_delete_through_the_engine_interface(provider: LxdProvider, fake: FakeLxd) -> None:
+    checked = run(provider.check(CheckRequest(URN, {}, values(**DECLARED), b"")))
+    assert checked.failures is None and checked.inputs["running"] == PropertyValue(True)
+    created = run(provider.create(CreateRequest(URN, checked.inputs, 60, preview=False)))
+    assert created.resource_id == "web-0" and created.properties["location"] == PropertyValue("m2")
+    read = run(provider.read(ReadRequest(URN, "web-0", created.properties, checked.inputs)))
+    assert read.resource_id == "web-0"
+    same = run(provider.diff(DiffRequest(URN, "web-0", read.properties, checked.inputs, [])))
+    assert same.changes is False
+    new_image = {**checked.inputs, "image": PropertyValue("debian/next")}
+    replace = run(provider.diff(DiffRequest(URN, "web-0", read.properties, new_image, [])))
+    assert replace.replaces == ["image"] and replace.delete_before_replace  # same name: the old one goes first
+    ignored = run(provider.diff(DiffRequest(URN, "web-0", read.properties, new_image, ["image"])))
+    assert ignored.changes is False
+    run(provider.delete(DeleteRequest(URN, "web-0", created.properties, 60)))
+    assert "web-0" not in fake.instances
+    gone = run(provider.read(ReadRequest(URN, "web-0", created.properties, checked.inputs)))
+    assert gone.resource_id is None
+
+
+def test_preview_never_touches_the_cluster(provider: LxdProvider, fake: FakeLxd) -> None:
+    checked = run(provider.check(CheckRequest(URN, {}, values(**DECLARED), b"")))
+    before = len(fake.calls)
+    previewed = run(provider.create(CreateRequest(URN, checked.inputs, 60, preview=True)))
+    assert len(fake.calls) == before and previewed.properties["ipv4Address"].value == rpc.UNKNOWN
+
+
+def test_check_failures_name_the_property(provider: LxdProvider) -> None:
+    checked = run(provider.check(CheckRequest(URN, {}, values(name="Bad_Name", image="x"), b"")))
+    assert [f.property for f in checked.failures] == ["name"]
+
+
+def test_configure_reads_the_connection_every_run_and_check_config_names_the_key(tmp_path: Path) -> None:
+    cert, key = self_signed_client_cert("x")
+    (tmp_path / "client.key").write_text(key)
+    plugin = LxdProvider(base_dir=tmp_path)
+    settings = {"remote": "https://10.91.0.10:8443", "serverFingerprint": "ab" * 32, "clientCert": cert,
+                "clientKeyFile": "client.key"}
+    run(plugin.configure(ConfigureRequest({f"lxd:{k}": v for k, v in settings.items()}, {}, True, True)))
+    assert plugin._connection is not None and plugin._connection.endpoint.client_key_pem == key
+    assert key not in repr(plugin._connection.endpoint)
+    bad = run(plugin.check_config(CheckRequest("urn", {}, values(**{**settings, "serverFingerprint": "nope"}), b"")))
+    assert [f.property for f in bad.failures] == ["serverFingerprint"]
+    changed = run(plugin.diff_config(DiffRequest("urn", "", values(**settings),
+                                                 values(**{**settings, "serverFingerprint": "cd" * 32}), [])))
+    assert changed.changes and not changed.replaces
+
+
+def test_errors_reach_the_user_as_one_message_without_a_traceback(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    clear = OwnershipConflict("instance web-0", "already exists, managed by stack lxdha/prod", "rename it")
+    assert user_message(clear) == "instance web-0: already exists, managed by stack lxdha/prod. Fix: rename it"
+    try:
+        {}["boom"]
+    except KeyError as error:
+        unexpected = user_message(error)
+    assert unexpected.startswith("KeyError: 'boom'") and "Traceback" not in unexpected
+    assert "Traceback" in Path(".state/logs/plugins.log").read_text()
+
+    class Context:
+        async def abort(self, code: grpc.StatusCode, details: str) -> None:
+            raise RuntimeError(f"{code.name}: {details}")
+
+    servicer = QuietServicer([], "0.1.0", LxdProvider(), engine_address="")
+    news = struct_pb2.Struct()
+    news.update(DECLARED)  # the target makes check ask the cluster, which is not configured
+    request = provider_pb2.CheckRequest(urn=URN, news=news)
+    with pytest.raises(RuntimeError) as aborted:
+        run(servicer.Check(request, Context()))
+    assert "lxd:remote: the provider is not configured" in str(aborted.value)
+    assert "File " not in str(aborted.value)
