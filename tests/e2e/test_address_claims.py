@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+import yaml
 
 from ops.pulumi_cli import ROOT, PulumiCli
 from provisioners.address_claims import vip_claim_name
@@ -36,19 +37,22 @@ def _claims(daemon) -> dict[str, str]:  # noqa: ANN001
 
 @contextmanager
 def _stack(daemon, pki: str, vip: str, vrid: int) -> Iterator[PulumiCli]:  # noqa: ANN001
+    """A stack of the claims project; its config file is written directly (no secret is inline: the
+    trust password is a file too)."""
     cli = PulumiCli(CLAIMS_PROJECT, f"claims-{uuid.uuid4().hex[:8]}", timeout_s=300)
+    stack_file = CLAIMS_PROJECT / f"Pulumi.{cli.stack}.yaml"
+    stack_file.write_text(yaml.safe_dump({"config": {
+        "lxd:remote": daemon.url, "lxd:serverFingerprint": daemon.fingerprint,
+        "lxd:clientCertFile": f"{pki}/client.crt", "lxd:clientKeyFile": f"{pki}/client.key",
+        "lxd:trustPasswordFile": f"{pki}/trust-password", "lxdha-claims:vip": vip, "lxdha-claims:vrid": vrid}}))
     cli.ensure_stack()
     try:
-        for key, value in {"lxd:remote": daemon.url, "lxd:serverFingerprint": daemon.fingerprint,
-                           "lxd:clientCertFile": f"{pki}/client.crt", "lxd:clientKeyFile": f"{pki}/client.key",
-                           "vip": vip, "vrid": str(vrid)}.items():
-            cli.run("config", "set", key, value)
-        cli.run("config", "set", "--secret", "lxd:trustPassword", daemon.trust_password)
         yield cli
     finally:
-        cli.run("destroy", "--yes", "--skip-preview", check=False)
+        if json.loads(cli.exported_state())["deployment"].get("resources"):  # left by a failed assertion
+            cli.run("destroy", "--yes", "--skip-preview", check=False)
         cli.run("stack", "rm", "--yes", "--force", check=False)
-        (CLAIMS_PROJECT / f"Pulumi.{cli.stack}.yaml").unlink(missing_ok=True)
+        stack_file.unlink(missing_ok=True)
 
 
 def test_claims_first_stack_wins_moves_refresh_and_release(pulumi_toolchain, standalone_daemon) -> None:
@@ -57,6 +61,7 @@ def test_claims_first_stack_wins_moves_refresh_and_release(pulumi_toolchain, sta
     cert_pem, key_pem = self_signed_client_cert("lxdha-claims")
     (CLAIMS_PROJECT / pki / "client.crt").write_text(cert_pem)
     (CLAIMS_PROJECT / pki / "client.key").write_text(key_pem)
+    (CLAIMS_PROJECT / pki / "trust-password").write_text(standalone_daemon.trust_password)
     try:
         with _stack(standalone_daemon, pki, "10.93.0.240", 51) as first:
             assert first.up_summary()["result"] == "succeeded"
