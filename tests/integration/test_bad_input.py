@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from cluster.facts import read_instances
 from lab import testing
 from lab.info import LabInfo
 from lab.pki import issue_self_signed
@@ -135,8 +136,10 @@ def instance_holding_the_address(ctx: Context) -> Iterator[None]:
     launch = ctx.request.getfixturevalue("lab_instances")  # deletes it at test end
     name = launch("vipholder", "m2")
     client = ctx.lab.lxd_client()
+    testing.ipv4(client, name)  # its DHCP lease first: the network manager drops addresses added before it
     result = testing.execute(client, name, ["ip", "addr", "add", f"{HOLDER_ADDRESS}/24", "dev", "eth0"], timeout=60)
     assert result.exit_code == 0, result.stderr
+    assert HOLDER_ADDRESS in next(i.ipv4 for i in read_instances(client, with_state=True) if i.name == name)
     yield
 
 
@@ -227,7 +230,7 @@ def test_bad_input_fails_at_preview_naming_the_setting(row: Row, lab: LabInfo, t
         output = result.stdout + result.stderr
         message = next((line.strip() for line in output.splitlines() if row.expected in line), "")
         print(f"\n| {row.case} | {message[:300]} |")
-        assert result.returncode != 0, f"{row.case}: preview succeeded"
+        assert result.returncode != 0, f"{row.case}: preview succeeded:\n{output[-2500:]}"
         assert message, f"{row.case}: no line names {row.expected!r}:\n{output[-2500:]}"
         assert "Traceback" not in output, f"{row.case}: a traceback instead of one message:\n{output[-2500:]}"
         assert _cluster_objects(lab) == before, f"{row.case}: something was created"
