@@ -12,15 +12,16 @@ from typing import Any
 import pulumi
 
 from cluster.errors import ConfigError
-from components.baked_image import BakedImage, BakedImageArgs
 from components.balanced_container import AccessConfig, BalancedContainer, BalancedContainerArgs, PlaybookSpec
 from components.containers_config import ContainersSettings, containers_settings
+from components.baked_image import BakedImage, BakedImageArgs
 from components.image_alias import AlpineImageAlias, AlpineImageAliasArgs, ImageSource
 from components.registry import HARegistry, HARegistryArgs, RegistryImage
 from components.registry_config import PACKAGES as REGISTRY_PACKAGES
-from components.registry_config import RegistrySettings, registry_settings
+from components.registry_config import RegistrySettings, check_vip_is_not_an_endpoint, registry_settings
 from components.registry_secrets import RegistrySecrets, registry_secrets
-from components.site_config import BakeSettings, access, bake_settings, image_source
+from components.site_config import BakeSettings, access, bake_settings, image_source, lxd_remote_host
+from provisioners.input_checks import url_host
 
 
 @dataclass
@@ -33,17 +34,26 @@ class StackSettings:
 
 
 def read_settings() -> StackSettings:
+    """Every setting, validated; raises ConfigError naming the first key at fault and the fix."""
     config = pulumi.Config("lxdha")
+    remote_host = lxd_remote_host(pulumi.Config("lxd").get)  # the providers read lxd:* themselves; checked here first
+    image = image_source(config.get_object("image"))
+    site_access = access(config, image)
     registry: tuple[RegistrySettings, RegistrySecrets] | None = None
     raw: Any = config.get_object("registry")
     if raw is not None:
         settings = registry_settings(raw)
-        registry = (settings, registry_secrets(config, raw, settings.vrrp.version))
+        check_vip_is_not_an_endpoint(settings, {
+            "lxd:remote": remote_host,
+            "lxdha:image.remote": url_host(image.remote_url),
+            "lxdha:mirror.url": url_host(site_access.mirror["url"]),
+        })
+        registry = (settings, registry_secrets(config, raw, settings))
     containers = containers_settings(config.get_object("containers"))
     if registry is not None and set(containers.names()) & set(registry[0].names()):
         raise ConfigError("lxdha:registry.prefix", f"containers {registry[0].prefix}-N would collide with "
                           "lxdha:containers names", "give the registry and the plain containers different prefixes")
-    return StackSettings(access(config), image_source(config), bake_settings(config), containers, registry)
+    return StackSettings(site_access, image, bake_settings(config.get_object("image")), containers, registry)
 
 
 def declare(settings: StackSettings) -> None:
@@ -78,7 +88,6 @@ def declare(settings: StackSettings) -> None:
 
 
 try:
-    stack_settings = read_settings()
+    declare(read_settings())
 except ConfigError as error:
     raise pulumi.RunError(str(error)) from None  # the message names the key and the fix; no traceback
-declare(stack_settings)

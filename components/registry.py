@@ -16,6 +16,8 @@ import pulumi
 from components.balanced_container import AccessConfig, BalancedContainer, BalancedContainerArgs, PlaybookSpec
 from components.registry_config import PLAYBOOK, RegistrySettings
 from components.registry_secrets import RegistrySecrets
+from provisioners.address_claims import ClaimRequest
+from provisioners.claim_provider import AddressClaim
 from provisioners.random_secret import RandomSecret
 
 
@@ -54,6 +56,23 @@ def playbook_vars(settings: RegistrySettings, secrets: dict[str, str], self_addr
     }
 
 
+def claim_request(settings: RegistrySettings) -> ClaimRequest:
+    """This stack's claim on the VIP and the VRID (the replicas are the ones allowed to carry the VIP)."""
+    names = settings.names()
+    return ClaimRequest(owner=f"{pulumi.get_project()}/{pulumi.get_stack()}",
+                        service=f"registry {names[0]}..{names[-1]}", vip=settings.vrrp.vip,
+                        subnet=settings.vrrp.subnet, vrid=settings.vrrp.vrid, replicas=tuple(names))
+
+
+def _after(resource: pulumi.Resource) -> pulumi.ResourceTransformation:
+    """Makes a component and every resource inside it wait for `resource` (children do not inherit
+    depends_on, but they do inherit transformations)."""
+    def transform(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult:
+        return pulumi.ResourceTransformationResult(
+            args.props, pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(depends_on=[resource])))
+    return transform
+
+
 @dataclass
 class HARegistryArgs:
     settings: RegistrySettings
@@ -72,12 +91,14 @@ class HARegistry(pulumi.ComponentResource):
         settings, secrets, image, access = args.settings, args.secrets, args.image, args.access
         child = pulumi.ResourceOptions(parent=self)
         http_secret = secrets.http_secret or RandomSecret(f"{resource_name}-http-secret", opts=child).value
+        claim = AddressClaim(f"{resource_name}-address-claim", claim_request(settings), opts=child)
+        replica_opts = pulumi.ResourceOptions(parent=self, transformations=[_after(claim)])
         self.replicas = [
             BalancedContainer(name, BalancedContainerArgs(
                 name=name, image=image.alias, distro=image.distro, access=access, group=settings.group,
                 baked=image.baked,
                 group_size=settings.replicas, allow_group_overcommit=settings.allow_replicas_over_members),
-                opts=child)
+                opts=replica_opts)
             for name in settings.names()
         ]
         shared = pulumi.Output.all(

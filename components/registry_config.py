@@ -7,6 +7,7 @@ the fix. Secret values are not read here (see `registry_secrets`); only which so
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from typing import Any
 from cluster.errors import ConfigError
 from cluster.names import instance_name_problem
 from components.containers_config import DEFAULT_ANSIBLE_DIR
+from provisioners.address_claims import VIP_FIX, VIP_SETTING, Resolver, endpoint_holder, resolve_ipv4
+from provisioners.input_checks import url_host, url_problem
 
 KEY = "lxdha:registry"
 # what the registry role installs, baked into the base image when baking is on (the role then skips it)
@@ -33,6 +36,11 @@ class VrrpSettings:
     vrid: int
     advert_interval_s: float
     version: int
+
+    @property
+    def subnet(self) -> str:
+        """The VIP's segment, e.g. 10.91.0.0/24 (a VRID is unique on it)."""
+        return str(ipaddress.IPv4Interface(f"{self.vip}/{self.prefix_len}").network)
 
 
 @dataclass(frozen=True)
@@ -123,8 +131,9 @@ def _s3(raw: dict[str, Any]) -> S3Settings:
     if not isinstance(s3, dict):
         raise _fail("s3", "is missing", "set s3.endpoint, s3.bucket and the S3 keys (see README, registry)")
     endpoint = _text(s3, "endpoint") if s3.get("endpoint") else None
-    if not endpoint or not endpoint.startswith(("http://", "https://")):
-        raise _fail("s3.endpoint", f"{s3.get('endpoint')!r} is not an http(s) URL", "e.g. http://10.0.0.55:9000")
+    problem = url_problem(endpoint, path_allowed=False)
+    if problem:
+        raise _fail("s3.endpoint", problem, "give the S3 endpoint as http(s)://host:port, e.g. http://10.0.0.55:9000")
     bucket = s3.get("bucket")
     if not bucket:
         raise _fail("s3.bucket", "is not set", "name the bucket that holds the blobs")
@@ -160,3 +169,16 @@ def registry_settings(raw: dict[str, Any]) -> RegistrySettings:
     if not (ansible_dir / PLAYBOOK).is_file():
         raise _fail("ansibleDir", f"{ansible_dir} has no {PLAYBOOK}", "point it at a copy of the project's ansible/")
     return RegistrySettings(replicas, prefix, group, allow, port, _vrrp(raw), _s3(raw), str(ansible_dir))
+
+
+def check_vip_is_not_an_endpoint(settings: RegistrySettings, endpoints: Mapping[str, str],
+                                 resolve: Resolver = resolve_ipv4) -> None:
+    """Refuses a VIP that is one of the stack's own endpoints (setting -> host), naming which.
+
+    The S3 endpoint is the registry's own; the caller adds the others (lxd:remote, image remote, mirror).
+    What the cluster knows (members, instances, other stacks' claims) is checked at preview by the claim.
+    """
+    holder = endpoint_holder(settings.vrrp.vip, {**endpoints, f"{KEY}.s3.endpoint": url_host(settings.s3.endpoint)},
+                             resolve)
+    if holder:
+        raise ConfigError(VIP_SETTING, f"{settings.vrrp.vip} is already taken by {holder}", VIP_FIX)

@@ -1,58 +1,75 @@
 """The HA registry's secret inputs, from `--secret` config or from files, always as Pulumi secrets.
 
 Each secret has a top-level secret key (set with `pulumi config set --secret`) and a file
-alternative inside `lxdha:registry` (how the lab stack points at files it generates). A missing
-one fails at preview naming both.
+alternative inside `lxdha:registry` (how the lab stack points at files it generates). Every value is
+read and checked before anything is declared (a missing one fails naming both keys; a bad one names
+the key it came from), then wrapped as a secret; no value is ever echoed in an error or a repr.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 
 from cluster.errors import ConfigError
 from components.config_files import read_config_file
+from components.registry_config import RegistrySettings
 from components.site_config import inline_or_file
 from provisioners.htpasswd import htpasswd_lines, parse_users_file, user_problem
+from provisioners.input_checks import key_pair_problem, server_certificate_problem
 
 NAMESPACE = "lxdha"
+VRRP_V2_PASSWORD_CHARS = 8  # keepalived uses only the first 8 characters of a VRRPv2 auth_pass
 
 
 @dataclass
 class RegistrySecrets:
-    s3_access_key: pulumi.Output[str]
-    s3_secret_key: pulumi.Output[str]
-    htpasswd: pulumi.Output[str]
+    s3_access_key: pulumi.Output[str] = field(repr=False)
+    s3_secret_key: pulumi.Output[str] = field(repr=False)
+    htpasswd: pulumi.Output[str] = field(repr=False)
     tls_cert: str
-    tls_key: pulumi.Output[str]
-    http_secret: pulumi.Output[str] | None  # None: generated once and kept in the state
-    vrrp_password: pulumi.Output[str] | None
+    tls_key: pulumi.Output[str] = field(repr=False)
+    http_secret: pulumi.Output[str] | None = field(repr=False)  # None: generated once and kept in the state
+    vrrp_password: pulumi.Output[str] | None = field(repr=False)
 
 
-def _secret(config: pulumi.Config, key: str, section: dict[str, Any], file_field: str, where: str,
-            required: bool = True) -> pulumi.Output[str] | None:
-    inline = config.get_secret(key)
-    if inline is not None:
-        return inline
+def _plain(config: pulumi.Config, key: str, section: dict[str, Any], file_field: str, where: str,
+           required: bool = True) -> tuple[str, str] | None:
+    """(the key it came from, value) of a secret given inline or as a file; None when optional and unset."""
+    inline = config.get(key)
+    if inline:
+        return f"{NAMESPACE}:{key}", inline
     path = section.get(file_field)
     if path:
-        return pulumi.Output.secret(read_config_file(f"{NAMESPACE}:registry.{where}", path).strip())
+        source = f"{NAMESPACE}:registry.{where}"
+        return source, read_config_file(source, str(path)).strip()
     if not required:
         return None
     raise ConfigError(f"{NAMESPACE}:{key}", "is not set",
                       f"pulumi config set --secret {NAMESPACE}:{key} <value>, or set {NAMESPACE}:registry.{where}")
 
 
-def _users(config: pulumi.Config, raw: dict[str, Any]) -> pulumi.Output[dict[str, str]]:
-    inline = config.get_secret_object("registryUsers")
+def _token(source_and_value: tuple[str, str] | None, what: str) -> pulumi.Output[str] | None:
+    """A one-line secret (S3 key, shared secret, password) as a Pulumi secret, checked for paste mistakes."""
+    if source_and_value is None:
+        return None
+    source, value = source_and_value
+    if not value or any(char.isspace() for char in value):
+        raise ConfigError(source, f"the {what} is empty or contains whitespace (a pasted line break?)",
+                          f"set the {what} alone, on one line")
+    return pulumi.Output.secret(value)
+
+
+def _users(config: pulumi.Config, raw: dict[str, Any]) -> dict[str, str]:
+    inline = config.get_object("registryUsers")
     if inline is not None:
-        return inline.apply(_checked_users)
+        return _checked_users(inline, f"{NAMESPACE}:registryUsers")
     if raw.get("usersFile"):
         text = read_config_file(f"{NAMESPACE}:registry.usersFile", raw["usersFile"])
         try:
-            return pulumi.Output.secret(_checked_users(parse_users_file(text)))
+            return _checked_users(parse_users_file(text), f"{NAMESPACE}:registry.usersFile")
         except ValueError as error:
             raise ConfigError(f"{NAMESPACE}:registry.usersFile", str(error),
                               "write one user:password per line") from None
@@ -61,32 +78,49 @@ def _users(config: pulumi.Config, raw: dict[str, Any]) -> pulumi.Output[dict[str
                       "<password>, or set registry.usersFile")
 
 
-def _checked_users(users: Any) -> dict[str, str]:
+def _checked_users(users: Any, source: str) -> dict[str, str]:
     if not isinstance(users, dict) or not users:
-        raise ConfigError(f"{NAMESPACE}:registryUsers", "is not a non-empty user -> password mapping",
-                          "set at least one user")
+        raise ConfigError(source, "is not a non-empty user -> password mapping", "set at least one user")
     for user, password in users.items():
         problem = user_problem(str(user))
         if problem or not password:
-            raise ConfigError(f"{NAMESPACE}:registryUsers", problem or f"user {user!r} has an empty password",
-                              "fix the user entry")
+            raise ConfigError(source, problem or f"user {user!r} has an empty password", "fix the user entry")
     return {str(user): str(password) for user, password in users.items()}
 
 
-def registry_secrets(config: pulumi.Config, raw: dict[str, Any], vrrp_version: int) -> RegistrySecrets:
-    s3 = raw.get("s3") or {}
-    tls = raw.get("tls") or {}
+def _tls(config: pulumi.Config, tls: dict[str, Any], vip: str) -> tuple[str, pulumi.Output[str]]:
     cert = inline_or_file(tls, "cert", "registry.tls")
+    cert_source = f"{NAMESPACE}:registry.tls.{'cert' if tls.get('cert') else 'certFile'}"
     if not cert:
         raise ConfigError(f"{NAMESPACE}:registry.tls.certFile", "no TLS certificate for the VIP",
                           "set registry.tls.certFile (PEM, with the VIP as a subject alternative name)")
+    problem = server_certificate_problem(cert, vip)
+    if problem:
+        raise ConfigError(cert_source, problem, f"issue the registry certificate with {vip} as an IP SAN")
+    key_source, key = _plain(config, "registryTlsKey", tls, "keyFile", "tls.keyFile")  # type: ignore[misc]
+    problem = key_pair_problem(cert, key)
+    if problem:
+        raise ConfigError(key_source, problem, f"give the private key of the certificate in {cert_source}")
+    return cert, pulumi.Output.secret(key)
+
+
+def registry_secrets(config: pulumi.Config, raw: dict[str, Any], settings: RegistrySettings) -> RegistrySecrets:
+    s3 = raw.get("s3") or {}
+    cert, key = _tls(config, raw.get("tls") or {}, settings.vrrp.vip)
+    vrrp_password = _plain(config, "registryVrrpPassword", raw, "vrrpPasswordFile", "vrrpPasswordFile",
+                           required=settings.vrrp.version == 2)
+    if vrrp_password and len(vrrp_password[1]) > VRRP_V2_PASSWORD_CHARS:
+        raise ConfigError(vrrp_password[0], f"VRRPv2 uses only the first {VRRP_V2_PASSWORD_CHARS} characters of "
+                          "the password", f"use a password of at most {VRRP_V2_PASSWORD_CHARS} characters")
     return RegistrySecrets(
-        s3_access_key=_secret(config, "registryS3AccessKey", s3, "accessKeyFile", "s3.accessKeyFile"),
-        s3_secret_key=_secret(config, "registryS3SecretKey", s3, "secretKeyFile", "s3.secretKeyFile"),
-        htpasswd=pulumi.Output.secret(_users(config, raw).apply(htpasswd_lines)),
+        s3_access_key=_token(_plain(config, "registryS3AccessKey", s3, "accessKeyFile", "s3.accessKeyFile"),
+                             "S3 access key"),  # type: ignore[arg-type]
+        s3_secret_key=_token(_plain(config, "registryS3SecretKey", s3, "secretKeyFile", "s3.secretKeyFile"),
+                             "S3 secret key"),  # type: ignore[arg-type]
+        htpasswd=pulumi.Output.secret(htpasswd_lines(_users(config, raw))),
         tls_cert=cert,
-        tls_key=_secret(config, "registryTlsKey", tls, "keyFile", "tls.keyFile"),
-        http_secret=_secret(config, "registryHttpSecret", raw, "httpSecretFile", "httpSecretFile", required=False),
-        vrrp_password=_secret(config, "registryVrrpPassword", raw, "vrrpPasswordFile", "vrrpPasswordFile",
-                              required=vrrp_version == 2),
+        tls_key=key,
+        http_secret=_token(_plain(config, "registryHttpSecret", raw, "httpSecretFile", "httpSecretFile",
+                                  required=False), "registry http secret"),
+        vrrp_password=_token(vrrp_password, "VRRP password"),
     )

@@ -59,10 +59,26 @@ def pulumi_env(base: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+SHOW_SECRETS = "--show-secrets"
+WITHHELD = "(output withheld: the command was run with --show-secrets)"
+
+
+def shows_secrets(args: list[str] | tuple[str, ...]) -> bool:
+    """True for a command whose standard output holds decrypted secrets (config, stack output/export)."""
+    return SHOW_SECRETS in args
+
+
+def withheld(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    """`result` without its standard output (what a --show-secrets command printed)."""
+    return subprocess.CompletedProcess(result.args, result.returncode, WITHHELD, result.stderr)
+
+
 class PulumiError(RuntimeError):
-    """A pulumi command failed; carries its output for the caller to show."""
+    """A pulumi command failed; carries its output for the caller to show (never --show-secrets output)."""
 
     def __init__(self, args: list[str], result: subprocess.CompletedProcess) -> None:
+        if shows_secrets(args):
+            result = withheld(result)
         super().__init__(f"pulumi {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
         self.result = result
 
@@ -73,7 +89,7 @@ class PulumiCli:
 
     workdir: Path
     stack: str
-    env: dict[str, str] = field(default_factory=pulumi_env)
+    env: dict[str, str] = field(default_factory=pulumi_env, repr=False)  # may hold the passphrase, S3 keys
     timeout_s: float = 1800
 
     def run(self, *args: str, check: bool = True, echo: bool = False) -> subprocess.CompletedProcess:
@@ -85,7 +101,7 @@ class PulumiCli:
             print("$ " + " ".join(cmd), file=sys.stderr, flush=True)
         result = run_in_group(cmd, self.workdir, self.env, self.timeout_s)
         if echo:
-            sys.stderr.write(result.stdout + result.stderr)
+            sys.stderr.write((WITHHELD + "\n" if shows_secrets(args) else result.stdout) + result.stderr)
         if check and result.returncode != 0:
             raise PulumiError(list(args), result)
         return result

@@ -26,7 +26,7 @@ SKOPEO_TIMEOUT_S = 120
 class RegistryAccess:
     host: str  # VIP:port
     user: str
-    password: str = field(repr=False)
+    password: str = field(repr=False)  # secret: never in a repr
     ca_cert_pem: str
 
 

@@ -5,7 +5,7 @@ decrypted by Pulumi with the stack's passphrase and never parsed by hand."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ class StackConfig:
     """`namespace:key` -> value (objects as dicts), for one stack."""
 
     stack: str
-    values: dict[str, Any]
+    values: dict[str, Any] = field(repr=False)  # decrypted secrets among them
     workdir: Path = ROOT
 
     def get(self, key: str, default: Any = None) -> Any:

@@ -33,7 +33,7 @@ class AnsibleTarget:
     name: str
     address: str
     host_key: str  # "ssh-ed25519 AAAA..." as read from the host
-    private_key_pem: str
+    private_key_pem: str = field(repr=False)  # secret: never in a repr
     user: str = "root"
 
 
@@ -41,7 +41,7 @@ class AnsibleTarget:
 class AnsibleJob:
     project_dir: str
     playbook: str
-    extra_vars: dict[str, Any] = field(default_factory=dict)
+    extra_vars: dict[str, Any] = field(default_factory=dict, repr=False)  # holds service secrets
     timeout_s: int = PLAYBOOK_TIMEOUT_S
 
 

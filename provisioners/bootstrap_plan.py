@@ -13,15 +13,17 @@ import shlex
 from dataclasses import asdict, dataclass
 
 from cluster.errors import ConfigError
+from provisioners.input_checks import public_key_problem, url_problem
 
 DISTROS = ("debian", "alpine")
 HOST_KEY_STEP = "read-host-key"
+KEYS_SETTING = "lxdha:ssh.authorizedKeys / lxdha:ssh.authorizedKeysFile"
 
 
 @dataclass(frozen=True)
 class Mirror:
     """The private package mirror. Debian: url + suite + components + signing key (armored).
-    Alpine: url + repositories (paths under url, e.g. 'alpine/v3.11/main')."""
+    Alpine: url + repositories (paths under url, e.g. 'alpine/v3.24/main')."""
 
     url: str
     suite: str = "bookworm"
@@ -144,24 +146,29 @@ ACCESS_STEPS = {"debian": debian_access_steps, "alpine": alpine_access_steps}
 
 
 def validate_plan_inputs(distro: str, mirror: Mirror, keys: tuple[str, ...]) -> None:
-    """Raises ConfigError naming the setting, before any container exists."""
+    """Raises ConfigError naming the setting, before any container exists.
+
+    The stack's config readers (components/site_config.py) check the same things first with the exact
+    key of each value; this is the plan's own guard for any other caller.
+    """
     if distro not in DISTROS:
         raise ConfigError("lxdha:image.distro", f"unknown distro {distro!r}", f"use one of {', '.join(DISTROS)}")
-    if not mirror.url.startswith(("http://", "https://")):
-        raise ConfigError("lxdha:mirror.url", f"{mirror.url!r} is not an http(s) URL", "set the mirror's base URL")
+    problem = url_problem(mirror.url)
+    if problem:
+        raise ConfigError("lxdha:mirror.url", problem, "set the mirror's base URL, e.g. http://10.0.0.55:9000")
     if distro == "debian" and "BEGIN PGP PUBLIC KEY BLOCK" not in mirror.signing_key:
         raise ConfigError("lxdha:mirror.signingKey", "the Debian mirror needs its armored signing key",
                           "set lxdha:mirror.signingKey or signingKeyFile (apt verifies with signed-by)")
     if distro == "alpine" and not mirror.repositories:
         raise ConfigError("lxdha:mirror.repositories", "no Alpine repositories listed",
-                          "list paths under the mirror URL, e.g. alpine/v3.11/main")
+                          "list paths under the mirror URL, e.g. alpine/v3.24/main")
     if not keys:
-        raise ConfigError("lxdha:ssh.authorizedKeys", "no SSH public key given",
+        raise ConfigError(KEYS_SETTING, "no SSH public key given",
                           "list at least one public key (Ansible and operators log in with it)")
     for key in keys:
-        if not key.startswith(("ssh-ed25519 ", "ssh-rsa ", "ecdsa-sha2-", "sk-")):
-            raise ConfigError("lxdha:ssh.authorizedKeys", f"{key[:24]!r}... is not an OpenSSH public key",
-                              "paste the .pub line, e.g. 'ssh-ed25519 AAAA... comment'")
+        problem = public_key_problem(key)
+        if problem:
+            raise ConfigError(KEYS_SETTING, problem, "paste the .pub line, e.g. 'ssh-ed25519 AAAA... comment'")
 
 
 def bootstrap_plan(distro: str, mirror: Mirror, keys: tuple[str, ...], baked: bool = False) -> list[Step]:

@@ -1,31 +1,61 @@
 """The bad-input table: each row is a stack config mistake; `pulumi preview` must fail with a message
 naming the setting (and the fix), and nothing may be created in the cluster.
 
-The table doubles as documentation: `pytest -s` prints each row's message (the closing note's table).
+One test case per row; a row that needs state (an alias made by hand, an instance holding an address,
+another stack's claim) creates it and removes it again. The table doubles as documentation:
+`pytest -s` prints each row's message.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from cluster.facts import read_instances
 from lab import testing
 from lab.info import LabInfo
+from lab.pki import issue_self_signed
+from provisioners.address_claims import ClaimRequest
 from tests.support.certs import self_signed_client_cert
 from tests.support.lab_stack import lab_stack, stack_config
 
 pytestmark = pytest.mark.integration
 
 HANDMADE_ALIAS = "debian/handmade"
+OTHER_STACK = "lxdha/it-elsewhere"  # a stack that exists only through the claims a row creates
+HOLDER_ADDRESS = "10.91.0.246"  # an address the holder instance carries (outside the DHCP range)
+OUR_PREFIXES = ("badreg-", "bp-", "app-", "Bad_Name")  # what the rows' stacks would create (others share the lab)
 
 
-def _registry(lab: LabInfo, **changes: Any) -> dict[str, Any]:
-    s3 = lab.data["s3"]
+@dataclass(frozen=True)
+class Context:
+    lab: LabInfo
+    tmp: Path
+    request: pytest.FixtureRequest
+
+
+Overrides = Callable[[Context], dict[str, Any]]
+State = Callable[[Context], contextlib.AbstractContextManager]
+
+
+@dataclass(frozen=True)
+class Row:
+    case: str
+    overrides: Overrides
+    expected: str  # a line of the preview's output must contain this (it names the setting)
+    state: State | None = None
+
+
+def _registry(ctx: Context, **changes: Any) -> dict[str, Any]:
+    s3 = ctx.lab.data["s3"]
+    network = ctx.lab.data["network"]
     registry = {"replicas": 2, "prefix": "badreg", "vip": "10.91.0.245", "vrid": 71,
-                "network": {"subnet": lab.data["network"]["subnet"], "dhcpRange": lab.data["network"]["dhcp_range"]},
+                "network": {"subnet": network["subnet"], "dhcpRange": network["dhcp_range"]},
                 "s3": {"endpoint": s3["endpoint"], "bucket": "registry", "accessKeyFile": s3["access_key_file"],
                        "secretKeyFile": s3["secret_key_file"]},
                 "usersFile": ".state/registry/users",
@@ -42,74 +72,166 @@ def _registry(lab: LabInfo, **changes: Any) -> dict[str, Any]:
     return {"lxdha:registry": registry}
 
 
-def _image(**changes: Any) -> dict[str, Any]:
-    return {"lxdha:image": {**stack_config("bad", {})["lxdha:image"], **changes}}
+def _registry_at(vip: str, **changes: Any) -> Overrides:
+    """A registry on `vip`, with a TLS pair issued for it (the lab's covers only its VIP range), so the
+    row reaches the address checks."""
+    def overrides(ctx: Context) -> dict[str, Any]:
+        cert, key = issue_self_signed("bad-input registry", ips=[vip])
+        (ctx.tmp / "tls.crt").write_text(cert)
+        (ctx.tmp / "tls.key").write_text(key)
+        tls = {"certFile": str(ctx.tmp / "tls.crt"), "keyFile": str(ctx.tmp / "tls.key")}
+        return _registry(ctx, vip=vip, tls=tls, **changes)
+    return overrides
 
 
-def _rows(lab: LabInfo, tmp: Path) -> list[tuple[str, dict[str, Any], str]]:
+def _image(**changes: Any) -> Overrides:
+    return lambda _ctx: {"lxdha:image": {**stack_config("bad", {})["lxdha:image"], **changes}}
+
+
+def _site(key: str, **changes: Any) -> Overrides:
+    return lambda _ctx: {key: {**stack_config("bad", {})[key], **changes}}
+
+
+def _untrusted(ctx: Context) -> dict[str, Any]:
     cert, key = self_signed_client_cert("lxdha-untrusted")
-    (tmp / "untrusted.crt").write_text(cert)
-    (tmp / "untrusted.key").write_text(key)
-    (tmp / "wrong-password").write_text("not-the-password")
-    return [
-        ("invalid container name", {"lxdha:containers": {"count": 1, "prefix": "Bad_Name"}},
-         "lxdha:containers.prefix"),
-        ("oversized container count", {"lxdha:containers": {"count": 5000}}, "lxdha:containers.count"),
-        ("replicas < 2", _registry(lab, replicas=1), "lxdha:registry.replicas"),
-        ("replicas > members", _registry(lab, replicas=4), "allowReplicasOverMembers"),
-        ("VIP outside the subnet", _registry(lab, vip="10.92.0.5"), "lxdha:registry.vip"),
-        ("VIP in the DHCP range", _registry(lab, vip="10.91.0.150"), "inside the DHCP range"),
-        ("VRID out of range", _registry(lab, vrid=300), "lxdha:registry.vrid"),
-        ("unknown image", _image(source="debian/nope"), "not on the remote"),
-        ("unknown image remote", _image(remote="https://10.91.0.29:8443"), "cannot reach the image remote"),
-        ("unknown pinned member", {"lxdha:containers": {"count": 1, "prefix": "bp", "member": "m9"}},
-         "pinned member 'm9' is not in the cluster"),
-        ("missing S3 credentials", _registry(lab, s3__accessKeyFile=None), "lxdha:registryS3AccessKey"),
-        ("wrong trust password", {"lxd:clientCertFile": str(tmp / "untrusted.crt"),
-                                  "lxd:clientKeyFile": str(tmp / "untrusted.key"),
-                                  "lxd:trustPasswordFile": str(tmp / "wrong-password")}, "lxd:trustPassword"),
-        ("fingerprint mismatch", {"lxd:serverFingerprint": "ab" * 32},
-         "lxd:serverFingerprint"),
-        ("unreachable remote", {"lxd:remote": "https://10.91.0.29:8443"}, "lxd:remote"),
-        ("duplicate alias", _image(alias=HANDMADE_ALIAS), "already exists, managed by someone outside lxdha"),
-        ("oversized input", _registry(lab, prefix="x" * 600), "characters long"),
-    ]
+    (ctx.tmp / "untrusted.crt").write_text(cert)
+    (ctx.tmp / "untrusted.key").write_text(key)
+    (ctx.tmp / "wrong-password").write_text("not-the-password")
+    return {"lxd:clientCertFile": str(ctx.tmp / "untrusted.crt"), "lxd:clientKeyFile": str(ctx.tmp / "untrusted.key"),
+            "lxd:trustPasswordFile": str(ctx.tmp / "wrong-password")}
 
 
-OUR_PREFIXES = ("badreg-", "bp-", "app-", "Bad_Name")  # what the rows' stacks would create (others share the lab)
+def _keys_file(line: str) -> Overrides:
+    def overrides(ctx: Context) -> dict[str, Any]:
+        (ctx.tmp / "authorized_keys").write_text(f"# operators\n{line}\n")
+        ssh = stack_config("bad", {})["lxdha:ssh"]
+        return {"lxdha:ssh": {**ssh, "authorizedKeysFile": str(ctx.tmp / "authorized_keys")}}
+    return overrides
 
 
-def _cluster_objects(lab: LabInfo) -> tuple[set[str], set[str]]:
+def _other_cert(ctx: Context) -> Path:
+    """A certificate for another address: the VIP is not among its subject alternative names."""
+    cert, key = issue_self_signed("not the VIP", ips=["10.91.0.9"])
+    (ctx.tmp / "other.crt").write_text(cert)
+    return ctx.tmp / "other.crt"
+
+
+# --- state a row needs, made before its preview and removed after ---------------------------------------
+
+@contextlib.contextmanager
+def handmade_alias(ctx: Context) -> Iterator[None]:
+    """An alias someone created by hand: a stack must refuse to take it over."""
+    client = ctx.lab.lxd_client()
+    fingerprint = testing.copy_image_from_remote(ctx.lab, client)
+    client.api.images.aliases.post(json={"name": HANDMADE_ALIAS, "target": fingerprint})
+    try:
+        yield
+    finally:
+        client.api.images.aliases[HANDMADE_ALIAS].delete()
+
+
+@contextlib.contextmanager
+def instance_holding_the_address(ctx: Context) -> Iterator[None]:
+    """A container (not this stack's) that carries HOLDER_ADDRESS, as a hand-configured service would."""
+    launch = ctx.request.getfixturevalue("lab_instances")  # deletes it at test end
+    name = launch("vipholder", "m2")
+    client = ctx.lab.lxd_client()
+    testing.ipv4(client, name)  # its DHCP lease first: the network manager drops addresses added before it
+    result = testing.execute(client, name, ["ip", "addr", "add", f"{HOLDER_ADDRESS}/24", "dev", "eth0"], timeout=60)
+    assert result.exit_code == 0, result.stderr
+    assert HOLDER_ADDRESS in next(i.ipv4 for i in read_instances(client, with_state=True) if i.name == name)
+    yield
+
+
+def claims_of_another_stack(vip: str, vrid: int) -> State:
+    """Another stack's VIP and VRID claims, as its `pulumi up` would have recorded them."""
+    @contextlib.contextmanager
+    def state(ctx: Context) -> Iterator[None]:
+        client = ctx.lab.lxd_client()
+        claim = ClaimRequest(OTHER_STACK, "registry elsewhere-0..1", vip, ctx.lab.data["network"]["subnet"], vrid)
+        for name, config in claim.profiles().items():
+            client.api.profiles.post(json={"name": name, "config": config, "description": "bad-input row"})
+        try:
+            yield
+        finally:
+            for name in claim.names():
+                client.api.profiles[name].delete()
+    return state
+
+
+ROWS = [
+    Row("invalid container name", lambda _c: {"lxdha:containers": {"count": 1, "prefix": "Bad_Name"}},
+        "lxdha:containers.prefix"),
+    Row("oversized container count", lambda _c: {"lxdha:containers": {"count": 5000}}, "lxdha:containers.count"),
+    Row("replicas < 2", lambda c: _registry(c, replicas=1), "lxdha:registry.replicas"),
+    Row("replicas > members", lambda c: _registry(c, replicas=4), "allowReplicasOverMembers"),
+    Row("VIP outside the subnet", lambda c: _registry(c, vip="10.92.0.5"), "lxdha:registry.vip"),
+    Row("VIP in the DHCP range", lambda c: _registry(c, vip="10.91.0.150"), "inside the DHCP range"),
+    Row("VRID out of range", lambda c: _registry(c, vrid=300), "lxdha:registry.vrid"),
+    Row("unknown image", _image(source="debian/nope"), "not on the remote"),
+    Row("unknown image remote", _image(remote="https://10.91.0.29:8443"), "cannot reach the image remote"),
+    Row("unknown pinned member", lambda _c: {"lxdha:containers": {"count": 1, "prefix": "bp", "member": "m9"}},
+        "pinned member 'm9' is not in the cluster"),
+    Row("missing S3 credentials", lambda c: _registry(c, s3__accessKeyFile=None), "lxdha:registryS3AccessKey"),
+    Row("wrong trust password", _untrusted, "lxd:trustPassword"),
+    Row("fingerprint mismatch", lambda _c: {"lxd:serverFingerprint": "ab" * 32}, "lxd:serverFingerprint"),
+    Row("unreachable remote", lambda _c: {"lxd:remote": "https://10.91.0.29:8443"}, "lxd:remote"),
+    Row("duplicate alias", _image(alias=HANDMADE_ALIAS), "already exists, managed by someone outside lxdha",
+        handmade_alias),
+    Row("oversized input", lambda c: _registry(c, prefix="x" * 600), "characters long"),
+    # service addresses that cannot collide (refused with the holder's name)
+    Row("VIP = a member's address", _registry_at("10.91.0.11"),
+        "lxdha:registry.vip: 10.91.0.11 is already taken by cluster member m1"),
+    Row("VIP = another instance's address", lambda c: _registry(c, vip=HOLDER_ADDRESS),
+        f"lxdha:registry.vip: {HOLDER_ADDRESS} is already taken by instance lxdha-t-vipholder",
+        instance_holding_the_address),
+    Row("VIP claimed by another stack", lambda c: _registry(c, vip="10.91.0.247"),
+        f"lxdha:registry.vip: 10.91.0.247 is already taken by stack {OTHER_STACK}",
+        claims_of_another_stack("10.91.0.247", 90)),
+    Row("VRID taken on the segment by another stack", lambda c: _registry(c, vrid=72),
+        f"lxdha:registry.vrid: VRID 72 on 10.91.0.0/24 is already used by stack {OTHER_STACK}",
+        claims_of_another_stack("10.91.0.248", 72)),
+    Row("VIP = the S3 endpoint host", _registry_at("10.91.0.30"), "lxdha:registry.s3.endpoint (10.91.0.30)"),
+    Row("VIP = the LXD remote (load balancer)", _registry_at("10.91.0.10"), "lxd:remote (10.91.0.10)"),
+    Row("TLS certificate without the VIP", lambda c: _registry(c, tls__certFile=str(_other_cert(c))),
+        "lxdha:registry.tls.certFile"),
+    # typed-in values that do not parse
+    Row("malformed mirror URL", _site("lxdha:mirror", url="http://10.91.0.30:90x0/debian"),
+        "lxdha:mirror.url: 'http://10.91.0.30:90x0/debian' has an invalid port"),
+    Row("malformed image remote URL", _image(remote="https//10.91.0.20:8443"), "lxdha:image.remote"),
+    Row("malformed S3 endpoint", lambda c: _registry(c, s3__endpoint="http://10.91.0.30:9000/registry"),
+        "lxdha:registry.s3.endpoint"),
+    Row("bad SSH public key (inline)", _site("lxdha:ssh", authorizedKeys=["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI"]),
+        "lxdha:ssh.authorizedKeys[0]"),
+    Row("bad SSH public key (file)", _keys_file("ssh-rsa AAAA-not-base64 op@site"), "lxdha:ssh.authorizedKeysFile"),
+    Row("unknown distro", _image(distro="gentoo"), "lxdha:image.distro: unknown distro 'gentoo'"),
+]
+
+
+def _cluster_objects(lab: LabInfo) -> tuple[set[str], set[str], set[str]]:
     client = lab.lxd_client()
     aliases = {a["name"] for a in client.api.images.aliases.get(params={"recursion": "1"}).json()["metadata"]
                if a["name"] == "debian/it-bad"}
-    return {i.name for i in client.instances.all() if i.name.startswith(OUR_PREFIXES)}, aliases
+    claims = {p["name"] for p in client.api.profiles.get(params={"recursion": "1"}).json()["metadata"]
+              if p["name"].startswith("lxdha-claim-")}
+    return {i.name for i in client.instances.all() if i.name.startswith(OUR_PREFIXES)}, aliases, claims
 
 
-@pytest.fixture(scope="module")
-def handmade_alias(lab: LabInfo) -> Iterator[str]:
-    """An alias someone created by hand: a stack must refuse to take it over."""
-    client = lab.lxd_client()
-    fingerprint = testing.copy_image_from_remote(lab, client)
-    client.api.images.aliases.post(json={"name": HANDMADE_ALIAS, "target": fingerprint})
-    yield HANDMADE_ALIAS
-    client.api.images.aliases[HANDMADE_ALIAS].delete()
-
-
-def test_every_bad_input_fails_at_preview_naming_the_setting(lab: LabInfo, handmade_alias: str,
-                                                             tmp_path: Path) -> None:
-    table = []
-    for case, overrides, expected in _rows(lab, tmp_path):
+@pytest.mark.parametrize("row", ROWS, ids=[row.case for row in ROWS])
+def test_bad_input_fails_at_preview_naming_the_setting(row: Row, lab: LabInfo, tmp_path: Path,
+                                                       request: pytest.FixtureRequest) -> None:
+    ctx = Context(lab, tmp_path, request)
+    with row.state(ctx) if row.state else contextlib.nullcontext():
         before = _cluster_objects(lab)
-        with lab_stack("bad", overrides) as cli:
+        with lab_stack("bad", row.overrides(ctx)) as cli:
+            # the stack's destroy at the end works from its (empty) state: the program is the bad input
+            cli.env = {**cli.env, "PULUMI_RUN_PROGRAM": "false"}
             result = cli.run("preview", check=False)
         output = result.stdout + result.stderr
-        message = next((line.strip() for line in output.splitlines() if expected in line), "")
-        table.append((case, message))
-        assert result.returncode != 0, f"{case}: preview succeeded"
-        assert message, f"{case}: no line names {expected!r}:\n{output[-2500:]}"
-        assert _cluster_objects(lab) == before, f"{case}: something was created"
-        assert "not-the-password" not in output and "PRIVATE KEY" not in output, f"{case}: a secret was printed"
-    print("\n| bad input | error at preview |\n|---|---|")
-    for case, message in table:
-        print(f"| {case} | {message[:300]} |")
+        message = next((line.strip() for line in output.splitlines() if row.expected in line), "")
+        print(f"\n| {row.case} | {message[:300]} |")
+        assert result.returncode != 0, f"{row.case}: preview succeeded:\n{output[-2500:]}"
+        assert message, f"{row.case}: no line names {row.expected!r}:\n{output[-2500:]}"
+        assert "Traceback" not in output, f"{row.case}: a traceback instead of one message:\n{output[-2500:]}"
+        assert _cluster_objects(lab) == before, f"{row.case}: something was created"
+        assert "not-the-password" not in output and "PRIVATE KEY" not in output, f"{row.case}: a secret was printed"

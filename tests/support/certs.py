@@ -6,7 +6,7 @@ import datetime
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
 
 
@@ -30,3 +30,17 @@ def self_signed_client_cert(common_name: str) -> tuple[str, str]:
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
     return cert_pem, key_pem
+
+
+# A real ed25519 public key (its private half was thrown away): key checks parse the blob.
+TEST_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILGsgBGHhcgfnLlo3/LiOgvpuS5ELOnxBh+NL6lPG3MJ test@example"
+
+
+def ssh_key_pair(passphrase: str = "") -> tuple[str, str]:
+    """(OpenSSH public key line, OpenSSH private key PEM), optionally passphrase-protected."""
+    key = ed25519.Ed25519PrivateKey.generate()
+    encryption = (serialization.BestAvailableEncryption(passphrase.encode()) if passphrase
+                  else serialization.NoEncryption())
+    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, encryption)
+    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    return public.decode() + " test@example", private_pem.decode()

@@ -19,6 +19,7 @@ from bench.spread import counts_per_member, spread
 from bench.summary import summarize
 from bench.workdir import mac_for
 from provisioners.bootstrap_plan import Mirror
+from tests.support.certs import TEST_PUBLIC_KEY
 
 
 def test_spread_counts_only_the_prefix_and_includes_empty_members() -> None:
@@ -104,13 +105,13 @@ def test_plots_draw_every_approach(tmp_path: Path) -> None:
 
 def test_baseline_bootstrap_runs_the_projects_debian_plan(tmp_path: Path) -> None:
     key = tmp_path / "id.pub"
-    key.write_text("ssh-ed25519 AAAAC3Nza bench\n")
+    key.write_text(TEST_PUBLIC_KEY + "\n")
     mirror = Mirror(url="http://10.91.0.30:9000/debian", signing_key="-----BEGIN PGP PUBLIC KEY BLOCK-----\nx\n")
     script = render(mirror, key)
     for step in ("point-apt-at-mirror", "apt-update", "apt-upgrade", "install-packages", "authorized-keys",
                  "configure-sshd"):
         assert f"# {step}\n" in script
-    assert "read-host-key" not in script and "ssh-ed25519 AAAAC3Nza bench" in script
+    assert "read-host-key" not in script and TEST_PUBLIC_KEY in script
 
 
 def test_macs_are_fixed_per_name() -> None:

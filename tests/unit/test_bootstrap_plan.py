@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from cluster.errors import ConfigError
-from provisioners.bootstrap_plan import HOST_KEY_STEP, Mirror, bake_plan, bootstrap_plan, plan_hash
+from provisioners.bootstrap_plan import HOST_KEY_STEP, KEYS_SETTING, Mirror, bake_plan, bootstrap_plan, plan_hash
+from tests.support.certs import TEST_PUBLIC_KEY
 
-KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEx test@example"
+KEY = TEST_PUBLIC_KEY
 ARMORED = "-----BEGIN PGP PUBLIC KEY BLOCK-----\nabc\n-----END PGP PUBLIC KEY BLOCK-----"
 DEBIAN_MIRROR = Mirror(url="http://10.91.0.30:9000/debian", signing_key=ARMORED)
-ALPINE_MIRROR = Mirror(url="http://10.0.0.55:9000", repositories=("alpine/v3.11/main", "alpine/v3.11/community",
-                                                                   "alpine/edge/testing"))
+ALPINE_MIRROR = Mirror(url="http://10.0.0.55:9000", repositories=("alpine/v3.24/main", "alpine/v3.24/community"))
 
 
 def test_debian_plan_points_apt_only_at_the_signed_mirror() -> None:
@@ -49,7 +49,7 @@ def test_the_bake_installs_everything_disables_what_it_enabled_and_clears_identi
 def test_alpine_plan_matches_the_seed_steps_without_fetching_keys() -> None:
     steps = bootstrap_plan("alpine", ALPINE_MIRROR, (KEY,))
     script = "\n".join(s.script for s in steps)
-    assert "http://10.0.0.55:9000/alpine/v3.11/main\nhttp://10.0.0.55:9000/alpine/v3.11/community" in script
+    assert "http://10.0.0.55:9000/alpine/v3.24/main\nhttp://10.0.0.55:9000/alpine/v3.24/community" in script
     for expected in ("apk update", "apk upgrade --no-cache", "apk add --no-cache openssh python3",
                      "PermitRootLogin prohibit-password", "rc-update add sshd default"):
         assert expected in script
@@ -60,7 +60,7 @@ def test_alpine_plan_matches_the_seed_steps_without_fetching_keys() -> None:
 def test_plan_hash_changes_with_keys_and_mirror() -> None:
     base = plan_hash(bootstrap_plan("debian", DEBIAN_MIRROR, (KEY,)))
     assert base == plan_hash(bootstrap_plan("debian", DEBIAN_MIRROR, (KEY,)))
-    assert base != plan_hash(bootstrap_plan("debian", DEBIAN_MIRROR, (KEY, KEY + "2")))
+    assert base != plan_hash(bootstrap_plan("debian", DEBIAN_MIRROR, (KEY, KEY + "-2")))
     other_mirror = Mirror(url="http://10.91.0.31:9000/debian", signing_key=ARMORED)
     assert base != plan_hash(bootstrap_plan("debian", other_mirror, (KEY,)))
 
@@ -72,8 +72,10 @@ def test_plan_hash_changes_with_keys_and_mirror() -> None:
         ("debian", Mirror(url="ftp://x", signing_key=ARMORED), (KEY,), "lxdha:mirror.url"),
         ("debian", Mirror(url="http://x"), (KEY,), "lxdha:mirror.signingKey"),
         ("alpine", Mirror(url="http://x"), (KEY,), "lxdha:mirror.repositories"),
-        ("debian", DEBIAN_MIRROR, (), "lxdha:ssh.authorizedKeys"),
-        ("debian", DEBIAN_MIRROR, ("not a key",), "lxdha:ssh.authorizedKeys"),
+        ("debian", Mirror(url="http://10.0.0.55:90x0", signing_key=ARMORED), (KEY,), "lxdha:mirror.url"),
+        ("debian", DEBIAN_MIRROR, (), KEYS_SETTING),
+        ("debian", DEBIAN_MIRROR, ("not a key",), KEYS_SETTING),
+        ("debian", DEBIAN_MIRROR, (KEY[:40],), KEYS_SETTING),
     ],
 )
 def test_bad_input_names_the_setting(distro, mirror, keys, field) -> None:

@@ -35,11 +35,12 @@ from components.balanced_container import (  # noqa: E402
     PlaybookSpec,
 )
 from components.image_alias import AlpineImageAlias, AlpineImageAliasArgs, ImageSource  # noqa: E402
+from tests.support.certs import TEST_PUBLIC_KEY  # noqa: E402
 
 ACCESS = AccessConfig(
     mirror={"url": "http://10.91.0.30:9000/debian", "suite": "bookworm", "components": ["main"],
             "signing_key": "-----BEGIN PGP PUBLIC KEY BLOCK-----\nx\n-----END PGP PUBLIC KEY BLOCK-----"},
-    authorized_keys=["ssh-ed25519 AAAAtest op@site"],
+    authorized_keys=[TEST_PUBLIC_KEY],
     private_key="PRIVATE",
 )
 
@@ -86,3 +87,42 @@ def test_bad_bootstrap_input_fails_before_any_resource_exists():
     with pytest.raises(ConfigError, match="authorizedKeys"):
         BalancedContainer("bad-0", BalancedContainerArgs(name="bad-0", image="a", distro="debian", access=bad))
     assert not [n for n, _ in created[before:] if n.startswith("bad-0-bootstrap")]
+
+
+@pulumi.runtime.test
+def test_registry_claims_its_vip_and_vrid_before_its_replicas_without_a_connection_input():
+    from pulumi.runtime.mocks import MockMonitor
+
+    from components.registry import HARegistry, HARegistryArgs, RegistryImage
+    from components.registry_config import registry_settings
+    from components.registry_secrets import RegistrySecrets
+
+    settings = registry_settings({"replicas": 2, "prefix": "reg", "vip": "10.0.0.240", "vrid": 51,
+                                  "network": {"subnet": "10.0.0.0/24"},
+                                  "s3": {"endpoint": "http://10.0.0.55:9000", "bucket": "registry"}})
+    secrets = RegistrySecrets("A", "S", "u:h", "CERT", "KEY", "H", None)
+    before = len(created)
+    dependencies: dict[str, list[str]] = {}
+    register = MockMonitor.RegisterResource
+
+    def recording(monitor, request):  # noqa: ANN001, ANN202 - the mock monitor's RPC
+        dependencies[request.name] = list(request.dependencies)
+        return register(monitor, request)
+
+    MockMonitor.RegisterResource = recording
+    registry = HARegistry("reg", HARegistryArgs(settings, secrets, RegistryImage("debian/stable", "debian"), ACCESS))
+
+    def check(_values):
+        MockMonitor.RegisterResource = register
+        for child in ("reg-0-placement", "reg-0-instance", "reg-1-bootstrap"):
+            assert any(urn.endswith("::reg-address-claim") for urn in dependencies[child]), child
+        names = [name for name, _ in created[before:]]
+        claim = dict(created[before:])["reg-address-claim"]
+        assert {k: claim[k] for k in ("owner", "vip", "subnet", "vrid", "replicas")} == {
+            "owner": "project/stack", "vip": "10.0.0.240", "subnet": "10.0.0.0/24", "vrid": 51,
+            "replicas": ["reg-0", "reg-1"]}
+        assert "connection" not in claim
+        assert names.index("reg-address-claim") < names.index("reg-0-placement")
+
+    # a configure step registers after its bootstrap (it depends on it), so every child is recorded by then
+    return pulumi.Output.all(*[replica.configured.urn for replica in registry.replicas]).apply(check)

@@ -1,41 +1,72 @@
-"""Pulumi.prod.yaml, validated offline: the production site is never contacted by tests.
+"""Pulumi.prod.yaml, validated offline: the production site is never contacted by tests (no
+connection, no DNS lookup).
 
-Checks the documented site (LB, mirror, image, replicas), that every setting passes the same
-validators `pulumi preview` runs, that no secret value is in the file, and that the placeholders
-fail with an error naming the key until an operator sets them.
+Checks the documented site (LB, mirror, image, replicas), that every setting passes the same readers
+`pulumi preview` runs, that no secret value is in the file, and that the placeholders fail with an
+error naming the key until an operator sets them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from cluster.connection import LxdEndpoint, normalize_fingerprint, validate_endpoint
+from cluster.errors import ConfigError
+from cluster.image_remote import simplestreams_product
 from components.containers_config import containers_settings
-from components.registry_config import registry_settings
+from components.registry_config import check_vip_is_not_an_endpoint, registry_settings
+from components.site_config import image_source, mirror
 from provisioners.bootstrap_plan import Mirror, validate_plan_inputs
+from provisioners.input_checks import url_host
+from tests.support.certs import TEST_PUBLIC_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 PROD = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())["config"]
 
 
+def _offline(host: str) -> set[str]:
+    """A resolver that never asks DNS: literal addresses only (the site's endpoints are literals)."""
+    return {host} if host.replace(".", "").isdigit() else set()
+
+
 def test_production_site_as_documented() -> None:
     assert PROD["lxd:remote"] == "https://10.0.0.100:8443"
     assert PROD["lxdha:mirror"]["url"] == "http://10.0.0.55:9000"
+    image = image_source(PROD["lxdha:image"])
+    assert (image.source, image.alias, image.distro, image.protocol) == (
+        "alpine/3.24", "alpine/stable", "alpine", "simplestreams")
+
+
+def test_image_source_is_an_image_server_lxd_uses_today() -> None:
+    """images.linuxcontainers.org serves Incus only; LXD's `images:` remote is Canonical's server,
+    whose simplestreams index names Alpine releases `alpine:<release>:<arch>:default`."""
     image = PROD["lxdha:image"]
-    assert (image["source"], image["alias"], image["distro"]) == ("alpine/3.11", "alpine/stable", "alpine")
-    assert image["remote"].startswith("https://")
+    assert image["remote"] == "https://images.lxd.canonical.com"
+    assert simplestreams_product(image["source"]) == "alpine:3.24:amd64:default"
 
 
-def test_every_setting_passes_the_preview_validators() -> None:
+def test_every_setting_passes_the_preview_readers() -> None:
+    image = image_source(PROD["lxdha:image"])
+    site_mirror = mirror(PROD["lxdha:mirror"], image)
+    assert site_mirror["repositories"] == ["alpine/v3.24/main", "alpine/v3.24/community"]
     settings = registry_settings(PROD["lxdha:registry"])
-    assert settings.replicas == 2 and settings.vrrp.vip == "10.0.0.250"
+    assert settings.replicas == 2 and settings.vrrp.vip == "10.0.0.250" and settings.vrrp.subnet == "10.0.0.0/24"
     assert settings.s3.endpoint == "http://10.0.0.55:9000"
+    check_vip_is_not_an_endpoint(settings, {"lxd:remote": url_host(PROD["lxd:remote"]),
+                                            "lxdha:image.remote": url_host(image.remote_url),
+                                            "lxdha:mirror.url": url_host(site_mirror["url"])}, resolve=_offline)
     containers_settings(PROD["lxdha:containers"])
-    mirror = PROD["lxdha:mirror"]
-    validate_plan_inputs("alpine", Mirror(url=mirror["url"], repositories=tuple(mirror["repositories"])),
-                         ("ssh-ed25519 AAAAplaceholder operator@site",))
+    validate_plan_inputs("alpine", Mirror(url=site_mirror["url"], repositories=tuple(site_mirror["repositories"])),
+                         (TEST_PUBLIC_KEY,))
+
+
+def test_mirror_paths_of_another_alpine_release_are_refused() -> None:
+    stale = {**PROD["lxdha:mirror"], "repositories": ["alpine/v3.11/main", "alpine/v3.11/community"]}
+    with pytest.raises(ConfigError, match="lxdha:mirror.repositories: 'alpine/v3.11/main' is Alpine 3.11"):
+        mirror(stale, image_source(PROD["lxdha:image"]))
 
 
 def test_no_secret_value_in_the_stack_file() -> None:

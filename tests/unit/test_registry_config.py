@@ -10,7 +10,9 @@ import pytest
 
 from cluster.errors import ConfigError
 from components.registry import playbook_vars
-from components.registry_config import registry_settings
+from components.registry_config import check_vip_is_not_an_endpoint, registry_settings
+from components.registry_secrets import registry_secrets
+from lab.pki import issue_self_signed
 from provisioners.htpasswd import htpasswd_lines, parse_users_file
 
 VALID: dict[str, Any] = {
@@ -54,7 +56,9 @@ def test_valid_settings() -> None:
     ("prefix", "x" * 70, "lxdha:registry.prefix", "at most 63"),
     ("network", None, "lxdha:registry.network.subnet", "is not set"),
     ("s3", None, "lxdha:registry.s3", "missing"),
-    ("s3.endpoint", "10.0.0.55:9000", "lxdha:registry.s3.endpoint", "http(s) URL"),
+    ("s3.endpoint", "10.0.0.55:9000", "lxdha:registry.s3.endpoint", "does not start with http://"),
+    ("s3.endpoint", "http://10.0.0.55:9000/bucket", "lxdha:registry.s3.endpoint", "has a path"),
+    ("s3.endpoint", "http://10.0.0.555:9000", "lxdha:registry.s3.endpoint", "not a valid IPv4 address"),
     ("s3.bucket", None, "lxdha:registry.s3.bucket", "not set"),
     ("replica", 2, "lxdha:registry.replica", "not a known setting"),
     ("vip", "1" * 600, "lxdha:registry.vip", "characters long"),
@@ -91,3 +95,74 @@ def test_playbook_vars_peers_and_secrets() -> None:
     assert extra["keepalived_self_address"] == "10.0.0.102"
     assert extra["keepalived_vip"] == "10.0.0.240" and extra["keepalived_vrid"] == 51
     assert extra["registry_s3_endpoint"] == "http://10.0.0.55:9000"
+
+
+@pytest.mark.parametrize(("endpoints", "vip", "holder"), [
+    ({"lxdha:mirror.url": "10.0.0.55"}, "10.0.0.55", "lxdha:mirror.url (10.0.0.55)"),
+    ({}, "10.0.0.55", "lxdha:registry.s3.endpoint (10.0.0.55)"),
+    ({"lxd:remote": "lb.site.example"}, "10.0.0.60", "lxd:remote (lb.site.example)"),
+])
+def test_a_vip_that_is_one_of_the_stacks_endpoints_is_refused(endpoints: dict, vip: str, holder: str) -> None:
+    settings = registry_settings({**VALID, "vip": vip})
+    resolve = {"lb.site.example": {"10.0.0.60"}}
+    with pytest.raises(ConfigError) as caught:
+        check_vip_is_not_an_endpoint(settings, endpoints, resolve=lambda host: resolve.get(host, {host}))
+    assert caught.value.field == "lxdha:registry.vip" and holder in str(caught.value)
+
+
+def test_a_free_vip_passes_the_endpoint_check() -> None:
+    check_vip_is_not_an_endpoint(registry_settings(VALID), {"lxd:remote": "10.0.0.100"}, resolve=lambda h: {h})
+
+
+class FakeConfig:
+    """What registry_secrets reads of pulumi.Config: plain values by short key."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+
+    def get(self, key: str) -> Any:
+        return self.values.get(key)
+
+    def get_object(self, key: str) -> Any:
+        return self.values.get(key)
+
+
+def _secrets_config(**changes: Any) -> dict[str, Any]:
+    cert, key = issue_self_signed("registry", ips=["10.0.0.240"])
+    values = {"registryS3AccessKey": "AKIA123", "registryS3SecretKey": "s3-secret-value",
+              "registryUsers": {"alice": "alice-password"}, "registryTlsKey": key, "_cert": cert}
+    values.update(changes)
+    return values
+
+
+def _read_secrets(values: dict[str, Any], **registry: Any) -> Any:
+    raw = {**VALID, "tls": {"cert": values["_cert"]}, **registry}
+    return registry_secrets(FakeConfig(values), raw, registry_settings({k: v for k, v in raw.items() if k != "tls"}))
+
+
+def test_registry_secrets_read_and_hide_in_repr() -> None:
+    values = _secrets_config()
+    secrets = _read_secrets(values)
+    shown = repr(secrets)
+    for secret in ("AKIA123", "s3-secret-value", "alice-password", "PRIVATE KEY"):
+        assert secret not in shown
+
+
+@pytest.mark.parametrize(("changes", "registry", "key", "words"), [
+    ({"registryS3SecretKey": "two\nlines"}, {}, "lxdha:registryS3SecretKey", "whitespace"),
+    ({"registryS3AccessKey": None}, {}, "lxdha:registryS3AccessKey", "is not set"),
+    ({"_cert": issue_self_signed("registry", ips=["10.0.0.9"])[0]}, {}, "lxdha:registry.tls.cert",
+     "do not include 10.0.0.240"),
+    ({"registryTlsKey": issue_self_signed("other", ips=["10.0.0.240"])[1]}, {}, "lxdha:registryTlsKey",
+     "does not belong"),
+    ({"registryUsers": {"bad user": "x"}}, {}, "lxdha:registryUsers", "without ':' or spaces"),
+    ({"registryVrrpPassword": "longer-than-eight"}, {"vrrpVersion": 2, "advertIntervalS": 1},
+     "lxdha:registryVrrpPassword", "first 8 characters"),
+])
+def test_registry_secret_mistakes_name_the_key(changes: dict, registry: dict, key: str, words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _read_secrets(_secrets_config(**changes), **registry)
+    assert caught.value.field == key and words in str(caught.value)
+    for value in changes.values():
+        if isinstance(value, str) and "PRIVATE KEY" in value:
+            assert value.splitlines()[1] not in str(caught.value)
