@@ -12,9 +12,9 @@ from typing import Any
 import pulumi
 
 from cluster.errors import ConfigError
+from components.baked_image import BakedImage, BakedImageArgs
 from components.balanced_container import AccessConfig, BalancedContainer, BalancedContainerArgs, PlaybookSpec
 from components.containers_config import ContainersSettings, containers_settings
-from components.baked_image import BakedImage, BakedImageArgs
 from components.image_alias import AlpineImageAlias, AlpineImageAliasArgs, ImageSource
 from components.registry import HARegistry, HARegistryArgs, RegistryImage
 from components.registry_config import PACKAGES as REGISTRY_PACKAGES
