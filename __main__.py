@@ -20,7 +20,7 @@ from components.registry import HARegistry, HARegistryArgs, RegistryImage
 from components.registry_config import PACKAGES as REGISTRY_PACKAGES
 from components.registry_config import RegistrySettings, registry_settings
 from components.registry_secrets import RegistrySecrets, registry_secrets
-from components.site_config import BakeSettings, access, bake_settings, image_source
+from components.site_config import BakeSettings, access, bake_settings, image_source, mirror
 
 
 @dataclass
@@ -37,7 +37,7 @@ def read_settings() -> StackSettings:
     registry: tuple[RegistrySettings, RegistrySecrets] | None = None
     raw: Any = config.get_object("registry")
     if raw is not None:
-        settings = registry_settings(raw)
+        settings = registry_settings(raw, mirror_url=mirror(config)["url"])
         registry = (settings, registry_secrets(config, raw, settings.vrrp.version))
     containers = containers_settings(config.get_object("containers"))
     if registry is not None and set(containers.names()) & set(registry[0].names()):

@@ -29,9 +29,11 @@ def test_production_site_as_documented() -> None:
 
 
 def test_every_setting_passes_the_preview_validators() -> None:
-    settings = registry_settings(PROD["lxdha:registry"])
+    settings = registry_settings(PROD["lxdha:registry"], mirror_url=PROD["lxdha:mirror"]["url"])
     assert settings.replicas == 2 and settings.vrrp.vip == "10.0.0.250"
     assert settings.s3.endpoint == "http://10.0.0.55:9000"
+    assert settings.server.source == "artifact"
+    assert settings.server.url.startswith("http://10.0.0.55:9000/artifacts/distribution-registry/")
     containers_settings(PROD["lxdha:containers"])
     mirror = PROD["lxdha:mirror"]
     validate_plan_inputs("alpine", Mirror(url=mirror["url"], repositories=tuple(mirror["repositories"])),
