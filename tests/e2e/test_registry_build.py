@@ -46,7 +46,8 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pa
                  "debug": {"addr": f"127.0.0.1:{debug_port}"}},
     }))
     with (work / "registry.log").open("w") as log:
-        server = subprocess.Popen([str(built().path), "serve", str(work / "config.yml")], stdout=log, stderr=log)
+        server = subprocess.Popen([str(built().path), "serve", str(work / "config.yml")], stdout=log, stderr=log,
+                                  env={"PATH": "/usr/bin:/bin", "OTEL_TRACES_EXPORTER": "none"})
     try:
         deadline = time.monotonic() + 30
         while True:

@@ -109,7 +109,7 @@ def test_systemd_unit_runs_the_pinned_version_unprivileged_and_restarts() -> Non
     assert ("ExecStart=/usr/local/lib/distribution-registry/registry-v3.1.2 serve /etc/distribution/config.yml"
             in unit)
     assert "User=distribution-registry\n" in unit and "Restart=always\n" in unit
-    assert "StartLimitIntervalSec=0\n" in unit
+    assert "StartLimitIntervalSec=0\n" in unit and "Environment=OTEL_TRACES_EXPORTER=none\n" in unit
 
 
 def test_openrc_service_runs_the_pinned_version_under_supervise_daemon() -> None:
@@ -120,3 +120,4 @@ def test_openrc_service_runs_the_pinned_version_under_supervise_daemon() -> None
     assert 'command_args="serve /etc/distribution/config.yml"' in script
     assert "supervisor=supervise-daemon" in script and "respawn_max=0" in script
     assert 'command_user="distribution-registry:distribution-registry"' in script
+    assert "--env OTEL_TRACES_EXPORTER=none" in script
