@@ -17,8 +17,10 @@ from cluster.names import instance_name_problem
 from components.containers_config import DEFAULT_ANSIBLE_DIR
 
 KEY = "lxdha:registry"
-# what the registry role installs, baked into the base image when baking is on (the role then skips it)
-PACKAGES = ("keepalived", "docker-registry")
+# what the registry role installs from the distribution, baked into the base image when baking is on
+# (the role then skips it); the pinned server build is a file from the mirror, not a package
+PACKAGES = ("keepalived",)
+DISTRO_SERVER_PACKAGE = "docker-registry"
 PLAYBOOK = "registry.yml"
 KNOWN = {"replicas", "prefix", "group", "allowReplicasOverMembers", "vip", "network", "vrid", "advertIntervalS",
          "vrrpVersion", "s3", "usersFile", "tls", "port", "httpSecretFile",
@@ -78,6 +80,10 @@ class RegistrySettings:
 
     def names(self) -> list[str]:
         return [f"{self.prefix}-{index}" for index in range(self.replicas)]
+
+    def packages(self) -> tuple[str, ...]:
+        """The distribution packages the replicas need (what a baked image carries for them)."""
+        return (*PACKAGES, DISTRO_SERVER_PACKAGE) if self.server.source == "distro" else PACKAGES
 
 
 def _fail(field: str, problem: str, fix: str) -> ConfigError:

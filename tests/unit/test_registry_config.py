@@ -121,3 +121,8 @@ def test_server_without_a_mirror_needs_an_explicit_url() -> None:
 
 def test_distro_source_needs_no_artifact() -> None:
     assert registry_settings(_with("server", {"source": "distro"})).server.source == "distro"
+
+
+def test_a_baked_image_carries_the_distro_server_only_for_the_distro_source() -> None:
+    assert registry_settings(VALID, mirror_url=MIRROR).packages() == ("keepalived",)
+    assert registry_settings(_with("server", {"source": "distro"})).packages() == ("keepalived", "docker-registry")
