@@ -57,10 +57,12 @@ class Skopeo:
 
     def push(self, layout: Path, repository: str, tag: str, anonymous: bool = False, all_images: bool = False,
              timeout: float = SKOPEO_TIMEOUT_S) -> subprocess.CompletedProcess:
-        """Copies the layout's image (with `all_images`, an index and every image in it, digests kept)."""
-        every = ["--all", "--preserve-digests"] if all_images else []
-        return self._run("copy", *every, "--dest-cert-dir", str(self.cert_dir), *self._auth("dest-", anonymous),
-                         f"oci:{layout}:{REF}", self.ref(repository, tag), timeout=timeout)
+        """Copies the layout's image as it is (with `all_images`, an index and every image in it). Digests
+        are kept: skopeo would otherwise compress an uncompressed layer, changing every digest."""
+        every = ["--all"] if all_images else []
+        return self._run("copy", *every, "--preserve-digests", "--dest-cert-dir", str(self.cert_dir),
+                         *self._auth("dest-", anonymous), f"oci:{layout}:{REF}", self.ref(repository, tag),
+                         timeout=timeout)
 
     def digest(self, repository: str, tag: str, anonymous: bool = False) -> subprocess.CompletedProcess:
         return self._run("inspect", "--cert-dir", str(self.cert_dir), *self._auth("", anonymous),
@@ -73,9 +75,10 @@ class Skopeo:
 
     def pull(self, repository: str, tag: str, destination: Path, all_images: bool = False,
              timeout: float = SKOPEO_TIMEOUT_S) -> subprocess.CompletedProcess:
-        every = ["--all", "--preserve-digests"] if all_images else []
-        return self._run("copy", *every, "--src-cert-dir", str(self.cert_dir), *self._auth("src-", False),
-                         self.ref(repository, tag), f"oci:{destination}:{REF}", timeout=timeout)
+        every = ["--all"] if all_images else []
+        return self._run("copy", *every, "--preserve-digests", "--src-cert-dir", str(self.cert_dir),
+                         *self._auth("src-", False), self.ref(repository, tag), f"oci:{destination}:{REF}",
+                         timeout=timeout)
 
 
 def push_and_pull(access: RegistryAccess, repository: str = "lxdha/sample") -> dict[str, object]:
