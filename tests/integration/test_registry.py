@@ -291,14 +291,11 @@ def _bytes_received(lab: LabInfo, name: str) -> int:
 
 def _stored_size(lab: LabInfo, digest: str) -> int:
     """Size of the blob's data object in the registry's bucket (0 when there is none)."""
-    s3 = lab.data["s3"]
-    client = boto3.client("s3", endpoint_url=s3["endpoint"], region_name=s3["region"],
-                          aws_access_key_id=Path(s3["access_key_file"]).read_text().strip(),
-                          aws_secret_access_key=Path(s3["secret_key_file"]).read_text().strip())
+    client = lab.s3_client()
     algorithm, hexdigest = digest.split(":")
     key = f"{ROOT_DIRECTORY.strip('/')}/docker/registry/v2/blobs/{algorithm}/{hexdigest[:2]}/{hexdigest}/data"
     try:
-        return int(client.head_object(Bucket=s3["buckets"]["registry"], Key=key)["ContentLength"])
+        return int(client.head_object(Bucket=lab.data["s3"]["buckets"]["registry"], Key=key)["ContentLength"])
     except client.exceptions.ClientError:
         return 0
 
