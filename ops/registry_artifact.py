@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from components.registry_config import DEFAULT_SERVER_SHA256, DEFAULT_SERVER_VERSION, artifact_url
 from ops.go_tools import REGISTRY, GoBuildError, ensure_built, sha256_of
@@ -127,8 +127,12 @@ def s3_client(endpoint: str, access_key: str, secret_key: str) -> Any:
 def publish_and_verify(client: Any, mirror_url: str, artifact: Artifact) -> str:
     """Publishes under `mirror_url` and checks what replicas will download; returns the URL."""
     url = artifact_url(mirror_url, artifact.version)
-    publish(client, MirrorObject.from_url(url), artifact)
-    served = served_sha256(url)
+    target = MirrorObject.from_url(url)
+    try:
+        publish(client, target, artifact)
+        served = served_sha256(url)
+    except (BotoCoreError, ClientError, requests.RequestException) as error:
+        raise ArtifactError(f"publishing to bucket {target.bucket!r} at {target.endpoint} failed: {error}") from None
     if served != artifact.sha256:
         raise ArtifactError(f"{url} serves sha256 {served}, not the build's {artifact.sha256}")
     return url
@@ -136,7 +140,10 @@ def publish_and_verify(client: Any, mirror_url: str, artifact: Artifact) -> str:
 
 def _keys(args: argparse.Namespace) -> tuple[str, str]:
     if args.access_key_file and args.secret_key_file:
-        return Path(args.access_key_file).read_text().strip(), Path(args.secret_key_file).read_text().strip()
+        access, secret = (Path(path).read_text().strip() for path in (args.access_key_file, args.secret_key_file))
+        if not (access and secret):
+            raise ArtifactError("--access-key-file or --secret-key-file is empty")
+        return access, secret
     access, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
     if not (access and secret):
         raise ArtifactError("no S3 keys: export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass "
@@ -147,9 +154,13 @@ def _keys(args: argparse.Namespace) -> tuple[str, str]:
 def _mirror_url(args: argparse.Namespace) -> str:
     if args.mirror_url:
         return args.mirror_url
+    from cluster.errors import ConfigError
     from ops.stack_config import read_stack_config
 
-    mirror = read_stack_config(args.stack).get("lxdha:mirror") or {}
+    try:
+        mirror = read_stack_config(args.stack).get("lxdha:mirror") or {}
+    except ConfigError as error:
+        raise ArtifactError(str(error)) from None
     if not mirror.get("url"):
         raise ArtifactError(f"stack {args.stack} has no lxdha:mirror.url; pass --mirror-url")
     return str(mirror["url"])
