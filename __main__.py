@@ -17,7 +17,6 @@ from components.balanced_container import AccessConfig, BalancedContainer, Balan
 from components.containers_config import ContainersSettings, containers_settings
 from components.image_alias import AlpineImageAlias, AlpineImageAliasArgs, ImageSource
 from components.registry import HARegistry, HARegistryArgs, RegistryImage
-from components.registry_config import PACKAGES as REGISTRY_PACKAGES
 from components.registry_config import RegistrySettings, check_vip_is_not_an_endpoint, registry_settings
 from components.registry_secrets import RegistrySecrets, registry_secrets
 from components.site_config import BakeSettings, access, bake_settings, image_source, lxd_remote_host
@@ -42,7 +41,7 @@ def read_settings() -> StackSettings:
     registry: tuple[RegistrySettings, RegistrySecrets] | None = None
     raw: Any = config.get_object("registry")
     if raw is not None:
-        settings = registry_settings(raw)
+        settings = registry_settings(raw, mirror_url=site_access.mirror["url"])
         check_vip_is_not_an_endpoint(settings, {
             "lxd:remote": remote_host,
             "lxdha:image.remote": url_host(image.remote_url),
@@ -60,7 +59,7 @@ def declare(settings: StackSettings) -> None:
     image = AlpineImageAlias("base-image", AlpineImageAliasArgs(settings.image))
     container_image: pulumi.Input[str] = image.alias
     if settings.bake.enabled:
-        packages = [*settings.bake.packages, *(REGISTRY_PACKAGES if settings.registry is not None else ())]
+        packages = [*settings.bake.packages, *(settings.registry[0].packages() if settings.registry else ())]
         baked = BakedImage("baked-image", BakedImageArgs(
             source_alias=image.alias, source_fingerprint=image.fingerprint, alias=settings.bake.alias,
             distro=image.distro, mirror=settings.access.mirror, packages=packages))

@@ -34,6 +34,10 @@ def playbook_vars(settings: RegistrySettings, secrets: dict[str, str], self_addr
     vrrp = settings.vrrp
     return {
         "lxdha_distro": distro,
+        "registry_source": settings.server.source,
+        "registry_version": settings.server.version,
+        "registry_sha256": settings.server.sha256,
+        "registry_url": settings.server.url,
         "registry_port": settings.port,
         "registry_http_secret": secrets["http_secret"],
         "registry_htpasswd": secrets["htpasswd"],

@@ -7,6 +7,7 @@ the fix. Secret values are not read here (see `registry_secrets`); only which so
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,14 +20,25 @@ from provisioners.address_claims import VIP_FIX, VIP_SETTING, Resolver, endpoint
 from provisioners.input_checks import url_host, url_problem
 
 KEY = "lxdha:registry"
-# what the registry role installs, baked into the base image when baking is on (the role then skips it)
-PACKAGES = ("keepalived", "docker-registry")
+# what the registry role installs from the distribution, baked into the base image when baking is on
+# (the role then skips it); the pinned server build is a file from the mirror, not a package
+PACKAGES = ("keepalived",)
+DISTRO_SERVER_PACKAGE = "docker-registry"
 PLAYBOOK = "registry.yml"
 KNOWN = {"replicas", "prefix", "group", "allowReplicasOverMembers", "vip", "network", "vrid", "advertIntervalS",
          "vrrpVersion", "s3", "usersFile", "tls", "port", "httpSecretFile",
-         "vrrpPasswordFile", "ansibleDir"}
+         "vrrpPasswordFile", "ansibleDir", "server"}
 MAX_REPLICAS = 9
 MAX_TEXT = 512  # longest plain string setting we accept; anything bigger is a paste mistake
+
+# The registry server the replicas run by default: distribution v3 built from the module pinned in
+# toolchain/registry/go.mod (`python -m ops.registry_artifact build` prints both values). The
+# checksum is the trust anchor: a replica installs the file from the mirror only if it matches.
+DEFAULT_SERVER_VERSION = "v3.1.2"
+DEFAULT_SERVER_SHA256 = "7e21405a20c4df028f48e80d25f539f88be6a0b15eff585070515c8b1adda6df"
+SERVER_SOURCES = ("artifact", "distro")  # the pinned build from the mirror | the distro's docker-registry (2.8)
+ARTIFACT_NAME = "registry-linux-amd64"
+SERVER_KNOWN = {"source", "version", "sha256", "url"}
 
 
 @dataclass(frozen=True)
@@ -52,6 +64,17 @@ class S3Settings:
 
 
 @dataclass(frozen=True)
+class ServerSettings:
+    """Which registry server the replicas run: the pinned build (a file from the site's mirror,
+    checked against `sha256`), or the distribution's own `docker-registry` package (2.8)."""
+
+    source: str
+    version: str
+    sha256: str
+    url: str
+
+
+@dataclass(frozen=True)
 class RegistrySettings:
     replicas: int
     prefix: str
@@ -61,9 +84,14 @@ class RegistrySettings:
     vrrp: VrrpSettings
     s3: S3Settings
     ansible_dir: str
+    server: ServerSettings
 
     def names(self) -> list[str]:
         return [f"{self.prefix}-{index}" for index in range(self.replicas)]
+
+    def packages(self) -> tuple[str, ...]:
+        """The distribution packages the replicas need (what a baked image carries for them)."""
+        return (*PACKAGES, DISTRO_SERVER_PACKAGE) if self.server.source == "distro" else PACKAGES
 
 
 def _fail(field: str, problem: str, fix: str) -> ConfigError:
@@ -141,8 +169,48 @@ def _s3(raw: dict[str, Any]) -> S3Settings:
                       str(s3.get("rootDirectory", "/registry")))
 
 
-def registry_settings(raw: dict[str, Any]) -> RegistrySettings:
-    """Settings from the raw `lxdha:registry` mapping, or a ConfigError naming the bad key."""
+def artifact_url(mirror_url: str, version: str) -> str:
+    """Where a site's mirror serves the registry build: one path under the mirror's base URL (the
+    publish command and the replicas' default both derive it from here)."""
+    return f"{mirror_url.rstrip('/')}/artifacts/distribution-registry/{version}/{ARTIFACT_NAME}"
+
+
+def _server(raw: dict[str, Any], mirror_url: str | None) -> ServerSettings:
+    server = raw.get("server", {})
+    if not isinstance(server, dict):
+        raise _fail("server", f"{server!r} is not a mapping", "write it as {source, version, sha256, url}")
+    unknown = sorted(set(server) - SERVER_KNOWN)
+    if unknown:
+        raise _fail(f"server.{unknown[0]}", "is not a known setting", f"use one of {', '.join(sorted(SERVER_KNOWN))}")
+    source = server.get("source", "artifact")
+    if source not in SERVER_SOURCES:
+        raise _fail("server.source", f"{source!r} is not a server source",
+                    "use artifact (the pinned build from the mirror) or distro (the distribution's docker-registry)")
+    version = str(server.get("version", DEFAULT_SERVER_VERSION))
+    if not re.fullmatch(r"v\d+\.\d+\.\d+", version):
+        raise _fail("server.version", f"{version!r} is not a release version", "write it as vMAJOR.MINOR.PATCH, "
+                    f"e.g. {DEFAULT_SERVER_VERSION}")
+    if "sha256" in server:
+        sha256 = str(server["sha256"]).lower()
+    elif version == DEFAULT_SERVER_VERSION:
+        sha256 = DEFAULT_SERVER_SHA256
+    else:
+        raise _fail("server.sha256", f"is not set, and the default checksum belongs to {DEFAULT_SERVER_VERSION}, "
+                    f"not {version}", "set the sha256 that `python -m ops.registry_artifact build` prints for the "
+                    "build you published")
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        raise _fail("server.sha256", f"{server.get('sha256')!r} is not a SHA-256 (64 hex digits)",
+                    "copy the sha256 printed by `python -m ops.registry_artifact build`")
+    url = server.get("url") or (artifact_url(mirror_url, version) if mirror_url else "")
+    if source == "artifact" and not str(url).startswith(("http://", "https://")):
+        raise _fail("server.url", f"{url!r} is not an http(s) URL" if url else "is not set and there is no "
+                    "lxdha:mirror.url to derive it from", "set lxdha:mirror.url, or the URL the build is served at")
+    return ServerSettings(source, version, sha256, str(url))
+
+
+def registry_settings(raw: dict[str, Any], mirror_url: str | None = None) -> RegistrySettings:
+    """Settings from the raw `lxdha:registry` mapping, or a ConfigError naming the bad key.
+    `mirror_url` (lxdha:mirror.url) gives the default URL of the registry build."""
     if not isinstance(raw, dict):
         raise ConfigError(KEY, "is not a mapping", "see README, config reference: registry")
     unknown = sorted(set(raw) - KNOWN)
@@ -168,7 +236,8 @@ def registry_settings(raw: dict[str, Any]) -> RegistrySettings:
     ansible_dir = Path(str(raw.get("ansibleDir", DEFAULT_ANSIBLE_DIR))).expanduser().resolve()
     if not (ansible_dir / PLAYBOOK).is_file():
         raise _fail("ansibleDir", f"{ansible_dir} has no {PLAYBOOK}", "point it at a copy of the project's ansible/")
-    return RegistrySettings(replicas, prefix, group, allow, port, _vrrp(raw), _s3(raw), str(ansible_dir))
+    return RegistrySettings(replicas, prefix, group, allow, port, _vrrp(raw), _s3(raw), str(ansible_dir),
+                            _server(raw, mirror_url))
 
 
 def check_vip_is_not_an_endpoint(settings: RegistrySettings, endpoints: Mapping[str, str],

@@ -8,7 +8,6 @@ off for that one step (the version is still pinned exactly).
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -16,6 +15,8 @@ from pathlib import Path
 from lab.config import MINIO_MODULE, MINIO_VERSION, LabConfig
 from lab.log import say
 from lab.proc import LabError, run
+from ops.go_tools import GoBuildError
+from ops.go_tools import go_binary as find_go
 
 
 def minio_path(config: LabConfig) -> Path:
@@ -23,11 +24,10 @@ def minio_path(config: LabConfig) -> Path:
 
 
 def go_binary() -> str:
-    found = os.environ.get("LAB_GO") or shutil.which("go") or (
-        "/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None)
-    if not found:
-        raise LabError("no Go toolchain found (set LAB_GO or put `go` on PATH): needed once to build MinIO")
-    return found
+    try:
+        return find_go()
+    except GoBuildError as error:
+        raise LabError(str(error)) from None
 
 
 def ensure_minio(config: LabConfig) -> Path:

@@ -17,6 +17,7 @@ from lab.members import ensure_holder, start_lxd, wait_lxd_ready
 from lab.pki import ensure_pair, presented_certificate
 from lab.proc import LabError, ProcessTable, exclusive, run
 from lab.teardown import CGROUP_ROOT
+from ops import registry_artifact
 
 REQUIRED_TOOLS = {  # tool -> Debian package
     "lxd": "lxd", "lxc": "lxd-client", "ip": "iproute2", "nsenter": "util-linux", "unshare": "util-linux",
@@ -81,7 +82,8 @@ def _ensure_certificates(config: LabConfig) -> tuple[str, str]:
     return cluster_pem, client_pem
 
 
-def _site(config: LabConfig, table: ProcessTable, image: images.BuiltImage) -> mirror.SignedMirror:
+def _site(config: LabConfig, table: ProcessTable, image: images.BuiltImage,
+          server: registry_artifact.Artifact) -> mirror.SignedMirror:
     debs = mirror.ensure_debs(config, image)
     signed = mirror.build_signed_mirror(config, debs)
     site.ensure_credentials(config)
@@ -90,7 +92,18 @@ def _site(config: LabConfig, table: ProcessTable, image: images.BuiltImage) -> m
     site.publish_mirror(config, signed)
     if not site.mirror_serves(config):
         raise LabError(f"the mirror is not served at {config.mirror_url}")
+    try:  # the registry build, in the mirror's bucket as a site publishes it
+        registry_artifact.publish_and_verify(site.s3_client(config), config.mirror_url, server)
+    except registry_artifact.ArtifactError as error:
+        raise LabError(f"publishing the registry build to the mirror failed: {error}") from None
     return signed
+
+
+def _registry_build(config: LabConfig) -> registry_artifact.Artifact:
+    try:
+        return registry_artifact.built(config.cache_dir)
+    except registry_artifact.ArtifactError as error:
+        raise LabError(str(error)) from None
 
 
 def _cluster(config: LabConfig, table: ProcessTable, client_pem: str, alpine_image: object) -> None:
@@ -124,11 +137,12 @@ def _up(config: LabConfig) -> LabInfo:
     config.info_path.unlink(missing_ok=True)  # present only when a run completed
     table = ProcessTable(config.run_dir)
 
-    with step("up: artifacts (images, MinIO binary)"), ThreadPoolExecutor(2) as pool:
+    with step("up: artifacts (images, MinIO and registry binaries)"), ThreadPoolExecutor(2) as pool:
         minio_future = pool.submit(ensure_minio, config)
         alpine_future = pool.submit(alpine.build, config) if alpine.enabled() else None
         image = images.build_image(config)
         minio_future.result()
+        server = _registry_build(config)  # after MinIO: two Go builds at once only slow each other
         alpine_image = alpine_future.result() if alpine_future else None
     extra = ((alpine_image, alpine.ALIASES),) if alpine_image else ()
     with step("up: network"):
@@ -143,7 +157,8 @@ def _up(config: LabConfig) -> LabInfo:
     lb.ensure_lb(config, table)
 
     with ThreadPoolExecutor(3) as pool:
-        site_future: Future = pool.submit(_timed, "up: site (S3 + signed mirror)", _site, config, table, image)
+        site_future: Future = pool.submit(_timed, "up: site (S3 + signed mirror + registry build)", _site, config,
+                                          table, image, server)
         remote_future: Future = pool.submit(_timed, "up: image remote", images.ensure_image_remote, config,
                                             table, image, extra)
         _cluster(config, table, client_pem, alpine_image)

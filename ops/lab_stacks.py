@@ -65,6 +65,11 @@ def lab_stack(name: str, overrides: dict[str, Any], prefix: str = "it") -> Itera
             stack_file.unlink(missing_ok=True)
 
 
+def config_value(cli: PulumiCli, key: str) -> Any:
+    """One structured config value as the stack file holds it."""
+    return yaml.safe_load((cli.workdir / f"Pulumi.{cli.stack}.yaml").read_text())["config"][key]
+
+
 def set_config(cli: PulumiCli, key: str, value: Any) -> None:
     """Changes one structured config value of the stack (as an operator would with --path)."""
     stack_file = cli.workdir / f"Pulumi.{cli.stack}.yaml"

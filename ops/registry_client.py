@@ -1,23 +1,20 @@
-"""A real registry client (skopeo) for the demo and tests: push a small generated image through the
-VIP, pull it back, compare digests. The image is built locally as an OCI layout, so nothing is
+"""A real registry client (skopeo) for the demo and tests: push generated images through the VIP,
+pull them back, compare digests. Images are OCI layouts built locally (ops.oci_layout), so nothing is
 fetched from the internet. The login lives in a 0600 auth file, never on a command line.
 """
 
 from __future__ import annotations
 
 import base64
-import gzip
-import hashlib
-import io
 import json
 import subprocess
-import tarfile
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.files import write_secret
+from ops.oci_layout import REF, build_sample_image
 
 SKOPEO_TIMEOUT_S = 120
 
@@ -28,38 +25,6 @@ class RegistryAccess:
     user: str
     password: str = field(repr=False)  # secret: never in a repr
     ca_cert_pem: str
-
-
-def _blob(layout: Path, data: bytes) -> tuple[str, int]:
-    digest = hashlib.sha256(data).hexdigest()
-    (layout / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
-    (layout / "blobs" / "sha256" / digest).write_bytes(data)
-    return f"sha256:{digest}", len(data)
-
-
-def build_sample_image(layout: Path, content: str) -> None:
-    """A one-layer OCI image whose only file holds `content` (unique content = a new blob)."""
-    layer_tar = io.BytesIO()
-    with tarfile.open(fileobj=layer_tar, mode="w") as tar:
-        payload = content.encode()
-        info = tarfile.TarInfo("lxdha-sample.txt")
-        info.size, info.mtime = len(payload), 0
-        tar.addfile(info, io.BytesIO(payload))
-    raw_layer = layer_tar.getvalue()
-    layer_digest, layer_size = _blob(layout, gzip.compress(raw_layer, mtime=0))
-    config = {"architecture": "amd64", "os": "linux", "config": {},
-              "rootfs": {"type": "layers", "diff_ids": [f"sha256:{hashlib.sha256(raw_layer).hexdigest()}"]}}
-    config_digest, config_size = _blob(layout, json.dumps(config).encode())
-    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest,
-                           "size": config_size},
-                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer_digest,
-                            "size": layer_size}]}
-    manifest_digest, manifest_size = _blob(layout, json.dumps(manifest).encode())
-    (layout / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
-    (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [
-        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": manifest_digest,
-         "size": manifest_size, "annotations": {"org.opencontainers.image.ref.name": "latest"}}]}))
 
 
 def write_auth_file(path: Path, host: str, user: str, password: str) -> None:
@@ -87,17 +52,33 @@ class Skopeo:
         """`side` is "src-", "dest-" or "" (inspect)."""
         return [f"--{side}no-creds"] if anonymous else [f"--{side}authfile", str(self.auth_file)]
 
-    def push(self, layout: Path, repository: str, tag: str, anonymous: bool = False) -> subprocess.CompletedProcess:
-        return self._run("copy", "--dest-cert-dir", str(self.cert_dir), *self._auth("dest-", anonymous),
-                         f"oci:{layout}:latest", f"docker://{self.access.host}/{repository}:{tag}")
+    def ref(self, repository: str, tag: str) -> str:
+        return f"docker://{self.access.host}/{repository}:{tag}"
+
+    def push(self, layout: Path, repository: str, tag: str, anonymous: bool = False, all_images: bool = False,
+             timeout: float = SKOPEO_TIMEOUT_S) -> subprocess.CompletedProcess:
+        """Copies the layout's image as it is (with `all_images`, an index and every image in it). Digests
+        are kept: skopeo would otherwise compress an uncompressed layer, changing every digest."""
+        every = ["--all"] if all_images else []
+        return self._run("copy", *every, "--preserve-digests", "--dest-cert-dir", str(self.cert_dir),
+                         *self._auth("dest-", anonymous), f"oci:{layout}:{REF}", self.ref(repository, tag),
+                         timeout=timeout)
 
     def digest(self, repository: str, tag: str, anonymous: bool = False) -> subprocess.CompletedProcess:
         return self._run("inspect", "--cert-dir", str(self.cert_dir), *self._auth("", anonymous),
-                         "--format", "{{.Digest}}", f"docker://{self.access.host}/{repository}:{tag}")
+                         "--format", "{{.Digest}}", self.ref(repository, tag))
 
-    def pull(self, repository: str, tag: str, destination: Path) -> subprocess.CompletedProcess:
-        return self._run("copy", "--src-cert-dir", str(self.cert_dir), *self._auth("src-", False),
-                         f"docker://{self.access.host}/{repository}:{tag}", f"oci:{destination}:latest")
+    def raw_manifest(self, repository: str, tag: str) -> subprocess.CompletedProcess:
+        """The manifest (or index) exactly as the registry serves it."""
+        return self._run("inspect", "--raw", "--cert-dir", str(self.cert_dir), *self._auth("", False),
+                         self.ref(repository, tag))
+
+    def pull(self, repository: str, tag: str, destination: Path, all_images: bool = False,
+             timeout: float = SKOPEO_TIMEOUT_S) -> subprocess.CompletedProcess:
+        every = ["--all"] if all_images else []
+        return self._run("copy", *every, "--preserve-digests", "--src-cert-dir", str(self.cert_dir),
+                         *self._auth("src-", False), self.ref(repository, tag), f"oci:{destination}:{REF}",
+                         timeout=timeout)
 
 
 def push_and_pull(access: RegistryAccess, repository: str = "lxdha/sample") -> dict[str, object]:

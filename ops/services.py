@@ -69,7 +69,7 @@ def registry_service(config: StackConfig) -> Service | None:
     raw = config.get("lxdha:registry")
     if not isinstance(raw, dict):
         return None
-    settings = registry_settings(raw)
+    settings = registry_settings(raw, mirror_url=(config.get("lxdha:mirror") or {}).get("url"))
     cert_file = (raw.get("tls") or {}).get("certFile")
     verify: str | bool = str((ROOT / Path(cert_file).expanduser()).resolve()) if cert_file else True
     check = HttpCheck("registry VIP", f"https://{settings.vrrp.vip}:{settings.port}/v2/", (401,), 5.0, verify)

@@ -33,3 +33,6 @@ mkdir -p .tools
 ln -sfn "$bin" .tools/bin
 step "pulumi $(.tools/bin/pulumi version) at $bin"
 toolchain/generate-sdk.sh "$bin"
+
+# Pinned Go programs: the registry server the replicas run and the OCI conformance suite (cached).
+.venv/bin/python -m ops.go_tools >&2

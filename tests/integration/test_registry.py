@@ -1,4 +1,6 @@
-"""HARegistry on the lab: push/pull through the VIP with TLS + auth, failover, no split brain,
+"""HARegistry on the lab: deployed first with Debian's docker-registry 2.8 and rolled to the pinned
+distribution v3 build under a pull loop; then, on v3: the OCI conformance suite through the VIP, a
+multi-arch index and a large push across a failover with real clients, TLS + auth, no split brain,
 rolling re-apply with the VIP up, replica replacement without blob loss, destroy keeps S3 data.
 
 One stack for the module (an up takes minutes); tests run in file order and build on each other.
@@ -6,6 +8,7 @@ One stack for the module (an up takes minutes); tests run in file order and buil
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -17,13 +20,18 @@ from pathlib import Path
 
 import boto3
 import pytest
+import requests
 
+from components.registry_config import DEFAULT_SERVER_VERSION
 from lab import testing
 from lab.info import LabInfo
+from ops.conformance import run_suite
+from ops.go_tools import CONFORMANCE, ensure_built
 from ops.lab_secrets import TLS_CERT, ensure_all, registry_login
-from ops.lab_stacks import registry_overrides
+from ops.lab_stacks import config_value, registry_overrides, set_config
+from ops.oci_layout import MANIFEST, build_large_image, build_multi_arch_index, build_sample_image
 from ops.pulumi_cli import PulumiCli
-from ops.registry_client import RegistryAccess, Skopeo, build_sample_image
+from ops.registry_client import RegistryAccess, Skopeo
 from ops.services import registry_service
 from ops.stack_config import read_stack_config
 from ops.vip_probe import probing
@@ -36,11 +44,17 @@ VIP = "10.91.0.241"
 PREFIX = "itreg"
 ROOT_DIRECTORY = "/it-registry"
 FAILOVER_WINDOW_S = 15  # generous: the VRRP master-down interval is ~1.1 s; this bounds the test only
+LARGE_LAYER_BYTES = 200 * 1024 * 1024  # >= 200 MB, random: nothing compresses it away
+REGISTRY_KEY = "lxdha:registry"
 
 
 def _registry_config(lab: LabInfo, ansible_dir: Path) -> dict:
-    return registry_overrides(lab.data, prefix=PREFIX, vip=VIP, vrid=61, root_directory=ROOT_DIRECTORY,
-                              ansible_dir=str(ansible_dir))
+    """The stack starts on Debian's docker-registry 2.8 (the role's `distro` source): the roll to the
+    pinned v3 build is a test of its own."""
+    overrides = registry_overrides(lab.data, prefix=PREFIX, vip=VIP, vrid=61, root_directory=ROOT_DIRECTORY,
+                                   ansible_dir=str(ansible_dir))
+    overrides[REGISTRY_KEY]["server"] = {"source": "distro"}
+    return overrides
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +126,86 @@ def test_replicas_on_different_members_and_vip_serves_pushes(stack: PulumiCli, p
     assert pushed["digest"].startswith("sha256:")
 
 
+class PullLoop:
+    """A client pulling (inspecting) known digests through the VIP in a loop; one retry per pull."""
+
+    def __init__(self, skopeo: Skopeo, images: list[dict[str, str]]) -> None:
+        self.skopeo, self.images = skopeo, images
+        self.pulls = self.retried = 0
+        self.failed: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _pull_ok(self, image: dict[str, str]) -> bool:
+        result = self.skopeo.digest(image["repository"], image["tag"])
+        return result.returncode == 0 and result.stdout.strip() == image["digest"]
+
+    def _loop(self) -> None:
+        deadline = time.monotonic() + 1800
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            image = self.images[self.pulls % len(self.images)]
+            self.pulls += 1
+            if not self._pull_ok(image):
+                self.retried += 1
+                time.sleep(1)
+                if not self._pull_ok(image):
+                    self.failed.append(f"{image['tag']} at {time.strftime('%H:%M:%S')}")
+            time.sleep(0.3)
+
+    def __enter__(self) -> PullLoop:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
+
+
+def _push(skopeo: Skopeo, tmp_path: Path, tag: str) -> dict[str, str]:
+    build_sample_image(tmp_path / tag, f"{tag} {time.time()}")
+    assert skopeo.push(tmp_path / tag, "it/sample", tag).returncode == 0
+    return {"repository": "it/sample", "tag": tag, "digest": skopeo.digest("it/sample", tag).stdout.strip()}
+
+
+def _server_version(lab: LabInfo, replica: str) -> str:
+    """What the replica's registry says it is: the pinned build's version, or `2.8` for the package."""
+    probe = ("systemctl is-active -q distribution-registry && "
+             "/usr/local/lib/distribution-registry/registry-* --version; "
+             "dpkg-query -W -f='docker-registry ${Version}' docker-registry 2>/dev/null; true")
+    return testing.execute(lab.lxd_client(), replica, ["sh", "-c", probe], timeout=30).stdout.strip()
+
+
+def test_roll_from_2_8_to_v3_one_replica_at_a_time_under_a_pull_loop(lab: LabInfo, stack: PulumiCli, skopeo: Skopeo,
+                                                                    pushed: dict[str, str], tmp_path: Path) -> None:
+    replicas = [replica["name"] for replica in _replicas(stack)]
+    assert all("docker-registry 2.8" in _server_version(lab, name) for name in replicas)
+    images = [pushed, _push(skopeo, tmp_path, "before-v3")]
+    registry = config_value(stack, REGISTRY_KEY)
+    registry.pop("server")  # back to the default: the pinned build from the mirror
+    set_config(stack, REGISTRY_KEY, registry)
+    started = time.monotonic()
+    with PullLoop(skopeo, images) as loop, probing(f"https://{VIP}:5000/v2/", TLS_CERT.read_text()) as probe:
+        summary = stack.up_summary()
+    print(f"\nroll 2.8 -> {DEFAULT_SERVER_VERSION}: {time.monotonic() - started:.0f}s, {loop.pulls} pulls, "
+          f"{loop.retried} retried, {len(loop.failed)} failed; VIP longest gap {probe.result.longest_gap_s:.2f}s; "
+          f"{len(images)} digests checked")
+    assert summary["result"] == "succeeded", summary
+    assert change_counts(summary) == {"update": 2}, summary["resourceChanges"]
+    assert loop.pulls > 0 and loop.failed == [], loop.failed
+    assert probe.result.longest_gap_s < 2.0, probe.result
+    for image in images:  # a full pull: skopeo checks every blob's digest
+        pulled = skopeo.pull(image["repository"], image["tag"], tmp_path / f"after-{image['tag']}")
+        assert pulled.returncode == 0, pulled.stderr
+        assert skopeo.digest(image["repository"], image["tag"]).stdout.strip() == image["digest"]
+    for name in replicas:
+        assert _server_version(lab, name).endswith(DEFAULT_SERVER_VERSION), f"{name} does not run the pinned build"
+        assert "docker-registry" not in _server_version(lab, name), f"{name} still has the 2.8 package"
+
+
+def test_reup_changes_nothing(stack: PulumiCli) -> None:
+    assert change_counts(stack.up_summary()) == {}
+
+
 def test_anonymous_access_is_refused(skopeo: Skopeo, pushed: dict[str, str], tmp_path: Path) -> None:
     build_sample_image(tmp_path / "oci", "anonymous")
     refused = skopeo.push(tmp_path / "oci", "it/anonymous", "v1", anonymous=True)
@@ -120,29 +214,141 @@ def test_anonymous_access_is_refused(skopeo: Skopeo, pushed: dict[str, str], tmp
     assert inspect.returncode != 0, "an anonymous read must be refused too"
 
 
-def test_reup_changes_nothing(stack: PulumiCli) -> None:
-    assert change_counts(stack.up_summary()) == {}
+def test_oci_conformance_suite_through_the_vip(stack: PulumiCli, tmp_path: Path) -> None:
+    user, password = registry_login()
+    result = run_suite(ensure_built(CONFORMANCE), f"{VIP}:5000", user, password, TLS_CERT, tmp_path)
+    print("\n" + result.summary())
+    assert result.problems() == [], result.output[-3000:]
+    assert password not in (tmp_path / "results" / "report.html").read_text(), "the report must not hold the login"
 
 
-def test_master_container_stopped_vip_moves_and_same_digest_pulls(lab: LabInfo, stack: PulumiCli, skopeo: Skopeo,
-                                                                  pushed: dict[str, str]) -> None:
+def test_multi_arch_index_round_trip(skopeo: Skopeo, tmp_path: Path) -> None:
+    index, manifests = build_multi_arch_index(tmp_path / "multi", f"multi-arch {time.time()}")
+    pushed = skopeo.push(tmp_path / "multi", "it/multi", "v1", all_images=True)
+    assert pushed.returncode == 0, pushed.stderr
+    served = skopeo.raw_manifest("it/multi", "v1")
+    assert served.returncode == 0, served.stderr
+    assert f"sha256:{hashlib.sha256(served.stdout.encode()).hexdigest()}" == index.digest, "the index was rewritten"
+    assert {entry["platform"]["architecture"]: entry["digest"] for entry in json.loads(served.stdout)["manifests"]}\
+        == {arch: manifest.digest for arch, manifest in manifests.items()}
+    pulled = skopeo.pull("it/multi", "v1", tmp_path / "pulled", all_images=True)
+    assert pulled.returncode == 0, pulled.stderr
+    assert json.loads((tmp_path / "pulled" / "index.json").read_text())["manifests"][0]["digest"] == index.digest
+    for manifest in manifests.values():
+        assert (tmp_path / "pulled" / "blobs" / "sha256" / manifest.digest.split(":")[1]).exists()
+
+
+class BlobWatch:
+    """HEADs one blob and one manifest through the VIP in a loop, recording what was served: a blob
+    that answers 200 must be whole (its full size), and the manifest may only appear after it."""
+
+    def __init__(self, user: str, password: str, repository: str, tag: str, layer: str, size: int) -> None:
+        self.session = requests.Session()
+        self.session.trust_env = False
+        self.session.auth, self.session.verify = (user, password), str(TLS_CERT)
+        base = f"https://{VIP}:5000/v2/{repository}"
+        self.blob_url, self.manifest_url, self.size = f"{base}/blobs/{layer}", f"{base}/manifests/{tag}", size
+        self.seen: list[tuple[str, int, str]] = []  # (what, status, content length or error)
+        self.problems: list[str] = []
+        self.blob_whole = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _head(self, what: str, url: str) -> int:
+        try:
+            response = self.session.head(url, timeout=2, headers={"Accept": MANIFEST})
+        except requests.RequestException as error:
+            self.seen.append((what, 0, error.__class__.__name__))
+            return 0
+        self.seen.append((what, response.status_code, response.headers.get("Content-Length", "")))
+        return response.status_code
+
+    def _loop(self) -> None:
+        deadline = time.monotonic() + 900
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            if self._head("blob", self.blob_url) == 200:
+                length = self.seen[-1][2]
+                if length != str(self.size):
+                    self.problems.append(f"blob served with Content-Length {length}, not {self.size}")
+                self.blob_whole.set()
+            if self._head("manifest", self.manifest_url) == 200 and not self.blob_whole.is_set():
+                self.problems.append("the manifest was served before its layer")
+            time.sleep(0.2)
+
+    def __enter__(self) -> BlobWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
+def _bytes_received(lab: LabInfo, name: str) -> int:
+    state = lab.lxd_client().api.instances[name].state.get().json()["metadata"]
+    return int(state["network"]["eth0"]["counters"]["bytes_received"])
+
+
+def _stored_size(lab: LabInfo, digest: str) -> int:
+    """Size of the blob's data object in the registry's bucket (0 when there is none)."""
+    client = lab.s3_client()
+    algorithm, hexdigest = digest.split(":")
+    key = f"{ROOT_DIRECTORY.strip('/')}/docker/registry/v2/blobs/{algorithm}/{hexdigest[:2]}/{hexdigest}/data"
+    try:
+        return int(client.head_object(Bucket=lab.data["s3"]["buckets"]["registry"], Key=key)["ContentLength"])
+    except client.exceptions.ClientError:
+        return 0
+
+
+def test_large_push_completes_across_a_master_failover_and_nothing_half_written_is_served(
+        lab: LabInfo, stack: PulumiCli, skopeo: Skopeo, pushed: dict[str, str], tmp_path: Path) -> None:
+    manifest, layer = build_large_image(tmp_path / "large", LARGE_LAYER_BYTES, seed=int(time.time()))
     replicas = _replicas(stack)
     master = _wait_single_holder(lab, replicas)
     client = lab.lxd_client()
-    url = f"https://{VIP}:5000/v2/"
-    with probing(url, TLS_CERT.read_text()) as probe:
-        time.sleep(1)
+    user, password = registry_login()
+    attempts: list[tuple[float, float, int, str]] = []  # (started, ended, returncode, stderr tail)
+
+    def push_with_one_retry() -> None:
+        for _ in range(2):  # the client's retry after the failover cut its connection
+            started = time.monotonic()
+            result = skopeo.push(tmp_path / "large", "it/large", "v1", timeout=600)
+            attempts.append((started, time.monotonic(), result.returncode, result.stderr[-400:]))
+            if result.returncode == 0:
+                return
+
+    baseline = _bytes_received(lab, master)
+    pusher = threading.Thread(target=push_with_one_retry, daemon=True)
+    with BlobWatch(user, password, "it/large", "v1", layer.digest, layer.size) as watch, \
+            probing(f"https://{VIP}:5000/v2/", TLS_CERT.read_text()) as probe:
+        pusher.start()
+        deadline = time.monotonic() + 300
+        while _bytes_received(lab, master) - baseline < layer.size // 8:  # the upload is under way
+            assert pusher.is_alive() and time.monotonic() < deadline, f"no upload seen on {master}: {attempts}"
+            time.sleep(0.1)
+        received = _bytes_received(lab, master) - baseline
         stopped_at = time.monotonic()
         testing.stop(client, master, force=True)
-        while True:
-            pulled = skopeo.digest(pushed["repository"], pushed["tag"])
-            if pulled.returncode == 0:
-                break
-            assert time.monotonic() - stopped_at < FAILOVER_WINDOW_S, pulled.stderr
-        time.sleep(1)
-    print(f"\nfailover (master container stopped): longest gap {probe.result.longest_gap_s:.2f}s, "
-          f"{probe.result.failures}/{probe.result.attempts} probes failed")
-    assert pulled.stdout.strip() == pushed["digest"]
+        pusher.join(timeout=900)
+        watch.blob_whole.wait(timeout=30)  # keep watching until the pushed blob is served
+    print(f"\nlarge push ({layer.size / 1e6:.0f} MB) across a failover: master {master} stopped "
+          f"{stopped_at - attempts[0][0]:.1f}s into the push ({received / 1e6:.0f} MB received); attempts "
+          f"{[(round(end - start, 1), code) for start, end, code, _ in attempts]}; VIP longest gap "
+          f"{probe.result.longest_gap_s:.2f}s; {len(watch.seen)} HEADs, statuses "
+          f"{sorted({(what, status) for what, status, _ in watch.seen})}")
+    assert attempts and attempts[-1][2] == 0, f"the push did not complete: {attempts}"
+    assert len(attempts) == 2 and attempts[0][2] != 0, f"the failover must cut the first attempt: {attempts}"
+    assert watch.problems == [], watch.problems
+    assert watch.blob_whole.is_set(), "the pushed layer was never served through the VIP"
+    assert _stored_size(lab, layer.digest) == layer.size, "the stored blob must be whole"
+    assert skopeo.digest("it/large", "v1").stdout.strip() == manifest.digest
+    digest = hashlib.sha256()
+    with watch.session.get(watch.blob_url, stream=True, timeout=300) as response:
+        assert response.status_code == 200
+        for block in response.iter_content(1 << 20):
+            digest.update(block)
+    assert f"sha256:{digest.hexdigest()}" == layer.digest, "the served layer is not what was pushed"
+    assert skopeo.digest(pushed["repository"], pushed["tag"]).stdout.strip() == pushed["digest"]
     assert _wait_single_holder(lab, replicas) != master
     client.api.instances[master].state.put(json={"action": "start", "timeout": 60})
     testing.ipv4(client, master, timeout=60)
@@ -193,47 +399,6 @@ def test_replaced_replica_loses_no_blob(lab: LabInfo, stack: PulumiCli, skopeo: 
     pulled = skopeo.pull(pushed["repository"], pushed["tag"], tmp_path / "pulled")
     assert pulled.returncode == 0, pulled.stderr
     assert skopeo.digest(pushed["repository"], pushed["tag"]).stdout.strip() == pushed["digest"]
-
-
-class PullLoop:
-    """A client pulling (inspecting) known digests through the VIP in a loop; one retry per pull."""
-
-    def __init__(self, skopeo: Skopeo, images: list[dict[str, str]]) -> None:
-        self.skopeo, self.images = skopeo, images
-        self.pulls = self.retried = 0
-        self.failed: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def _pull_ok(self, image: dict[str, str]) -> bool:
-        result = self.skopeo.digest(image["repository"], image["tag"])
-        return result.returncode == 0 and result.stdout.strip() == image["digest"]
-
-    def _loop(self) -> None:
-        deadline = time.monotonic() + 1800
-        while not self._stop.is_set() and time.monotonic() < deadline:
-            image = self.images[self.pulls % len(self.images)]
-            self.pulls += 1
-            if not self._pull_ok(image):
-                self.retried += 1
-                time.sleep(1)
-                if not self._pull_ok(image):
-                    self.failed.append(f"{image['tag']} at {time.strftime('%H:%M:%S')}")
-            time.sleep(0.3)
-
-    def __enter__(self) -> PullLoop:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=60)
-
-
-def _push(skopeo: Skopeo, tmp_path: Path, tag: str) -> dict[str, str]:
-    build_sample_image(tmp_path / tag, f"{tag} {time.time()}")
-    assert skopeo.push(tmp_path / tag, "it/sample", tag).returncode == 0
-    return {"repository": "it/sample", "tag": tag, "digest": skopeo.digest("it/sample", tag).stdout.strip()}
 
 
 def test_rolling_maintenance_of_every_member_keeps_pulls_working(lab: LabInfo, stack: PulumiCli, skopeo: Skopeo,

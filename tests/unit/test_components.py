@@ -99,7 +99,8 @@ def test_registry_claims_its_vip_and_vrid_before_its_replicas_without_a_connecti
 
     settings = registry_settings({"replicas": 2, "prefix": "reg", "vip": "10.0.0.240", "vrid": 51,
                                   "network": {"subnet": "10.0.0.0/24"},
-                                  "s3": {"endpoint": "http://10.0.0.55:9000", "bucket": "registry"}})
+                                  "s3": {"endpoint": "http://10.0.0.55:9000", "bucket": "registry"}},
+                                 mirror_url="http://10.0.0.55:9000/debian")
     secrets = RegistrySecrets("A", "S", "u:h", "CERT", "KEY", "H", None)
     before = len(created)
     dependencies: dict[str, list[str]] = {}

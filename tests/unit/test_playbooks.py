@@ -54,12 +54,70 @@ def test_keepalived_v2_carries_the_vrrp_password() -> None:
     assert "auth_type PASS" in conf and "auth_pass pw" in conf and "advert_int 1\n" in conf
 
 
-def test_registry_config_shares_the_secret_and_disables_redirects() -> None:
-    defaults = yaml.safe_load((ROLES / "registry/defaults/main.yml").read_text())
-    values = {**defaults, "registry_config_dir": "/etc/docker/registry", "registry_port": 5000.0,
-              "registry_http_secret": "shared", "registry_s3_endpoint": "http://10.0.0.55:9000"}
+def _registry_vars(distro: str, source: str = "artifact", **overrides: object) -> dict[str, object]:
+    """The role's defaults as Ansible resolves them for one distro and source (values that are
+    templates are rendered until nothing changes)."""
+    values: dict[str, object] = {**yaml.safe_load((ROLES / "registry/defaults/main.yml").read_text()),
+                                 "lxdha_distro": distro, "registry_source": source, **overrides}
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
+
+    def resolve(value: object) -> object:
+        if isinstance(value, str) and "{{" in value:
+            return environment.from_string(value).render(**values)
+        if isinstance(value, dict):
+            return {key: resolve(item) for key, item in value.items()}
+        return value
+
+    for _ in range(5):
+        values = {key: resolve(value) for key, value in values.items()}
+    return values
+
+
+UNITS = "/etc/systemd/system"
+
+
+@pytest.mark.parametrize(("distro", "source", "service", "config_dir", "unit"), [
+    ("debian", "artifact", "distribution-registry", "/etc/distribution", f"{UNITS}/distribution-registry.service"),
+    ("alpine", "artifact", "distribution-registry", "/etc/distribution", "/etc/init.d/distribution-registry"),
+    ("debian", "distro", "docker-registry", "/etc/docker/registry", f"{UNITS}/docker-registry.service.d/restart.conf"),
+    ("alpine", "distro", "docker-registry", "/etc/docker-registry", "/etc/conf.d/docker-registry"),
+])
+def test_registry_layout_per_distro_and_source(distro: str, source: str, service: str, config_dir: str,
+                                               unit: str) -> None:
+    values = _registry_vars(distro, source)
+    assert (values["registry_service"], values["registry_config_dir"], values["registry_unit_file"]) == (
+        service, config_dir, unit)
+
+
+@pytest.mark.parametrize("distro", ["debian", "alpine"])
+def test_registry_config_shares_the_secret_and_disables_redirects(distro: str) -> None:
+    values = _registry_vars(distro, registry_port=5000.0, registry_http_secret="shared",
+                            registry_s3_endpoint="http://10.0.0.55:9000")
     config = yaml.safe_load(_render(ROLES / "registry/templates/config.yml.j2", **values))
     assert config["http"]["addr"] == ":5000" and config["http"]["secret"] == "shared"
     assert config["storage"]["redirect"]["disable"] is True and config["storage"]["s3"]["secure"] is False
-    assert config["auth"]["htpasswd"]["path"] == "/etc/docker/registry/htpasswd"
-    assert config["http"]["debug"]["addr"].startswith("127.0.0.1:")
+    assert config["storage"]["s3"]["forcepathstyle"] is True, "v3 defaults to virtual-host buckets"
+    assert config["auth"]["htpasswd"]["path"] == "/etc/distribution/htpasswd"
+    assert config["http"]["tls"]["certificate"] == "/etc/distribution/tls.crt"
+    assert config["http"]["debug"]["addr"] == "127.0.0.1:5001", "keepalived's track script reads /debug/health there"
+    assert config["health"]["storagedriver"]["enabled"] is True
+
+
+def test_systemd_unit_runs_the_pinned_version_unprivileged_and_restarts() -> None:
+    unit = _render(ROLES / "registry/templates/distribution-registry.service.j2",
+                   **_registry_vars("debian", registry_version="v3.1.2"))
+    assert ("ExecStart=/usr/local/lib/distribution-registry/registry-v3.1.2 serve /etc/distribution/config.yml"
+            in unit)
+    assert "User=distribution-registry\n" in unit and "Restart=always\n" in unit
+    assert "StartLimitIntervalSec=0\n" in unit and "Environment=OTEL_TRACES_EXPORTER=none\n" in unit
+
+
+def test_openrc_service_runs_the_pinned_version_under_supervise_daemon() -> None:
+    script = _render(ROLES / "registry/templates/distribution-registry.openrc.j2",
+                     **_registry_vars("alpine", registry_version="v3.1.2"))
+    assert script.startswith("#!/sbin/openrc-run\n")
+    assert 'command="/usr/local/lib/distribution-registry/registry-v3.1.2"' in script
+    assert 'command_args="serve /etc/distribution/config.yml"' in script
+    assert "supervisor=supervise-daemon" in script and "respawn_max=0" in script
+    assert 'command_user="distribution-registry:distribution-registry"' in script
+    assert "--env OTEL_TRACES_EXPORTER=none" in script

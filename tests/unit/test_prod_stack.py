@@ -52,9 +52,11 @@ def test_every_setting_passes_the_preview_readers() -> None:
     image = image_source(PROD["lxdha:image"])
     site_mirror = mirror(PROD["lxdha:mirror"], image)
     assert site_mirror["repositories"] == ["alpine/v3.24/main", "alpine/v3.24/community"]
-    settings = registry_settings(PROD["lxdha:registry"])
+    settings = registry_settings(PROD["lxdha:registry"], mirror_url=site_mirror["url"])
     assert settings.replicas == 2 and settings.vrrp.vip == "10.0.0.250" and settings.vrrp.subnet == "10.0.0.0/24"
     assert settings.s3.endpoint == "http://10.0.0.55:9000"
+    assert settings.server.source == "artifact"
+    assert settings.server.url.startswith("http://10.0.0.55:9000/artifacts/distribution-registry/")
     check_vip_is_not_an_endpoint(settings, {"lxd:remote": url_host(PROD["lxd:remote"]),
                                             "lxdha:image.remote": url_host(image.remote_url),
                                             "lxdha:mirror.url": url_host(site_mirror["url"])}, resolve=_offline)

@@ -10,7 +10,12 @@ import pytest
 
 from cluster.errors import ConfigError
 from components.registry import playbook_vars
-from components.registry_config import check_vip_is_not_an_endpoint, registry_settings
+from components.registry_config import (
+    DEFAULT_SERVER_SHA256,
+    DEFAULT_SERVER_VERSION,
+    check_vip_is_not_an_endpoint,
+    registry_settings,
+)
 from components.registry_secrets import registry_secrets
 from lab.pki import issue_self_signed
 from provisioners.htpasswd import htpasswd_lines, parse_users_file
@@ -20,6 +25,9 @@ VALID: dict[str, Any] = {
     "network": {"subnet": "10.0.0.0/24", "dhcpRange": ["10.0.0.100", "10.0.0.199"]},
     "s3": {"endpoint": "http://10.0.0.55:9000", "bucket": "registry"},
 }
+
+
+MIRROR = "http://10.0.0.55:9000/debian"
 
 
 def _with(path: str, value: Any) -> dict[str, Any]:
@@ -36,7 +44,7 @@ def _with(path: str, value: Any) -> dict[str, Any]:
 
 
 def test_valid_settings() -> None:
-    settings = registry_settings(VALID)
+    settings = registry_settings(VALID, mirror_url=MIRROR)
     assert settings.names() == ["registry-0", "registry-1"]
     assert settings.vrrp.prefix_len == 24 and settings.vrrp.version == 3
     assert settings.group == "registry"
@@ -62,10 +70,17 @@ def test_valid_settings() -> None:
     ("s3.bucket", None, "lxdha:registry.s3.bucket", "not set"),
     ("replica", 2, "lxdha:registry.replica", "not a known setting"),
     ("vip", "1" * 600, "lxdha:registry.vip", "characters long"),
+    ("server", "v3", "lxdha:registry.server", "not a mapping"),
+    ("server", {"source": "docker"}, "lxdha:registry.server.source", "not a server source"),
+    ("server", {"version": "3.1.2"}, "lxdha:registry.server.version", "not a release version"),
+    ("server", {"version": "v3.1.3"}, "lxdha:registry.server.sha256", "default checksum belongs to"),
+    ("server", {"sha256": "abc"}, "lxdha:registry.server.sha256", "64 hex digits"),
+    ("server", {"url": "ftp://mirror/registry"}, "lxdha:registry.server.url", "http(s) URL"),
+    ("server", {"checksum": "x"}, "lxdha:registry.server.checksum", "not a known setting"),
 ])
 def test_bad_input_names_the_field_and_the_fix(path: str, value: Any, field: str, words: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        registry_settings(_with(path, value))
+        registry_settings(_with(path, value), mirror_url=MIRROR)
     assert caught.value.field == field
     assert words in str(caught.value) and "Fix:" in str(caught.value)
 
@@ -87,7 +102,7 @@ def test_users_file_parsing() -> None:
 
 
 def test_playbook_vars_peers_and_secrets() -> None:
-    settings = registry_settings(VALID)
+    settings = registry_settings(VALID, mirror_url=MIRROR)
     secrets = {"http_secret": "h", "htpasswd": "a:b", "tls_cert": "C", "tls_key": "K", "s3_access_key": "A",
                "s3_secret_key": "S", "vrrp_password": ""}
     extra = playbook_vars(settings, secrets, "10.0.0.102", ["10.0.0.103", "10.0.0.102"])
@@ -95,6 +110,7 @@ def test_playbook_vars_peers_and_secrets() -> None:
     assert extra["keepalived_self_address"] == "10.0.0.102"
     assert extra["keepalived_vip"] == "10.0.0.240" and extra["keepalived_vrid"] == 51
     assert extra["registry_s3_endpoint"] == "http://10.0.0.55:9000"
+    assert extra["registry_source"] == "artifact" and extra["registry_sha256"] == DEFAULT_SERVER_SHA256
 
 
 @pytest.mark.parametrize(("endpoints", "vip", "holder"), [
@@ -103,7 +119,7 @@ def test_playbook_vars_peers_and_secrets() -> None:
     ({"lxd:remote": "lb.site.example"}, "10.0.0.60", "lxd:remote (lb.site.example)"),
 ])
 def test_a_vip_that_is_one_of_the_stacks_endpoints_is_refused(endpoints: dict, vip: str, holder: str) -> None:
-    settings = registry_settings({**VALID, "vip": vip})
+    settings = registry_settings({**VALID, "vip": vip}, mirror_url=MIRROR)
     resolve = {"lb.site.example": {"10.0.0.60"}}
     with pytest.raises(ConfigError) as caught:
         check_vip_is_not_an_endpoint(settings, endpoints, resolve=lambda host: resolve.get(host, {host}))
@@ -111,7 +127,8 @@ def test_a_vip_that_is_one_of_the_stacks_endpoints_is_refused(endpoints: dict, v
 
 
 def test_a_free_vip_passes_the_endpoint_check() -> None:
-    check_vip_is_not_an_endpoint(registry_settings(VALID), {"lxd:remote": "10.0.0.100"}, resolve=lambda h: {h})
+    check_vip_is_not_an_endpoint(registry_settings(VALID, mirror_url=MIRROR), {"lxd:remote": "10.0.0.100"},
+                                 resolve=lambda h: {h})
 
 
 class FakeConfig:
@@ -137,7 +154,8 @@ def _secrets_config(**changes: Any) -> dict[str, Any]:
 
 def _read_secrets(values: dict[str, Any], **registry: Any) -> Any:
     raw = {**VALID, "tls": {"cert": values["_cert"]}, **registry}
-    return registry_secrets(FakeConfig(values), raw, registry_settings({k: v for k, v in raw.items() if k != "tls"}))
+    return registry_secrets(FakeConfig(values), raw, registry_settings({k: v for k, v in raw.items() if k != "tls"},
+                                                                               mirror_url=MIRROR))
 
 
 def test_registry_secrets_read_and_hide_in_repr() -> None:
@@ -166,3 +184,27 @@ def test_registry_secret_mistakes_name_the_key(changes: dict, registry: dict, ke
     for value in changes.values():
         if isinstance(value, str) and "PRIVATE KEY" in value:
             assert value.splitlines()[1] not in str(caught.value)
+
+
+def test_server_defaults_to_the_pinned_build_in_the_mirror() -> None:
+    server = registry_settings(VALID, mirror_url=MIRROR + "/").server
+    assert (server.source, server.version, server.sha256) == ("artifact", DEFAULT_SERVER_VERSION, DEFAULT_SERVER_SHA256)
+    assert server.url == f"{MIRROR}/artifacts/distribution-registry/{DEFAULT_SERVER_VERSION}/registry-linux-amd64"
+
+
+def test_server_without_a_mirror_needs_an_explicit_url() -> None:
+    with pytest.raises(ConfigError) as caught:
+        registry_settings(VALID)
+    assert caught.value.field == "lxdha:registry.server.url" and "lxdha:mirror.url" in str(caught.value)
+    pinned = {"version": "v3.2.0", "sha256": "A" * 64, "url": "https://mirror.example/registry"}
+    server = registry_settings(_with("server", pinned)).server
+    assert (server.version, server.sha256, server.url) == ("v3.2.0", "a" * 64, "https://mirror.example/registry")
+
+
+def test_distro_source_needs_no_artifact() -> None:
+    assert registry_settings(_with("server", {"source": "distro"})).server.source == "distro"
+
+
+def test_a_baked_image_carries_the_distro_server_only_for_the_distro_source() -> None:
+    assert registry_settings(VALID, mirror_url=MIRROR).packages() == ("keepalived",)
+    assert registry_settings(_with("server", {"source": "distro"})).packages() == ("keepalived", "docker-registry")
