@@ -31,6 +31,13 @@ KEEP = os.environ.get("LAB_KEEP", "") == "1"
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "integration: needs the real lab cluster (lab/)")
+    config.addinivalue_line("markers", "lab_rebuild: tears the session's lab down and brings it up again (run last)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that re-create the lab run after every other test: what they leave is a new lab, and a
+    failure half-way must not become the failure of every test that follows."""
+    items.sort(key=lambda item: item.get_closest_marker("lab_rebuild") is not None)  # stable: order kept otherwise
 
 
 def lab_prerequisite(condition: bool, reason: str) -> None:

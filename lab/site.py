@@ -62,7 +62,8 @@ def s3_healthy(config: LabConfig, timeout: float = 2) -> bool:
 
 def start_s3(config: LabConfig, table: ProcessTable) -> Daemon:
     running = table.running(DAEMON)
-    if running:
+    if running:  # maybe started by a run killed before MinIO was healthy: wait for it like a fresh start
+        _wait_healthy(config, running)
         return running
     binary = minio_path(config)
     if not binary.exists():
@@ -77,14 +78,18 @@ def start_s3(config: LabConfig, table: ProcessTable) -> Daemon:
                                   "server", "--quiet", "--address", f"{config.site.address}:{S3_PORT}",
                                   str(data)],
                          marker=str(data), log_path=config.log_dir / "minio.log", env=env)
-    deadline = time.monotonic() + 60
+    _wait_healthy(config, daemon)
+    return daemon
+
+
+def _wait_healthy(config: LabConfig, daemon: Daemon, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
     while not s3_healthy(config):
         if daemon.gone():  # not alive(): /proc cmdline reads can come back empty while it starts
             raise LabError(f"MinIO exited at start; see {config.log_dir / 'minio.log'}")
         if time.monotonic() >= deadline:
-            raise LabError(f"MinIO not healthy after 60s; see {config.log_dir / 'minio.log'}")
+            raise LabError(f"MinIO not healthy after {timeout:.0f}s; see {config.log_dir / 'minio.log'}")
         time.sleep(0.2)
-    return daemon
 
 
 def stop_s3(config: LabConfig, table: ProcessTable) -> None:

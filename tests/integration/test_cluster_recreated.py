@@ -17,6 +17,7 @@ pytestmark = pytest.mark.integration
 NAMES = ("rb-0", "rb-1")
 
 
+@pytest.mark.lab_rebuild
 def test_after_the_cluster_is_recreated_the_next_up_converges(lab: LabInfo) -> None:
     with lab_stack("reborn", {"lxdha:containers": {"count": len(NAMES), "prefix": "rb"}}) as cli:
         assert cli.up_summary()["result"] == "succeeded"

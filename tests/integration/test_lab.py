@@ -222,8 +222,9 @@ def test_up_is_idempotent(lab: LabInfo) -> None:
     assert again.data == json.loads(before)
 
 
+@pytest.mark.lab_rebuild
 def test_down_leaves_nothing_and_up_resumes_after_an_interrupted_run(lab: LabInfo) -> None:
-    """Last in this module: tears the lab down (must leave nothing), interrupts an `up` half-way,
+    """Last in the session (lab_rebuild): tears the lab down (must leave nothing), interrupts an `up` half-way,
     then checks that the next `up` completes — leaving the lab up for the session teardown."""
     config = lab.config
     assert down(config) == []
