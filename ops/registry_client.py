@@ -81,27 +81,36 @@ class Skopeo:
                          timeout=timeout)
 
 
+    def push_sample(self, layout: Path, repository: str, tag: str, content: str) -> str:
+        """Builds a one-layer image holding `content`, pushes it as repository:tag and returns the digest
+        the registry serves it under (raises with skopeo's message on failure)."""
+        build_sample_image(layout, content)
+        pushed = self.push(layout, repository, tag)
+        if pushed.returncode != 0:
+            raise RuntimeError(f"push of {repository}:{tag} to {self.access.host} failed: "
+                               f"{pushed.stderr.strip()[-500:]}")
+        digest = self.digest(repository, tag)
+        if digest.returncode != 0:
+            raise RuntimeError(f"inspect of {repository}:{tag} on {self.access.host} failed: "
+                               f"{digest.stderr.strip()[-500:]}")
+        return digest.stdout.strip()
+
+
 def push_and_pull(access: RegistryAccess, repository: str = "lxdha/sample") -> dict[str, object]:
     """Pushes a fresh image, pulls it back, returns digests and timings (raises on any failure)."""
     with tempfile.TemporaryDirectory(prefix="lxdha-skopeo-") as work:
         work_dir = Path(work)
         skopeo = Skopeo(access, work_dir)
         tag = time.strftime("demo-%Y%m%d-%H%M%S")
-        build_sample_image(work_dir / "image", f"pushed by lxdha at {time.time()}")
         started = time.monotonic()
-        pushed = skopeo.push(work_dir / "image", repository, tag)
-        if pushed.returncode != 0:
-            raise RuntimeError(f"push to {access.host} failed: {pushed.stderr.strip()}")
+        digest = skopeo.push_sample(work_dir / "image", repository, tag, f"pushed by lxdha at {time.time()}")
         push_s = time.monotonic() - started
-        remote = skopeo.digest(repository, tag)
-        if remote.returncode != 0:
-            raise RuntimeError(f"inspect on {access.host} failed: {remote.stderr.strip()}")
         started = time.monotonic()
         pulled = skopeo.pull(repository, tag, work_dir / "pulled")
         if pulled.returncode != 0:
             raise RuntimeError(f"pull from {access.host} failed: {pulled.stderr.strip()}")
         pull_s = time.monotonic() - started
         local_index = json.loads((work_dir / "pulled" / "index.json").read_text())
-        return {"reference": f"{access.host}/{repository}:{tag}", "digest": remote.stdout.strip(),
+        return {"reference": f"{access.host}/{repository}:{tag}", "digest": digest,
                 "pulled_manifest": local_index["manifests"][0]["digest"], "push_s": round(push_s, 2),
                 "pull_s": round(pull_s, 2)}

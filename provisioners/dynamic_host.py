@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import os
 import signal
 import sys
 import types
@@ -60,7 +61,11 @@ def main() -> None:
     host = load_sdk_host()
     host["traceback"] = types.SimpleNamespace(format_exc=_one_message)  # read by the SDK's error wrapper
     host["futures"] = types.SimpleNamespace(ThreadPoolExecutor=_wider_pool)
-    host["main"]()
+    try:
+        host["main"]()
+    except KeyboardInterrupt:  # arrived between the SDK's port line and its own handler: same stop
+        sys.stdout.flush()
+        os._exit(0)  # the gRPC server's threads would otherwise keep the process alive
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.testing import execute
-from ops.registry_client import Skopeo, build_sample_image
+from ops.registry_client import Skopeo
 
 SERVICES = ("docker-registry", "keepalived")
 # init's start time (clock ticks since boot, field 22 of /proc/1/stat) and each service's last start
@@ -83,14 +83,8 @@ def push_samples(skopeo: Skopeo, work: Path, count: int, repository: str = "benc
     pushed = []
     for index in range(count):
         tag = f"v{index + 1}"
-        build_sample_image(work / tag, f"migration sample {tag} {time.time()}")
-        result = skopeo.push(work / tag, repository, tag)
-        if result.returncode != 0:
-            raise RuntimeError(f"push of {repository}:{tag} failed: {result.stderr.strip()}")
-        digest = skopeo.digest(repository, tag)
-        if digest.returncode != 0:
-            raise RuntimeError(f"inspect of {repository}:{tag} failed: {digest.stderr.strip()}")
-        pushed.append(PushedImage(repository, tag, digest.stdout.strip()))
+        digest = skopeo.push_sample(work / tag, repository, tag, f"migration sample {tag} {time.time()}")
+        pushed.append(PushedImage(repository, tag, digest))
     return pushed
 
 

@@ -28,7 +28,7 @@ from lab.info import LabInfo
 from ops.lab_secrets import TLS_CERT, ensure_all, registry_login
 from ops.lab_stacks import lab_stack, registry_overrides
 from ops.pulumi_cli import PulumiError
-from ops.registry_client import RegistryAccess, Skopeo, build_sample_image
+from ops.registry_client import RegistryAccess, Skopeo
 from ops.rolling import Options, Report, Roll, return_home
 from ops.services import Service, registry_service
 from ops.stack_config import endpoint_from_stack, read_stack_config
@@ -80,14 +80,8 @@ def _push_images(skopeo: Skopeo, work: Path, count: int, say: Say) -> list[Image
     images = []
     for index in range(count):
         tag = f"{stamp}-{index}"
-        build_sample_image(work / f"image-{index}", f"soak image {tag} {time.time()}")
-        pushed = skopeo.push(work / f"image-{index}", REPOSITORY, tag)
-        if pushed.returncode != 0:
-            raise RuntimeError(f"push of {REPOSITORY}:{tag} failed: {pushed.stderr.strip()[-500:]}")
-        digest = skopeo.digest(REPOSITORY, tag)
-        if digest.returncode != 0:
-            raise RuntimeError(f"inspect of {REPOSITORY}:{tag} failed: {digest.stderr.strip()[-500:]}")
-        images.append(Image(REPOSITORY, tag, digest.stdout.strip()))
+        digest = skopeo.push_sample(work / f"image-{index}", REPOSITORY, tag, f"soak image {tag} {time.time()}")
+        images.append(Image(REPOSITORY, tag, digest))
     say(f"pushed {count} image(s): {', '.join(f'{i.tag} {i.digest[:19]}' for i in images)}")
     return images
 

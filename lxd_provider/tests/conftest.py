@@ -1,21 +1,5 @@
 """Fixtures of the provider's unit tests: no real waiting, and a fake three-member cluster with an image."""
 
-from __future__ import annotations
+from tests.support.fake_fixtures import fake, no_waiting
 
-import time
-
-import pytest
-
-from tests.support.fake_lxd import FakeLxd
-
-
-@pytest.fixture(autouse=True)
-def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(time, "sleep", lambda _s: None)
-
-
-@pytest.fixture
-def fake() -> FakeLxd:
-    cluster = FakeLxd.cluster()
-    cluster.add_image("a" * 64, aliases=("debian/stable",))
-    return cluster
+__all__ = ["fake", "no_waiting"]

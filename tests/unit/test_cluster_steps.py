@@ -1,9 +1,8 @@
 """Each mutating step driven through a fake LXD that fails in the ways a real cluster does; every retry
 must re-read the cluster and continue from what it shows (never repeat what already happened)."""
 
+# ruff: noqa: F811 - test parameters named after the imported fixtures
 from __future__ import annotations
-
-import time
 
 import pytest
 
@@ -18,23 +17,12 @@ from cluster.steps import (
     ensure_stopped,
     run_in_instance,
 )
+from tests.support.fake_fixtures import fake, no_waiting  # noqa: F401 - the fixtures these tests use
 from tests.support.fake_lxd import FakeLxd
 
 OWNER = "lxdha/test"
 BODY = {"name": "web-0", "type": "container", "source": {"type": "image", "alias": "debian/stable"},
         "config": {MANAGED_KEY: "true", OWNER_KEY: OWNER}, "profiles": ["default"], "devices": {}}
-
-
-@pytest.fixture(autouse=True)
-def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(time, "sleep", lambda _s: None)
-
-
-@pytest.fixture
-def fake() -> FakeLxd:
-    cluster = FakeLxd.cluster()
-    cluster.add_image("a" * 64, aliases=("debian/stable",))
-    return cluster
 
 
 CREATE = r"/instances"
