@@ -39,6 +39,10 @@ Say = Callable[[str], None]
 
 # LXD's answers (whole phrases) while an instance's record changes hands between members during a move
 RECORD_IN_FLUX = ("failed to get address of instance's member", "instance not found")
+# A copy that broke off mid-transfer leaves its volume on the target until LXD's receiving side gives up
+# (the soak saw 10-30 s): the next move to that member fails with this until then.
+TARGET_LEFTOVER = "already exists on migration target storage"
+MOVE_ATTEMPTS = 12  # the default 8 rides out a restart; a leftover copy on the target can take longer
 
 
 def _say(line: str) -> None:
@@ -47,6 +51,11 @@ def _say(line: str) -> None:
 
 class InstanceInFlux(TransientError):
     """The instance is briefly unreadable while the cluster moves it between members."""
+
+
+class TargetHoldsALeftoverCopy(TransientError):
+    """The target member still holds the volume of a copy that broke off; LXD removes it when its
+    receiving side gives up, so the move is tried again (the cluster re-read first)."""
 
 
 def gone_error(name: str) -> StepFailed:
@@ -145,12 +154,14 @@ def ensure_moved(client: pylxd.Client, name: str, target: str, keep_running: boo
             except OperationFailed as error:
                 if any(phrase in str(error).lower() for phrase in RECORD_IN_FLUX):
                     raise InstanceInFlux(str(error)) from error  # the record is changing hands: re-read
+                if TARGET_LEFTOVER in str(error).lower():
+                    raise TargetHoldsALeftoverCopy(str(error)) from error
                 raise
         if start_after:
             _status_step(client, name, True)
 
     try:
-        with_retries(attempt, f"move {name} to {target}")
+        with_retries(attempt, f"move {name} to {target}", attempts=MOVE_ATTEMPTS, deadline_s=240.0)
     except Exception:
         if start_after:
             _restart_after_failed_move(client, name, say)

@@ -238,3 +238,17 @@ def test_a_move_answered_with_the_record_changing_hands_is_re_read_not_repeated(
     fake.fail("POST", MOVE, kind="operation", message="Failed to get address of instance's member: Instance not found")
     assert ensure_moved(fake.client(), "web-0", "m2") is True
     assert fake.count("POST", MOVE + TARGETED) == 1 and fake.instances["web-0"]["location"] == "m2"
+
+
+def test_a_move_to_a_member_still_holding_a_broken_copy_waits_for_lxd_to_remove_it(fake: FakeLxd) -> None:
+    """Soak (7-roll run, rolls 2-3): a copy broke off when the leader was killed; the target kept its volume
+    for 10-30 s and every move to it failed with "Cannot create volume, already exists on migration target
+    storage". The move is tried again (after re-reading the cluster) until LXD has removed the leftover."""
+    fake.add_instance("web-0", "m1")
+    leftover = ("transfer", "Copy instance operation failed: Failed instance creation: Error transferring instance "
+                            "data: Failed creating instance on target: Cannot create volume, already exists on "
+                            "migration target storage")
+    fake.fail("POST", MOVE, kind="pass", times=5, before=lambda: setattr(fake, "interrupt_move", leftover))
+    assert ensure_moved(fake.client(), "web-0", "m3") is True
+    assert (fake.instances["web-0"]["location"], fake.instances["web-0"]["status"]) == ("m3", "Running")
+    assert fake.count("POST", MOVE + TARGETED) == 6
