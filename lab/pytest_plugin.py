@@ -31,7 +31,6 @@ KEEP = os.environ.get("LAB_KEEP", "") == "1"
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "integration: needs the real lab cluster (lab/)")
-    config.addinivalue_line("markers", "lab_rebuild: tears the session's lab down and brings it up again (run last)")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
