@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -31,6 +32,22 @@ KEEP = os.environ.get("LAB_KEEP", "") == "1"
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "integration: needs the real lab cluster (lab/)")
+
+
+_FIGURES: list[str] = []
+
+
+def record_figure(line: str) -> None:
+    """A figure a test measured (a gap, a count): printed together at the end of the session, so a
+    CI log carries them without `-s`. Tests assert behaviour; the figures are for the reader."""
+    _FIGURES.append(" ".join(line.split()) if "\n" not in line.strip() else line.strip())
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _FIGURES:
+        terminalreporter.section("figures measured by the tests")
+        for line in _FIGURES:
+            terminalreporter.write_line(line)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

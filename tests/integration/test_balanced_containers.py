@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from lab.info import LabInfo
+from lab.pytest_plugin import record_figure
 from tests.support.lab_stack import change_counts, lab_stack, ssh_run
 
 pytestmark = pytest.mark.integration
@@ -41,8 +42,8 @@ def test_nine_containers_spread_configured_reapplied_and_destroyed(lab: LabInfo,
         assert first["result"] == "succeeded", first
 
         placed = Counter(_our_locations(lab).values())
-        print(f"\n{COUNT} containers in one parallel `pulumi up`: {first.get('durationSeconds')}s, "
-              f"placement {dict(sorted(placed.items()))}")
+        record_figure(f"{COUNT} containers in one parallel `pulumi up`: {first.get('durationSeconds')}s, "
+                      f"placement {dict(sorted(placed.items()))}")
         totals = _all_locations(lab)
         if max(before[m] for m in members) == min(before[m] for m in members):  # an empty/even start: 3/3/3
             assert max(placed[m] for m in members) - min(placed[m] for m in members) <= 1, placed

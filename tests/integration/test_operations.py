@@ -18,6 +18,7 @@ from cluster.facts import GROUP_KEY, MANAGED_KEY, ORIGIN_KEY
 from cluster.steps import ensure_created, ensure_deleted, ensure_running
 from lab import testing
 from lab.info import LabInfo
+from lab.pytest_plugin import record_figure
 from ops.health import CheckResult, FunctionCheck
 from ops.host_requirements import CommandSysctlReader, SysctlRequirement, check_requirements
 from ops.moves import online_names, spread_of, violations
@@ -95,7 +96,7 @@ def test_rebalance_dry_run_moves_nothing_then_moves_only_what_improves(client: p
     started = time.monotonic()
     moves, results = rebalance(client, SCOPE, dry_run=False)
     seconds = time.monotonic() - started
-    print(f"rebalance: {len(results)} move(s) in {seconds:.1f}s: {[m.describe() for m in moves]}")
+    record_figure(f"rebalance: {len(results)} move(s) in {seconds:.1f}s: {[m.describe() for m in moves]}")
     assert all(r.moved and r.move.instance.startswith(PREFIX) for r in results)
     assert len({r.move.instance for r in results}) == len(results)
 
@@ -123,8 +124,8 @@ def test_maintenance_rolls_every_member_and_puts_everything_back(client: pylxd.C
     assert not any(w.origin for w in read_snapshot(client, SCOPE).in_scope()), "an evacuation record was left"
     moved = sum(1 for m in report.moves if m.moved)
     assert moved == 2 * len(before)
-    print(f"maintenance: 3 members in {report.seconds:.1f}s "
-          f"({', '.join(f'{m} {s:.1f}s' for m, s in report.member_seconds.items())}), {moved} moves")
+    record_figure(f"maintenance: 3 members in {report.seconds:.1f}s "
+                  f"({', '.join(f'{m} {s:.1f}s' for m, s in report.member_seconds.items())}), {moved} moves")
 
 
 def test_maintenance_stops_at_the_first_unhealthy_gate(client: pylxd.Client, ops_containers: Callable) -> None:

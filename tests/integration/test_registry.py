@@ -25,6 +25,7 @@ import requests
 from components.registry_config import DEFAULT_SERVER_VERSION
 from lab import testing
 from lab.info import LabInfo
+from lab.pytest_plugin import record_figure
 from ops.conformance import run_suite
 from ops.go_tools import CONFORMANCE, ensure_built
 from ops.lab_secrets import TLS_CERT, ensure_all, registry_login
@@ -186,9 +187,9 @@ def test_roll_from_2_8_to_v3_one_replica_at_a_time_under_a_pull_loop(lab: LabInf
     started = time.monotonic()
     with PullLoop(skopeo, images) as loop, probing(f"https://{VIP}:5000/v2/", TLS_CERT.read_text()) as probe:
         summary = stack.up_summary()
-    print(f"\nroll 2.8 -> {DEFAULT_SERVER_VERSION}: {time.monotonic() - started:.0f}s, {loop.pulls} pulls, "
-          f"{loop.retried} retried, {len(loop.failed)} failed; VIP longest gap {probe.result.longest_gap_s:.2f}s; "
-          f"{len(images)} digests checked")
+    record_figure(f"registry roll 2.8 -> {DEFAULT_SERVER_VERSION}: {time.monotonic() - started:.0f}s, "
+                  f"{loop.pulls} pulls, {loop.retried} retried, {len(loop.failed)} failed; VIP longest gap "
+                  f"{probe.result.longest_gap_s:.2f}s; {len(images)} digests checked")
     assert summary["result"] == "succeeded", summary
     assert change_counts(summary) == {"update": 2}, summary["resourceChanges"]
     assert loop.pulls > 0 and loop.failed == [], loop.failed
@@ -217,7 +218,7 @@ def test_anonymous_access_is_refused(skopeo: Skopeo, pushed: dict[str, str], tmp
 def test_oci_conformance_suite_through_the_vip(stack: PulumiCli, tmp_path: Path) -> None:
     user, password = registry_login()
     result = run_suite(ensure_built(CONFORMANCE), f"{VIP}:5000", user, password, TLS_CERT, tmp_path)
-    print("\n" + result.summary())
+    record_figure("OCI conformance through the VIP: " + result.summary())
     assert result.problems() == [], result.output[-3000:]
     assert password not in (tmp_path / "results" / "report.html").read_text(), "the report must not hold the login"
 
@@ -331,11 +332,11 @@ def test_large_push_completes_across_a_master_failover_and_nothing_half_written_
         testing.stop(client, master, force=True)
         pusher.join(timeout=900)
         watch.blob_whole.wait(timeout=30)  # keep watching until the pushed blob is served
-    print(f"\nlarge push ({layer.size / 1e6:.0f} MB) across a failover: master {master} stopped "
-          f"{stopped_at - attempts[0][0]:.1f}s into the push ({received / 1e6:.0f} MB received); attempts "
-          f"{[(round(end - start, 1), code) for start, end, code, _ in attempts]}; VIP longest gap "
-          f"{probe.result.longest_gap_s:.2f}s; {len(watch.seen)} HEADs, statuses "
-          f"{sorted({(what, status) for what, status, _ in watch.seen})}")
+    record_figure(f"large push ({layer.size / 1e6:.0f} MB) across a failover: master {master} stopped "
+                  f"{stopped_at - attempts[0][0]:.1f}s into the push ({received / 1e6:.0f} MB received); attempts "
+                  f"{[(round(end - start, 1), code) for start, end, code, _ in attempts]}; VIP longest gap "
+                  f"{probe.result.longest_gap_s:.2f}s; {len(watch.seen)} HEADs, statuses "
+                  f"{sorted({(what, status) for what, status, _ in watch.seen})}")
     assert attempts and attempts[-1][2] == 0, f"the push did not complete: {attempts}"
     assert len(attempts) == 2 and attempts[0][2] != 0, f"the failover must cut the first attempt: {attempts}"
     assert watch.problems == [], watch.problems
@@ -372,8 +373,8 @@ def test_rolling_reapply_keeps_the_vip_up(lab: LabInfo, stack: PulumiCli, ansibl
     template.write_text(template.read_text().replace("level: info", "level: warn"))
     with probing(f"https://{VIP}:5000/v2/", TLS_CERT.read_text()) as probe:
         summary = stack.up_summary()
-    print(f"\nrolling re-apply: {probe.result.failures}/{probe.result.attempts} probes failed, "
-          f"longest gap {probe.result.longest_gap_s:.2f}s")
+    record_figure(f"registry rolling re-apply: {probe.result.failures}/{probe.result.attempts} probes failed, "
+                  f"longest gap {probe.result.longest_gap_s:.2f}s")
     assert change_counts(summary) == {"update": 2}, summary["resourceChanges"]
     assert probe.result.longest_gap_s < 2.0, probe.result
 
@@ -411,9 +412,10 @@ def test_rolling_maintenance_of_every_member_keeps_pulls_working(lab: LabInfo, s
              "--host-step", "{python} -m lab fault restart-member {member}"],
             cwd=stack.workdir, env=stack.env, capture_output=True, text=True, timeout=1500, check=False)
     seconds = time.monotonic() - started
-    print(f"\nmaintenance roll of every member: {seconds:.0f}s, {loop.pulls} pulls, {loop.retried} retried, "
-          f"{len(loop.failed)} failed; VIP longest gap {probe.result.longest_gap_s:.2f}s over "
-          f"{len(probe.result.gaps)} gap(s)\n{roll.stdout[-1500:]}")
+    record_figure(f"maintenance roll of every member: {seconds:.0f}s, {loop.pulls} pulls, {loop.retried} retried, "
+                  f"{len(loop.failed)} failed; VIP longest gap {probe.result.longest_gap_s:.2f}s over "
+                  f"{len(probe.result.gaps)} gap(s)")
+    print(roll.stdout[-1500:])
     assert roll.returncode == 0, roll.stdout[-3000:] + roll.stderr[-2000:]
     assert loop.pulls > 0 and loop.failed == [], loop.failed
     for image in images:
@@ -459,8 +461,8 @@ def test_s3_down_fails_health_clearly_and_recovers_without_loss(lab: LabInfo, st
         assert time.monotonic() < deadline, f"registry health still passing with S3 down: {detail!r}"
         time.sleep(2)
     ready = registry_service(read_stack_config(stack.stack)).checks[1]
-    print(f"\nregistry health with S3 down: {detail.strip()[:300]}\nVIP check: {check.check().detail}"
-          f"\nreplicas check: {ready.check().detail}")
+    record_figure(f"registry health with S3 down: {detail.strip()[:300]}\nVIP check: {check.check().detail}"
+                  f"\nreplicas check: {ready.check().detail}")
     assert not check.check().ok
     lab_faults.start_s3()
     deadline = time.monotonic() + 90
@@ -513,7 +515,7 @@ def test_no_secret_in_plaintext_in_state_stack_files_or_logs(lab: LabInfo, stack
         places[f"LXD config of {replica['name']}"] = json.dumps(client.api.instances[replica["name"]].get().json())
     leaks = [f"{name} in {place}" for place, text in places.items() for name, value in secrets.items()
              if value in text]
-    print(f"\nsecrets audit: {len(secrets)} secrets x {len(places)} places, {len(leaks)} leak(s)")
+    record_figure(f"secrets audit: {len(secrets)} secrets x {len(places)} places, {len(leaks)} leak(s)")
     assert leaks == []
 
 
