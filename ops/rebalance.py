@@ -1,5 +1,5 @@
 """`python -m ops.rebalance --stack lab [--dry-run]`: moves only the containers whose move restores
-anti-affinity or evens out the members (provisioners/rebalance_plan.py), with stop -> move -> start.
+anti-affinity or evens out the members (ops/rebalance_plan.py), with stop -> move -> start.
 Exit 0 when done (or nothing to do), 2 on bad arguments or config."""
 
 from __future__ import annotations
