@@ -3,6 +3,7 @@ pulls it back -> prints the VIP, the replicas and their members, and how long ea
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ def _step(name: str, started: float, timings: dict[str, float]) -> float:
 
 
 def main() -> int:
+    argparse.ArgumentParser(prog="python -m ops.demo", description=__doc__).parse_args()  # --help, nothing else
     timings: dict[str, float] = {}
     begin = mark = time.monotonic()
     subprocess.run([sys.executable, "-m", "lab", "up"], cwd=ROOT, check=True, timeout=1800)
