@@ -92,14 +92,14 @@ def run(work: Path, lab: LabInfo, commit: str | None = None) -> dict[str, Any]:
     ensure_all()
     document["swept_before"] = sweep(lab)  # what an interrupted earlier run left would be adopted otherwise
     ansible_dir = work / "ansible"
-    shutil.copytree(ROOT / "ansible", ansible_dir)
     text = stack_file_text(lab, ansible_dir)
     new = Checkout(ROOT)
     with old_checkout(work, commit) as old:
+        shutil.copytree(old.path / "ansible", ansible_dir)  # the roles as they were when the stack was made
         old.write_stack_file(STACK, text)
         try:
             clock.timed("old checkout: make setup", old.setup)
-            _migrate_under_load(document, clock, lab, old, new, work)
+            _migrate_under_load(document, clock, lab, old, new, work, ansible_dir)
         except Exception as error:  # noqa: BLE001 - recorded: the report says what failed, clean-up follows
             document["error"] = f"{type(error).__name__}: {error}"
             say(f"FAILED: {error}")
@@ -114,13 +114,29 @@ def run(work: Path, lab: LabInfo, commit: str | None = None) -> dict[str, Any]:
     return document
 
 
+def upgraded_stack_file(text: str) -> str:
+    """The stack file as the upgrade leaves it: the replicas keep the server they run (2.8, the
+    distribution's package), so the migration is measured alone; moving to v3 is its own roll."""
+    document = yaml.safe_load(text)
+    registry = document["config"]["lxdha:registry"]
+    registry["server"] = {"source": "distro"}
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+def _upgrade_roles(ansible_dir: Path) -> None:
+    """The checkout upgraded in place: the same roles path, this code's roles."""
+    shutil.rmtree(ansible_dir)
+    shutil.copytree(ROOT / "ansible", ansible_dir)
+
+
 def _migrate_under_load(document: dict[str, Any], clock: Clock, lab: LabInfo, old: Checkout, new: Checkout,
-                        work: Path) -> None:
+                        work: Path, ansible_dir: Path) -> None:
     old_up = clock.timed("old code: pulumi up", lambda: old.driver(UP, STACK))
     document["old_up"] = {"result": old_up.get("result"), "changes": change_counts(old_up)}
     if old_up.get("result") != "succeeded":
         raise RuntimeError(f"the old code's pulumi up did not succeed: {old_up.get('result')}")
-    new.write_stack_file(STACK, old.stack_file(STACK))  # the same content, salt included
+    new.write_stack_file(STACK, upgraded_stack_file(old.stack_file(STACK)))  # salt and secrets as they were
+    _upgrade_roles(ansible_dir)
     cli = PulumiCli(ROOT, STACK)
     replicas = [replica["name"] for replica in cli.outputs()["registry"]["replicas"]]
     client = lab.lxd_client()

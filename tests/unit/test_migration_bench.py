@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import yaml
+
 from bench.migration import report
 from bench.migration.observe import ReplicaFacts, compare
 from ops.lab_stacks import under_state_dir
@@ -73,3 +75,14 @@ def test_state_paths_of_a_throw_away_stack_follow_the_state_directory() -> None:
     assert under_state_dir(config) == {
         "lxdha:ssh": {"privateKeyFile": str(STATE_DIR / "ssh/id_ed25519")},
         "keys": [str(STATE_DIR / "registry/users"), "/abs"], "lxd:remote": "https://10.91.0.10:8443", "count": 2}
+
+
+def test_the_upgraded_stack_file_keeps_the_running_server_and_every_other_value() -> None:
+    from bench.migration.scenario import upgraded_stack_file
+
+    text = ("encryptionsalt: v1:abc\nconfig:\n  lxd:remote: https://10.91.0.10:8443\n"
+            "  lxdha:registry:\n    prefix: bnmig\n    vip: 10.91.0.243\n  lxdha:secret:\n    secure: v1:xyz\n")
+    upgraded = yaml.safe_load(upgraded_stack_file(text))
+    assert upgraded["config"]["lxdha:registry"] == {"prefix": "bnmig", "vip": "10.91.0.243",
+                                                    "server": {"source": "distro"}}
+    assert upgraded["encryptionsalt"] == "v1:abc" and upgraded["config"]["lxdha:secret"] == {"secure": "v1:xyz"}
