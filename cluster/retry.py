@@ -56,6 +56,10 @@ TRANSIENT_PHRASES = (
     "websocket: bad handshake",
     "websocket: close 1006 (abnormal closure)",
     "got error reading migration source",  # the source member's daemon went away during the transfer
+    # the TLS stream between two members broke mid-transfer (the target was cut off the network): LXD's
+    # own message inside an operation's error; our client's TLS failures are exceptions, classified first
+    "tls: bad record mac",
+    "use of closed network connection",
 )
 _PHRASES = re.compile("|".join(rf"(?<![\w-]){re.escape(p)}(?![\w-])" for p in TRANSIENT_PHRASES), re.IGNORECASE)
 # A bare "EOF" is how Go reports a connection a restarting member dropped: only as the message's last word.

@@ -210,6 +210,17 @@ def test_move_whose_transfer_broke_while_its_target_was_cut_off_is_made_again(fa
     assert fake.count("POST", MOVE + TARGETED) == 2
 
 
+def test_move_whose_tls_stream_broke_while_its_target_was_cut_off_is_made_again(fake: FakeLxd) -> None:
+    """Soak (6-roll run, roll 3): the target was cut off mid-copy and LXD answered "local error: tls: bad
+    record MAC"; the roll stopped on it. The retry re-reads, waits for the target and moves again."""
+    fake.add_instance("web-0", "m2")
+    fake.interrupt_move = ("transfer", "Copy instance operation failed: Failed instance creation: local error: "
+                                       "tls: bad record MAC")
+    assert ensure_moved(fake.client(), "web-0", "m3") is True
+    assert (fake.instances["web-0"]["location"], fake.instances["web-0"]["status"]) == ("m3", "Running")
+    assert fake.count("POST", MOVE + TARGETED) == 2
+
+
 def test_move_whose_source_daemon_restarted_mid_transfer_is_made_again(fake: FakeLxd) -> None:
     """Soak (6-roll run, roll 4): the source member's daemon was restarted during the copy; LXD failed the
     move with "Got error reading migration source: websocket: close 1000 (normal)" and the roll stopped."""

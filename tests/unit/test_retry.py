@@ -57,6 +57,16 @@ def test_a_migration_whose_connection_between_members_broke_is_transient() -> No
     assert not is_transient(RuntimeError("websocket: bad handshakes"))  # whole phrases only
 
 
+def test_a_migration_stream_cut_off_between_members_is_transient_but_our_own_tls_failure_is_not() -> None:
+    """Soak (6-roll run, roll 3): the move's target was cut off the network and LXD failed the move with
+    "Failed instance creation: local error: tls: bad record MAC" (the stream between the members)."""
+    assert is_transient(RuntimeError("Copy instance operation failed: Failed instance creation: local error: "
+                                     "tls: bad record MAC"))
+    assert is_transient(RuntimeError("Error transferring instance data: write tcp 10.91.0.11:8443: use of closed "
+                                     "network connection"))
+    assert not is_transient(requests.exceptions.SSLError("tls: bad record MAC"))
+
+
 def test_retries_transient_then_succeeds() -> None:
     calls = []
 
