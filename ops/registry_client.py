@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 import subprocess
 import tempfile
 import time
@@ -25,6 +26,15 @@ class RegistryAccess:
     user: str
     password: str = field(repr=False)  # secret: never in a repr
     ca_cert_pem: str
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image pushed through the registry: what a client pulls back and checks the digest of."""
+
+    repository: str
+    tag: str
+    digest: str
 
 
 def write_auth_file(path: Path, host: str, user: str, password: str) -> None:
@@ -94,6 +104,42 @@ class Skopeo:
             raise RuntimeError(f"inspect of {repository}:{tag} on {self.access.host} failed: "
                                f"{digest.stderr.strip()[-500:]}")
         return digest.stdout.strip()
+
+
+def error_line(error: BaseException) -> str:
+    """An exception as one short line of a pull's record."""
+    return f"{type(error).__name__}: {error}"[-300:]
+
+
+def _failure(result: subprocess.CompletedProcess) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    return (lines[-1] if lines else f"skopeo exited {result.returncode}")[-300:]
+
+
+def pull_error(skopeo: Skopeo, image: Image, destination: Path) -> str | None:
+    """Pulls `image` (manifest and blobs) into a fresh OCI layout at `destination`; None when its manifest
+    digest is the one pushed, else why not. Never raises for a timeout or a broken layout: a failed pull."""
+    shutil.rmtree(destination, ignore_errors=True)
+    try:
+        result = skopeo.pull(image.repository, image.tag, destination)
+        if result.returncode != 0:
+            return _failure(result)
+        digest = json.loads((destination / "index.json").read_text())["manifests"][0]["digest"]
+    except (subprocess.SubprocessError, OSError, ValueError, LookupError) as error:
+        return error_line(error)
+    return None if digest == image.digest else f"pulled manifest {digest}, pushed {image.digest}"
+
+
+def digest_error(skopeo: Skopeo, image: Image) -> str | None:
+    """Inspects `image` (its manifest only); None when the registry serves it under the digest pushed."""
+    try:
+        result = skopeo.digest(image.repository, image.tag)
+    except subprocess.SubprocessError as error:
+        return error_line(error)
+    if result.returncode != 0:
+        return _failure(result)
+    served = result.stdout.strip()
+    return None if served == image.digest else f"served manifest {served}, pushed {image.digest}"
 
 
 def push_and_pull(access: RegistryAccess, repository: str = "lxdha/sample") -> dict[str, object]:

@@ -16,15 +16,16 @@ import requests
 import yaml
 
 from bench.migration.checkouts import DESTROY, OLD_COMMIT, UP, Checkout, old_checkout
-from bench.migration.observe import PullLoop, compare, facts_json, pull_matches, push_samples, read_replica
+from bench.migration.observe import compare, facts_json, push_samples, read_replica
 from cluster.facts import read_instances
 from cluster.images import delete_if_unused, read_alias, remove_alias
 from cluster.steps import ensure_deleted
 from lab.info import LabInfo
 from ops.lab_secrets import TLS_CERT, ensure_all, registry_login
 from ops.lab_stacks import change_counts, registry_overrides, stack_config
+from ops.pull_loop import PullLoop
 from ops.pulumi_cli import ROOT, STATE_DIR, PulumiCli
-from ops.registry_client import RegistryAccess, Skopeo
+from ops.registry_client import RegistryAccess, Skopeo, pull_error
 from ops.vip_probe import probing
 
 STACK = "bench-migration"
@@ -32,6 +33,9 @@ PREFIX, VIP, VRID, S3_ROOT = "bnmig", "10.91.0.243", 83, "/bench-migration"
 IMAGE_ALIAS = f"debian/{STACK}"
 SAMPLES = 3
 VIP_READY_S = 120
+PULL_INTERVAL_S = 0.2
+PULL_LOOP_MAX_S = 1800  # the pull loop never outlives this, even if the scenario forgets to stop it
+PULL_JOIN_S = 300
 
 
 def say(line: str) -> None:
@@ -148,7 +152,9 @@ def _migrate_under_load(document: dict[str, Any], clock: Clock, lab: LabInfo, ol
     before = {name: read_replica(client, name) for name in replicas}
     image_before = alias_target(client, IMAGE_ALIAS)
     say(f"replicas before: {json.dumps(facts_json(before))}")
-    with probing(f"https://{VIP}:5000/v2/", TLS_CERT.read_text()) as probe, PullLoop(skopeo, pushed) as loop:
+    with probing(f"https://{VIP}:5000/v2/", TLS_CERT.read_text()) as probe, \
+            PullLoop(pushed, lambda image: pull_error(skopeo, image, work / "pulled"), interval_s=PULL_INTERVAL_S,
+                     max_s=PULL_LOOP_MAX_S, join_s=PULL_JOIN_S) as loop:
         migrated = clock.timed("python -m ops.migrate", lambda: new.module("ops.migrate", "--stack", STACK, "--json"))
         report = json.loads(migrated.stdout.strip().splitlines()[-1]) if migrated.stdout.strip() else {}
         document["migrate"] = {"exit": migrated.returncode, **report}
@@ -165,7 +171,7 @@ def _migrate_under_load(document: dict[str, Any], clock: Clock, lab: LabInfo, ol
     document["replicas"] = {"before": facts_json(before), "after": facts_json(after)}
     document["containers"] = compare(before, after)
     document["image"] = {"alias": IMAGE_ALIAS, "before": image_before, "after": alias_target(client, IMAGE_ALIAS)}
-    unpullable = [f"{p.repository}:{p.tag}" for p in pushed if not pull_matches(skopeo, p)]
+    unpullable = [f"{p.repository}:{p.tag}" for p in pushed if pull_error(skopeo, p, work / "verify") is not None]
     document["pulled_after"] = {"pushed": len(pushed), "unpullable": unpullable}
     document["backup_kept_under"] = str(STATE_DIR / "backups")
     document["status"] = "measured"

@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
                             log_dir)
     say(f"{args.rolls} roll(s) from roll {args.first_roll}, faults {', '.join(args.faults)}; logs in {log_dir}")
     session = run_soak(settings, say)
-    session["pulls"] = [[1, p.at_s, p.seconds, p.roll, p.outcome] for p in session["pulls"]]
+    session["pulls"] = [[1, p.at_s, p.seconds, p.phase, p.outcome] for p in session["pulls"]]
     session.update(
         schema=1, started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), host={"cpus": os.cpu_count()},

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bench.soak.faults import FaultPlan, LabActions, RollFault, undo_all
-from bench.soak.pull_loop import Image, PullLoop, pull_error
 from cluster.connection import lxd_client
 from cluster.facts import read_instance, read_instances
 from cluster.operations import execute
@@ -27,8 +26,9 @@ from lab.config import LabConfig
 from lab.info import LabInfo
 from ops.lab_secrets import TLS_CERT, ensure_all, registry_login
 from ops.lab_stacks import lab_stack, registry_overrides
+from ops.pull_loop import PullLoop
 from ops.pulumi_cli import PulumiError
-from ops.registry_client import RegistryAccess, Skopeo
+from ops.registry_client import Image, RegistryAccess, Skopeo, pull_error
 from ops.rolling import Options, Report, Roll, return_home
 from ops.services import Service, registry_service
 from ops.stack_config import endpoint_from_stack, read_stack_config
@@ -42,6 +42,9 @@ ROOT_DIRECTORY = "/soak-registry"
 REPOSITORY = "soak/sample"
 HOST_STEP = "{python} -m lab fault restart-member {member}"
 ROLL_BOUND_S = 3600  # the VIP probe of one roll never outlives this
+PULL_INTERVAL_S = 0.5
+PULL_LOOP_MAX_S = 4 * 3600  # the pull loop never outlives this, even if the soak forgets to stop it
+PULL_JOIN_S = 2 * 120 + 10  # at most one pull and its retry are in flight when it stops
 
 Say = Callable[[str], None]
 
@@ -187,11 +190,11 @@ def _recover(client: Any, settings: SoakSettings, actions: LabActions, say: Say)
 
 def _pull_figures(rolls: list[dict[str, Any]], loop: PullLoop) -> None:
     for entry in rolls:
-        pulls = loop.of_roll(entry["roll"])
+        pulls = loop.of_phase(entry["roll"])
         entry["pulls"] = len(pulls)
         entry["retried_pulls"] = sum(1 for p in pulls if p.outcome == "retried")
         entry["failed_pulls"] = sum(1 for p in pulls if p.outcome == "failed")
-        entry["pull_problems"] = [{"at_s": p.at_s, "tag": p.tag, "outcome": p.outcome, "error": p.error}
+        entry["pull_problems"] = [{"at_s": p.at_s, "tag": p.image.tag, "outcome": p.outcome, "error": p.error}
                                   for p in pulls if p.outcome != "ok"]
 
 
@@ -256,10 +259,11 @@ def _measure(settings: SoakSettings, stack: str, work: Path, lab: LabInfo, actio
     document["images"] = [{"tag": i.tag, "digest": i.digest} for i in images]
     service = registry_service(config)
     with lxd_client(endpoint_from_stack(config)) as client:
-        loop = PullLoop(skopeo, images, work).start()
+        loop = PullLoop(images, lambda image: pull_error(skopeo, image, work / "pulled"), interval_s=PULL_INTERVAL_S,
+                        max_s=PULL_LOOP_MAX_S, join_s=PULL_JOIN_S).start()
         try:
             for number in range(settings.first_roll, settings.first_roll + settings.rolls):
-                loop.roll = number
+                loop.phase = number  # each pull is attributed to the roll in progress when it started
                 entry = _roll_once(number, settings, client, lab, actions, [service] if service else [],
                                    loop.started)
                 document["rolls"].append(entry)

@@ -31,8 +31,9 @@ from ops.go_tools import CONFORMANCE, ensure_built
 from ops.lab_secrets import TLS_CERT, ensure_all, registry_login
 from ops.lab_stacks import config_value, registry_overrides, set_config
 from ops.oci_layout import MANIFEST, build_large_image, build_multi_arch_index, build_sample_image
+from ops.pull_loop import PullLoop
 from ops.pulumi_cli import PulumiCli
-from ops.registry_client import RegistryAccess, Skopeo
+from ops.registry_client import Image, RegistryAccess, Skopeo, digest_error
 from ops.services import registry_service
 from ops.stack_config import read_stack_config
 from ops.vip_probe import probing
@@ -127,39 +128,10 @@ def test_replicas_on_different_members_and_vip_serves_pushes(stack: PulumiCli, p
     assert pushed["digest"].startswith("sha256:")
 
 
-class PullLoop:
-    """A client pulling (inspecting) known digests through the VIP in a loop; one retry per pull."""
-
-    def __init__(self, skopeo: Skopeo, images: list[dict[str, str]]) -> None:
-        self.skopeo, self.images = skopeo, images
-        self.pulls = self.retried = 0
-        self.failed: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def _pull_ok(self, image: dict[str, str]) -> bool:
-        result = self.skopeo.digest(image["repository"], image["tag"])
-        return result.returncode == 0 and result.stdout.strip() == image["digest"]
-
-    def _loop(self) -> None:
-        deadline = time.monotonic() + 1800
-        while not self._stop.is_set() and time.monotonic() < deadline:
-            image = self.images[self.pulls % len(self.images)]
-            self.pulls += 1
-            if not self._pull_ok(image):
-                self.retried += 1
-                time.sleep(1)
-                if not self._pull_ok(image):
-                    self.failed.append(f"{image['tag']} at {time.strftime('%H:%M:%S')}")
-            time.sleep(0.3)
-
-    def __enter__(self) -> PullLoop:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=60)
+def _pull_loop(skopeo: Skopeo, images: list[dict[str, str]]) -> PullLoop:
+    """A client inspecting known digests through the VIP in a loop; one retry per pull."""
+    return PullLoop([Image(**image) for image in images], lambda image: digest_error(skopeo, image),
+                    interval_s=0.3, max_s=1800, join_s=60)
 
 
 def _push(skopeo: Skopeo, tmp_path: Path, tag: str) -> dict[str, str]:
@@ -185,14 +157,14 @@ def test_roll_from_2_8_to_v3_one_replica_at_a_time_under_a_pull_loop(lab: LabInf
     registry.pop("server")  # back to the default: the pinned build from the mirror
     set_config(stack, REGISTRY_KEY, registry)
     started = time.monotonic()
-    with PullLoop(skopeo, images) as loop, probing(f"https://{VIP}:5000/v2/", TLS_CERT.read_text()) as probe:
+    with _pull_loop(skopeo, images) as loop, probing(f"https://{VIP}:5000/v2/", TLS_CERT.read_text()) as probe:
         summary = stack.up_summary()
     record_figure(f"registry roll 2.8 -> {DEFAULT_SERVER_VERSION}: {time.monotonic() - started:.0f}s, "
-                  f"{loop.pulls} pulls, {loop.retried} retried, {len(loop.failed)} failed; VIP longest gap "
+                  f"{len(loop.pulls)} pulls, {loop.retried} retried, {len(loop.failed)} failed; VIP longest gap "
                   f"{probe.result.longest_gap_s:.2f}s; {len(images)} digests checked")
     assert summary["result"] == "succeeded", summary
     assert change_counts(summary) == {"update": 2}, summary["resourceChanges"]
-    assert loop.pulls > 0 and loop.failed == [], loop.failed
+    assert loop.pulls and loop.failed == [], loop.failed
     assert probe.result.longest_gap_s < 2.0, probe.result
     for image in images:  # a full pull: skopeo checks every blob's digest
         pulled = skopeo.pull(image["repository"], image["tag"], tmp_path / f"after-{image['tag']}")
@@ -406,18 +378,18 @@ def test_rolling_maintenance_of_every_member_keeps_pulls_working(lab: LabInfo, s
                                                                  pushed: dict[str, str], tmp_path: Path) -> None:
     images = [pushed, _push(skopeo, tmp_path, "before-roll")]
     started = time.monotonic()
-    with PullLoop(skopeo, images) as loop, probing(f"https://{VIP}:5000/v2/", TLS_CERT.read_text()) as probe:
+    with _pull_loop(skopeo, images) as loop, probing(f"https://{VIP}:5000/v2/", TLS_CERT.read_text()) as probe:
         roll = subprocess.run(
             [sys.executable, "-m", "ops.maintenance", "--stack", stack.stack, "--prefix", f"{PREFIX}-",
              "--host-step", "{python} -m lab fault restart-member {member}"],
             cwd=stack.workdir, env=stack.env, capture_output=True, text=True, timeout=1500, check=False)
     seconds = time.monotonic() - started
-    record_figure(f"maintenance roll of every member: {seconds:.0f}s, {loop.pulls} pulls, {loop.retried} retried, "
+    record_figure(f"maintenance roll of every member: {seconds:.0f}s, {len(loop.pulls)} pulls, {loop.retried} retried, "
                   f"{len(loop.failed)} failed; VIP longest gap {probe.result.longest_gap_s:.2f}s over "
                   f"{len(probe.result.gaps)} gap(s)")
     print(roll.stdout[-1500:])
     assert roll.returncode == 0, roll.stdout[-3000:] + roll.stderr[-2000:]
-    assert loop.pulls > 0 and loop.failed == [], loop.failed
+    assert loop.pulls and loop.failed == [], loop.failed
     for image in images:
         assert skopeo.digest(image["repository"], image["tag"]).stdout.strip() == image["digest"]
     assert change_counts(stack.up_summary()) == {}, "after the roll every replica is back where the stack has it"
@@ -428,12 +400,12 @@ def test_member_daemon_killed_under_the_master_pulls_continue(lab: LabInfo, stac
     replicas = _replicas(stack)
     master = _wait_single_holder(lab, replicas)
     member = next(replica["member"] for replica in replicas if replica["name"] == master)
-    with PullLoop(skopeo, [pushed]) as loop:
+    with _pull_loop(skopeo, [pushed]) as loop:
         lab_faults.kill_member(member)
         time.sleep(8)
         lab_faults.restart_member(member)
         _wait_replicas_ready(stack)
-    assert loop.pulls > 0 and loop.failed == [], loop.failed
+    assert loop.pulls and loop.failed == [], loop.failed
 
 
 def _wait_replicas_ready(stack: PulumiCli, timeout: float = 120) -> None:
