@@ -42,6 +42,11 @@ def certificate_fingerprint(pem: str) -> str:
     return hashlib.sha256(der).hexdigest()
 
 
+# A TCP connect to the cluster's load balancer takes milliseconds when it is there; an unreachable remote
+# must fail within a few attempts of this, not of the (longer) time LXD may take to answer a request.
+CONNECT_TIMEOUT_S = 10.0
+
+
 @dataclass(frozen=True)
 class LxdEndpoint:
     """Everything needed to reach the cluster; plain data so dynamic providers can carry it."""
@@ -52,6 +57,10 @@ class LxdEndpoint:
     client_key_pem: str = field(repr=False)  # secret: never in a repr, a log line or an error
     trust_password: str = field(default="", repr=False)  # secret
     timeout_s: float = 60.0
+
+    def request_timeouts(self) -> tuple[float, float]:
+        """(connect, read) for requests: a dead address fails fast, a slow answer gets `timeout_s`."""
+        return min(CONNECT_TIMEOUT_S, self.timeout_s), self.timeout_s
 
     @classmethod
     def from_inputs(cls, inputs: dict[str, Any]) -> LxdEndpoint:
@@ -168,7 +177,7 @@ class ClusterConnection:
 
         def connect() -> pylxd.Client:
             try:
-                return pylxd.Client(endpoint=endpoint.url, session=session, timeout=endpoint.timeout_s)
+                return pylxd.Client(endpoint=endpoint.url, session=session, timeout=endpoint.request_timeouts())
             except ClientConnectionFailed as error:
                 raise requests.ConnectionError(str(error)) from error
 

@@ -27,3 +27,11 @@ def test_a_good_endpoint_round_trips_through_provider_inputs() -> None:
     endpoint = LxdEndpoint("https://10.0.0.100:8443", "a" * 64, cert, key, "pw")
     assert validate_endpoint(endpoint) == []
     assert LxdEndpoint.from_inputs(endpoint.to_inputs()) == endpoint
+
+
+def test_an_unreachable_remote_fails_on_the_connect_timeout_not_the_request_timeout() -> None:
+    """The bad-input row "unreachable remote" took 157 s: every connect attempt waited the full 60 s
+    request timeout. Connecting is bounded separately; a slow answer still gets `timeout_s`."""
+    endpoint = LxdEndpoint("https://10.91.0.29:8443", "ab" * 32, "cert", "key")
+    assert endpoint.request_timeouts() == (10.0, 60.0)
+    assert LxdEndpoint("https://x:8443", "ab" * 32, "cert", "key", timeout_s=5).request_timeouts() == (5, 5)
