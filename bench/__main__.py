@@ -20,6 +20,9 @@ from bench import plots, registry_hook, report
 from bench.merge import merge
 from bench.runner import APPROACHES, Settings, run_matrix, say
 from bench.summary import summarize
+from lab.config import LabConfig
+from lab.lease import lab_session
+from lab.proc import LabError
 
 HERE = Path(__file__).resolve().parent
 
@@ -67,6 +70,17 @@ def main(argv: list[str] | None = None) -> int:
         document = merge([json.loads(path.read_text()) for path in args.from_json])
         document["summary"] = summarize(document["results"], document["sizes"], document.get("registry"))
         return _write(document, args)
+    try:
+        with lab_session(LabConfig.resolve().cache_dir, "make bench"):
+            document = _measure(args)
+    except LabError as error:
+        print(f"bench: {error}", file=sys.stderr)
+        return 2
+    return _write(document, args)
+
+
+def _measure(args: argparse.Namespace) -> dict:
+    """The matrix and the registry figures, as the results document."""
     scratch = Path(tempfile.mkdtemp(prefix="lxdha-bench-"))
     started = time.time()
     try:
@@ -90,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         "registry": registry_hook.skipped() if args.no_registry else registry_hook.measure(),
     }
     document["summary"] = summarize(document["results"], args.sizes, document["registry"])
-    return _write(document, args)
+    return document
 
 
 def _write(document: dict, args: argparse.Namespace) -> int:

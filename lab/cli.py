@@ -12,6 +12,7 @@ from lab import faults
 from lab.cluster import cluster_members
 from lab.config import LabConfig
 from lab.info import read_info
+from lab.lease import lab_session
 from lab.log import say
 from lab.proc import LabError
 
@@ -67,13 +68,16 @@ def main(argv: list[str] | None = None) -> int:
             from lab.up import summary, up
             started = time.monotonic()
             config = _config(args.members)
-            info = up(config)
+            with lab_session(config.cache_dir, "`python -m lab up`"):
+                info = up(config)
             print(summary(info, cluster_members(config)))
             say(f"lab up in {time.monotonic() - started:.1f}s")
         elif args.command == "down":
             from lab.teardown import down
             started = time.monotonic()
-            problems = down(_config())
+            config = _config()
+            with lab_session(config.cache_dir, "`python -m lab down`"):
+                problems = down(config)
             for problem in problems:
                 print(f"LEFT: {problem}")
             if problems:

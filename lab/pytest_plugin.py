@@ -12,6 +12,7 @@ With CI=true a missing prerequisite fails the test instead of skipping it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -23,6 +24,7 @@ from lab import faults as lab_fault_ops
 from lab import testing
 from lab.config import LabConfig
 from lab.info import LabInfo
+from lab.lease import lab_session
 from lab.proc import LabError
 
 TEST_PREFIX = "lxdha-t-"
@@ -80,15 +82,17 @@ def lab() -> Iterator[LabInfo]:
     from lab.up import up
 
     config = LabConfig.resolve()
-    try:
-        info = up(config)
-    except LabError as error:
-        pytest.fail(f"lab up failed: {error}")
-    yield info
-    if KEEP:
-        return
-    problems = down(config)
-    assert problems == [], f"lab down left things behind: {problems}"
+    with contextlib.ExitStack() as session:
+        try:
+            session.enter_context(lab_session(config.cache_dir, "a test session (pytest)"))
+            info = up(config)
+        except LabError as error:
+            pytest.fail(f"lab up failed: {error}")
+        yield info
+        if KEEP:
+            return
+        problems = down(config)
+        assert problems == [], f"lab down left things behind: {problems}"
 
 
 class LabFaults:

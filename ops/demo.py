@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+from lab.config import LabConfig
+from lab.lease import lab_session
 from ops import entry
 from ops.lab_secrets import TLS_CERT, ensure_all, registry_login
 from ops.pulumi_cli import ROOT, PulumiCli
@@ -23,6 +25,11 @@ def _step(name: str, started: float, timings: dict[str, float]) -> float:
 
 def main() -> int:
     argparse.ArgumentParser(prog="python -m ops.demo", description=__doc__).parse_args()  # --help, nothing else
+    with lab_session(LabConfig.resolve().cache_dir, "make demo"):
+        return _demo()
+
+
+def _demo() -> int:
     timings: dict[str, float] = {}
     begin = mark = time.monotonic()
     subprocess.run([sys.executable, "-m", "lab", "up"], cwd=ROOT, check=True, timeout=1800)

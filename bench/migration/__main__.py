@@ -40,8 +40,11 @@ def main(argv: list[str] | None = None) -> int:
         from bench.migration import scenario  # noqa: PLC0415 - after LXDHA_STATE_DIR is set (see above)
         from lab.config import LabConfig  # noqa: PLC0415
         from lab.info import LabInfo  # noqa: PLC0415
+        from lab.lease import lab_session  # noqa: PLC0415
 
-        document = scenario.run(work, LabInfo(LabConfig.resolve()), args.old_commit)
+        config = LabConfig.resolve()
+        with lab_session(config.cache_dir, "make migration-demo"):
+            document = scenario.run(work, LabInfo(config), args.old_commit)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     args.out.mkdir(parents=True, exist_ok=True)

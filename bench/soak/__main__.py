@@ -25,6 +25,8 @@ from bench.soak.report import merge, render_section, replace_section, write_json
 from bench.soak.session import SoakSettings, run_soak
 from lab.config import LabConfig
 from lab.info import read_info
+from lab.lease import lab_session
+from lab.proc import LabError
 from ops.pulumi_cli import STATE_DIR
 
 HERE = Path(__file__).resolve().parent.parent
@@ -96,7 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     settings = SoakSettings(args.rolls, args.first_roll, args.faults, args.scope, args.images, args.gate_timeout_s,
                             log_dir)
     say(f"{args.rolls} roll(s) from roll {args.first_roll}, faults {', '.join(args.faults)}; logs in {log_dir}")
-    session = run_soak(settings, say)
+    try:
+        with lab_session(config.cache_dir, "make soak"):
+            session = run_soak(settings, say)
+    except LabError as error:
+        print(f"bench.soak: {error}", file=sys.stderr)
+        return 2
     session["pulls"] = [[1, p.at_s, p.seconds, p.phase, p.outcome] for p in session["pulls"]]
     session.update(
         schema=1, started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
