@@ -27,7 +27,7 @@ from lab.info import LabInfo
 from ops.lab_secrets import TLS_CERT, ensure_all, registry_login
 from ops.lab_stacks import lab_stack, registry_overrides
 from ops.pull_loop import PullLoop
-from ops.pulumi_cli import PulumiError
+from ops.pulumi_cli import PulumiCli, PulumiError
 from ops.registry_client import Image, RegistryAccess, Skopeo, pull_error
 from ops.rolling import Options, Report, Roll, return_home
 from ops.services import Service, registry_service
@@ -90,7 +90,7 @@ def _push_images(skopeo: Skopeo, work: Path, count: int, say: Say) -> list[Image
 
 
 def _roll_once(number: int, settings: SoakSettings, client: Any, lab: LabInfo, actions: LabActions,
-               services: list[Service], clock_zero: float) -> dict[str, Any]:
+               services: list[Service], clock_zero: float, heal: Callable[[], str]) -> dict[str, Any]:
     """One maintenance roll with its fault; the roll's lines go to the console and to its log file.
     Times in the entry count from the roll's start; `started_at_s` from `clock_zero` (the pulls' clock)."""
     started_at_s = round(time.monotonic() - clock_zero, 1)
@@ -129,6 +129,10 @@ def _roll_once(number: int, settings: SoakSettings, client: Any, lab: LabInfo, a
         if not report.ok:
             _keep_cluster_state(client, lab, settings.log_dir / f"roll-{number:02d}-state.txt", say)
             entry["recovery"] = _recover(client, settings, actions, say)
+            healed = heal()
+            if healed:
+                entry["recovery"] += f"; {healed}"
+                say(healed)
         entry["leftover_copies"] = _leftover_copies(client)
         if entry["leftover_copies"]:
             say(f"left behind by an interrupted LXD move: {', '.join(entry['leftover_copies'])}")
@@ -171,6 +175,12 @@ def _keep_cluster_state(client: Any, lab: LabInfo, path: Path, say: Say) -> None
         lines += [f"--- {member.name} lxd.log (last {len(tail)} lines)", *tail]
     path.write_text("\n".join(lines) + "\n")
     say(f"cluster state kept in {path}")
+
+
+def missing_replicas(present: set[str], replicas: int) -> list[str]:
+    """The stack's replicas the cluster does not have (LXD 5.0 can lose one when a move's target is cut off
+    between deleting the original and renaming the copy)."""
+    return [name for name in (f"{PREFIX}-{index}" for index in range(replicas)) if name not in present]
 
 
 def _recover(client: Any, settings: SoakSettings, actions: LabActions, say: Say) -> str:
@@ -240,7 +250,7 @@ def run_soak(settings: SoakSettings, say: Say) -> dict[str, Any]:
                 document["error"] = f"pulumi up: {summary.get('result')}"
                 return document
             say(f"stack {cli.stack} up in {document['up_s']}s")
-            _measure(settings, cli.stack, Path(scratch), lab, actions, document, say)
+            _measure(settings, cli, Path(scratch), lab, actions, document, say)
     except KeyboardInterrupt:
         document["interrupted"] = True
         say("interrupted: the stack was destroyed and every fault undone; writing the rolls measured so far")
@@ -249,23 +259,36 @@ def run_soak(settings: SoakSettings, say: Say) -> dict[str, Any]:
     return document
 
 
-def _measure(settings: SoakSettings, stack: str, work: Path, lab: LabInfo, actions: LabActions,
+def _measure(settings: SoakSettings, cli: PulumiCli, work: Path, lab: LabInfo, actions: LabActions,
              document: dict[str, Any], say: Say) -> None:
     """Images pushed, pull loop on, the rolls, then every image pulled once more (fills `document`)."""
-    config = read_stack_config(stack)
+    config = read_stack_config(cli.stack)
+    replicas = int((config.get("lxdha:registry") or {}).get("replicas", 2))
     user, password = registry_login()
     skopeo = Skopeo(RegistryAccess(f"{VIP}:5000", user, password, TLS_CERT.read_text()), work)
     images = _push_images(skopeo, work, settings.images, say)
     document["images"] = [{"tag": i.tag, "digest": i.digest} for i in images]
     service = registry_service(config)
     with lxd_client(endpoint_from_stack(config)) as client:
+        def heal() -> str:
+            """What the stopped gate tells the operator to do about a lost replica: `pulumi up` makes it again."""
+            present = {i.name for i in with_retries(lambda: read_instances(client), "list instances")}
+            missing = missing_replicas(present, replicas)
+            if not missing:
+                return ""
+            try:
+                result = cli.up_summary().get("result")
+            except PulumiError as error:
+                result = f"failed: {' | '.join(str(error).strip().splitlines()[-3:])[-400:]}"
+            return f"lost replica(s) {', '.join(missing)}: `pulumi up` {result}"
+
         loop = PullLoop(images, lambda image: pull_error(skopeo, image, work / "pulled"), interval_s=PULL_INTERVAL_S,
                         max_s=PULL_LOOP_MAX_S, join_s=PULL_JOIN_S).start()
         try:
             for number in range(settings.first_roll, settings.first_roll + settings.rolls):
                 loop.phase = number  # each pull is attributed to the roll in progress when it started
                 entry = _roll_once(number, settings, client, lab, actions, [service] if service else [],
-                                   loop.started)
+                                   loop.started, heal)
                 document["rolls"].append(entry)
                 say(f"roll {number}: {'ok' if entry['ok'] else 'STOPPED: ' + str(entry['stopped_at'])} "
                     f"in {entry['seconds']}s; fault {entry['fault']['kind']} on {entry['fault']['member']}; "
