@@ -198,38 +198,29 @@ def test_a_copy_lxd_is_still_making_is_left_alone_until_its_operation_ends(fake:
     assert sorted(fake.instances) == ["web-0"] and fake.instances["web-0"]["location"] == "m2"
 
 
-def test_move_whose_transfer_broke_while_its_target_was_cut_off_is_made_again(fake: FakeLxd) -> None:
-    """Soak roll 3: the target member was cut off the network during the copy; LXD failed the move with
-    "Error transferring instance data: websocket: bad handshake" and the roll stopped on it. The
-    connection between members broke, which heals: the retry re-reads and moves again."""
-    fake.add_instance("web-0", "m1")
-    fake.interrupt_move = ("transfer", "Copy instance operation failed: Failed instance creation: Error "
-                                       "transferring instance data: websocket: bad handshake")
+# How soak rolls stopped when a move's migration stream broke (each stopped a roll before it was classified):
+BROKEN_TRANSFERS = {
+    # roll 3: the target cut off the network during the copy
+    "target cut off (websocket)": "Copy instance operation failed: Failed instance creation: Error transferring "
+                                  "instance data: websocket: bad handshake",
+    # 6-roll run, roll 3: the same, seen as the TLS stream between the members breaking
+    "target cut off (tls)": "Copy instance operation failed: Failed instance creation: local error: tls: bad "
+                            "record MAC",
+    # 6-roll run, roll 4: the source member's daemon restarted during the copy
+    "source daemon restarted": "Copy instance operation failed: Failed instance creation: Error transferring "
+                               "instance data: Got error reading migration source: websocket: close 1000 (normal)",
+}
+
+
+@pytest.mark.parametrize("message", BROKEN_TRANSFERS.values(), ids=BROKEN_TRANSFERS.keys())
+def test_move_whose_migration_stream_broke_is_re_read_and_made_again(fake: FakeLxd, message: str) -> None:
+    """The connection between members broke, which heals: the retry re-reads, waits for the target and
+    moves again (once: the first attempt's copy never completed)."""
+    fake.add_instance("web-0", "m2")
+    fake.interrupt_move = ("transfer", message)
     assert ensure_moved(fake.client(), "web-0", "m3") is True
     assert (fake.instances["web-0"]["location"], fake.instances["web-0"]["status"]) == ("m3", "Running")
     assert fake.count("POST", MOVE + TARGETED) == 2
-
-
-def test_move_whose_tls_stream_broke_while_its_target_was_cut_off_is_made_again(fake: FakeLxd) -> None:
-    """Soak (6-roll run, roll 3): the target was cut off mid-copy and LXD answered "local error: tls: bad
-    record MAC"; the roll stopped on it. The retry re-reads, waits for the target and moves again."""
-    fake.add_instance("web-0", "m2")
-    fake.interrupt_move = ("transfer", "Copy instance operation failed: Failed instance creation: local error: "
-                                       "tls: bad record MAC")
-    assert ensure_moved(fake.client(), "web-0", "m3") is True
-    assert (fake.instances["web-0"]["location"], fake.instances["web-0"]["status"]) == ("m3", "Running")
-    assert fake.count("POST", MOVE + TARGETED) == 2
-
-
-def test_move_whose_source_daemon_restarted_mid_transfer_is_made_again(fake: FakeLxd) -> None:
-    """Soak (6-roll run, roll 4): the source member's daemon was restarted during the copy; LXD failed the
-    move with "Got error reading migration source: websocket: close 1000 (normal)" and the roll stopped."""
-    fake.add_instance("web-0", "m2")
-    fake.interrupt_move = ("transfer", "Copy instance operation failed: Failed instance creation: Error transferring "
-                                       "instance data: Got error reading migration source: websocket: close 1000 "
-                                       "(normal)")
-    assert ensure_moved(fake.client(), "web-0", "m1") is True
-    assert (fake.instances["web-0"]["location"], fake.instances["web-0"]["status"]) == ("m1", "Running")
 
 
 def test_a_move_that_fails_for_good_leaves_the_instance_running_where_it_is(fake: FakeLxd) -> None:
