@@ -11,7 +11,7 @@ import contextlib
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -177,10 +177,10 @@ def _keep_cluster_state(client: Any, lab: LabInfo, path: Path, say: Say) -> None
     say(f"cluster state kept in {path}")
 
 
-def missing_replicas(present: set[str], replicas: int) -> list[str]:
-    """The stack's replicas the cluster does not have (LXD 5.0 can lose one when a move's target is cut off
-    between deleting the original and renaming the copy)."""
-    return [name for name in (f"{PREFIX}-{index}" for index in range(replicas)) if name not in present]
+def missing_replicas(present: set[str], expected: Sequence[str]) -> list[str]:
+    """The stack's declared replicas (the registry gate's `expected`) the cluster does not have (LXD 5.0 can
+    lose one when a move's target is cut off between deleting the original and renaming the copy)."""
+    return sorted(set(expected) - present)
 
 
 def _recover(client: Any, settings: SoakSettings, actions: LabActions, say: Say) -> str:
@@ -263,7 +263,6 @@ def _measure(settings: SoakSettings, cli: PulumiCli, work: Path, lab: LabInfo, a
              document: dict[str, Any], say: Say) -> None:
     """Images pushed, pull loop on, the rolls, then every image pulled once more (fills `document`)."""
     config = read_stack_config(cli.stack)
-    replicas = int((config.get("lxdha:registry") or {}).get("replicas", 2))
     user, password = registry_login()
     skopeo = Skopeo(RegistryAccess(f"{VIP}:5000", user, password, TLS_CERT.read_text()), work)
     images = _push_images(skopeo, work, settings.images, say)
@@ -273,7 +272,7 @@ def _measure(settings: SoakSettings, cli: PulumiCli, work: Path, lab: LabInfo, a
         def heal() -> str:
             """What the stopped gate tells the operator to do about a lost replica: `pulumi up` makes it again."""
             present = {i.name for i in with_retries(lambda: read_instances(client), "list instances")}
-            missing = missing_replicas(present, replicas)
+            missing = missing_replicas(present, service.expected if service else ())
             if not missing:
                 return ""
             try:

@@ -158,5 +158,5 @@ def test_the_section_is_replaced_in_place_and_kept_by_the_other_writer() -> None
 def test_a_replica_lxd_lost_mid_move_is_named_for_the_operators_pulumi_up() -> None:
     """A 7-roll soak: LXD 5.0 lost soakreg-1 when the move's target was cut off between deleting the original
     and renaming the copy; every later roll stopped at the gate. The recovery now names it and runs `pulumi up`."""
-    assert missing_replicas({"soakreg-0", "soakreg-1", "other"}, 2) == []
-    assert missing_replicas({"soakreg-0", "lxd-move-of-x"}, 2) == ["soakreg-1"]
+    assert missing_replicas({"soakreg-0", "soakreg-1", "other"}, ("soakreg-0", "soakreg-1")) == []
+    assert missing_replicas({"soakreg-0", "lxd-move-of-x"}, ("soakreg-0", "soakreg-1")) == ["soakreg-1"]
