@@ -6,7 +6,7 @@ from __future__ import annotations
 from lab.cluster import cluster_members
 from lab.config import LabConfig
 from lab.log import say
-from lab.members import kill_lxd, shutdown_lxd, start_lxd, wait_lxd_ready
+from lab.members import kill_lxd, shutdown_lxd, start_until_ready
 from lab.net import host_veth_is_up, set_host_veth
 from lab.proc import LabError, ProcessTable, wait_until
 from lab.site import start_s3, stop_s3
@@ -46,8 +46,7 @@ def restart_member(config: LabConfig, name: str, *, wait_online: bool = True, ti
     member = config.member(name)
     table = _table(config)
     shutdown_lxd(table, name, member.lxd_dir, timeout=30)
-    start_lxd(table, name, member.lxd_dir)
-    wait_lxd_ready(table, name, member.lxd_dir, timeout=timeout)
+    start_until_ready(table, name, member.lxd_dir, timeout=timeout)
     if wait_online:
         wait_member_status(config, name, "Online", timeout=timeout)
     say(f"member {name} restarted")

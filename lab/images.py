@@ -21,7 +21,7 @@ import yaml
 from lab.config import API_PORT, IMAGE_ALIASES, LabConfig
 from lab.log import say
 from lab.lxdapi import LocalLxd, LxdApiError, q
-from lab.members import ensure_holder, lxd_env, start_lxd, wait_lxd_ready
+from lab.members import ensure_holder, lxd_env, start_until_ready
 from lab.pki import ensure_pair, presented_certificate
 from lab.proc import LabError, ProcessTable, run
 
@@ -154,8 +154,7 @@ def ensure_image_remote(config: LabConfig, table: ProcessTable, image: BuiltImag
     # issued before the first start: a standalone LXD serves server.crt, and ours names the address
     ensure_pair(*remote_cert_paths(config), "lxdha-image-remote", ips=[node.address, "127.0.0.1"])
     ensure_holder(table, REMOTE_NAME, node.netns, lxd_dir)
-    start_lxd(table, REMOTE_NAME, lxd_dir)
-    wait_lxd_ready(table, REMOTE_NAME, lxd_dir)
+    start_until_ready(table, REMOTE_NAME, lxd_dir)
     api = LocalLxd(lxd_dir)
     if api.get("/1.0")["config"].get("core.https_address") != f"{node.address}:{API_PORT}":
         run(["lxd", "init", "--preseed"], env=lxd_env(lxd_dir), timeout=60, input=yaml.safe_dump(

@@ -8,11 +8,16 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+from lab.log import say
 from lab.lxdapi import LocalLxd
 from lab.net import NETNS_DIR
 from lab.proc import Daemon, LabError, ProcessTable, run
+
+STARTUP_ATTEMPTS = 3
+RESTART_DELAY_S = 1.0  # between a daemon's exit and its next start (systemd's RestartSec is 100 ms)
 
 HOLDER_SCRIPT = r"""
 mount --move /sys/fs/cgroup "$1"
@@ -68,18 +73,56 @@ def start_lxd(table: ProcessTable, name: str, lxd_dir: Path) -> Daemon:
         marker=lxd_marker(lxd_dir), log_path=lxd_dir / "lxd.out", env=lxd_env(lxd_dir))
 
 
+class DaemonExited(LabError):
+    """The daemon ended while we waited for it to be ready."""
+
+
 def wait_lxd_ready(table: ProcessTable, name: str, lxd_dir: Path, timeout: float = 90) -> None:
     """Waits for `/internal/ready` (what `lxd waitready` polls), failing fast if the daemon died."""
     api = LocalLxd(lxd_dir)
     deadline = time.monotonic() + timeout
     while True:
         if table.running(f"lxd-{name}") is None:
-            raise LabError(f"LXD daemon {name} exited; see {lxd_dir}/lxd.log")
+            raise DaemonExited(f"LXD daemon {name} exited while starting: {startup_log_tail(lxd_dir)} "
+                               f"(see {lxd_dir}/lxd.out and lxd.log)")
         if _ready(api):
             return
         if time.monotonic() >= deadline:
             raise LabError(f"LXD {name} not ready after {timeout:.0f}s; see {lxd_dir}/lxd.log")
         time.sleep(0.2)
+
+
+def start_until_ready(table: ProcessTable, name: str, lxd_dir: Path, timeout: float = 90) -> None:
+    """Starts the daemon (unless it runs) and waits until it is ready; a daemon that exits while
+    starting is started again, at most STARTUP_ATTEMPTS times within `timeout`, as the packaged
+    unit's `Restart=on-failure` does on a real host (LXD 5.0 can exit at start while the cluster's
+    dqlite leader changes hands). Each exit is reported with the daemon's last words."""
+    deadline = time.monotonic() + timeout
+    for attempt in range(1, STARTUP_ATTEMPTS + 1):
+        start_lxd(table, name, lxd_dir)
+        try:
+            wait_lxd_ready(table, name, lxd_dir, timeout=max(1.0, deadline - time.monotonic()))
+            return
+        except DaemonExited as exited:
+            if attempt == STARTUP_ATTEMPTS or time.monotonic() >= deadline:
+                raise
+            say(f"{exited}; starting it again ({attempt + 1}/{STARTUP_ATTEMPTS}), as its service manager would")
+            time.sleep(RESTART_DELAY_S)
+
+
+def startup_log_tail(lxd_dir: Path, lines: int = 3) -> str:
+    """The last lines the daemon wrote to stderr (lxd.out, where a fatal start error goes) and its
+    last real error in lxd.log (haproxy's health checks hanging up leave noise there)."""
+    def tail(path: Path, keep: Callable[[str], bool]) -> list[str]:
+        try:
+            text = path.read_text(errors="replace")
+        except OSError:
+            return []
+        return [line.strip() for line in text.splitlines() if line.strip() and keep(line)][-lines:]
+
+    words = tail(lxd_dir / "lxd.out", lambda _line: True)
+    words += tail(lxd_dir / "lxd.log", lambda line: "level=error" in line and "Failed writing error" not in line)[-1:]
+    return " | ".join(words)[-1500:] or "no output"
 
 
 def _ready(api: LocalLxd) -> bool:
@@ -128,5 +171,4 @@ def reset_daemon(table: ProcessTable, name: str, netns: str, lxd_dir: Path) -> N
     table.forget(f"holder-{name}")
     run(["rm", "-rf", "--one-file-system", str(lxd_dir)], timeout=120)
     ensure_holder(table, name, netns, lxd_dir)
-    start_lxd(table, name, lxd_dir)
-    wait_lxd_ready(table, name, lxd_dir)
+    start_until_ready(table, name, lxd_dir)

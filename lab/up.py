@@ -13,7 +13,7 @@ from lab.config import API_PORT, MAX_MEMBERS, LabConfig, host_address
 from lab.gobuild import ensure_minio
 from lab.info import LabInfo, build_info, write_info
 from lab.log import step
-from lab.members import ensure_holder, start_lxd, wait_lxd_ready
+from lab.members import ensure_holder, start_lxd, start_until_ready
 from lab.pki import ensure_pair, presented_certificate
 from lab.proc import LabError, ProcessTable, exclusive, run
 from lab.teardown import CGROUP_ROOT
@@ -108,7 +108,7 @@ def _registry_build(config: LabConfig) -> registry_artifact.Artifact:
 
 def _cluster(config: LabConfig, table: ProcessTable, client_pem: str, alpine_image: object) -> None:
     for member in config.members:
-        wait_lxd_ready(table, member.name, member.lxd_dir)
+        start_until_ready(table, member.name, member.lxd_dir)
     with step("up: cluster bootstrap"):
         cluster.bootstrap(config)
         cluster.ensure_cluster_certificate(config)

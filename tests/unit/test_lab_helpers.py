@@ -173,3 +173,29 @@ def test_alpine_rootfs_fixes(tmp_path: Path) -> None:
     assert "noarp" in (etc / "dhcpcd.conf").read_text()
     assert not (etc / "runlevels" / "boot" / "quicksand-guest-agent").is_symlink()
     assert not (etc / "runlevels" / "sysinit" / "setup-dns").is_symlink()
+
+
+def test_a_daemon_that_exits_while_starting_is_started_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lab import members
+
+    (tmp_path / "lxd.out").write_text("Error: Failed to start the daemon: no available dqlite leader server found\n")
+    starts: list[str] = []
+    outcomes = iter([members.DaemonExited("LXD daemon m1 exited while starting"), None])
+
+    def wait(*_args: object, **_kwargs: object) -> None:
+        outcome = next(outcomes)
+        if outcome:
+            raise outcome
+
+    monkeypatch.setattr(members, "start_lxd", lambda _t, name, _d: starts.append(name))
+    monkeypatch.setattr(members, "wait_lxd_ready", wait)
+    monkeypatch.setattr(members, "RESTART_DELAY_S", 0)
+    members.start_until_ready(ProcessTable(tmp_path), "m1", tmp_path, timeout=10)
+    assert starts == ["m1", "m1"]
+
+    monkeypatch.setattr(members, "wait_lxd_ready", lambda *_a, **_k: (_ for _ in ()).throw(
+        members.DaemonExited("LXD daemon m1 exited while starting")))
+    with pytest.raises(members.DaemonExited):
+        members.start_until_ready(ProcessTable(tmp_path), "m1", tmp_path, timeout=10)
+    assert len(starts) == 2 + members.STARTUP_ATTEMPTS
+    assert "no available dqlite leader" in members.startup_log_tail(tmp_path)
