@@ -95,8 +95,8 @@ def wait_lxd_ready(table: ProcessTable, name: str, lxd_dir: Path, timeout: float
 def start_until_ready(table: ProcessTable, name: str, lxd_dir: Path, timeout: float = 90) -> None:
     """Starts the daemon (unless it runs) and waits until it is ready; a daemon that exits while
     starting is started again, at most STARTUP_ATTEMPTS times within `timeout`, as the packaged
-    unit's `Restart=on-failure` does on a real host (LXD 5.0 can exit at start while the cluster's
-    dqlite leader changes hands). Each exit is reported with the daemon's last words."""
+    unit's `Restart=on-failure` does on a real host (seen once: a member restarted right after two
+    others exited ~3 s into its start, cause unknown). Each exit is reported with the daemon's last words."""
     deadline = time.monotonic() + timeout
     for attempt in range(1, STARTUP_ATTEMPTS + 1):
         start_lxd(table, name, lxd_dir)
