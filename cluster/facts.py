@@ -21,6 +21,10 @@ MANAGED_KEY = "user.lxdha.managed"  # "true" on every instance this project crea
 OWNER_KEY = "user.lxdha.stack"  # <project>/<stack> that manages it: another stack never adopts or deletes it
 GROUP_KEY = "user.lxdha.group"  # anti-affinity group: replicas of one group avoid sharing a member
 ORIGIN_KEY = "user.lxdha.origin"  # the member an instance was evacuated from, until maintenance moves it back
+# LXD's own marks of how far an instance got (seen on LXD 5.0.2): the power state is kept from the first
+# start on; templates wait for the first start from the moment a create has made the instance's storage
+LAST_POWER_KEY = "volatile.last_state.power"
+PENDING_TEMPLATES_KEY = "volatile.apply_template"
 
 ONLINE = "Online"
 MEMBER_WAIT_S = 120.0
@@ -98,6 +102,14 @@ def read_instances(client: pylxd.Client, with_state: bool = False) -> list[Insta
     """Every instance; `with_state` also reads addresses (slower: LXD asks every member)."""
     listed = client.api.instances.get(params={"recursion": "2" if with_state else "1"}).json()["metadata"]
     return [instance_from(raw) for raw in listed]
+
+
+def create_cut_off(record: Mapping[str, Any]) -> bool:
+    """True for a record whose create never finished (its member died mid-way): never started, and no
+    storage was made for it. Such a record cannot be started, and starting it anyway leaves LXD a plain
+    directory where it expects the volume (on btrfs, one it then cannot delete)."""
+    config = record.get("config") or {}
+    return LAST_POWER_KEY not in config and PENDING_TEMPLATES_KEY not in config
 
 
 def read_instance(client: pylxd.Client, name: str) -> dict[str, Any] | None:

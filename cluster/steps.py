@@ -3,7 +3,9 @@
 Each step is a loop of attempts, and every attempt starts by reading the instance from the cluster
 and continues from what it shows, so a retry after a hiccup never repeats what already happened:
 - create: the instance exists and is ours (our earlier create landed, its response was lost) -> adopt;
-  it exists and is someone else's -> refuse; the target member is not ONLINE yet -> wait (bounded).
+  it exists, ours, but its create was cut off before LXD made its storage (the member died) -> deleted
+  (never started first) and created again; it exists and is someone else's -> refuse; the target member is
+  not ONLINE yet -> wait (bounded).
 - move: already on the target -> done (LXD refuses a move to the current member); target not ONLINE
   -> wait; stopped by an earlier attempt -> started again at the end if it was running before (also when
   the move finally fails: a stopped maintenance leaves the service running where it is); LXD's
@@ -24,7 +26,15 @@ import pylxd
 from pylxd.exceptions import NotFound
 
 from cluster.errors import OwnershipConflict, StepFailed, TransientError
-from cluster.facts import MANAGED_KEY, OWNER_KEY, global_ipv4, read_instance, read_state, wait_member_online
+from cluster.facts import (
+    MANAGED_KEY,
+    OWNER_KEY,
+    create_cut_off,
+    global_ipv4,
+    read_instance,
+    read_state,
+    wait_member_online,
+)
 from cluster.operations import ExecResult, OperationFailed, execute, operation_id, post_and_wait, wait_operation
 from cluster.retry import with_retries
 
@@ -92,7 +102,8 @@ def ensure_created(client: pylxd.Client, body: dict[str, Any], member: str | Non
             if problem:
                 raise OwnershipConflict(f"instance {name}", problem,
                                         "give this stack's containers another name (prefix), or remove that instance")
-            return "adopted"
+            if not create_cut_off(existing) or not _remove_cut_off_record(client, name):
+                return "adopted"
         if member:
             wait_member_online(client, member, timeout_s=member_wait_s)
         post_and_wait(client, client.api.instances, body, CREATE_TIMEOUT_S, f"create {name} on {member or 'any'}",
@@ -100,6 +111,25 @@ def ensure_created(client: pylxd.Client, body: dict[str, Any], member: str | Non
         return "created"
 
     return with_retries(attempt, f"create {name}")
+
+
+def _remove_cut_off_record(client: pylxd.Client, name: str) -> bool:
+    """Deletes the record a cut-off create left (nothing in it ever ran), without starting it first; False
+    when a second look shows the create finished after all (an operation was still making it)."""
+    if instance_busy(client, (name,)):
+        raise InstanceInFlux(f"{name} is still being created by an earlier request")
+    current = read_instance(client, name)  # no operation works on it now: what it shows is final
+    if current is None:
+        return True
+    if not create_cut_off(current):
+        return False
+    _say(f"{name}: its earlier create was cut off before LXD made its storage; deleting the record to create it again")
+    try:
+        response = client.api.instances[name].delete()
+    except NotFound:
+        return True
+    wait_operation(client, operation_id(response.json()), DELETE_TIMEOUT_S, f"delete {name}")
+    return True
 
 
 def _put_state(client: pylxd.Client, name: str, action: str, force: bool = False) -> None:

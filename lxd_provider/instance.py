@@ -157,23 +157,24 @@ class Instance(Resource):
         if outcome == "adopted":
             _say(f"adopting {name}: left by an earlier run of this stack")
             self._put(ctx, name, inputs)
-            if target:  # (started below, where a broken leftover is dealt with)
+            if target:
                 ensure_moved(client, name, target)
         if inputs["running"]:
-            self._start(ctx, name, outcome, body, target)
+            self._start(ctx, name, outcome)
         return join_id(inputs.get("project"), name), self._outputs(ctx, name, inputs)
 
-    def _start(self, ctx: Context, name: str, outcome: str, body: dict[str, Any], target: str | None) -> None:
+    @staticmethod
+    def _start(ctx: Context, name: str, outcome: str) -> None:
+        """Starts it; an adopted leftover that does not start is left for a person (it may have run and hold
+        data: never deleted on a guess). A record whose create was cut off never gets here (made again)."""
         try:
             ensure_running(ctx.client, name)
         except OperationFailed as error:
             if outcome != "adopted":
                 raise
-            # a leftover whose member died mid-create has a record but no storage: make it afresh
-            _say(f"{name} cannot start ({error}); deleting the broken leftover and creating it again")
-            ensure_deleted(ctx.client, name, ctx.owner)
-            ensure_created(ctx.client, body, target, ctx.owner)
-            ensure_running(ctx.client, name)
+            raise StepFailed(f"instance {name}", f"was left by an earlier run of this stack and does not start "
+                             f"({error})", f"see `lxc info --show-log {name}`; if nothing in it is worth keeping, "
+                             f"delete it (`lxc delete --force {name}`) and run `pulumi up` again") from error
 
     def _put(self, ctx: Context, name: str, inputs: dict[str, Any]) -> None:
         """Makes config, devices, profiles and description what the inputs say (LXD's own keys kept)."""

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from cluster.errors import OwnershipConflict
+from cluster.errors import OwnershipConflict, StepFailed
 from cluster.facts import MANAGED_KEY, OWNER_KEY
 from lxd_provider.base import Context
 from lxd_provider.instance import Instance
@@ -92,6 +92,25 @@ def test_create_adopts_our_leftover_and_corrects_it(ctx: Context, fake: FakeLxd)
     record = fake.instances["web-0"]
     assert (record["location"], record["status"], record["config"]["user.x"]) == ("m2", "Running", "new")
     assert fake.count("POST", r"/instances" + TARGETED) == 0 and outputs["location"] == "m2"
+
+
+def test_create_makes_a_cut_off_leftover_again_without_starting_it(ctx: Context, fake: FakeLxd) -> None:
+    fake.add_instance("web-0", "m1", status="Stopped", lifecycle="cut-off",
+                      config={MANAGED_KEY: "true", OWNER_KEY: OWNER})
+    _, outputs = INSTANCE.create(ctx, checked(ctx, target="m2"))
+    assert fake.count("DELETE", r"/instances/web-0") == 1 and fake.count("POST", r"/instances" + TARGETED) == 1
+    assert (outputs["location"], fake.instances["web-0"]["status"]) == ("m2", "Running")
+
+
+def test_an_adopted_leftover_that_does_not_start_is_named_and_kept(ctx: Context, fake: FakeLxd) -> None:
+    """It may have run and hold data: the error names it and the way out; nothing is deleted on a guess."""
+    fake.add_instance("web-0", "m2", status="Stopped", config={MANAGED_KEY: "true", OWNER_KEY: OWNER})
+    fake.fail("PUT", r"/instances/web-0/state", kind="operation", message="Failed to run: forkstart", times=9)
+    with pytest.raises(StepFailed) as raised:
+        INSTANCE.create(ctx, checked(ctx, target="m2"))
+    assert "instance web-0: was left by an earlier run" in str(raised.value) and "forkstart" in str(raised.value)
+    assert "lxc info --show-log web-0" in str(raised.value)
+    assert "web-0" in fake.instances and fake.count("DELETE", r"/instances/web-0") == 0
 
 
 def test_create_never_adopts_another_stacks_or_a_persons_instance(ctx: Context, fake: FakeLxd) -> None:

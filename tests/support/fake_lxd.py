@@ -21,6 +21,9 @@ import pylxd
 import requests
 from requests.adapters import BaseAdapter
 
+from cluster.facts import LAST_POWER_KEY as POWER_KEY
+from cluster.facts import PENDING_TEMPLATES_KEY as TEMPLATE_KEY
+
 URL = "https://fake-lxd:8443"
 
 ExecHandler = Callable[[str, list[str]], tuple[int, str, str]]
@@ -109,9 +112,15 @@ class FakeLxd:
         self.faults.append(fault)
         return fault
 
-    def add_instance(self, name: str, location: str = "m1", status: str = "Running", **extra: Any) -> dict[str, Any]:
+    def add_instance(self, name: str, location: str = "m1", status: str = "Running", lifecycle: str = "ran",
+                     **extra: Any) -> dict[str, Any]:
+        """`lifecycle` as LXD's volatile keys show it: "ran" (started at least once: last power state kept),
+        "created" (storage made, never started: templates pending), "cut-off" (a create that died before its
+        storage was made: neither)."""
+        marks = {"ran": {POWER_KEY: "RUNNING" if status == "Running" else "STOPPED"},
+                 "created": {TEMPLATE_KEY: "create"}, "cut-off": {}}[lifecycle]
         record = {"name": name, "type": "container", "location": location, "status": status, "project": "default",
-                  "config": {"volatile.uuid": f"uuid-{name}", "volatile.base_image": "f" * 64}, "devices": {},
+                  "config": {"volatile.uuid": f"uuid-{name}", "volatile.base_image": "f" * 64, **marks}, "devices": {},
                   "expanded_config": {}, "expanded_devices": {}, "profiles": ["default"], "description": "",
                   "ephemeral": False, "created_at": "2026-11-29T00:00:00Z", "architecture": "x86_64",
                   "stateful": False}
@@ -236,7 +245,7 @@ class FakeLxd:
             if alias and alias not in self.aliases:
                 raise FakeResponseError(404, "Image not found")
             fingerprint = source.get("fingerprint") or (self.aliases[alias]["target"] if alias else "")
-            self.add_instance(body["name"], target, "Stopped", config={
+            self.add_instance(body["name"], target, "Stopped", lifecycle="created", config={
                 **body.get("config", {}), "volatile.uuid": f"uuid-{body['name']}-{next(self._ids)}",
                 "volatile.base_image": fingerprint}, devices=body.get("devices", {}),
                 profiles=body.get("profiles", ["default"]), description=body.get("description", ""),
@@ -282,6 +291,8 @@ class FakeLxd:
                 return sync(self._state(instance))
             action = body["action"]
             instance["status"] = {"start": "Running", "stop": "Stopped", "restart": "Running"}[action]
+            instance["config"].pop(TEMPLATE_KEY, None)  # applied at the first start
+            instance["config"][POWER_KEY] = instance["status"].upper()
             return async_()
         if rest[1] == "exec":
             code, stdout, stderr = self.exec_handler(name, body["command"])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from cluster.errors import MemberNotOnline, OwnershipConflict, StepFailed
-from cluster.facts import MANAGED_KEY, OWNER_KEY
+from cluster.facts import MANAGED_KEY, OWNER_KEY, PENDING_TEMPLATES_KEY, create_cut_off
 from cluster.operations import OperationFailed
 from cluster.steps import (
     ensure_created,
@@ -33,6 +33,35 @@ def test_create_whose_answer_was_lost_is_adopted_not_repeated(fake: FakeLxd) -> 
     assert ensure_created(fake.client(), dict(BODY), "m2", OWNER) == "adopted"
     assert fake.count("POST", CREATE + TARGETED) == 1
     assert fake.instances["web-0"]["location"] == "m2"
+
+
+def test_a_record_whose_create_was_cut_off_is_deleted_unstarted_and_created_again(fake: FakeLxd) -> None:
+    """A member killed mid-create leaves a record without storage; starting it would leave LXD a plain
+    directory it cannot delete on btrfs (seen on the lab), so it is deleted first, never started."""
+    fake.add_instance("web-0", "m2", status="Stopped", lifecycle="cut-off", config={MANAGED_KEY: "true",
+                                                                                    OWNER_KEY: OWNER})
+    assert ensure_created(fake.client(), dict(BODY), "m2", OWNER) == "created"
+    assert fake.count("PUT", r"/instances/web-0/state") == 0, "the cut-off record was started"
+    assert fake.count("DELETE", r"/instances/web-0") == 1 and fake.count("POST", CREATE + TARGETED) == 1
+    assert list(fake.instances) == ["web-0"] and not create_cut_off(fake.instances["web-0"])
+
+
+def test_a_record_still_being_created_is_waited_for_then_adopted(fake: FakeLxd) -> None:
+    """The answer of our create was lost while LXD still makes the storage: no keys yet, but an operation
+    works on it; once LXD is done it is adopted, not deleted."""
+    record = fake.add_instance("web-0", "m2", status="Stopped", lifecycle="cut-off",
+                               config={MANAGED_KEY: "true", OWNER_KEY: OWNER})
+    fake.running_operations.append({"id": "op-create", "status": "Running",
+                                    "resources": {"instances": ["/1.0/instances/web-0?project=default"]}})
+
+    def lxd_finishes_the_create() -> None:
+        fake.running_operations.clear()
+        record["config"][PENDING_TEMPLATES_KEY] = "create"
+
+    fake.fail("GET", r"/operations", kind="pass", before=lambda: None)  # the first look: still busy
+    fake.fail("GET", r"/operations", kind="pass", before=lxd_finishes_the_create)
+    assert ensure_created(fake.client(), dict(BODY), "m2", OWNER) == "adopted"
+    assert fake.count("DELETE", r"/instances/web-0") == 0 and fake.count("POST", CREATE + TARGETED) == 0
 
 
 def test_create_retries_a_locked_database_and_creates_once(fake: FakeLxd) -> None:
