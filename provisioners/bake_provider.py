@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 
-from cluster.connection import lxd_client
+from cluster.connection import shared_client
 from cluster.images import ensure_alias, read_alias, read_image, remove_alias
 from cluster.retry import with_retries
 from provisioners.bake import bake, sweep
@@ -40,7 +40,7 @@ class BakeProvider(ClusterProvider):
 
     def _bake(self, props: dict[str, Any]) -> dict[str, Any]:
         steps = steps_for(props)
-        with lxd_client(self.endpoint()) as client:
+        with shared_client(self.endpoint()) as client:
             fingerprint, _ = bake(client, props["source_alias"], steps, props["plan_hash"], props["owner"],
                                   f"{props['distro']} base for {props['owner']} ({props['plan_hash']})")
             ensure_alias(client, props["alias"], fingerprint, props["owner"], f"bake={props['plan_hash']}")
@@ -60,7 +60,7 @@ class BakeProvider(ClusterProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Gone when the image is gone (the next up bakes it again); a re-pointed alias is drift."""
-        with lxd_client(self.endpoint()) as client:
+        with shared_client(self.endpoint()) as client:
             if with_retries(lambda: read_image(client, props.get("fingerprint", "")), "read image") is None:
                 return ReadResult(None, {})
             live = with_retries(lambda: read_alias(client, props["alias"]), "read alias")
@@ -69,7 +69,7 @@ class BakeProvider(ClusterProvider):
         return ReadResult(id_, props)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        with lxd_client(self.endpoint()) as client:
+        with shared_client(self.endpoint()) as client:
             remove_alias(client, props["alias"], props["owner"], props.get("fingerprint"))
             sweep(client, props["owner"])
 

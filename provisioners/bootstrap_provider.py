@@ -12,7 +12,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, UpdateResult
 
-from cluster.connection import lxd_client
+from cluster.connection import shared_client
 from provisioners.bootstrap import run_plan
 from provisioners.bootstrap_plan import Mirror, Step, bootstrap_plan, plan_hash
 from provisioners.dynamic_support import ClusterProvider
@@ -27,7 +27,7 @@ def steps_for(props: dict[str, Any]) -> list:
 
 class BootstrapProvider(ClusterProvider):
     def _run(self, props: dict[str, Any]) -> dict[str, Any]:
-        with lxd_client(self.endpoint()) as client:
+        with shared_client(self.endpoint()) as client:
             host_key = run_plan(client, props["instance"], steps_for(props))
         return {**{k: v for k, v in props.items() if k != "connection"}, "host_key": host_key}
 

@@ -20,7 +20,7 @@ import pulumi
 import pylxd
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 
-from cluster.connection import lxd_client
+from cluster.connection import shared_client
 from cluster.errors import ActionableError
 from provisioners.address_claims import ClaimRequest, collision_problems, ensure_claimed, held, read_facts, release
 from provisioners.dynamic_support import ClusterProvider
@@ -39,7 +39,7 @@ class AddressClaimProvider(ClusterProvider):
 
     @contextmanager
     def _client(self) -> Iterator[pylxd.Client]:
-        with lxd_client(self.endpoint()) as client:
+        with shared_client(self.endpoint()) as client:
             yield client
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:

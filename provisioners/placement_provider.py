@@ -17,7 +17,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 
-from cluster.connection import lxd_client
+from cluster.connection import shared_client
 from cluster.errors import ActionableError
 from cluster.facts import read_instance, read_instances, read_members
 from cluster.names import instance_name_problem
@@ -48,7 +48,7 @@ class PlacementProvider(ClusterProvider):
         if problem:
             return CheckResult(news, [CheckFailure("name", problem)])
         try:
-            with lxd_client(self.endpoint()) as client:
+            with shared_client(self.endpoint()) as client:
                 members = sorted(m.name for m in with_retries(lambda: read_members(client), "read cluster members"))
         except ActionableError as error:
             return CheckResult(news, [CheckFailure("name", str(error))])
@@ -58,7 +58,7 @@ class PlacementProvider(ClusterProvider):
         endpoint = self.endpoint()
         name = props["name"]
         book = ReservationBook(endpoint.url + endpoint.server_fingerprint)
-        with lxd_client(endpoint) as client:
+        with shared_client(endpoint) as client:
             existing = with_retries(lambda: read_instance(client, name), f"read {name}")
             if existing is not None and not props.get("pinned_member"):
                 return existing["location"]  # already there (ours or not: the instance's create decides)
@@ -88,7 +88,7 @@ class PlacementProvider(ClusterProvider):
         return UpdateResult({**news, "member": pinned or olds.get("member")})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        with lxd_client(self.endpoint()) as client:
+        with shared_client(self.endpoint()) as client:
             members = {m.name for m in with_retries(lambda: read_members(client), "read cluster members")}
         if props.get("member") not in members:
             return ReadResult(None, {})  # that member is gone (a re-created cluster): place again

@@ -165,7 +165,7 @@ def provider(fake: FakeLxd, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
         def __exit__(self, *_exc: object) -> None:
             return None
 
-    monkeypatch.setattr(claim_provider, "lxd_client", FakeConnection)
+    monkeypatch.setattr(claim_provider, "shared_client", FakeConnection)
     return configured
 
 

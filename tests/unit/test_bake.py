@@ -39,7 +39,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakeLxd:
     def client(_endpoint: Any) -> Iterator[Any]:
         yield cluster.client()
 
-    monkeypatch.setattr(bake_provider, "lxd_client", client)
+    monkeypatch.setattr(bake_provider, "shared_client", client)
     monkeypatch.setattr(BakeProvider, "endpoint", lambda self: None)
     return cluster
 
