@@ -93,8 +93,10 @@ class BalancedContainer(pulumi.ComponentResource):
             self.configure(args.playbook)
         self.register_outputs({"name": self.name, "member": self.member, "ipv4": self.ipv4})
 
-    def configure(self, playbook: PlaybookSpec, after: list[pulumi.Resource] | None = None) -> pulumi.Resource:
-        """Applies `playbook` to this container once bootstrapped (and after `after`, for rolling updates).
+    def configure(self, playbook: PlaybookSpec, after: list[pulumi.Resource] | None = None,
+                  rolling_group: str | None = None) -> pulumi.Resource:
+        """Applies `playbook` to this container once bootstrapped (and after `after`). Replicas of one
+        service name the same `rolling_group`: their updates run one at a time, their first runs together.
 
         Separate from the constructor so a service can pass in values known only once all of its
         containers exist (e.g. VRRP peers' addresses).
@@ -102,7 +104,7 @@ class BalancedContainer(pulumi.ComponentResource):
         self.configured = AnsibleApply(
             f"{self._resource_name}-configure", host=self.name, address=self.ipv4, host_key=self.host_key,
             private_key=self._access.private_key, project_dir=playbook.project_dir, playbook=playbook.playbook,
-            extra_vars=playbook.extra_vars,
+            extra_vars=playbook.extra_vars, rolling_group=rolling_group,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.configured, *(after or [])]),
         )
         return self.configured

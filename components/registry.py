@@ -110,11 +110,10 @@ class HARegistry(pulumi.ComponentResource):
             s3_access_key=secrets.s3_access_key, s3_secret_key=secrets.s3_secret_key,
             vrrp_password=secrets.vrrp_password or "")
         peers = pulumi.Output.all(*[replica.ipv4 for replica in self.replicas])
-        previous: list[pulumi.Resource] = []
-        for replica in self.replicas:
+        for replica in self.replicas:  # rolling: updated one at a time, set up together (rolling_gate)
             extra_vars = pulumi.Output.secret(pulumi.Output.all(shared, replica.ipv4, peers).apply(
                 lambda values: playbook_vars(settings, values[0], values[1], list(values[2]), image.distro)))
-            previous = [replica.configure(PlaybookSpec(settings.ansible_dir, PLAYBOOK, extra_vars), after=previous)]
+            replica.configure(PlaybookSpec(settings.ansible_dir, PLAYBOOK, extra_vars), rolling_group=resource_name)
         self.vip = pulumi.Output.from_input(settings.vrrp.vip)
         self.url = pulumi.Output.from_input(f"https://{settings.vrrp.vip}:{settings.port}")
         self.register_outputs({"url": self.url, "vip": self.vip})

@@ -6,6 +6,7 @@ replacing the container.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pulumi
@@ -13,6 +14,7 @@ from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateRes
 
 from provisioners.ansible_apply import AnsibleJob, AnsibleTarget, apply_playbook, content_hash
 from provisioners.dynamic_support import with_secret_outputs
+from provisioners.rolling_gate import GATE
 
 RERUN_KEYS = ("host", "address", "host_key", "playbook", "content_hash", "extra_vars", "project_dir")
 
@@ -23,15 +25,25 @@ class AnsibleProvider(ResourceProvider):
         apply_playbook(target, AnsibleJob(props["project_dir"], props["playbook"], dict(props.get("extra_vars") or {})))
         return props
 
+    @staticmethod
+    def _turn(props: dict[str, Any], setup: bool) -> contextlib.AbstractContextManager[None]:
+        """The replica's turn in its service's rolling gate (none for a container of no service)."""
+        group = props.get("rolling_group")
+        if not group:
+            return contextlib.nullcontext()
+        return GATE.setup(group, props["host"]) if setup else GATE.update(group, props["host"])
+
     def create(self, props: dict[str, Any]) -> CreateResult:
-        return CreateResult(f"{props['host']}-{props['playbook']}", self._apply(props))
+        with self._turn(props, setup=True):
+            return CreateResult(f"{props['host']}-{props['playbook']}", self._apply(props))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = [key for key in RERUN_KEYS if olds.get(key) != news.get(key)]
         return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(self._apply(news))
+        with self._turn(news, setup=False):
+            return UpdateResult(self._apply(news))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         return None
@@ -42,7 +54,8 @@ class AnsibleApply(pulumi.dynamic.Resource):
 
     def __init__(self, resource_name: str, host: pulumi.Input[str], address: pulumi.Input[str],
                  host_key: pulumi.Input[str], private_key: pulumi.Input[str], project_dir: str, playbook: str,
-                 extra_vars: pulumi.Input[dict] | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
+                 extra_vars: pulumi.Input[dict] | None = None, rolling_group: str | None = None,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
         props = {
             "host": host,
             "address": address,
@@ -52,6 +65,7 @@ class AnsibleApply(pulumi.dynamic.Resource):
             "playbook": playbook,
             "content_hash": content_hash(project_dir),
             "extra_vars": pulumi.Output.secret(extra_vars or {}),
+            "rolling_group": rolling_group,  # replicas of one service: updated one at a time (rolling_gate)
         }
         super().__init__(AnsibleProvider(), resource_name, props,
                          with_secret_outputs(opts, ["private_key", "extra_vars"]))

@@ -124,6 +124,10 @@ def test_registry_claims_its_vip_and_vrid_before_its_replicas_without_a_connecti
             "replicas": ["reg-0", "reg-1"]}
         assert "connection" not in claim
         assert names.index("reg-address-claim") < names.index("reg-0-placement")
+        # replicas are set up together and updated one at a time by the rolling gate, not a depends_on chain
+        configures = {name: inputs for name, inputs in created[before:] if name.endswith("-configure")}
+        assert {inputs["rolling_group"] for inputs in configures.values()} == {"reg"}
+        assert not any(urn.endswith("::reg-0-configure") for urn in dependencies["reg-1-configure"])
 
     # a configure step registers after its bootstrap (it depends on it), so every child is recorded by then
     return pulumi.Output.all(*[replica.configured.urn for replica in registry.replicas]).apply(check)
