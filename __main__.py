@@ -11,6 +11,7 @@ from typing import Any
 
 import pulumi
 
+from cluster.connection import reach_problem
 from cluster.errors import ConfigError
 from components.baked_image import BakedImage, BakedImageArgs
 from components.balanced_container import AccessConfig, BalancedContainer, BalancedContainerArgs, PlaybookSpec
@@ -36,6 +37,10 @@ def read_settings() -> StackSettings:
     """Every setting, validated; raises ConfigError naming the first key at fault and the fix."""
     config = pulumi.Config("lxdha")
     remote_host = lxd_remote_host(pulumi.Config("lxd").get)  # the providers read lxd:* themselves; checked here first
+    unreachable = reach_problem(str(pulumi.Config("lxd").get("remote")))
+    if unreachable:
+        raise ConfigError("lxd:remote", unreachable, "check the address and port of the cluster's load balancer "
+                          "(or member), that it runs, and that this machine may reach it")
     image = image_source(config.get_object("image"))
     site_access = access(config, image)
     registry: tuple[RegistrySettings, RegistrySecrets] | None = None

@@ -12,9 +12,11 @@ import contextlib
 import hashlib
 import os
 import re
+import socket
 import ssl
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -127,6 +129,28 @@ def pinned_session(endpoint: LxdEndpoint, cert_path: str, key_path: str) -> requ
     session.cert = (cert_path, key_path)
     session.mount("https://", PinnedFingerprintAdapter(endpoint.server_fingerprint))
     return session
+
+
+REACH_ATTEMPTS = 4
+REACH_PAUSE_S = 2.0
+
+
+def reach_problem(url: str, attempts: int = REACH_ATTEMPTS, pause_s: float = REACH_PAUSE_S) -> str | None:
+    """None once a TCP connection to the URL's host and port opens, else what stopped it (bounded like a
+    provider's connect: ~30 s at most). The program looks once before it declares anything; without it
+    an unreachable remote was found by one provider after another, each after its own retries (~160 s)."""
+    parsed = urlparse(url)
+    address = (parsed.hostname or "", parsed.port or 8443)
+    reason = ""
+    for attempt in range(attempts):
+        try:
+            with socket.create_connection(address, timeout=CONNECT_TIMEOUT_S / 2):
+                return None
+        except OSError as error:
+            reason = error.strerror or str(error) or type(error).__name__
+        if attempt + 1 < attempts:
+            time.sleep(pause_s)
+    return f"cannot reach {address[0]}:{address[1]} ({reason}; {attempts} attempts)"
 
 
 def _explain(endpoint: LxdEndpoint, error: Exception) -> ConnectionSetupError:

@@ -3,6 +3,8 @@ one connection per endpoint."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from cluster.connection import (
@@ -11,6 +13,7 @@ from cluster.connection import (
     SharedConnections,
     certificate_fingerprint,
     normalize_fingerprint,
+    reach_problem,
     validate_endpoint,
 )
 from cluster.errors import ConnectionSetupError
@@ -74,3 +77,15 @@ def test_a_long_lived_process_connects_once_per_endpoint_and_retries_a_failed_co
     assert connects.count("https://down:8443") == 2
     shared.close_all()
     assert shared.client(one) is not None and connects.count("https://a:8443") == 2  # closed: connects again
+
+
+def test_the_programs_reach_check_passes_a_listener_and_names_a_closed_port() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        assert reach_problem(f"https://127.0.0.1:{listener.getsockname()[1]}") is None
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    problem = reach_problem(f"https://127.0.0.1:{port}", attempts=2, pause_s=0)
+    assert problem == f"cannot reach 127.0.0.1:{port} (Connection refused; 2 attempts)"
