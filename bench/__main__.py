@@ -95,7 +95,7 @@ def _measure(args: argparse.Namespace) -> dict:
         "schema": 1,
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "host": {"cpus": os.cpu_count()},
+        "host": {"cpus": os.cpu_count(), "storage": LabConfig.resolve().storage_driver},
         "sizes": args.sizes, "runs": args.runs, "runs_at": {str(n): r for n, r in args.runs_at.items()},
         "approaches": list(args.approaches),
         "floor_workers": args.floor_workers,

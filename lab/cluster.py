@@ -8,6 +8,7 @@ import time
 
 import yaml
 
+from lab import storage
 from lab.config import API_PORT, LabConfig, Member
 from lab.files import read_secret, write_secret
 from lab.log import say
@@ -19,11 +20,11 @@ from lab.proc import LabError, ProcessTable, run
 CLIENT_CERT_NAME = "lxdha-lab-client"
 
 
-def bootstrap_preseed(member: Member) -> str:
+def bootstrap_preseed(member: Member, storage_driver: str) -> str:
     return yaml.safe_dump({
         "config": {"core.https_address": f"{member.address}:{API_PORT}",
                    "images.auto_update_interval": "0"},
-        "storage_pools": [{"name": "default", "driver": "dir"}],
+        "storage_pools": [storage.bootstrap_pool(storage_driver)],
         "profiles": [{"name": "default", "devices": {
             "root": {"path": "/", "pool": "default", "type": "disk"},
             "eth0": {"name": "eth0", "nictype": "bridged", "parent": "br0", "type": "nic"}}}],
@@ -31,11 +32,11 @@ def bootstrap_preseed(member: Member) -> str:
     })
 
 
-def join_preseed(member: Member, token: str) -> str:
+def join_preseed(member: Member, token: str, storage_driver: str) -> str:
     return yaml.safe_dump({"cluster": {
         "enabled": True, "server_name": member.name, "server_address": f"{member.address}:{API_PORT}",
         "cluster_token": token,
-        "member_config": [{"entity": "storage-pool", "name": "default", "key": "source", "value": ""}]}})
+        "member_config": storage.join_member_config(storage_driver)}})
 
 
 def is_clustered(member: Member) -> bool:
@@ -64,7 +65,7 @@ def bootstrap(config: LabConfig) -> None:
     first = config.members[0]
     if is_clustered(first):
         return
-    _init_once(config, first, bootstrap_preseed(first))
+    _init_once(config, first, bootstrap_preseed(first, config.storage_driver))
 
 
 def ensure_cluster_certificate(config: LabConfig) -> None:
@@ -112,7 +113,7 @@ def join(config: LabConfig, member: Member) -> None:
     if (member.lxd_dir / ".lab-init-attempted").exists():
         reset_daemon(ProcessTable(config.run_dir), member.name, member.netns, member.lxd_dir)
         (member.lxd_dir / ".lab-init-attempted").unlink(missing_ok=True)
-    _init_once(config, member, join_preseed(member, _join_token(config, member.name)))
+    _init_once(config, member, join_preseed(member, _join_token(config, member.name), config.storage_driver))
 
 
 def trust_client(config: LabConfig, cert_pem: str) -> None:

@@ -5,6 +5,7 @@ Every other module asks this one where things are, so a name or address is defin
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import json
 import os
@@ -21,6 +22,8 @@ S3_PORT = 9000
 DHCP_RANGE = ("10.91.0.100", "10.91.0.199")
 DHCP_LEASE = "10m"  # short: every test container has a new MAC, the pool must recycle quickly
 VIP_RANGE = ("10.91.0.240", "10.91.0.250")
+STORAGE_DRIVERS = ("btrfs", "dir")  # the members' `default` pool; see lab/storage.py
+DEFAULT_STORAGE = "btrfs"
 MIRROR_BUCKET = "debian"
 REGISTRY_BUCKET = "registry"
 MIRROR_SUITE = "bookworm"
@@ -81,10 +84,13 @@ class LabConfig:
     lab_dir: Path = DEFAULT_LAB_DIR
     cache_dir: Path = Path.home() / ".cache" / "lxdha"
     member_count: int = DEFAULT_MEMBERS
+    storage_driver: str = DEFAULT_STORAGE
 
     def __post_init__(self) -> None:
         if not 1 <= self.member_count <= MAX_MEMBERS:
             raise ValueError(f"members must be 1..{MAX_MEMBERS}, got {self.member_count}")
+        if self.storage_driver not in STORAGE_DRIVERS:
+            raise ValueError(f"LAB_STORAGE must be one of {', '.join(STORAGE_DRIVERS)}, got {self.storage_driver!r}")
         resolved = str(self.lab_dir.resolve()) if self.lab_dir.exists() else str(self.lab_dir)
         if resolved in ("/", "/var/lib", "/var/lib/lxd") or resolved.startswith("/var/lib/lxd/"):
             raise ValueError(f"refusing lab dir {resolved}: it is not the lab's own")
@@ -94,18 +100,23 @@ class LabConfig:
         count = members if members is not None else int(os.environ.get("LAB_MEMBERS", DEFAULT_MEMBERS))
         lab_dir = Path(os.environ.get("LAB_DIR", DEFAULT_LAB_DIR))
         cache = Path(os.environ.get("LAB_CACHE", Path.home() / ".cache" / "lxdha"))
-        return cls(lab_dir=lab_dir, cache_dir=cache, member_count=count)
+        storage = os.environ.get("LAB_STORAGE", DEFAULT_STORAGE)
+        return cls(lab_dir=lab_dir, cache_dir=cache, member_count=count, storage_driver=storage)
 
     @classmethod
     def resolve(cls, members: int | None = None) -> LabConfig:
-        """Members: the argument, else LAB_MEMBERS, else the running lab's count, else the default."""
-        if members is None and "LAB_MEMBERS" not in os.environ:
-            try:
-                state = json.loads(cls.from_env().state_path.read_text())
-                return cls.from_env(members=int(state["members"]))
-            except (OSError, ValueError, KeyError):
-                pass
-        return cls.from_env(members=members)
+        """Members: the argument, else LAB_MEMBERS, else the running lab's count, else the default.
+        Storage: LAB_STORAGE, else the running lab's driver, else the default."""
+        config = cls.from_env(members=members)
+        try:
+            state = json.loads(config.state_path.read_text())
+        except (OSError, ValueError):
+            return config
+        if members is None and "LAB_MEMBERS" not in os.environ and isinstance(state.get("members"), int):
+            config = dataclasses.replace(config, member_count=state["members"])
+        if "LAB_STORAGE" not in os.environ:
+            config = dataclasses.replace(config, storage_driver=state.get("storage", "dir"))
+        return config
 
     # --- network ---------------------------------------------------------------------------
     bridge: str = f"{PREFIX}0"

@@ -50,6 +50,7 @@ def build_info(config: LabConfig, *, cluster_cert_pem: str, image_remote_cert_pe
             "client_key": str(sec / "client.key"),
             "trust_password_file": str(sec / "trust-password"),
             "storage_pool": "default",
+            "storage_driver": config.storage_driver,
             "profile": "default",
             "members": [{"name": m.name, "address": m.address, "url": f"https://{m.address}:{API_PORT}",
                          "lxd_dir": str(m.lxd_dir)} for m in config.members],

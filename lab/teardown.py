@@ -13,7 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from lab import host_limits
+from lab import host_limits, storage
 from lab.config import PREFIX, LabConfig
 from lab.log import say, step
 from lab.lxdapi import LocalLxd, q
@@ -202,6 +202,7 @@ def _down(config: LabConfig) -> list[str]:
         host_limits.restore_limits(config)
         for target in sorted(_host_mounts_under(config.lab_dir), key=len, reverse=True):
             run(["umount", "-l", target], timeout=30, check=False)
+        storage.detach_loops(config.lab_dir)  # the members' mount namespaces are gone: nothing holds them
         if config.lab_dir.exists():
             run(["rm", "-rf", "--one-file-system", str(config.lab_dir)], timeout=300)
     problems = verify_clean(config, names)
@@ -221,6 +222,7 @@ def verify_clean(config: LabConfig, container_names_seen: set[str] = frozenset()
     problems += [f"network namespace {ns}" for ns in lab_netns_names()]
     problems += [f"link {name}" for name in lab_links()]
     problems += [f"mount {m}" for m in _host_mounts_under(config.lab_dir)]
+    problems += [f"loop device {dev} ({path})" for dev, path in storage.loop_devices_under(config.lab_dir).items()]
     cgroup_names = set(container_names_seen)
     for hierarchy in CGROUP_ROOT.iterdir() if CGROUP_ROOT.is_dir() else []:
         for kind in ("lxc.payload", "lxc.monitor"):

@@ -8,7 +8,7 @@ import os
 import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from lab import alpine, cluster, dhcp, host_limits, images, lb, mirror, net, site
+from lab import alpine, cluster, dhcp, host_limits, images, lb, mirror, net, site, storage
 from lab.config import API_PORT, MAX_MEMBERS, LabConfig, host_address
 from lab.gobuild import ensure_minio
 from lab.info import LabInfo, build_info, write_info
@@ -35,9 +35,11 @@ def check_prerequisites(config: LabConfig, need_debootstrap: bool) -> None:
         tools["debootstrap"] = "debootstrap"
     if alpine.enabled() and alpine.cached(config) is None:
         tools["qemu-img"] = "qemu-utils"
+    tools.update(storage.required_tools(config.storage_driver))
     missing = sorted({pkg for tool, pkg in tools.items() if shutil.which(tool) is None})
     if missing:
         raise LabError(f"missing tools; install: apt-get install -y {' '.join(missing)} (see lab/apt-packages.txt)")
+    storage.check_kernel(config.storage_driver)
 
 
 def _remove_stale_build_dirs(config: LabConfig) -> None:
@@ -47,18 +49,25 @@ def _remove_stale_build_dirs(config: LabConfig) -> None:
             run(["rm", "-rf", "--one-file-system", str(stale)], timeout=300, check=False)
 
 
-def _check_member_count(config: LabConfig) -> None:
+def _check_lab_shape(config: LabConfig) -> None:
+    """A lab that is up keeps its member count and storage driver until `down`."""
     state = config.state_path
     if state.exists():
-        previous = json.loads(state.read_text())["members"]
+        recorded = json.loads(state.read_text())
+        previous = recorded["members"]
         if previous != config.member_count:
             raise LabError(f"the lab is up with {previous} members (asked for {config.member_count}); "
                            f"run `python -m lab down` first")
+        driver = recorded.get("storage", "dir")  # labs brought up before the setting existed used dir
+        if driver != config.storage_driver:
+            raise LabError(f"the lab is up with {driver} storage (LAB_STORAGE={config.storage_driver}); "
+                           f"run `python -m lab down` first, or unset LAB_STORAGE")
     else:
         # liblxc creates a host-global `lxc.pivot` cgroup when containers stop; down removes it
         # only if it was not there before the lab
         pivot_existed = any(CGROUP_ROOT.glob("*/lxc.pivot"))
-        state.write_text(json.dumps({"members": config.member_count, "lxc_pivot_preexisted": pivot_existed}) + "\n")
+        state.write_text(json.dumps({"members": config.member_count, "storage": config.storage_driver,
+                                     "lxc_pivot_preexisted": pivot_existed}) + "\n")
 
 
 def _prepare_dirs(config: LabConfig) -> None:
@@ -132,7 +141,7 @@ def _up(config: LabConfig) -> LabInfo:
     check_prerequisites(config, need_debootstrap=not image_cached)
     _prepare_dirs(config)
     host_limits.raise_limits(config)
-    _check_member_count(config)
+    _check_lab_shape(config)
     _remove_stale_build_dirs(config)
     config.info_path.unlink(missing_ok=True)  # present only when a run completed
     table = ProcessTable(config.run_dir)

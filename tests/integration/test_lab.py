@@ -49,6 +49,14 @@ def test_all_members_online_through_the_load_balancer(lab: LabInfo) -> None:
     assert lb.server_states(lab.config) == {name: "UP" for name in lab.member_names}
 
 
+def test_every_member_pool_uses_the_configured_driver(lab: LabInfo) -> None:
+    pool = lab.lxd_client().storage_pools.get("default")
+    assert pool.driver == lab.data["lxd"]["storage_driver"] == lab.config.storage_driver
+    for member in lab.config.members:  # the loop file is the member's own, in its LXD dir
+        if lab.config.storage_driver == "btrfs":
+            assert (member.lxd_dir / "disks" / "default.img").is_file()
+
+
 def test_load_balancer_presents_the_pinned_cluster_certificate(lab: LabInfo, monkeypatch) -> None:
     pinned = lab.data["lxd"]["server_fingerprint"]
     assert fingerprint(lab.server_cert.read_text()) == pinned

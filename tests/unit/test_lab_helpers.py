@@ -14,7 +14,7 @@ from cryptography import x509
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lab import cli, cluster, dhcp, images, lb, mirror
+from lab import cli, cluster, dhcp, images, lb, mirror, storage
 from lab.config import DHCP_RANGE, VIP_RANGE, LabConfig
 from lab.files import write_public, write_secret
 from lab.info import build_info
@@ -75,12 +75,46 @@ def test_haproxy_config_checks_every_member_and_balances_first(tmp_path: Path) -
 
 def test_preseeds(tmp_path: Path) -> None:
     config = _config(tmp_path)
-    boot = yaml.safe_load(cluster.bootstrap_preseed(config.members[0]))
+    boot = yaml.safe_load(cluster.bootstrap_preseed(config.members[0], "btrfs"))
     assert boot["cluster"] == {"server_name": "m1", "enabled": True}
     assert boot["config"]["images.auto_update_interval"] == "0"
     assert boot["profiles"][0]["devices"]["eth0"]["parent"] == "br0"
-    join = yaml.safe_load(cluster.join_preseed(config.members[1], "TOKEN"))["cluster"]
+    assert boot["storage_pools"] == [{"name": "default", "driver": "btrfs", "config": {"size": storage.POOL_SIZE}}]
+    join = yaml.safe_load(cluster.join_preseed(config.members[1], "TOKEN", "btrfs"))["cluster"]
     assert join["cluster_token"] == "TOKEN" and join["server_address"] == "10.91.0.12:8443"
+    assert {(c["key"], c["value"]) for c in join["member_config"]} == {("source", ""), ("size", storage.POOL_SIZE)}
+
+
+def test_dir_storage_preseeds_have_no_size(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    boot = yaml.safe_load(cluster.bootstrap_preseed(config.members[0], "dir"))
+    assert boot["storage_pools"] == [{"name": "default", "driver": "dir"}]
+    join = yaml.safe_load(cluster.join_preseed(config.members[1], "TOKEN", "dir"))["cluster"]
+    assert [(c["key"], c["value"]) for c in join["member_config"]] == [("source", "")]
+
+
+def test_storage_driver_comes_from_the_environment_and_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAB_STORAGE", "dir")
+    assert LabConfig.from_env().storage_driver == "dir"
+    monkeypatch.delenv("LAB_STORAGE")
+    assert LabConfig.from_env().storage_driver == "btrfs"
+    monkeypatch.setenv("LAB_STORAGE", "zfs")
+    with pytest.raises(ValueError, match="LAB_STORAGE must be one of btrfs, dir"):
+        LabConfig.from_env()
+
+
+def test_loop_devices_backed_by_lab_files_are_found(tmp_path: Path) -> None:
+    sysfs = tmp_path / "sys"
+    for device, backing in (("loop0", "/var/lib/lxdha-lab/members/m1/disks/default.img"),
+                            ("loop1", "/var/lib/other/disk.img"),
+                            ("loop2", "/var/lib/lxdha-lab/members/m2/disks/default.img (deleted)")):
+        (sysfs / device / "loop").mkdir(parents=True)
+        (sysfs / device / "loop" / "backing_file").write_text(backing + "\n")
+    (sysfs / "loop3").mkdir()  # not attached: no loop/ directory
+    found = storage.loop_devices_under(Path("/var/lib/lxdha-lab"), sysfs)
+    assert found == {"/dev/loop0": "/var/lib/lxdha-lab/members/m1/disks/default.img",
+                     "/dev/loop2": "/var/lib/lxdha-lab/members/m2/disks/default.img (deleted)"}
+    assert storage.loop_devices_under(Path("/var/lib/lxdha-lab-other"), sysfs) == {}
 
 
 def test_self_signed_certificate_names_its_addresses() -> None:
@@ -199,3 +233,16 @@ def test_a_daemon_that_exits_while_starting_is_started_again(tmp_path: Path, mon
         members.start_until_ready(ProcessTable(tmp_path), "m1", tmp_path, timeout=10)
     assert len(starts) == 2 + members.STARTUP_ATTEMPTS
     assert "no available dqlite leader" in members.startup_log_tail(tmp_path)
+
+
+def test_resolve_keeps_the_running_labs_shape(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAB_DIR", str(tmp_path))
+    monkeypatch.delenv("LAB_MEMBERS", raising=False)
+    monkeypatch.delenv("LAB_STORAGE", raising=False)
+    assert (LabConfig.resolve().member_count, LabConfig.resolve().storage_driver) == (3, "btrfs")
+    (tmp_path / "state.json").write_text(json.dumps({"members": 5}))  # a lab from before the storage setting
+    assert (LabConfig.resolve().member_count, LabConfig.resolve().storage_driver) == (5, "dir")
+    (tmp_path / "state.json").write_text(json.dumps({"members": 4, "storage": "btrfs"}))
+    assert (LabConfig.resolve().member_count, LabConfig.resolve().storage_driver) == (4, "btrfs")
+    monkeypatch.setenv("LAB_STORAGE", "dir")
+    assert LabConfig.resolve().storage_driver == "dir"  # asked for explicitly: `up` then refuses the mismatch
