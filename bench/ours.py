@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from bench import registry_hook
+from bench.engine_events import step_seconds
 from ops.pulumi_cli import ROOT, PulumiCli, PulumiError
 
 PREFIX = "bn"
@@ -73,26 +74,6 @@ def changed_on_noop(events: list[dict[str, Any]]) -> list[str]:
         if meta.get("op") not in (None, "same", "read"):
             touched.append(f"{meta['op']} {meta['urn'].rsplit('::', 1)[-1]} {sorted(meta.get('diffs') or [])}")
     return touched
-
-
-def step_seconds(events: list[dict[str, Any]]) -> dict[str, list[int]]:
-    """Seconds from each resource's pre-event to its outputs (1 s resolution), grouped by the
-    name's last part (placement, instance, bootstrap, configure, image, bake): shows where an `up`
-    spends its time (our dynamic resources and the native provider's)."""
-    begun: dict[str, int] = {}
-    steps: dict[str, list[int]] = {}
-    for event in events:
-        for kind in ("resourcePreEvent", "resOutputsEvent"):
-            if kind in event and event[kind]["metadata"].get("op") in ("create", "update"):
-                urn = event[kind]["metadata"]["urn"]
-                if kind == "resourcePreEvent":
-                    begun[urn] = event["timestamp"]
-                elif urn in begun and ("dynamic:Resource" in urn or "$lxd:index/" in urn):
-                    steps.setdefault(urn.rsplit("-", 1)[-1], []).append(event["timestamp"] - begun[urn])
-    first = min((e["timestamp"] for e in events if "timestamp" in e), default=0)
-    if begun:
-        steps["first-step-after-start"] = [min(begun.values()) - first]
-    return steps
 
 
 def prepare(count: int, workdir: Path = ROOT) -> PulumiCli:

@@ -14,6 +14,7 @@ from typing import Any
 
 from bench import cluster
 from bench.bake import bake_overrides, baked
+from bench.engine_events import step_seconds
 from bench.lab_access import BenchSite
 from bench.lxc import Lxc
 from components.registry_config import PACKAGES as REGISTRY_PACKAGES
@@ -78,7 +79,9 @@ def _measure_registry(lab: LabInfo, result: dict[str, Any]) -> None:
                  **registry_overrides(lab.data, prefix=PREFIX, vip=VIP, vrid=VRID, root_directory="/bench-registry")}
     with lab_stack(STACK, overrides, prefix="bench") as cli:
         started = time.monotonic()
-        summary = cli.up_summary()
+        events = cli.up_events()
+        summary = next((e["summaryEvent"] for e in reversed(events) if "summaryEvent" in e), {})
+        result["steps"] = step_seconds(events)  # where the up spends its time, per kind of resource
         if summary.get("result") != "succeeded":
             result["status"] = f"pulumi up failed: {summary.get('result')}"
             return

@@ -55,8 +55,11 @@ def _registry_line(registry: dict[str, Any]) -> str:
         return f"HA registry: {registry.get('status', 'not measured')}."
     bake, reused = registry.get("bake_s"), ", reused" if registry.get("bake_reused") else ""
     baked = "" if bake is None else f" (its image baked beforehand in {bake} s{reused})"
+    steps = registry.get("steps") or {}
+    slowest = ", ".join(f"{kind} {max(seconds)}" for kind, seconds in steps.items() if seconds)
     return (f"HA registry (2 replicas){baked}: empty cluster -> serving through the VIP in "
-            f"{registry.get('serving_s')} s (`pulumi up` {registry.get('up_s')} s); VIP failover gap "
+            f"{registry.get('serving_s')} s (`pulumi up` {registry.get('up_s')} s"
+            + (f"; slowest step of each kind, s: {slowest}" if slowest else "") + "); VIP failover gap "
             f"{registry.get('vip_failover_gap_s')} s ({registry['status']}).")
 
 

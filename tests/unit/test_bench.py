@@ -13,8 +13,9 @@ from bench import plots, report
 from bench.bake import bake_overrides
 from bench.baselines import _in_flight
 from bench.bootstrap_script import render
+from bench.engine_events import step_seconds
 from bench.merge import merge
-from bench.ours import changed_on_noop, step_seconds
+from bench.ours import changed_on_noop
 from bench.spread import counts_per_member, spread
 from bench.summary import summarize
 from bench.workdir import mac_for
@@ -80,13 +81,15 @@ def test_table_is_generated_from_the_document(tmp_path: Path) -> None:
                {"approach": "A", "n": 30, "run": 1, "error": "host capacity: no room", "skipped": True}]
     document = _document(results, [12, 30], bake={"seconds": 71.4, "fingerprint": "f" * 64, "reused": False},
                          registry={"bake_s": 80.0, "up_s": 20.5, "serving_s": 21.3, "vip_failover_gap_s": 0.9,
-                                   "status": "hard stop of the MASTER replica (bnreg-0); 3 failed probes"})
+                                   "status": "hard stop of the MASTER replica (bnreg-0); 3 failed probes",
+                                   "steps": {"instance": [4, 6], "configure": [9, 11]}})
     text = report.render(document, tmp_path / "BENCHMARKS.md", tmp_path / "results")
     assert ("| 12 | 200.0 | 120.0 | 50.0 | 60.0 | 0.30 | 0.50 | 1.20 | 2.0 | max 2 (2) | max 3 (3) | max 1 (1) |"
             in text)
     assert "**A∥** - the same flow with 10 containers in flight" in text
     assert "ours' baked image: baked in 71.4 s" in text
     assert "empty cluster -> serving through the VIP in 21.3 s" in text and "baked beforehand in 80.0 s" in text
+    assert "(`pulumi up` 20.5 s; slowest step of each kind, s: instance 6, configure 11)" in text
     assert "| registry empty to serving s <= 30.0 | 21.3 | met |" in text
     assert "N=30: host capacity: no room" in text
     assert "](results/time_vs_n.png)" in text
