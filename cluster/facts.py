@@ -107,9 +107,11 @@ def read_instances(client: pylxd.Client, with_state: bool = False) -> list[Insta
 def create_cut_off(record: Mapping[str, Any]) -> bool:
     """True for a record whose create never finished (its member died mid-way): never started, and no
     storage was made for it. Such a record cannot be started, and starting it anyway leaves LXD a plain
-    directory where it expects the volume (on btrfs, one it then cannot delete)."""
+    directory where it expects the volume (on btrfs, one it then cannot delete). Containers only: LXD
+    records pending templates for containers, not for virtual machines."""
     config = record.get("config") or {}
-    return LAST_POWER_KEY not in config and PENDING_TEMPLATES_KEY not in config
+    return (record.get("type", "container") == "container"
+            and LAST_POWER_KEY not in config and PENDING_TEMPLATES_KEY not in config)
 
 
 def read_instance(client: pylxd.Client, name: str) -> dict[str, Any] | None:

@@ -44,6 +44,7 @@ def test_a_record_whose_create_was_cut_off_is_deleted_unstarted_and_created_agai
     assert fake.count("PUT", r"/instances/web-0/state") == 0, "the cut-off record was started"
     assert fake.count("DELETE", r"/instances/web-0") == 1 and fake.count("POST", CREATE + TARGETED) == 1
     assert list(fake.instances) == ["web-0"] and not create_cut_off(fake.instances["web-0"])
+    assert not create_cut_off({"type": "virtual-machine", "config": {}})  # no template mark for VMs: adopted
 
 
 def test_a_record_still_being_created_is_waited_for_then_adopted(fake: FakeLxd) -> None:
