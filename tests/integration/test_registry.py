@@ -25,6 +25,7 @@ import requests
 from components.registry_config import DEFAULT_SERVER_VERSION
 from lab import testing
 from lab.info import LabInfo
+from lab.proc import wait_until
 from lab.pytest_plugin import record_figure
 from ops.conformance import run_suite
 from ops.go_tools import CONFORMANCE, ensure_built
@@ -34,7 +35,7 @@ from ops.oci_layout import MANIFEST, build_large_image, build_multi_arch_index, 
 from ops.pull_loop import PullLoop
 from ops.pulumi_cli import PulumiCli
 from ops.registry_client import Image, RegistryAccess, Skopeo, digest_error
-from ops.services import registry_service
+from ops.services import VRRP_STATE_FILE, registry_service
 from ops.stack_config import read_stack_config
 from ops.vip_probe import probing
 from tests.support.lab_stack import change_counts, lab_stack
@@ -327,12 +328,36 @@ def test_large_push_completes_across_a_master_failover_and_nothing_half_written_
     testing.ipv4(client, master, timeout=60)
 
 
+def _vrrp_states(lab: LabInfo, replicas: list[dict[str, str]]) -> dict[str, str]:
+    """Each replica's VRRP state as its keepalived last recorded it ("" while it has none)."""
+    client = lab.lxd_client()
+    states = {}
+    for replica in replicas:
+        try:
+            states[replica["name"]] = testing.execute(client, replica["name"], ["cat", VRRP_STATE_FILE],
+                                                      timeout=20).stdout.strip()
+        except Exception:  # noqa: BLE001 - stopped, or no state yet
+            states[replica["name"]] = ""
+    return states
+
+
+def _keepalived_pids(lab: LabInfo, name: str) -> set[str]:
+    return set(testing.execute(lab.lxd_client(), name, ["pidof", "keepalived"], timeout=20).stdout.split())
+
+
 def test_keepalived_killed_on_master_leaves_exactly_one_holder(lab: LabInfo, stack: PulumiCli) -> None:
     replicas = _replicas(stack)
-    time.sleep(5)  # the restarted replica rejoins as backup (nopreempt)
+    # every keepalived has joined (a replica restarted by the test before rejoins as BACKUP: nopreempt)
+    def joined() -> bool:
+        states = list(_vrrp_states(lab, replicas).values())
+        return states.count("MASTER") == 1 and set(states) <= {"MASTER", "BACKUP"}
+
+    wait_until(joined, timeout=60, interval=0.5, what="one MASTER replica, every other one BACKUP")
     master = _wait_single_holder(lab, replicas)
+    killed = _keepalived_pids(lab, master)
     testing.execute(lab.lxd_client(), master, ["pkill", "-9", "-x", "keepalived"], timeout=20)
-    time.sleep(1)
+    wait_until(lambda: bool(_keepalived_pids(lab, master)) and not _keepalived_pids(lab, master) & killed,
+               timeout=30, interval=0.2, what=f"systemd to start keepalived on {master} again")
     deadline = time.monotonic() + 15
     while len(_vip_holders(lab, replicas)) != 1 and time.monotonic() < deadline:
         time.sleep(0.5)
@@ -402,7 +427,9 @@ def test_member_daemon_killed_under_the_master_pulls_continue(lab: LabInfo, stac
     member = next(replica["member"] for replica in replicas if replica["name"] == master)
     with _pull_loop(skopeo, [pushed]) as loop:
         lab_faults.kill_member(member)
-        time.sleep(8)
+        before = len(loop.pulls)  # the daemon stays down while the client pulls a few more times
+        wait_until(lambda: len(loop.pulls) >= before + 3, timeout=120, interval=0.5,
+                   what=f"3 pulls while the daemon of {member} is down")
         lab_faults.restart_member(member)
         _wait_replicas_ready(stack)
     assert loop.pulls and loop.failed == [], loop.failed
