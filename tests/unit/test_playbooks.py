@@ -1,10 +1,14 @@
-"""The registry/base playbooks parse, and the keepalived/registry templates render what we mean."""
+"""The registry/base playbooks parse, and the keepalived/registry templates render (and the track script
+behaves) as we mean."""
 
 from __future__ import annotations
 
+import http.server
 import os
 import shutil
 import subprocess
+import threading
+import urllib.parse
 from pathlib import Path
 
 import jinja2
@@ -121,3 +125,44 @@ def test_openrc_service_runs_the_pinned_version_under_supervise_daemon() -> None
     assert "supervisor=supervise-daemon" in script and "respawn_max=0" in script
     assert 'command_user="distribution-registry:distribution-registry"' in script
     assert "--env OTEL_TRACES_EXPORTER=none" in script
+
+
+def _check_script(distro: str, url: str) -> str:
+    """The track script as Ansible's template module renders it (trim_blocks, its urlsplit filter)."""
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True)
+    environment.filters["urlsplit"] = lambda value, part: getattr(urllib.parse.urlsplit(value), part)
+    template = (ROLES / "keepalived/templates/check_service.j2").read_text()
+    return environment.from_string(template).render(lxdha_distro=distro, keepalived_check_url=url)
+
+
+class _Health(http.server.BaseHTTPRequestHandler):
+    status = 200
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server hook's name
+        self.send_response(self.status if self.path == "/debug/health" else 404)
+        self.end_headers()
+
+    def log_message(self, *_args: object) -> None:
+        return None
+
+
+def test_keepalived_track_script_is_plain_shell_and_follows_the_health_status(tmp_path: Path) -> None:
+    """keepalived runs it every second on every replica: no Python start-up each time."""
+    alpine = _check_script("alpine", "http://127.0.0.1:5001/debug/health")
+    assert alpine.startswith("#!/bin/sh\n")
+    assert 'wget -q -T 1 -O /dev/null "http://127.0.0.1:5001/debug/health"' in alpine
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    script = tmp_path / "check"
+    script.write_text(_check_script("debian", f"http://127.0.0.1:{server.server_port}/debug/health"))
+    assert script.read_text().startswith("#!/bin/bash\n")
+    try:
+        outcomes = {}
+        for status in (200, 503):
+            _Health.status = status
+            outcomes[status] = subprocess.run(["bash", str(script)], timeout=10, check=False).returncode
+    finally:
+        server.shutdown()
+        server.server_close()
+    closed = subprocess.run(["bash", str(script)], timeout=10, check=False, stderr=subprocess.DEVNULL).returncode
+    assert (outcomes[200], outcomes[503], closed) == (0, 1, 1)
