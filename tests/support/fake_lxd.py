@@ -82,6 +82,7 @@ class FakeLxd:
     remote_images: dict[str, str] = field(default_factory=dict)  # image on the remote -> fingerprint
     faults: list[Fault] = field(default_factory=list)
     calls: list[tuple[str, str]] = field(default_factory=list)
+    published_compression: dict[str, str] = field(default_factory=dict)  # fingerprint -> what publish asked for
     pending: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # per-member definitions (clusters)
     offline_reads: dict[str, int] = field(default_factory=dict)  # member -> listings it still shows OFFLINE
     exec_handler: ExecHandler = lambda _name, _command: (0, "", "")  # noqa: E731
@@ -355,8 +356,12 @@ class FakeLxd:
                 if builder["status"] == "Running":
                     raise FakeResponseError(400, "The instance must be stopped to be published")
                 fingerprint = f"{next(self._ids):064x}"
+                compression = body.get("compression_algorithm") or "gzip"
+                if compression not in ("none", "gzip", "bzip2", "lzma", "xz", "zstd"):
+                    raise FakeResponseError(400, f"Unsupported compression algorithm {compression!r}")
                 self.add_image(fingerprint)
                 self.images[fingerprint]["properties"] = dict(body.get("properties") or {})
+                self.published_compression[fingerprint] = compression
                 return async_({"fingerprint": fingerprint})
             if method == "POST":
                 source = body["source"]

@@ -55,6 +55,7 @@ def test_a_plan_is_baked_once_and_its_builder_never_outlives_the_bake(fake: Fake
     steps = bake_plan("debian", Mirror.from_settings(MIRROR))
     first, baked = bake(fake.client(), "debian/stable", steps, "h1", OWNER, "test")
     assert baked and fake.images[first]["properties"][BAKE_PROPERTY] == "h1"
+    assert fake.published_compression[first] == "none"  # every create on `dir` unpacks it: no gunzip each time
     assert builder_name("h1") not in fake.instances
     assert len(fake.ran) == len(steps)
     again, baked_again = bake(fake.client(), "debian/stable", steps, "h1", OWNER, "test")
