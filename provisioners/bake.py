@@ -30,7 +30,8 @@ def _say(line: str) -> None:
 
 # A baked image is stored as a plain tarball: on `dir` storage every create unpacks the image, and during a
 # `make test` gzip alone took 16 of 120 CPU-seconds a minute on the lab while containers were created (tar 23).
-# It costs disk (about 3x the gzip size per member that holds it) and saves the compression at publish.
+# Measured on LXD 5.0.2 (dir pool, the Debian image): create 1.1-1.2 s instead of 3.0-3.8 s, publish 2.1 s
+# instead of 13.8 s, for 171 MB instead of 64 MB on each member that holds it.
 PUBLISH_COMPRESSION = "none"
 
 
