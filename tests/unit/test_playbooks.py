@@ -31,8 +31,12 @@ def test_playbook_syntax(playbook: str) -> None:
 
 
 def _render(template: Path, **variables: object) -> str:
+    return _render_text(template.read_text(), **variables)
+
+
+def _render_text(text: str, **variables: object) -> str:
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    return environment.from_string(template.read_text()).render(**variables)
+    return environment.from_string(text).render(**variables)
 
 
 def _keepalived(**overrides: object) -> str:
@@ -166,3 +170,26 @@ def test_keepalived_track_script_is_plain_shell_and_follows_the_health_status(tm
         server.server_close()
     closed = subprocess.run(["bash", str(script)], timeout=10, check=False, stderr=subprocess.DEVNULL).returncode
     assert (outcomes[200], outcomes[503], closed) == (0, 1, 1)
+
+
+def _stale_check(tmp_path: Path, started: str) -> str:
+    """The registry role's "running registry predates its files" shell, run with a stub systemctl."""
+    tasks = yaml.safe_load((ROLES / "registry/tasks/main.yml").read_text())
+    shell = next(t for t in tasks if t["name"].startswith("Restart if the running registry predates"))
+    for name in ("config.yml", "htpasswd", "tls.crt", "tls.key", "registry.service"):
+        (tmp_path / name).write_text("x")
+    stub = tmp_path / "bin"
+    stub.mkdir(exist_ok=True)
+    (stub / "systemctl").write_text(f"#!/bin/sh\necho '{started}'\n")
+    (stub / "systemctl").chmod(0o755)
+    script = _render_text(shell["ansible.builtin.shell"], registry_service="registry", registry_config_dir=tmp_path,
+                          registry_unit_file=tmp_path / "registry.service")
+    return subprocess.run(["sh", "-c", script], env={**os.environ, "PATH": f"{stub}:{os.environ['PATH']}"},
+                          capture_output=True, text=True, timeout=10, check=True).stdout
+
+
+def test_a_registry_never_started_is_not_reported_stale_and_an_old_one_is(tmp_path: Path) -> None:
+    assert _stale_check(tmp_path, "") == ""  # first run: the unit never ran
+    assert _stale_check(tmp_path, "n/a") == ""
+    assert _stale_check(tmp_path, "Thu 2020-01-02 03:04:05 UTC").strip() == "stale"
+    assert _stale_check(tmp_path, "Fri 2099-01-02 03:04:05 UTC") == ""
