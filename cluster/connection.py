@@ -28,6 +28,7 @@ from pylxd.exceptions import ClientConnectionFailed, LXDAPIException
 from requests.adapters import HTTPAdapter
 
 from cluster.errors import ConnectionSetupError
+from cluster.private_dirs import private_dir
 from cluster.retry import with_retries
 
 FINGERPRINT_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -192,7 +193,7 @@ class ClusterConnection:
 
     def _connect(self) -> pylxd.Client:
         endpoint = self.endpoint
-        self._secrets_dir = tempfile.TemporaryDirectory(prefix="lxdha-client-")
+        self._secrets_dir = private_dir("lxdha-client-")
         cert_path = os.path.join(self._secrets_dir.name, "client.crt")
         key_path = os.path.join(self._secrets_dir.name, "client.key")
         for path, content in ((cert_path, endpoint.client_cert_pem), (key_path, endpoint.client_key_pem)):

@@ -9,11 +9,11 @@ import base64
 import json
 import shutil
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cluster.private_dirs import private_dir
 from lab.files import write_secret
 from ops.oci_layout import REF, build_sample_image
 
@@ -144,7 +144,7 @@ def digest_error(skopeo: Skopeo, image: Image) -> str | None:
 
 def push_and_pull(access: RegistryAccess, repository: str = "lxdha/sample") -> dict[str, object]:
     """Pushes a fresh image, pulls it back, returns digests and timings (raises on any failure)."""
-    with tempfile.TemporaryDirectory(prefix="lxdha-skopeo-") as work:
+    with private_dir("lxdha-skopeo-") as work:
         work_dir = Path(work)
         skopeo = Skopeo(access, work_dir)
         tag = time.strftime("demo-%Y%m%d-%H%M%S")

@@ -12,13 +12,14 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from cluster.private_dirs import private_dir
 
 PLAYBOOK_TIMEOUT_S = 900
 CONTENT_SUFFIXES = (".yml", ".yaml", ".j2", ".cfg", ".conf", ".sh", ".py", ".txt")
@@ -118,7 +119,7 @@ def run_playbook_here(target: AnsibleTarget, job: AnsibleJob) -> None:
     """The in-process ansible-runner call; only ever run inside the single-threaded child."""
     import ansible_runner  # imported here: heavy, and only needed at apply time
 
-    with tempfile.TemporaryDirectory(prefix="lxdha-ansible-") as data_dir:
+    with private_dir("lxdha-ansible-") as data_dir:
         key_path = os.path.join(data_dir, "id_key")
         known_hosts = os.path.join(data_dir, "known_hosts")
         _write_private(key_path, target.private_key_pem)
