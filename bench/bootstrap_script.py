@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from provisioners.bootstrap_plan import HOST_KEY_STEP, Mirror, bootstrap_plan
+from provisioners.bootstrap_plan import Mirror, bootstrap_plan
 
 
 def mirror_from_lab(data: dict) -> Mirror:
@@ -21,7 +21,6 @@ def mirror_from_lab(data: dict) -> Mirror:
 def render(mirror: Mirror, public_key_file: Path) -> str:
     """One `set -e` script; each step runs in its own subshell so its own `set -e` holds."""
     keys = tuple(line.strip() for line in public_key_file.read_text().splitlines() if line.strip())
-    # the seed pinned no host key
-    steps = [step for step in bootstrap_plan("debian", mirror, keys) if step.name != HOST_KEY_STEP]
+    steps = bootstrap_plan("debian", mirror, keys)  # its host key printed at the end is not read (the seed pinned none)
     body = "\n".join(f"# {step.name}\n(\n{step.script}\n)" for step in steps)
     return f"set -e\n{body}\n"

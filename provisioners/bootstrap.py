@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pylxd
 
 from cluster.steps import run_in_instance
-from provisioners.bootstrap_plan import HOST_KEY_STEP, Step
+from provisioners.bootstrap_plan import ACCESS_STEP, Step
 
 STEP_TIMEOUT_S = 600
 OUTPUT_TAIL_LINES = 20
@@ -35,13 +35,13 @@ def run_plan(client: pylxd.Client, instance: str, steps: list[Step],
         # steps are idempotent: a step cut short by a member restart is run again once the instance runs
         result = run_in_instance(client, instance, ["sh", "-c", step.script], STEP_TIMEOUT_S,
                                  f"bootstrap step {step.name} in {instance}")
-        if result.stdout.strip() and step.name != HOST_KEY_STEP:
+        if result.stdout.strip() and step.name != ACCESS_STEP:
             report(f"[{instance}] {step.name}: " + _tail(result.stdout).replace("\n", f"\n[{instance}]   "))
         if result.exit_code != 0:
             raise BootstrapError(
                 f"bootstrap step '{step.name}' failed in {instance} (exit {result.exit_code}):\n"
                 f"{_tail(result.stderr) or _tail(result.stdout)}"
             )
-        if step.name == HOST_KEY_STEP:
-            host_key = result.stdout.strip()
+        if step.name == ACCESS_STEP:
+            host_key = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
     return host_key

@@ -111,10 +111,9 @@ def test_baseline_bootstrap_runs_the_projects_debian_plan(tmp_path: Path) -> Non
     key.write_text(TEST_PUBLIC_KEY + "\n")
     mirror = Mirror(url="http://10.91.0.30:9000/debian", signing_key="-----BEGIN PGP PUBLIC KEY BLOCK-----\nx\n")
     script = render(mirror, key)
-    for step in ("point-apt-at-mirror", "apt-update", "apt-upgrade", "install-packages", "authorized-keys",
-                 "configure-sshd"):
+    for step in ("point-apt-at-mirror", "apt-update", "apt-upgrade", "install-packages", "access"):
         assert f"# {step}\n" in script
-    assert "read-host-key" not in script and TEST_PUBLIC_KEY in script
+    assert TEST_PUBLIC_KEY in script
 
 
 def test_macs_are_fixed_per_name() -> None:

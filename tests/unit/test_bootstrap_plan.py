@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cluster.errors import ConfigError
-from provisioners.bootstrap_plan import HOST_KEY_STEP, KEYS_SETTING, Mirror, bake_plan, bootstrap_plan, plan_hash
+from provisioners.bootstrap_plan import ACCESS_STEP, KEYS_SETTING, Mirror, bake_plan, bootstrap_plan, plan_hash
 from tests.support.certs import TEST_PUBLIC_KEY
 
 KEY = TEST_PUBLIC_KEY
@@ -17,20 +17,25 @@ ALPINE_MIRROR = Mirror(url="http://10.0.0.55:9000", repositories=("alpine/v3.24/
 def test_debian_plan_points_apt_only_at_the_signed_mirror() -> None:
     steps = bootstrap_plan("debian", DEBIAN_MIRROR, (KEY,))
     names = [s.name for s in steps]
-    assert names == ["point-apt-at-mirror", "apt-update", "apt-upgrade", "install-packages", "authorized-keys",
-                     "configure-sshd", HOST_KEY_STEP]
+    assert names == ["point-apt-at-mirror", "apt-update", "apt-upgrade", "install-packages", ACCESS_STEP]
     mirror_step = steps[0].script
     assert "rm -f /etc/apt/sources.list /etc/apt/sources.list.d/*" in mirror_step
     assert "URIs: http://10.91.0.30:9000/debian" in mirror_step
     assert "Signed-By: /etc/apt/keyrings/lxdha-mirror.asc" in mirror_step
     assert "openssh-server python3" in steps[3].script
-    assert "systemctl enable ssh" in steps[5].script and "ssh-keygen -A" in steps[5].script
+    assert "systemctl enable --quiet ssh" in steps[4].script
 
 
 def test_a_baked_image_leaves_each_container_only_its_access() -> None:
     steps = bootstrap_plan("debian", DEBIAN_MIRROR, (KEY,), baked=True)
-    assert [s.name for s in steps] == ["authorized-keys", "configure-sshd", HOST_KEY_STEP]
-    assert "ssh-keygen -A" in steps[1].script  # the image has no host keys: each container makes its own
+    assert [s.name for s in steps] == [ACCESS_STEP]  # one exec
+    script = steps[0].script
+    # the image has no host keys: each container makes its own, ed25519 + ECDSA only (RSA cost ~1 CPU-s each)
+    for kind in ("ed25519", "ecdsa"):
+        assert f"ssh-keygen -q -t {kind} -N '' -f /etc/ssh/ssh_host_{kind}_key;" in script
+        assert f"HostKey /etc/ssh/ssh_host_{kind}_key" in script
+    assert "rsa" not in script and KEY in script
+    assert script.rstrip().endswith("cat /etc/ssh/ssh_host_ed25519_key.pub")  # stdout = the key to pin
 
 
 def test_the_bake_installs_everything_disables_what_it_enabled_and_clears_identity() -> None:
