@@ -1,8 +1,9 @@
-"""Applies an Ansible playbook to exactly one host through ansible-runner.
+"""Applies an Ansible playbook to exactly the given hosts through ansible-runner.
 
-Each run gets its own private data dir (inventory, key, known_hosts), deleted afterwards; the SSH
+Each run gets its own private data dir (inventory, key, known_hosts), deleted afterwards; every SSH
 host key is pinned from the bootstrap (read over the trusted LXD channel), so there is no
-trust-on-first-use and no shared known_hosts to go stale when addresses are reused.
+trust-on-first-use and no shared known_hosts to go stale when addresses are reused. A run over
+several hosts (ansible_batch) reports each host's own outcome.
 """
 
 from __future__ import annotations
@@ -58,8 +59,8 @@ def content_hash(project_dir: str | Path, paths: Iterable[str] = ("",)) -> str:
     return digest.hexdigest()[:16]
 
 
-def inventory_for(target: AnsibleTarget, key_path: str, known_hosts_path: str) -> dict[str, Any]:
-    """A one-host inventory: the run cannot touch any other host."""
+def inventory_for(targets: list[AnsibleTarget], key_path: str, known_hosts_path: str) -> dict[str, Any]:
+    """An inventory of exactly these hosts: the run cannot touch any other."""
     ssh_args = (f"-o UserKnownHostsFile={known_hosts_path} -o StrictHostKeyChecking=yes "
                 "-o ConnectTimeout=10")
     return {
@@ -72,6 +73,7 @@ def inventory_for(target: AnsibleTarget, key_path: str, known_hosts_path: str) -
                     "ansible_ssh_common_args": ssh_args,
                     "ansible_python_interpreter": "/usr/bin/python3",
                 }
+                for target in targets
             }
         }
     }
@@ -82,24 +84,35 @@ def _write_private(path: str, content: str) -> None:
         handle.write(content if content.endswith("\n") else content + "\n")
 
 
-def _failure_message(runner: Any) -> str:
-    for event in reversed(list(runner.events)):
-        if event.get("event") in ("runner_on_failed", "runner_on_unreachable"):
-            data = event.get("event_data", {})
+def host_outcomes(events: list[dict[str, Any]], hosts: list[str], succeeded: bool,
+                  summary: str) -> dict[str, str | None]:
+    """Each host's error (None: it converged). A host failed if the run's stats count a failure or an
+    unreachable for it (a failure its role rescued is not one); its message is its last failed task.
+    A run that failed with no host to blame (syntax error, timeout) fails every host with `summary`."""
+    last_failure: dict[str, str] = {}
+    failed: set[str] = set()
+    for event in events:
+        data = event.get("event_data", {})
+        if event.get("event") in ("runner_on_failed", "runner_on_unreachable") and not data.get("ignore_errors"):
             result = data.get("res", {})
             message = result.get("msg") or result.get("stderr") or str(result)[:500]
-            return f"task '{data.get('task')}' on {data.get('host')}: {message}"
-    return (runner.stdout.read()[-2000:] if runner.stdout else "no output")
+            last_failure[data.get("host")] = f"task '{data.get('task')}' on {data.get('host')}: {message}"
+        elif event.get("event") == "playbook_on_stats":
+            failed |= {host for kind in ("failures", "dark") for host, count in (data.get(kind) or {}).items() if count}
+    if not failed and not succeeded:
+        return dict.fromkeys(hosts, summary)
+    return {host: (last_failure.get(host, summary) if host in failed else None) for host in hosts}
 
 
-def apply_playbook(target: AnsibleTarget, job: AnsibleJob) -> None:
-    """Runs the playbook limited to `target` in a child process; raises AnsibleError naming the failed task.
+def run_playbook(targets: list[AnsibleTarget], job: AnsibleJob) -> dict[str, str | None]:
+    """Runs the playbook limited to `targets` in a child process; returns each host's error (None: ok).
 
     Why a child: ansible-runner forks and installs signal handlers, which is unsafe inside the
     dynamic provider's multi-threaded gRPC server (parallel applies failed with rc None there).
     The private key travels on stdin, never in argv or the environment.
     """
-    request = {"target": asdict(target), "job": asdict(job)}
+    names = [target.name for target in targets]
+    request = {"targets": [asdict(target) for target in targets], "job": asdict(job)}
     package_root = str(Path(__file__).resolve().parent.parent)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
     try:
@@ -107,26 +120,29 @@ def apply_playbook(target: AnsibleTarget, job: AnsibleJob) -> None:
                                 stdout=subprocess.PIPE, stderr=None, text=True, env=env,
                                 timeout=job.timeout_s + 60, check=False)
     except subprocess.TimeoutExpired:
-        raise AnsibleError(f"ansible {job.playbook} on {target.name} timed out after {job.timeout_s}s") from None
+        return dict.fromkeys(names, f"ansible {job.playbook} on {', '.join(names)} timed out after {job.timeout_s}s")
     lines = result.stdout.strip().splitlines()
     outcome = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {
         "error": f"ansible runner exited {result.returncode} without a result: {result.stdout[-2000:]}"}
     if outcome.get("error"):
-        raise AnsibleError(outcome["error"])
+        return dict.fromkeys(names, outcome["error"])
+    return {name: outcome["hosts"].get(name, "ansible reported nothing for this host") for name in names}
 
 
-def run_playbook_here(target: AnsibleTarget, job: AnsibleJob) -> None:
+def run_playbook_here(targets: list[AnsibleTarget], job: AnsibleJob) -> dict[str, str | None]:
     """The in-process ansible-runner call; only ever run inside the single-threaded child."""
     import ansible_runner  # imported here: heavy, and only needed at apply time
 
+    if len({(target.private_key_pem, target.user) for target in targets}) != 1:
+        raise ValueError("one run logs in to every host with the same key and user")
     with private_dir("lxdha-ansible-") as data_dir:
         key_path = os.path.join(data_dir, "id_key")
         known_hosts = os.path.join(data_dir, "known_hosts")
-        _write_private(key_path, target.private_key_pem)
-        _write_private(known_hosts, f"{target.address} {target.host_key}")
+        _write_private(key_path, targets[0].private_key_pem)
+        _write_private(known_hosts, "\n".join(f"{target.address} {target.host_key}" for target in targets))
         inventory_dir = Path(data_dir, "inventory")
         inventory_dir.mkdir()
-        (inventory_dir / "hosts.yml").write_text(yaml.safe_dump(inventory_for(target, key_path, known_hosts)))
+        (inventory_dir / "hosts.yml").write_text(yaml.safe_dump(inventory_for(targets, key_path, known_hosts)))
         # extra vars hold secrets: a 0600 file in the private dir, never the command line (ps shows it)
         vars_path = os.path.join(data_dir, "extra_vars.json")
         _write_private(vars_path, json.dumps(job.extra_vars))
@@ -135,7 +151,8 @@ def run_playbook_here(target: AnsibleTarget, job: AnsibleJob) -> None:
             project_dir=job.project_dir,
             playbook=job.playbook,
             inventory=str(inventory_dir),
-            limit=target.name,
+            limit=",".join(target.name for target in targets),
+            forks=len(targets),  # every host at once (the default, 5, would queue a batch's hosts)
             cmdline=f"-e @{vars_path}",
             envvars={
                 "ANSIBLE_ROLES_PATH": os.path.join(job.project_dir, "roles"),
@@ -143,27 +160,28 @@ def run_playbook_here(target: AnsibleTarget, job: AnsibleJob) -> None:
                 "ANSIBLE_RETRY_FILES_ENABLED": "False",
                 "ANSIBLE_NOCOLOR": "True",
                 "ANSIBLE_PIPELINING": "True",
-                # one SSH connection per run, its socket inside this run's private dir (never shared with
-                # a later host that gets the same DHCP address), gone 2 s after the last task
+                # one SSH connection per host and run, its socket inside this run's private dir (never shared
+                # with a later host that gets the same DHCP address), gone 2 s after the last task
                 "ANSIBLE_SSH_ARGS": "-C -o ControlMaster=auto -o ControlPersist=2s",
                 "ANSIBLE_SSH_CONTROL_PATH_DIR": os.path.join(data_dir, "cp"),
             },
             timeout=job.timeout_s,
             suppress_env_files=True,
             quiet=True,
-            event_handler=lambda event: _echo(target.name, event),
+            event_handler=_echo,
         )
-        if runner.status != "successful" or runner.rc != 0:
-            raise AnsibleError(f"ansible {job.playbook} on {target.name} {runner.status} (rc {runner.rc}): "
-                               f"{_failure_message(runner)}")
+        succeeded = runner.status == "successful" and runner.rc == 0
+        summary = (f"ansible {job.playbook} {runner.status} (rc {runner.rc}): "
+                   + (runner.stdout.read()[-2000:] if runner.stdout else "no output"))
+        return host_outcomes(list(runner.events), [target.name for target in targets], succeeded, summary)
 
 
-def _echo(host: str, event: dict[str, Any]) -> bool:
+def _echo(event: dict[str, Any]) -> bool:
     """Streams task results to stderr, which the Pulumi CLI shows; never the task data itself."""
     kind = event.get("event", "")
     data = event.get("event_data", {})
     if kind in ("runner_on_ok", "runner_on_failed", "runner_on_unreachable", "runner_on_skipped"):
         changed = " (changed)" if data.get("res", {}).get("changed") else ""
-        print(f"[{host}] ansible {kind.removeprefix('runner_on_')}: {data.get('task')}{changed}",
+        print(f"[{data.get('host')}] ansible {kind.removeprefix('runner_on_')}: {data.get('task')}{changed}",
               file=sys.stderr, flush=True)
     return True

@@ -1,7 +1,8 @@
 """Dynamic provider that applies a playbook to one container with ansible-runner.
 
 The role content hash is an input: editing a role re-applies it on the next `pulumi up` without
-replacing the container.
+replacing the container. Plain containers' applies that arrive together share one ansible-playbook
+run (ansible_batch); a service's replicas (a rolling group) each run on their own, in the gate's order.
 """
 
 from __future__ import annotations
@@ -12,17 +13,26 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
 
-from provisioners.ansible_apply import AnsibleJob, AnsibleTarget, apply_playbook, content_hash
+from provisioners.ansible_apply import AnsibleError, AnsibleJob, AnsibleTarget, content_hash, run_playbook
+from provisioners.ansible_batch import PlaybookBatches
 from provisioners.dynamic_support import with_secret_outputs
 from provisioners.rolling_gate import GATE
 
 RERUN_KEYS = ("host", "address", "host_key", "playbook", "content_hash", "extra_vars", "project_dir")
+BATCHES = PlaybookBatches(run_playbook)  # one per dynamic-provider host process, shared by its threads
+
+
+def apply_alone(target: AnsibleTarget, job: AnsibleJob) -> None:
+    error = run_playbook([target], job)[target.name]
+    if error:
+        raise AnsibleError(error)
 
 
 class AnsibleProvider(ResourceProvider):
     def _apply(self, props: dict[str, Any]) -> dict[str, Any]:
         target = AnsibleTarget(props["host"], props["address"], props["host_key"], props["private_key"])
-        apply_playbook(target, AnsibleJob(props["project_dir"], props["playbook"], dict(props.get("extra_vars") or {})))
+        job = AnsibleJob(props["project_dir"], props["playbook"], dict(props.get("extra_vars") or {}))
+        (apply_alone if props.get("rolling_group") else BATCHES.apply)(target, job)
         return props
 
     @staticmethod
