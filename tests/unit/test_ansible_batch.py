@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from provisioners.ansible_apply import AnsibleError, AnsibleJob, AnsibleTarget
 from provisioners.ansible_batch import PlaybookBatches, batch_key
+from tests.support.threads import together
 
 JOB = AnsibleJob("/project", "base.yml")
 
@@ -30,21 +29,10 @@ class Recorder:
         return {target.name: self.failing.get(target.name) for target in targets}
 
 
-def _apply_together(batches: PlaybookBatches, applies: list[tuple[AnsibleTarget, AnsibleJob]]) -> dict[str, str]:
-    errors: dict[str, str] = {}
-
-    def one(target: AnsibleTarget, job: AnsibleJob) -> None:
-        try:
-            batches.apply(target, job)
-        except AnsibleError as error:
-            errors[target.name] = str(error)
-
-    threads = [threading.Thread(target=one, args=apply) for apply in applies]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=10)
-    return errors
+def _apply_together(batches: PlaybookBatches, applies: list[tuple[AnsibleTarget, AnsibleJob]]) -> list[str]:
+    """Every apply on its own thread at once; the messages of those that raised, sorted."""
+    jobs = [lambda target=target, job=job: batches.apply(target, job) for target, job in applies]
+    return sorted(str(error) for error in together(*jobs))
 
 
 def test_applies_that_arrive_together_run_once_and_only_the_failed_host_fails() -> None:
@@ -52,7 +40,7 @@ def test_applies_that_arrive_together_run_once_and_only_the_failed_host_fails() 
     batches = PlaybookBatches(runner, gather_s=0.3, max_gather_s=2.0)
     errors = _apply_together(batches, [(_target(f"web-{i}"), JOB) for i in range(4)])
     assert runner.runs == [["web-0", "web-1", "web-2", "web-3"]]
-    assert errors == {"web-2": "task 'motd' on web-2: disk full"}
+    assert errors == ["task 'motd' on web-2: disk full"]
 
 
 def test_a_different_job_or_key_never_shares_a_run() -> None:
@@ -73,7 +61,7 @@ def test_the_same_host_twice_gets_a_run_of_its_own_and_a_failed_run_fails_every_
     assert runner.runs == [["web-0"], ["web-0"]]
     failing = PlaybookBatches(Recorder(raises=RuntimeError("runner crashed")), gather_s=0.3, max_gather_s=2.0)
     errors = _apply_together(failing, [(_target("web-0"), JOB), (_target("web-1"), JOB)])
-    assert errors == {name: f"ansible base.yml on {name}: runner crashed" for name in ("web-0", "web-1")}
+    assert errors == [f"ansible base.yml on {name}: runner crashed" for name in ("web-0", "web-1")]
 
 
 def test_a_lone_apply_waits_at_most_the_gather_time() -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from cluster.errors import StepFailed
 from provisioners.rolling_gate import RollingGate
+from tests.support.threads import together
 
 HOLD_S = 0.05
 
@@ -31,23 +32,6 @@ class Timeline:
         time.sleep(HOLD_S)
         with self._lock:
             self.inside.discard(name)
-
-
-def together(*jobs: Callable[[], None]) -> list[BaseException]:
-    errors: list[BaseException] = []
-
-    def guarded(job: Callable[[], None]) -> None:
-        try:
-            job()
-        except BaseException as error:  # noqa: BLE001 - collected for the test
-            errors.append(error)
-
-    threads = [threading.Thread(target=guarded, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=10)
-    return errors
 
 
 def test_first_setups_run_together() -> None:
