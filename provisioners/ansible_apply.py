@@ -23,6 +23,11 @@ import yaml
 from cluster.private_dirs import private_dir
 
 PLAYBOOK_TIMEOUT_S = 900
+# Mitogen keeps one Python interpreter per host for the whole run instead of starting one per task:
+# measured on the lab, 15 module runs on 2 hosts took 4.3-5.2 s instead of 10.4-10.8 s. `linear` (Ansible's
+# own) is the fallback: LXDHA_ANSIBLE_STRATEGY=linear.
+STRATEGY_ENV = "LXDHA_ANSIBLE_STRATEGY"
+DEFAULT_STRATEGY = "mitogen_linear"
 CONTENT_SUFFIXES = (".yml", ".yaml", ".j2", ".cfg", ".conf", ".sh", ".py", ".txt")
 
 
@@ -129,6 +134,17 @@ def run_playbook(targets: list[AnsibleTarget], job: AnsibleJob) -> dict[str, str
     return {name: outcome["hosts"].get(name, "ansible reported nothing for this host") for name in names}
 
 
+def strategy_settings(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """ANSIBLE_* settings for the run's strategy: Mitogen's plugins by default, Ansible's own on request."""
+    strategy = (environ if environ is not None else os.environ).get(STRATEGY_ENV, DEFAULT_STRATEGY)
+    if not strategy.startswith("mitogen"):
+        return {"ANSIBLE_STRATEGY": strategy}
+    import ansible_mitogen  # imported here: only the child that runs Ansible needs it
+
+    plugins = Path(ansible_mitogen.__file__).resolve().parent / "plugins" / "strategy"
+    return {"ANSIBLE_STRATEGY": strategy, "ANSIBLE_STRATEGY_PLUGINS": str(plugins)}
+
+
 def run_playbook_here(targets: list[AnsibleTarget], job: AnsibleJob) -> dict[str, str | None]:
     """The in-process ansible-runner call; only ever run inside the single-threaded child."""
     import ansible_runner  # imported here: heavy, and only needed at apply time
@@ -164,6 +180,7 @@ def run_playbook_here(targets: list[AnsibleTarget], job: AnsibleJob) -> dict[str
                 # with a later host that gets the same DHCP address), gone 2 s after the last task
                 "ANSIBLE_SSH_ARGS": "-C -o ControlMaster=auto -o ControlPersist=2s",
                 "ANSIBLE_SSH_CONTROL_PATH_DIR": os.path.join(data_dir, "cp"),
+                **strategy_settings(),
             },
             timeout=job.timeout_s,
             suppress_env_files=True,

@@ -8,9 +8,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from lab.info import LabInfo
 from lab.pytest_plugin import record_figure
+from ops.pulumi_cli import ROOT
+from provisioners.ansible_apply import AnsibleJob, AnsibleTarget, run_playbook
 from tests.support.lab_stack import change_counts, lab_stack, ssh_run
 
 pytestmark = pytest.mark.integration
@@ -27,6 +31,20 @@ def _our_locations(lab: LabInfo) -> dict[str, str]:
 
 def _all_locations(lab: LabInfo) -> Counter:
     return Counter(instance.location for instance in lab.lxd_client().instances.all())
+
+
+def _host_key_is_pinned(lab: LabInfo, container: dict[str, str], ansible_dir: Path) -> None:
+    """Ansible (with its default strategy) logs in only to the host key the bootstrap read, never another."""
+    real_key = lab.lxd_client().instances.get(container["name"]).execute(
+        ["cat", "/etc/ssh/ssh_host_ed25519_key.pub"]).stdout.strip()
+    other_key = Ed25519PrivateKey.generate().public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+    private_key = (ROOT / ".state" / "ssh" / "id_ed25519").read_text()
+    job = AnsibleJob(str(ansible_dir), "base.yml", timeout_s=120)
+    for host_key, should_pass in ((real_key, True), (other_key, False)):
+        target = AnsibleTarget(container["name"], container["ipv4"], host_key, private_key)
+        error = run_playbook([target], job)[target.name]
+        assert (error is None) == should_pass, (host_key, error)
 
 
 def test_nine_containers_spread_configured_reapplied_and_destroyed(lab: LabInfo, tmp_path: Path) -> None:
@@ -57,6 +75,7 @@ def test_nine_containers_spread_configured_reapplied_and_destroyed(lab: LabInfo,
             assert "managed by lxdha" in result.stdout
 
         assert change_counts(cli.up_summary()) == {}, "a re-up with no change must change nothing"
+        _host_key_is_pinned(lab, containers[0], ansible_dir)
 
         defaults = ansible_dir / "roles" / "base" / "defaults" / "main.yml"
         defaults.write_text('base_motd: "managed by lxdha, role edited by the test"\n')

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from provisioners.ansible_apply import AnsibleTarget, content_hash, host_outcomes, inventory_for
+from pathlib import Path
+
+from provisioners.ansible_apply import (
+    STRATEGY_ENV,
+    AnsibleTarget,
+    content_hash,
+    host_outcomes,
+    inventory_for,
+    strategy_settings,
+)
 
 
 def test_inventory_has_exactly_the_runs_hosts_and_strict_host_key_checking() -> None:
@@ -50,3 +59,10 @@ def test_a_run_that_failed_with_no_host_to_blame_fails_every_host() -> None:
     outcomes = host_outcomes([], ["a", "b"], succeeded=False, summary="ansible x.yml failed (rc 4): syntax")
     assert outcomes == {"a": "ansible x.yml failed (rc 4): syntax", "b": "ansible x.yml failed (rc 4): syntax"}
     assert host_outcomes([_stats()], ["a"], succeeded=True, summary="") == {"a": None}
+
+
+def test_the_strategy_is_mitogen_by_default_and_ansibles_own_on_request() -> None:
+    mitogen = strategy_settings({})
+    assert mitogen["ANSIBLE_STRATEGY"] == "mitogen_linear"
+    assert Path(mitogen["ANSIBLE_STRATEGY_PLUGINS"], "mitogen_linear.py").is_file()
+    assert strategy_settings({STRATEGY_ENV: "linear"}) == {"ANSIBLE_STRATEGY": "linear"}
