@@ -31,8 +31,18 @@ DEFAULT_STRATEGY = "mitogen_linear"
 CONTENT_SUFFIXES = (".yml", ".yaml", ".j2", ".cfg", ".conf", ".sh", ".py", ".txt")
 
 
+NO_REPORT = "ansible reported nothing for this host"
+
+
 class AnsibleError(RuntimeError):
     """The playbook failed on the host; carries the failing task's message."""
+
+
+def raise_for_host(outcomes: dict[str, str | None], name: str) -> None:
+    """Raises AnsibleError with `name`'s own failure from a run's outcomes (None: it succeeded)."""
+    error = outcomes.get(name, NO_REPORT)
+    if error:
+        raise AnsibleError(error)
 
 
 @dataclass(frozen=True)
@@ -131,7 +141,7 @@ def run_playbook(targets: list[AnsibleTarget], job: AnsibleJob) -> dict[str, str
         "error": f"ansible runner exited {result.returncode} without a result: {result.stdout[-2000:]}"}
     if outcome.get("error"):
         return dict.fromkeys(names, outcome["error"])
-    return {name: outcome["hosts"].get(name, "ansible reported nothing for this host") for name in names}
+    return {name: outcome["hosts"].get(name, NO_REPORT) for name in names}
 
 
 def strategy_settings(environ: dict[str, str] | None = None) -> dict[str, str]:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from provisioners.ansible_apply import AnsibleError, AnsibleJob, AnsibleTarget
+from provisioners.ansible_apply import AnsibleError, AnsibleJob, AnsibleTarget, raise_for_host
 
 GATHER_S = 1.0  # a batch waits this long after its last arrival for another one
 MAX_GATHER_S = 3.0  # and never longer than this after its first
@@ -67,9 +67,7 @@ class PlaybookBatches:
         batch.done.wait()
         if batch.failure is not None:
             raise AnsibleError(f"ansible {job.playbook} on {target.name}: {batch.failure}") from batch.failure
-        error = batch.outcomes.get(target.name, "ansible reported nothing for this host")
-        if error:
-            raise AnsibleError(error)
+        raise_for_host(batch.outcomes, target.name)
 
     def _gather_then_run(self, key: str, batch: _Batch) -> None:
         while True:

@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
 
-from provisioners.ansible_apply import AnsibleError, AnsibleJob, AnsibleTarget, content_hash, run_playbook
+from provisioners.ansible_apply import AnsibleJob, AnsibleTarget, content_hash, raise_for_host, run_playbook
 from provisioners.ansible_batch import PlaybookBatches
 from provisioners.dynamic_support import with_secret_outputs
 from provisioners.rolling_gate import GATE
@@ -23,9 +23,7 @@ BATCHES = PlaybookBatches(run_playbook)  # one per dynamic-provider host process
 
 
 def apply_alone(target: AnsibleTarget, job: AnsibleJob) -> None:
-    error = run_playbook([target], job)[target.name]
-    if error:
-        raise AnsibleError(error)
+    raise_for_host(run_playbook([target], job), target.name)
 
 
 class AnsibleProvider(ResourceProvider):
