@@ -24,14 +24,12 @@ from cluster.private_dirs import private_dir
 
 PLAYBOOK_TIMEOUT_S = 900
 # Mitogen keeps one Python interpreter per host for the whole run instead of starting one per task:
-# measured on the lab, 15 module runs on 2 hosts took 4.3-5.2 s instead of 10.4-10.8 s. `linear` (Ansible's
+# measured on the lab, 15 module runs on 2 hosts took 4.3-5.2 s instead of 10.4-12.8 s. `linear` (Ansible's
 # own) is the fallback: LXDHA_ANSIBLE_STRATEGY=linear.
 STRATEGY_ENV = "LXDHA_ANSIBLE_STRATEGY"
 DEFAULT_STRATEGY = "mitogen_linear"
 CONTENT_SUFFIXES = (".yml", ".yaml", ".j2", ".cfg", ".conf", ".sh", ".py", ".txt")
-
-
-NO_REPORT = "ansible reported nothing for this host"
+NO_REPORT = "ansible reported nothing for this host"  # a host the run's result does not mention
 
 
 class AnsibleError(RuntimeError):
