@@ -29,9 +29,11 @@ from requests.adapters import HTTPAdapter
 
 from cluster.errors import ConnectionSetupError
 from cluster.private_dirs import private_dir
+from cluster.recent_reads import RecentReads
 from cluster.retry import with_retries
 
 FINGERPRINT_RE = re.compile(r"^[0-9a-f]{64}$")
+RECENT_READ_S = 2.0  # how long one listing answers the reads that follow it (a refresh's burst)
 POOL_SIZE = 32  # kept-alive connections: one shared client serves the native provider's worker threads
 
 
@@ -180,6 +182,7 @@ class ClusterConnection:
 
     def __init__(self, endpoint: LxdEndpoint) -> None:
         self.endpoint = endpoint
+        self.recent_reads = RecentReads(RECENT_READ_S)  # one listing for a refresh's many reads
         self._lock = threading.Lock()
         self._client: pylxd.Client | None = None
         self._secrets_dir: tempfile.TemporaryDirectory[str] | None = None
@@ -243,10 +246,15 @@ class SharedConnections:
         self._lock = threading.Lock()
         self._connections: dict[LxdEndpoint, ClusterConnection] = {}
 
-    def client(self, endpoint: LxdEndpoint) -> pylxd.Client:
+    def _connection(self, endpoint: LxdEndpoint) -> ClusterConnection:
         with self._lock:
-            connection = self._connections.setdefault(endpoint, ClusterConnection(endpoint))
-        return connection.client()
+            return self._connections.setdefault(endpoint, ClusterConnection(endpoint))
+
+    def client(self, endpoint: LxdEndpoint) -> pylxd.Client:
+        return self._connection(endpoint).client()
+
+    def recent_reads(self, endpoint: LxdEndpoint) -> RecentReads:
+        return self._connection(endpoint).recent_reads
 
     def close_all(self) -> None:
         with self._lock:

@@ -98,10 +98,15 @@ def read_members(client: pylxd.Client) -> list[MemberFact]:
     return [member_from(m) for m in client.api.cluster.members.get(params={"recursion": "1"}).json()["metadata"]]
 
 
+def read_instance_records(client: pylxd.Client, with_state: bool = True) -> list[dict[str, Any]]:
+    """Every instance's record as LXD lists it; `with_state` adds each one's `state` (addresses,
+    slower: LXD asks every member)."""
+    return client.api.instances.get(params={"recursion": "2" if with_state else "1"}).json()["metadata"]
+
+
 def read_instances(client: pylxd.Client, with_state: bool = False) -> list[InstanceFact]:
     """Every instance; `with_state` also reads addresses (slower: LXD asks every member)."""
-    listed = client.api.instances.get(params={"recursion": "2" if with_state else "1"}).json()["metadata"]
-    return [instance_from(raw) for raw in listed]
+    return [instance_from(raw) for raw in read_instance_records(client, with_state)]
 
 
 def create_cut_off(record: Mapping[str, Any]) -> bool:

@@ -14,6 +14,7 @@ from pulumi.provider.experimental.provider import PropertyDiff, PropertyDiffKind
 
 from cluster.connection import ClusterConnection
 from cluster.errors import ConfigError
+from cluster.recent_reads import RecentReads
 from lxd_provider.spec import Prop, TypeSpec
 from lxd_provider.values import UNKNOWN, has_unknowns
 
@@ -40,15 +41,23 @@ class Context:
     urn: str = ""
     preview: bool = False
 
-    @property
-    def client(self) -> pylxd.Client:
+    def _connected(self) -> ClusterConnection:
         if self.connection is None:
             raise ConfigError("lxd:remote", "the provider is not configured", "set the lxd:* stack config keys")
-        return self.connection.client()
+        return self.connection
+
+    @property
+    def client(self) -> pylxd.Client:
+        return self._connected().client()
 
     @property
     def owner(self) -> str:
         return owner_from_urn(self.urn)
+
+    @property
+    def recent_reads(self) -> RecentReads:
+        """Listings shared by the reads of one refresh (see cluster/recent_reads.py)."""
+        return self._connected().recent_reads
 
 
 def split_id(resource_id: str) -> tuple[str, str]:

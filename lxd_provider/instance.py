@@ -18,8 +18,10 @@ import re
 import sys
 from typing import Any, ClassVar
 
+import pylxd
+
 from cluster.errors import StepFailed
-from cluster.facts import MANAGED_KEY, OWNER_KEY, global_ipv4, read_instance, read_state
+from cluster.facts import MANAGED_KEY, OWNER_KEY, global_ipv4, read_instance, read_instance_records, read_state
 from cluster.names import instance_name_problem
 from cluster.operations import OperationFailed
 from cluster.retry import with_retries
@@ -53,6 +55,16 @@ MARKS = (MANAGED_KEY, OWNER_KEY)
 HIDDEN_PREFIXES = ("volatile.", "image.")
 FINGERPRINT = re.compile(r"^[0-9a-f]{12,64}$")
 TYPES = ("container", "virtual-machine")
+LISTED_STATES = ("Running", "Stopped", "Frozen")  # a listing's answer taken as is; others are read one by one
+
+
+def listed_by_name(client: pylxd.Client) -> dict[str, dict[str, Any]]:
+    """Every instance with its state, by name; empty when the listing fails: each read then asks for its
+    own instance, with the retries and error messages of a single read."""
+    try:
+        return {record["name"]: record for record in read_instance_records(client)}
+    except Exception:  # noqa: BLE001 - a shortcut only; the single reads that follow report the real error
+        return {}
 
 
 def image_source(image: str) -> dict[str, str]:
@@ -217,11 +229,24 @@ class Instance(Resource):
                 "macAddress": macs[0] if macs else "",
                 "uuid": (current.get("config") or {}).get("volatile.uuid", "")}
 
+    @staticmethod
+    def _live(ctx: Context, name: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """The instance's record and, when it runs, its state. Taken from one listing of every instance
+        with state, shared by the reads of a refresh; read on its own when the listing does not show
+        it plainly (not listed, or on a member that did not answer)."""
+        client = ctx.client
+        record = ctx.recent_reads.get("instances", lambda: listed_by_name(client)).get(name)
+        if record is not None and record.get("status") in LISTED_STATES and (
+                record.get("status") != "Running" or record.get("state")):
+            return record, record.get("state") if record.get("status") == "Running" else None
+        current = with_retries(lambda: read_instance(client, name), f"read {name}")
+        running = current is not None and current.get("status") == "Running"
+        return current, with_retries(lambda: read_state(client, name), f"read {name}'s state") if running else None
+
     def read(self, ctx: Context, resource_id: str, state: dict[str, Any],
              inputs: dict[str, Any]) -> tuple[str | None, dict[str, Any], dict[str, Any]]:
         _project, name = split_id(resource_id)
-        client = ctx.client
-        current = with_retries(lambda: read_instance(client, name), f"read {name}")
+        current, live_state = self._live(ctx, name)
         if current is None or foreign_owner(current.get("config") or {}, ctx.owner):
             return None, {}, {}
         old = {**state, **inputs}
@@ -241,8 +266,6 @@ class Instance(Resource):
             "target": old.get("target") or current.get("location"),
             "waitForNetwork": old.get("waitForNetwork", True),
         }
-        live_state = with_retries(lambda: read_state(client, name), f"read {name}'s state") \
-            if current.get("status") == "Running" else None
         return resource_id, {**live_inputs, **self._observed(current, live_state)}, live_inputs
 
     def update(self, ctx: Context, resource_id: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:

@@ -111,6 +111,14 @@ class LxdProvider(Provider):
     async def _run(call: Callable[..., T], *args: Any) -> T:
         return await asyncio.to_thread(call, *args)
 
+    async def _change(self, call: Callable[..., T], *args: Any) -> T:
+        """A call that changes the cluster: listings read before it ends are not reused after it."""
+        try:
+            return await self._run(call, *args)
+        finally:
+            if self._connection is not None:
+                self._connection.recent_reads.forget()
+
     # --- resources --------------------------------------------------------------------------------
     async def check(self, request: CheckRequest) -> CheckResponse:
         resource = self._resource(request.urn)
@@ -139,7 +147,7 @@ class LxdProvider(Provider):
         inputs = plain_map(request.properties)
         if request.preview:
             return CreateResponse(resource_id="", properties=self._preview_outputs(resource, inputs))
-        resource_id, outputs = await self._run(resource.create, self._context(request.urn), inputs)
+        resource_id, outputs = await self._change(resource.create, self._context(request.urn), inputs)
         return CreateResponse(resource_id=resource_id, properties=marshal(outputs, resource.secret_names()))
 
     async def read(self, request: ReadRequest) -> ReadResponse:
@@ -157,12 +165,12 @@ class LxdProvider(Provider):
         news = plain_map(request.news)
         if request.preview:
             return UpdateResponse(properties=self._preview_outputs(resource, news))
-        outputs = await self._run(resource.update, self._context(request.urn), request.resource_id,
+        outputs = await self._change(resource.update, self._context(request.urn), request.resource_id,
                                   plain_map(request.olds), news)
         return UpdateResponse(properties=marshal(outputs, resource.secret_names()))
 
     async def delete(self, request: DeleteRequest) -> None:
         resource = self._resource(request.urn)
-        await self._run(resource.delete, self._context(request.urn), request.resource_id,
+        await self._change(resource.delete, self._context(request.urn), request.resource_id,
                         plain_map(request.properties))
 

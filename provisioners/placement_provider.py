@@ -17,7 +17,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 
-from cluster.connection import shared_client
+from cluster.connection import SHARED, LxdEndpoint, shared_client
 from cluster.errors import ActionableError
 from cluster.facts import read_instance, read_instances, read_members
 from cluster.names import instance_name_problem
@@ -42,14 +42,20 @@ def group_problems(members: list[str], props: dict[str, Any]) -> list[tuple[str,
     return problems
 
 
+def member_names(endpoint: LxdEndpoint) -> frozenset[str]:
+    """The cluster's members; one listing answers the checks and reads of every placement in a refresh."""
+    with shared_client(endpoint) as client:
+        return SHARED.recent_reads(endpoint).get("members", lambda: frozenset(
+            m.name for m in with_retries(lambda: read_members(client), "read cluster members")))
+
+
 class PlacementProvider(ClusterProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         problem = instance_name_problem(news.get("name", ""))
         if problem:
             return CheckResult(news, [CheckFailure("name", problem)])
         try:
-            with shared_client(self.endpoint()) as client:
-                members = sorted(m.name for m in with_retries(lambda: read_members(client), "read cluster members"))
+            members = sorted(member_names(self.endpoint()))
         except ActionableError as error:
             return CheckResult(news, [CheckFailure("name", str(error))])
         return CheckResult(news, [CheckFailure(key, message) for key, message in group_problems(members, news)])
@@ -88,9 +94,7 @@ class PlacementProvider(ClusterProvider):
         return UpdateResult({**news, "member": pinned or olds.get("member")})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        with shared_client(self.endpoint()) as client:
-            members = {m.name for m in with_retries(lambda: read_members(client), "read cluster members")}
-        if props.get("member") not in members:
+        if props.get("member") not in member_names(self.endpoint()):
             return ReadResult(None, {})  # that member is gone (a re-created cluster): place again
         return ReadResult(id_, props)
 

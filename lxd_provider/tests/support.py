@@ -8,6 +8,8 @@ from typing import Any
 
 import pylxd
 
+from cluster.connection import RECENT_READ_S
+from cluster.recent_reads import RecentReads
 from lxd_provider.base import Context
 from lxd_provider.values import marshal
 from tests.support.fake_lxd import FakeLxd
@@ -19,6 +21,7 @@ OWNER = "lxdha/test"
 class FakeConnection:
     def __init__(self, fake: FakeLxd) -> None:
         self._client = fake.client()
+        self.recent_reads = RecentReads(RECENT_READ_S)
 
     def client(self) -> pylxd.Client:
         return self._client

@@ -135,7 +135,30 @@ def test_read_reports_drift_but_keeps_the_declared_target(ctx: Context, fake: Fa
     diff = INSTANCE.diff(outputs, inputs)
     assert set(diff.detailed) == {"running", "config"} and not diff.replaces  # the move is not undone
     del fake.instances["web-0"]
+    ctx.recent_reads.forget()  # a later refresh: the listing the first read shared is no longer used
     assert INSTANCE.read(ctx, resource_id, state, inputs)[0] is None
+
+
+def test_the_reads_of_one_refresh_share_one_listing(ctx: Context, fake: FakeLxd) -> None:
+    for index in range(5):
+        fake.add_instance(f"web-{index}", f"m{index % 3 + 1}", config={MANAGED_KEY: "true", OWNER_KEY: OWNER})
+    found = [INSTANCE.read(ctx, f"web-{index}", {}, {}) for index in range(5)]
+    assert [resource_id for resource_id, _, _ in found] == [f"web-{index}" for index in range(5)]
+    assert all(outputs["ipv4Address"] == "10.9.0.100" for _, outputs, _ in found)
+    assert fake.count("GET", r"/instances") == 1 and fake.count("GET", r"/instances/.*") == 0
+
+
+def test_an_instance_the_listing_does_not_show_plainly_is_read_on_its_own(ctx: Context, fake: FakeLxd) -> None:
+    """A member that did not answer the listing shows its instances in state Error; a listing that fails
+    leaves every read to ask for its own instance."""
+    fake.add_instance("web-0", "m1", status="Error", config={MANAGED_KEY: "true", OWNER_KEY: OWNER})
+    assert INSTANCE.read(ctx, "web-0", {}, {})[0] == "web-0"
+    assert fake.count("GET", r"/instances/web-0") == 1
+    ctx.recent_reads.forget()
+    fake.instances["web-0"]["status"] = "Running"
+    fake.fail("GET", r"/instances", message="Failed to connect to member m2")
+    assert INSTANCE.read(ctx, "web-0", {}, {})[1]["ipv4Address"] == "10.9.0.100"
+    assert fake.count("GET", r"/instances/web-0") == 2 and fake.count("GET", r"/instances/web-0/state") == 1
 
 
 def test_read_treats_another_stacks_instance_as_gone(ctx: Context, fake: FakeLxd) -> None:
