@@ -53,7 +53,7 @@ def test_ratios_pair_runs_and_targets_use_them() -> None:
     assert targets["ours_over_b_at_12"]["met"] is False  # median 0.5375 > 0.5
     assert targets["ours_spread_always"]["met"] is True
     assert targets["registry_empty_to_serving_s"] == {"value": 31.0, "target": "<= 30.0", "met": False}
-    assert targets["noop_up_s_median_worst_n"]["met"] is True
+    assert targets["noop_up_s_median_worst_n"]["met"] is True and targets["noop_up_s_median_at_12"]["value"] == 2.0
     assert targets["n30_measured"]["met"] is False, "N=30 was not measured"
 
 
@@ -61,6 +61,13 @@ def test_targets_not_measured_are_not_met_or_missed() -> None:
     targets = summarize([_run("A", 1, 200)], [12])["targets"]
     assert targets["ours_over_ap_at_12"]["met"] is None
     assert targets["registry_empty_to_serving_s"]["met"] is None
+
+
+def test_the_noop_target_is_shown_at_12_and_at_the_worst_size() -> None:
+    results = [_run("ours", 1, 40), _run("ours", 1, 90) | {"n": 30, "noop_up_s": 4.5}]
+    targets = summarize(results, [12, 30])["targets"]
+    assert targets["noop_up_s_median_at_12"] == {"value": 2.0, "target": "<= 3.0", "met": True}
+    assert targets["noop_up_s_median_worst_n"] == {"value": 4.5, "target": "<= 3.0", "met": False}
 
 
 def test_n30_counts_as_measured_once_every_approach_ran_there() -> None:
