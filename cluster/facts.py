@@ -16,6 +16,7 @@ import pylxd
 from pylxd.exceptions import NotFound
 
 from cluster.errors import MemberNotOnline
+from cluster.retry import is_transient
 
 MANAGED_KEY = "user.lxdha.managed"  # "true" on every instance this project created
 OWNER_KEY = "user.lxdha.stack"  # <project>/<stack> that manages it: another stack never adopts or deletes it
@@ -138,9 +139,26 @@ def member_statuses(client: pylxd.Client) -> dict[str, str]:
     return {m.name: m.status for m in read_members(client)}
 
 
+def member_answers(client: pylxd.Client, member: str) -> bool:
+    """True when the member's own daemon answers a request forwarded to it (GET /1.0?target=member).
+
+    The member listing is not enough: LXD keeps showing a member whose daemon died ONLINE until its
+    heartbeats time out (20 s by default), and every request routed to it fails meanwhile. A transient
+    failure means "not now"; any other error (a refused certificate, a bad request) is raised.
+    """
+    try:
+        client.api.get(params={"target": member})
+        return True
+    except Exception as error:
+        if is_transient(error):
+            return False
+        raise
+
+
 def wait_member_online(client: pylxd.Client, member: str, timeout_s: float = MEMBER_WAIT_S,
                        poll_s: float = MEMBER_POLL_S) -> None:
-    """Returns once `member` is ONLINE; a member that stays away past `timeout_s` is a clear error.
+    """Returns once `member` is ONLINE and its daemon answers; a member that stays away past `timeout_s`
+    is a clear error.
 
     Read errors while waiting count as "not yet": a restarting member briefly breaks the API too.
     """
@@ -152,7 +170,9 @@ def wait_member_online(client: pylxd.Client, member: str, timeout_s: float = MEM
         except Exception as error:  # noqa: BLE001 - the cluster may be electing a leader; keep waiting
             status = f"unreadable ({type(error).__name__})"
         if status == ONLINE:
-            return
+            if member_answers(client, member):
+                return
+            status = "ONLINE in the member list, but its daemon does not answer"
         if status == "missing":
             raise MemberNotOnline(member, status, 0)
         if time.monotonic() >= deadline:

@@ -96,6 +96,8 @@ def ensure_created(client: pylxd.Client, body: dict[str, Any], member: str | Non
     name = body["name"]
 
     def attempt() -> str:
+        if member:  # first: an instance record on a member whose daemon is down cannot even be read
+            wait_member_online(client, member, timeout_s=member_wait_s)
         existing = read_instance(client, name)
         if existing is not None:
             problem = ownership_problem(name, existing.get("config") or {}, owner)
@@ -104,8 +106,6 @@ def ensure_created(client: pylxd.Client, body: dict[str, Any], member: str | Non
                                         "give this stack's containers another name (prefix), or remove that instance")
             if not create_cut_off(existing) or not _remove_cut_off_record(client, name):
                 return "adopted"
-        if member:
-            wait_member_online(client, member, timeout_s=member_wait_s)
         post_and_wait(client, client.api.instances, body, CREATE_TIMEOUT_S, f"create {name} on {member or 'any'}",
                       params={"target": member} if member else None)
         return "created"

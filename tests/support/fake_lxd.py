@@ -85,6 +85,8 @@ class FakeLxd:
     published_compression: dict[str, str] = field(default_factory=dict)  # fingerprint -> what publish asked for
     pending: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # per-member definitions (clusters)
     offline_reads: dict[str, int] = field(default_factory=dict)  # member -> listings it still shows OFFLINE
+    # member -> requests routed to it that still fail: its daemon died, the listing still shows it ONLINE
+    silent_requests: dict[str, int] = field(default_factory=dict)
     exec_handler: ExecHandler = lambda _name, _command: (0, "", "")  # noqa: E731
     interrupt_move: tuple[str, str] | None = None  # (phase, message): see _move
     running_operations: list[dict[str, Any]] = field(default_factory=list)  # what GET /operations shows running
@@ -194,6 +196,18 @@ class FakeLxd:
             listing.append(shown)
         return listing
 
+    def _fail_if_routed_to_a_silent_member(self, parts: list[str], query: dict[str, str]) -> None:
+        """LXD's answers while a member's daemon is dead but not yet OFFLINE in the listing."""
+        instance = self.instances.get(parts[1]) if parts[:1] == ["instances"] and len(parts) > 1 else None
+        member = instance["location"] if instance else query.get("target")
+        if not member or self.silent_requests.get(member, 0) <= 0:
+            return
+        self.silent_requests[member] -= 1
+        if instance:
+            raise FakeResponseError(500, "Missing event connection with target cluster member")
+        raise FakeResponseError(500, f"Unable to connect to: {self.members[member]['url'].removeprefix('https://')} "
+                                     "([dial tcp: connect: connection refused])")
+
     def _instance(self, name: str) -> dict[str, Any]:
         if name not in self.instances:
             raise FakeResponseError(404, "Instance not found")
@@ -202,6 +216,7 @@ class FakeLxd:
     def _route(self, request: requests.PreparedRequest, method: str, path: str, query: dict[str, str],
                body: dict[str, Any]) -> requests.Response:
         parts = [p for p in path.split("/") if p]
+        self._fail_if_routed_to_a_silent_member(parts, query)
         sync, async_ = (lambda m, s=200: self._sync(request, m, s)), (lambda m=None: self._async(request, m))
         if not parts:
             return sync({"auth": "trusted" if self.trusted else "untrusted", "api_extensions": ["projects"],

@@ -77,6 +77,24 @@ def test_create_waits_for_its_member_to_come_back(fake: FakeLxd) -> None:
     assert fake.instances["web-0"]["location"] == "m3"
 
 
+def test_create_waits_while_its_members_daemon_is_dead_but_still_listed_online(fake: FakeLxd) -> None:
+    """A killed daemon stays ONLINE in the listing for up to 20 s; its record cannot even be read then.
+    The step waits for the member to answer instead of spending its retries (seen on the lab)."""
+    fake.add_instance("web-0", location="m3", status="Stopped", lifecycle="created",
+                      config={MANAGED_KEY: "true", OWNER_KEY: OWNER})
+    fake.silent_requests["m3"] = 20  # more failed requests than the step has retries
+    assert ensure_created(fake.client(), dict(BODY), "m3", OWNER) == "adopted"
+    assert fake.silent_requests["m3"] == 0 and fake.count("POST", CREATE + TARGETED) == 0
+
+
+def test_a_member_whose_daemon_stays_silent_is_a_clear_error(fake: FakeLxd) -> None:
+    fake.silent_requests["m3"] = 10**6
+    with pytest.raises(MemberNotOnline) as raised:
+        ensure_created(fake.client(), dict(BODY), "m3", OWNER, member_wait_s=0.01)
+    assert "its daemon does not answer" in str(raised.value) and "Fix:" in str(raised.value)
+    assert fake.count("POST", CREATE + TARGETED) == 0
+
+
 def test_a_member_that_stays_offline_is_a_clear_error(fake: FakeLxd) -> None:
     fake.members["m3"]["status"] = "Offline"
     with pytest.raises(MemberNotOnline) as raised:
