@@ -61,6 +61,14 @@ TRANSIENT_PHRASES = (
     "tls: bad record mac",
     "use of closed network connection",
 )
+# LXD's answers when the cluster is up but the one member a request is routed to does not answer (its
+# daemon died or restarts; the member list may show it ONLINE for up to 20 s): a member comes back in
+# tens of seconds, longer than the bounded retries of a hiccup last.
+MEMBER_DOWN_PHRASES = ("missing event connection with target cluster member", "unable to connect to",
+                       "is offline")
+_MEMBER_DOWN = re.compile("|".join(re.escape(p) for p in MEMBER_DOWN_PHRASES), re.IGNORECASE)
+MEMBER_DOWN_POLL_S = 2.0
+
 _PHRASES = re.compile("|".join(rf"(?<![\w-]){re.escape(p)}(?![\w-])" for p in TRANSIENT_PHRASES), re.IGNORECASE)
 # A bare "EOF" is how Go reports a connection a restarting member dropped: only as the message's last word.
 _TRAILING_EOF = re.compile(r"(^|[:\s])EOF\s*$")
@@ -70,6 +78,7 @@ _TRAILING_EOF = re.compile(r"(^|[:\s])EOF\s*$")
 class Verdict:
     transient: bool
     reason: str
+    member_down: bool = False  # the cluster answered, but the member the request is routed to did not
 
 
 def _status_of(error: BaseException) -> int | None:
@@ -104,7 +113,7 @@ def classify(error: BaseException) -> Verdict:
     message = str(error)
     match = _PHRASES.search(message)
     if match:
-        return Verdict(True, f"LXD: {match.group(0).lower()}")
+        return Verdict(True, f"LXD: {match.group(0).lower()}", member_down=bool(_MEMBER_DOWN.search(message)))
     if _TRAILING_EOF.search(message):
         return Verdict(True, "connection dropped (EOF)")
     return Verdict(False, f"HTTP {status}" if status else type(error).__name__)
@@ -126,27 +135,36 @@ def with_retries(
     attempts: int = 8,  # delays up to 1+2+4+8x4 s: rides out a member restart or a leader election
     deadline_s: float = 180.0,
     sleep: Callable[[float], None] | None = None,
+    member_wait_s: float = 0.0,
 ) -> T:
     """Runs `call`, retrying transient errors with bounded backoff (count and time).
 
     `call` must start by reading what it needs from the cluster, so that a retry continues from
-    what the cluster shows rather than repeating a step that may already have happened.
+    what the cluster shows rather than repeating a step that may already have happened. With
+    `member_wait_s`, errors saying one member does not answer are retried every few seconds for up to
+    that long (slept time, still within `deadline_s`) without using up `attempts`.
     """
     started = time.monotonic()
     delays = backoff_delays(attempts)
-    for attempt in range(attempts):
+    attempt = 0
+    waited_for_member = 0.0
+    while True:
         try:
             return call()
         except Exception as error:  # noqa: BLE001 - classified below, re-raised when real
             verdict = classify(error)
-            out_of_time = time.monotonic() - started + (delays[attempt] if attempt < len(delays) else 0) > deadline_s
-            if attempt == attempts - 1 or out_of_time or not verdict.transient:
+            waiting_for_member = verdict.member_down and waited_for_member < member_wait_s
+            delay = MEMBER_DOWN_POLL_S if waiting_for_member else (delays[attempt] if attempt < len(delays) else 0)
+            out_of_time = time.monotonic() - started + delay > deadline_s
+            if not verdict.transient or out_of_time or (attempt >= attempts - 1 and not waiting_for_member):
                 raise
-            delay = delays[attempt]
+            if waiting_for_member:
+                waited_for_member += delay
+            else:
+                attempt += 1
             print(f"{what}: transient ({verdict.reason}); re-reading the cluster and retrying in {delay:.1f}s: "
                   f"{_short(error)}", file=sys.stderr, flush=True)
             (sleep or time.sleep)(delay)
-    raise AssertionError("unreachable")
 
 
 def _short(error: BaseException, limit: int = 240) -> str:

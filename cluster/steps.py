@@ -12,7 +12,8 @@ and continues from what it shows, so a retry after a hiccup never repeats what a
   own move interrupted half way (its copy `lxd-move-of-<uuid>` left behind) -> finished or undone first.
 - start/stop: already in that state -> done.
 - delete: already gone -> done.
-Transient errors (cluster/retry.py) are retried a bounded number of times; real errors surface at once.
+Transient errors (cluster/retry.py) are retried a bounded number of times; an error saying the instance's
+member does not answer (its daemon restarts) is retried for up to MEMBER_WAIT_S; real errors surface at once.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pylxd.exceptions import NotFound
 from cluster.errors import OwnershipConflict, StepFailed, TransientError
 from cluster.facts import (
     MANAGED_KEY,
+    MEMBER_WAIT_S,
     OWNER_KEY,
     create_cut_off,
     global_ipv4,
@@ -90,7 +92,7 @@ def foreign_owner(config: Mapping[str, str], owner: str | None) -> str | None:
 
 
 def ensure_created(client: pylxd.Client, body: dict[str, Any], member: str | None, owner: str | None,
-                   member_wait_s: float = 120.0) -> str:
+                   member_wait_s: float = MEMBER_WAIT_S) -> str:
     """Creates the instance on `member` (None: where LXD places it); returns "created", or "adopted" when
     it already exists and is ours."""
     name = body["name"]
@@ -110,7 +112,7 @@ def ensure_created(client: pylxd.Client, body: dict[str, Any], member: str | Non
                       params={"target": member} if member else None)
         return "created"
 
-    return with_retries(attempt, f"create {name}")
+    return with_retries(attempt, f"create {name}", member_wait_s=member_wait_s)
 
 
 def _remove_cut_off_record(client: pylxd.Client, name: str) -> bool:
@@ -147,15 +149,15 @@ def _status_step(client: pylxd.Client, name: str, running: bool, force: bool = F
 
 
 def ensure_running(client: pylxd.Client, name: str) -> None:
-    with_retries(lambda: _status_step(client, name, True), f"start {name}")
+    with_retries(lambda: _status_step(client, name, True), f"start {name}", member_wait_s=MEMBER_WAIT_S)
 
 
 def ensure_stopped(client: pylxd.Client, name: str, force: bool = False) -> None:
-    with_retries(lambda: _status_step(client, name, False, force), f"stop {name}")
+    with_retries(lambda: _status_step(client, name, False, force), f"stop {name}", member_wait_s=MEMBER_WAIT_S)
 
 
 def ensure_moved(client: pylxd.Client, name: str, target: str, keep_running: bool | None = None,
-                 member_wait_s: float = 120.0, say: Say = _say) -> bool:
+                 member_wait_s: float = MEMBER_WAIT_S, say: Say = _say) -> bool:
     """Stop -> move -> start (a stateless move: no CRIU). True when the instance changed member.
 
     `keep_running`: whether it must run afterwards; default: whether it runs now. Decided once, before
@@ -276,7 +278,7 @@ def ensure_deleted(client: pylxd.Client, name: str, owner: str | None = None) ->
             return
         deleted.append(name)
 
-    with_retries(attempt, f"delete {name}")
+    with_retries(attempt, f"delete {name}", member_wait_s=MEMBER_WAIT_S)
     return bool(deleted)
 
 
@@ -285,7 +287,8 @@ def wait_for_ipv4(client: pylxd.Client, name: str, interface: str | None = "eth0
     """The instance's global IPv4 address once DHCP has given it one."""
     deadline = time.monotonic() + timeout_s
     while True:
-        addresses = with_retries(lambda: global_ipv4(read_state(client, name), interface), f"read {name}'s address")
+        addresses = with_retries(lambda: global_ipv4(read_state(client, name), interface), f"read {name}'s address",
+                                 member_wait_s=MEMBER_WAIT_S)
         if addresses:
             return addresses[0]
         if time.monotonic() >= deadline:
@@ -303,4 +306,4 @@ def run_in_instance(client: pylxd.Client, name: str, command: list[str], timeout
         _status_step(client, name, True)
         return execute(client, name, command, timeout_s=timeout_s)
 
-    return with_retries(attempt, what)
+    return with_retries(attempt, what, member_wait_s=MEMBER_WAIT_S)

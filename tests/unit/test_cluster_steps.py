@@ -87,6 +87,18 @@ def test_create_waits_while_its_members_daemon_is_dead_but_still_listed_online(f
     assert fake.silent_requests["m3"] == 0 and fake.count("POST", CREATE + TARGETED) == 0
 
 
+def test_start_stop_exec_and_delete_wait_while_the_instances_member_is_silent(fake: FakeLxd) -> None:
+    fake.add_instance("web-0", location="m3", status="Stopped")
+    for step in (lambda c: ensure_running(c, "web-0"),
+                 lambda c: run_in_instance(c, "web-0", ["true"], 10, "exec in web-0"),
+                 lambda c: ensure_stopped(c, "web-0"),
+                 lambda c: ensure_deleted(c, "web-0")):
+        fake.silent_requests["m3"] = 20  # more failed requests than a step has retries
+        step(fake.client())
+        assert fake.silent_requests["m3"] == 0
+    assert "web-0" not in fake.instances
+
+
 def test_a_member_whose_daemon_stays_silent_is_a_clear_error(fake: FakeLxd) -> None:
     fake.silent_requests["m3"] = 10**6
     with pytest.raises(MemberNotOnline) as raised:

@@ -96,3 +96,38 @@ def test_gives_up_after_the_bound_and_never_retries_real_errors() -> None:
         with_retries(lambda: real.append(1) or (_ for _ in ()).throw(ValueError("bad")), "real",
                      sleep=lambda _s: None)
     assert len(real) == 1
+
+
+MEMBER_SILENT = "Missing event connection with target cluster member"
+
+
+def test_a_member_that_does_not_answer_is_waited_for_beyond_the_attempts() -> None:
+    """A member's daemon restarting takes tens of seconds: with `member_wait_s` the step polls for it
+    (slept time bounded) instead of spending its few attempts; other transient errors still count."""
+    calls, slept = [], []
+
+    def silent_then_answers() -> str:
+        calls.append(1)
+        if len(calls) <= 20:
+            raise Answered(500, MEMBER_SILENT)
+        return "done"
+
+    assert with_retries(silent_then_answers, "read", attempts=4, sleep=slept.append, member_wait_s=120) == "done"
+    assert len(calls) == 21 and set(slept) == {2.0}
+
+    calls.clear()
+    with pytest.raises(Answered):  # without a member wait: the attempts bound as for any hiccup
+        with_retries(silent_then_answers, "read", attempts=4, sleep=lambda _s: None)
+    assert len(calls) == 4
+
+
+def test_a_member_that_stays_silent_gives_up_after_the_wait_and_the_attempts() -> None:
+    calls = []
+
+    def always_silent() -> None:
+        calls.append(1)
+        raise Answered(500, MEMBER_SILENT)
+
+    with pytest.raises(Answered):
+        with_retries(always_silent, "read", attempts=4, sleep=lambda _s: None, member_wait_s=10)
+    assert len(calls) == 5 + 4  # 10 s of 2 s polls, then the usual attempts
