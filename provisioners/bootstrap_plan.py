@@ -67,7 +67,24 @@ MAKE_HOST_KEYS = "\n".join(f"[ -s {path} ] && [ -s {path}.pub ] || {{ rm -f {pat
 
 
 BASE_PACKAGES = {"debian": ("openssh-server", "python3"), "alpine": ("openssh", "python3")}
-APT = "DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Options::=--force-confold"
+PACKAGE_RUN_WAIT_S = 300
+APT = ("DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Options::=--force-confold "
+       f"-o DPkg::Lock::Timeout={PACKAGE_RUN_WAIT_S}")
+# A step run again after its exec connection was lost (a member daemon restarted) finds the first run's
+# apt-get or apk still going in the container; so can a first boot (Debian's apt-daily). `apt-get update`
+# does not wait for its lock (apt 2.6 fails at once), so each package step waits for such a run to end.
+# Names as /proc/<pid>/comm shows them (15 characters at most).
+OTHER_PACKAGE_RUN = r"^(apt|apt-get|dpkg|apk|unattended-upgr|apt.systemd.dai)$"
+WAIT_FOR_OTHER_PACKAGE_RUN = (
+    "waited=0\n"
+    f"while running=$(grep -sE '{OTHER_PACKAGE_RUN}' /proc/[0-9]*/comm); do\n"
+    "  [ $waited -gt 0 ] || echo \"waiting for another package manager run to end: $running\"\n"
+    f"  if [ $waited -ge {PACKAGE_RUN_WAIT_S} ]; then\n"
+    f"    echo \"another package manager run is still going after {PACKAGE_RUN_WAIT_S}s: $running\" >&2; exit 1\n"
+    "  fi\n"
+    "  waited=$((waited + 1)); sleep 1\n"
+    "done\n"
+)
 DEBIAN_KEYRING = "/etc/apt/keyrings/lxdha-mirror.asc"
 # the units a package install enables are recorded, so a baked image starts none of them by itself
 ENABLED_UNITS = "systemctl list-unit-files --state=enabled --no-legend --type=service | awk '{print $1}' | sort"
@@ -92,11 +109,12 @@ def debian_package_steps(mirror: Mirror, packages: tuple[str, ...], disable_new_
              + "rm -f /etc/apt/sources.list /etc/apt/sources.list.d/*\n"
              + _heredoc("/etc/apt/sources.list.d/lxdha-mirror.sources", sources, "644")),
         # apt-get update exits 0 even when the mirror cannot be read: fail on its Err/W lines ourselves
-        Step("apt-update", "set -e\nout=$(apt-get -q update 2>&1) || status=$?\necho \"$out\"\n"
+        Step("apt-update", "set -e\n" + WAIT_FOR_OTHER_PACKAGE_RUN + "out=$(apt-get -q update 2>&1) || status=$?\n"
+             "echo \"$out\"\n"
              "if [ -n \"${status:-}\" ] || echo \"$out\" | grep -qE '^(Err:|W: Failed|E: )'; then\n"
              "  echo 'apt-get update could not read the mirror (see above)' >&2; exit 1\nfi"),
-        Step("apt-upgrade", f"set -e\n{APT} upgrade"),
-        Step("install-packages", f"set -e\n{install}"),
+        Step("apt-upgrade", f"set -e\n{WAIT_FOR_OTHER_PACKAGE_RUN}{APT} upgrade"),
+        Step("install-packages", f"set -e\n{WAIT_FOR_OTHER_PACKAGE_RUN}{install}"),
     ]
 
 
@@ -104,9 +122,10 @@ def alpine_package_steps(mirror: Mirror, packages: tuple[str, ...], disable_new_
     repositories = "\n".join(f"{mirror.url.rstrip('/')}/{path.lstrip('/')}" for path in mirror.repositories)
     return [
         Step("point-apk-at-mirror", "set -e\n" + _heredoc("/etc/apk/repositories", repositories, "644")),
-        Step("apk-update", "set -e\napk update"),
-        Step("apk-upgrade", "set -e\napk upgrade --no-cache"),
-        Step("install-packages", f"set -e\napk add --no-cache {' '.join(packages)}"),  # OpenRC enables nothing
+        Step("apk-update", f"set -e\n{WAIT_FOR_OTHER_PACKAGE_RUN}apk update"),
+        Step("apk-upgrade", f"set -e\n{WAIT_FOR_OTHER_PACKAGE_RUN}apk upgrade --no-cache"),
+        # OpenRC enables nothing
+        Step("install-packages", f"set -e\n{WAIT_FOR_OTHER_PACKAGE_RUN}apk add --no-cache {' '.join(packages)}"),
     ]
 
 

@@ -1,15 +1,19 @@
 """Faults while containers are created: a bootstrap that fails half-way (the next `pulumi up` converges),
-and a member daemon killed and restarted during `pulumi up` (that up rides it out). Nothing is
-duplicated or lost."""
+a member daemon killed and restarted during `pulumi up` (that up rides it out), and a package step run
+again while its cut-off first run still holds apt's lock. Nothing is duplicated or lost."""
 
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
+from lab import testing
 from lab.info import LabInfo
 from lab.proc import wait_until
+from provisioners.bootstrap import run_plan
+from provisioners.bootstrap_plan import Mirror, debian_package_steps
 from tests.support.lab_stack import change_counts, lab_stack, set_config, stack_config
 
 pytestmark = pytest.mark.integration
@@ -58,3 +62,32 @@ def test_member_killed_and_restarted_during_up_is_ridden_out_without_duplicates(
         statuses = {i.name: i.status for i in lab.lxd_client().instances.all() if i.name.startswith("ku-")}
         assert set(statuses.values()) == {"Running"}, statuses
     assert _named(lab, "ku-") == []
+
+
+# perl, started under the name apt-get, holds apt's lists lock as a cut-off `apt-get update` would
+HOLD_APT_LISTS_LOCK = (
+    "cp /usr/bin/perl /root/apt-get\n"
+    "(/root/apt-get -e '$| = 1; use Fcntl; open(my $f, \">>\", \"/var/lib/apt/lists/lock\") or die;"
+    " fcntl($f, F_SETLKW, pack(\"s s x4 q q i x4\", F_WRLCK, SEEK_SET, 0, 0, 0)) or die; print \"held\\n\";"
+    " sleep 8' > /root/held 2>&1 &)\n"
+    "for _ in $(seq 50); do grep -q held /root/held 2>/dev/null && exit 0; sleep 0.1; done; cat /root/held >&2; exit 1"
+)
+
+
+def test_a_package_step_run_again_waits_for_the_run_its_lost_exec_left_behind(lab: LabInfo, lab_instances) -> None:
+    """A member restart cuts the exec of `apt-get update` but not the process: the step, run again,
+    finds apt's lock held. `apt-get update` fails on it at once; the step waits for that run instead."""
+    client = lab.lxd_client()
+    name = lab_instances("apt-lock", lab.member_names[0])
+    testing.ipv4(client, name)  # booted and on the network, as bootstrap starts (it waits for the address)
+    mirror = Mirror(url=lab.data["mirror"]["url"], suite=lab.data["mirror"]["suite"],
+                    signing_key=Path(lab.data["mirror"]["key_armored"]).read_text())
+    point_at_mirror, update = debian_package_steps(mirror, ("openssh-server",))[:2]
+    run_plan(client, name, [point_at_mirror], report=lambda _line: None)
+    held = testing.execute(client, name, ["sh", "-c", HOLD_APT_LISTS_LOCK])
+    assert held.exit_code == 0, held.stderr
+    reports: list[str] = []
+    run_plan(client, name, [update], report=reports.append)  # raises BootstrapError if apt found the lock
+    output = "\n".join(reports)
+    assert "waiting for another package manager run to end" in output and ":apt-get" in output, output
+    assert "Could not get lock" not in output, output

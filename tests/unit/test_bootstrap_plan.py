@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from cluster.errors import ConfigError
@@ -106,3 +108,40 @@ def test_apt_update_fails_when_the_mirror_cannot_be_read(tmp_path) -> None:
         result = subprocess.run(["sh", "-c", script], env={"PATH": f"{tmp_path}:/usr/bin:/bin"},
                                 capture_output=True, text=True, timeout=10, check=False)
         assert result.returncode == expected, (output, result.stdout, result.stderr)
+
+
+@pytest.mark.parametrize("steps", [bootstrap_plan("debian", DEBIAN_MIRROR, (KEY,)), bake_plan("debian", DEBIAN_MIRROR),
+                                   bootstrap_plan("alpine", ALPINE_MIRROR, (KEY,)), bake_plan("alpine", ALPINE_MIRROR)],
+                         ids=["debian", "debian-bake", "alpine", "alpine-bake"])
+def test_every_package_step_first_waits_for_a_package_run_still_going(steps) -> None:
+    """A step run again after its exec was cut off finds the first run's apt-get/apk still going."""
+    from provisioners.bootstrap_plan import APT, WAIT_FOR_OTHER_PACKAGE_RUN
+
+    package_steps = [s for s in steps if any(tool in s.script for tool in ("apt-get", "apk "))
+                     and s.name not in ("clear-identity", ACCESS_STEP)]
+    assert len(package_steps) == 3  # update, upgrade, install
+    for step in package_steps:
+        assert step.script.startswith("set -e\n" + WAIT_FOR_OTHER_PACKAGE_RUN), step.name
+    assert "-o DPkg::Lock::Timeout=" in APT  # and apt itself waits for dpkg's lock
+
+
+def test_the_wait_holds_while_a_process_named_apt_get_runs_then_goes_on(tmp_path) -> None:
+    import subprocess
+    import threading
+
+    from provisioners.bootstrap_plan import WAIT_FOR_OTHER_PACKAGE_RUN
+
+    impostor = tmp_path / "apt-get"  # /proc/<pid>/comm is the name it was started as
+    impostor.write_bytes(Path("/bin/sleep").read_bytes())
+    impostor.chmod(0o755)
+    other_run = subprocess.Popen([str(impostor), "1.5"])
+    threading.Thread(target=other_run.wait, daemon=True).start()  # reaped at once: a zombie keeps its comm
+    try:
+        result = subprocess.run(["sh", "-c", "set -e\n" + WAIT_FOR_OTHER_PACKAGE_RUN + "echo went-on"],
+                                capture_output=True, text=True, timeout=30, check=False)
+        assert result.returncode == 0, result.stderr
+        assert f"waiting for another package manager run to end: /proc/{other_run.pid}/comm:apt-get" in result.stdout
+        assert result.stdout.rstrip().endswith("went-on")
+        assert other_run.wait(timeout=5) == 0
+    finally:
+        other_run.kill()
