@@ -80,7 +80,8 @@ def _run_one(approach: str, n: int, lxc: Lxc, site: BenchSite, image: str, setti
             entry.update(wall_s=round(result.wall_s, 2), engine_s=result.engine_s,
                          noop_up_s=round(result.noop_up_s, 2) if result.noop_up_s else None,
                          noop_changes=result.noop_changes, steps=result.steps,
-                         noop_updates=result.noop_updates, client_cpu_s=result.up_cpu_s)
+                         noop_updates=result.noop_updates, client_cpu_s=result.up_cpu_s,
+                         noop_samples_s=result.noop_samples_s)
             entry["spread"], entry["counts"] = cluster.final_spread(lxc, PREFIX[approach])
         finally:
             problems = ours.tear_down(cli)

@@ -40,7 +40,8 @@ def summarize(results: list[dict[str, Any]], sizes: list[int],
             ratios = _paired_ratios(results, n, other)
             entry[key] = {"median": round(statistics.median(ratios), 3) if ratios else None, "per_run": ratios}
         entry["spread"] = {a: [r["spread"] for r in _ok(results, a, n)] for a in APPROACHES}
-        noop = [r["noop_up_s"] for r in _ok(results, "ours", n) if r.get("noop_up_s") is not None]
+        noop = [seconds for r in _ok(results, "ours", n) if r.get("noop_up_s") is not None
+                for seconds in (r.get("noop_samples_s") or [r["noop_up_s"]])]  # older results: one per run
         entry["noop_up_s"] = _stats(noop)
         entry["noop_changed_anything"] = any(
             set((r.get("noop_changes") or {}).keys()) - {"same"} for r in _ok(results, "ours", n))
@@ -56,11 +57,15 @@ def _target(value: float | None, limit: float) -> dict[str, Any]:
     return {"value": value, "target": f"<= {limit}", "met": None if value is None else value <= limit}
 
 
+def _beside_target(value: float | None, limit: float) -> dict[str, Any]:
+    """A figure the issue asks to measure, shown against a target that applies at another size."""
+    return {**_target(value, limit), "measured_only": True}
+
+
 def _targets(by_n: dict[str, Any], registry: dict[str, Any]) -> dict[str, Any]:
     """Checked on the ratios measured in this very run; never asserted in a timed test."""
     at = by_n.get(str(TARGET_N), {})
     ours_spreads = [s for entry in by_n.values() for s in entry["spread"]["ours"]]
-    noop_medians = [entry["noop_up_s"]["median"] for entry in by_n.values() if entry["noop_up_s"]]
     large = by_n.get(str(LARGE_N), {}).get("wall_s", {})
     large_runs = {a: (large.get(a) or {}).get("runs", 0) for a in APPROACHES}
     return {
@@ -71,7 +76,8 @@ def _targets(by_n: dict[str, Any], registry: dict[str, Any]) -> dict[str, Any]:
         "registry_empty_to_serving_s": _target(registry.get("serving_s"), TARGETS["registry_serving_max_s"]),
         f"noop_up_s_median_at_{TARGET_N}": _target((at.get("noop_up_s") or {}).get("median"),
                                                     TARGETS["noop_up_max_s"]),
-        "noop_up_s_median_worst_n": _target(max(noop_medians) if noop_medians else None, TARGETS["noop_up_max_s"]),
+        f"noop_up_s_median_at_{LARGE_N}": _beside_target(
+            (by_n.get(str(LARGE_N), {}).get("noop_up_s") or {}).get("median"), TARGETS["noop_up_max_s"]),
         f"n{LARGE_N}_measured": {"value": ", ".join(f"{a} {runs}" for a, runs in large_runs.items()),
                                  "target": "every approach at least once",
                                  "met": all(large_runs.values())},

@@ -35,6 +35,7 @@ def test_bench_smoke_n2(lab: LabInfo, tmp_path: Path) -> None:
     ours = next(r for r in document["results"] if r["approach"] == "ours")
     assert ours["spread"] <= 1 and sum(ours["counts"].values()) == 2
     assert not set(ours["noop_changes"]) - {"same"}, "a second `pulumi up` changed something"
+    assert len(ours["noop_samples_s"]) == 3 and ours["noop_up_s"] in ours["noop_samples_s"]
     assert document["registry"]["serving_s"] is None  # --no-registry
     assert "| 2 |" in table.read_text()
     listed = subprocess.run(["lxc", "list", "--format", "json"], capture_output=True, text=True, timeout=60,
