@@ -14,12 +14,12 @@ from bench.soak.report import kept_section
 from bench.summary import TARGET_N
 
 
-def _s(stats: dict[str, Any] | None) -> str:
+def _s(stats: dict[str, Any] | None, range_digits: int = 0) -> str:
     if not stats:
         return "-"
     if stats["runs"] == 1:
         return f"{stats['median']:.1f}"
-    return f"{stats['median']:.1f} ({stats['min']:.0f}-{stats['max']:.0f})"
+    return f"{stats['median']:.1f} ({stats['min']:.{range_digits}f}-{stats['max']:.{range_digits}f})"
 
 
 def _r(ratio: dict[str, Any]) -> str:
@@ -110,8 +110,8 @@ def render(document: dict[str, Any], table_path: Path, results_dir: Path) -> str
         w, spreads = e["wall_s"], e["spread"]
         lines.append(f"| {n} | {_s(w['A'])} | {_s(w.get('Ap'))} | {_s(w['B'])} | {_s(w['ours'])} | "
                      f"{_r(e['ours_over_a'])} | {_r(e.get('ours_over_ap') or {})} | {_r(e['ours_over_b'])} | "
-                     f"{_s(e['noop_up_s'])} | {_spreads(spreads['A'])} | {_spreads(spreads.get('Ap') or [])} | "
-                     f"{_spreads(spreads['ours'])} |")
+                     f"{_s(e['noop_up_s'], range_digits=1)} | {_spreads(spreads['A'])} | "
+                     f"{_spreads(spreads.get('Ap') or [])} | {_spreads(spreads['ours'])} |")
     lines += ["", "| target | measured | |", "|---|---|---|"]
     for name, target in summary["targets"].items():
         lines.append(f"| {name.replace('_', ' ')} {target['target']} | {target['value']} | {_met(target)} |")
