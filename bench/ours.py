@@ -98,10 +98,10 @@ def measure(cli: PulumiCli, cpu_clock: Callable[[], float]) -> OursResult:
     wall_s, summary, events = _timed_up(cli)
     up_cpu_s = round(cpu_clock() - cpu_before, 1)
     noops = [_timed_up(cli) for _ in range(NOOP_SAMPLES)]
-    changed = [noop.get("resourceChanges") for _, noop, _ in noops if set(noop.get("resourceChanges") or {}) - {"same"}]
+    changes = [noop.get("resourceChanges") for _, noop, _ in noops]
     samples = [round(seconds, 2) for seconds, _, _ in noops]
     return OursResult(wall_s=wall_s, noop_up_s=statistics.median(samples),
-                      noop_changes=(changed or [noops[-1][1].get("resourceChanges")])[0],
+                      noop_changes=next((c for c in changes if set(c or {}) - {"same"}), changes[-1]),
                       engine_s=summary.get("durationSeconds"), steps=step_seconds(events),
                       noop_updates=[touched for _, _, noop_events in noops for touched in changed_on_noop(noop_events)],
                       up_cpu_s=up_cpu_s, noop_samples_s=samples)

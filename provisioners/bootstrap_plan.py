@@ -90,6 +90,11 @@ DEBIAN_KEYRING = "/etc/apt/keyrings/lxdha-mirror.asc"
 ENABLED_UNITS = "systemctl list-unit-files --state=enabled --no-legend --type=service | awk '{print $1}' | sort"
 
 
+def _package_step(name: str, script: str) -> Step:
+    """A step that runs the package manager: it first waits for any other run of it to end."""
+    return Step(name, f"set -e\n{WAIT_FOR_OTHER_PACKAGE_RUN}{script}")
+
+
 def debian_package_steps(mirror: Mirror, packages: tuple[str, ...], disable_new_units: bool = False) -> list[Step]:
     sources = (
         "Types: deb\n"
@@ -109,12 +114,11 @@ def debian_package_steps(mirror: Mirror, packages: tuple[str, ...], disable_new_
              + "rm -f /etc/apt/sources.list /etc/apt/sources.list.d/*\n"
              + _heredoc("/etc/apt/sources.list.d/lxdha-mirror.sources", sources, "644")),
         # apt-get update exits 0 even when the mirror cannot be read: fail on its Err/W lines ourselves
-        Step("apt-update", "set -e\n" + WAIT_FOR_OTHER_PACKAGE_RUN + "out=$(apt-get -q update 2>&1) || status=$?\n"
-             "echo \"$out\"\n"
-             "if [ -n \"${status:-}\" ] || echo \"$out\" | grep -qE '^(Err:|W: Failed|E: )'; then\n"
-             "  echo 'apt-get update could not read the mirror (see above)' >&2; exit 1\nfi"),
-        Step("apt-upgrade", f"set -e\n{WAIT_FOR_OTHER_PACKAGE_RUN}{APT} upgrade"),
-        Step("install-packages", f"set -e\n{WAIT_FOR_OTHER_PACKAGE_RUN}{install}"),
+        _package_step("apt-update", "out=$(apt-get -q update 2>&1) || status=$?\necho \"$out\"\n"
+                      "if [ -n \"${status:-}\" ] || echo \"$out\" | grep -qE '^(Err:|W: Failed|E: )'; then\n"
+                      "  echo 'apt-get update could not read the mirror (see above)' >&2; exit 1\nfi"),
+        _package_step("apt-upgrade", f"{APT} upgrade"),
+        _package_step("install-packages", install),
     ]
 
 
@@ -122,10 +126,9 @@ def alpine_package_steps(mirror: Mirror, packages: tuple[str, ...], disable_new_
     repositories = "\n".join(f"{mirror.url.rstrip('/')}/{path.lstrip('/')}" for path in mirror.repositories)
     return [
         Step("point-apk-at-mirror", "set -e\n" + _heredoc("/etc/apk/repositories", repositories, "644")),
-        Step("apk-update", f"set -e\n{WAIT_FOR_OTHER_PACKAGE_RUN}apk update"),
-        Step("apk-upgrade", f"set -e\n{WAIT_FOR_OTHER_PACKAGE_RUN}apk upgrade --no-cache"),
-        # OpenRC enables nothing
-        Step("install-packages", f"set -e\n{WAIT_FOR_OTHER_PACKAGE_RUN}apk add --no-cache {' '.join(packages)}"),
+        _package_step("apk-update", "apk update"),
+        _package_step("apk-upgrade", "apk upgrade --no-cache"),
+        _package_step("install-packages", f"apk add --no-cache {' '.join(packages)}"),  # OpenRC enables nothing
     ]
 
 
