@@ -7,9 +7,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-import grpc
 import pytest
-from google.protobuf import struct_pb2
 from pulumi.provider.experimental.property_value import PropertyValue
 from pulumi.provider.experimental.provider import (
     CheckRequest,
@@ -20,10 +18,8 @@ from pulumi.provider.experimental.provider import (
     ReadRequest,
 )
 from pulumi.runtime import rpc
-from pulumi.runtime.proto import provider_pb2
 
 from cluster.errors import OwnershipConflict, user_message
-from lxd_provider.__main__ import QuietServicer
 from lxd_provider.server import LxdProvider
 from lxd_provider.tests.support import FakeConnection, values
 from tests.support.certs import self_signed_client_cert
@@ -103,16 +99,3 @@ def test_errors_reach_the_user_as_one_message_without_a_traceback(tmp_path: Path
         unexpected = user_message(error)
     assert unexpected.startswith("KeyError: 'boom'") and "Traceback" not in unexpected
     assert "Traceback" in Path(".state/logs/plugins.log").read_text()
-
-    class Context:
-        async def abort(self, code: grpc.StatusCode, details: str) -> None:
-            raise RuntimeError(f"{code.name}: {details}")
-
-    servicer = QuietServicer([], "0.1.0", LxdProvider(), engine_address="")
-    news = struct_pb2.Struct()
-    news.update(DECLARED)  # the target makes check ask the cluster, which is not configured
-    request = provider_pb2.CheckRequest(urn=URN, news=news)
-    with pytest.raises(RuntimeError) as aborted:
-        run(servicer.Check(request, Context()))
-    assert "lxd:remote: the provider is not configured" in str(aborted.value)
-    assert "File " not in str(aborted.value)

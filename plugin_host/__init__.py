@@ -1,0 +1,1 @@
+"""How this project's plugins serve the Pulumi engine, on the SDK's public gRPC stubs only."""
