@@ -11,10 +11,10 @@ setup:  ## Debian packages, venv, Pulumi toolchain (built once, cached by versio
 	@toolchain/setup.sh
 
 demo: setup  ## lab up -> pulumi up (lab stack) -> push + pull through the VIP
-	@$(PY) -m ops.demo
+	@$(PY) -m harness.demo
 
 test: setup  ## everything: unit, e2e (standalone LXD), the lab suite (lab up once, down + clean check at the end)
-	@echo "== toolchain"; $(PY) -m ops.toolchain_report
+	@echo "== toolchain"; $(PY) -m toolchain.report
 	@$(PY) -m pytest -p lab.pytest_plugin tests/unit lxd_provider/tests tests/e2e tests/integration
 
 unit: setup  ## quick: pure logic and set_mocks tests only

@@ -16,7 +16,7 @@ from typing import Any
 
 from bench.image import warm_members
 from bench.lxc import Lxc
-from ops.lab_stacks import lab_stack, stack_config
+from harness.lab_stacks import lab_stack, stack_config
 
 STACK_PREFIX = "bench"
 

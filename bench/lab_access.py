@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ops.pulumi_cli import ROOT
+from toolchain.pulumi_cli import ROOT
 
 LAB_JSON = Path("/var/lib/lxdha-lab/lab.json")
 DHCP_POOL = 100  # .100-.199, see lab/README.md

@@ -18,7 +18,7 @@ import yaml
 
 from bench import registry_hook
 from bench.engine_events import step_seconds
-from ops.pulumi_cli import ROOT, PulumiCli, PulumiError
+from toolchain.pulumi_cli import ROOT, PulumiCli, PulumiError
 
 PREFIX = "bn"
 BENCH_ALIAS = "bench/debian"

@@ -18,14 +18,14 @@ from bench.engine_events import step_seconds
 from bench.lab_access import BenchSite
 from bench.lxc import Lxc
 from components.registry_config import PACKAGES as REGISTRY_PACKAGES
+from harness.lab_secrets import TLS_CERT, ensure_all
+from harness.lab_stacks import lab_stack, registry_overrides
+from harness.vip_probe import probing
 from lab.config import LabConfig
 from lab.info import LabInfo
 from lab.testing import execute
 from ops.health import HttpCheck
-from ops.lab_secrets import TLS_CERT, ensure_all
-from ops.lab_stacks import lab_stack, registry_overrides
 from ops.services import VRRP_STATE_FILE
-from ops.vip_probe import probing
 
 REGISTRY_KEY = "lxdha:registry"
 VIP, VRID, PREFIX = "10.91.0.249", 99, "bnreg"

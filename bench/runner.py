@@ -21,7 +21,7 @@ from bench.bake import Bake, baked
 from bench.image import ensure_image, held, warm_members
 from bench.lab_access import BenchSite
 from bench.lxc import Lxc
-from ops.lab_secrets import ensure_all
+from harness.lab_secrets import ensure_all
 
 APPROACHES = ("A", "Ap", "B", "ours")  # Ap = A-parallel: the seed's flow, 10 in flight (Terraform's default)
 PREFIX = {"A": "bna", "Ap": "bnp", "B": "bnb", "ours": ours.PREFIX}

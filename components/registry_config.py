@@ -32,7 +32,7 @@ MAX_REPLICAS = 9
 MAX_TEXT = 512  # longest plain string setting we accept; anything bigger is a paste mistake
 
 # The registry server the replicas run by default: distribution v3 built from the module pinned in
-# toolchain/registry/go.mod (`python -m ops.registry_artifact build` prints both values). The
+# toolchain/go/registry/go.mod (`python -m toolchain.registry_artifact build` prints both values). The
 # checksum is the trust anchor: a replica installs the file from the mirror only if it matches.
 DEFAULT_SERVER_VERSION = "v3.1.2"
 DEFAULT_SERVER_SHA256 = "7e21405a20c4df028f48e80d25f539f88be6a0b15eff585070515c8b1adda6df"
@@ -196,11 +196,11 @@ def _server(raw: dict[str, Any], mirror_url: str | None) -> ServerSettings:
         sha256 = DEFAULT_SERVER_SHA256
     else:
         raise _fail("server.sha256", f"is not set, and the default checksum belongs to {DEFAULT_SERVER_VERSION}, "
-                    f"not {version}", "set the sha256 that `python -m ops.registry_artifact build` prints for the "
-                    "build you published")
+                    f"not {version}", "set the sha256 that `python -m toolchain.registry_artifact build` prints "
+                    "for the build you published")
     if not re.fullmatch(r"[0-9a-f]{64}", sha256):
         raise _fail("server.sha256", f"{server.get('sha256')!r} is not a SHA-256 (64 hex digits)",
-                    "copy the sha256 printed by `python -m ops.registry_artifact build`")
+                    "copy the sha256 printed by `python -m toolchain.registry_artifact build`")
     url = server.get("url") or (artifact_url(mirror_url, version) if mirror_url else "")
     if source == "artifact" and not str(url).startswith(("http://", "https://")):
         raise _fail("server.url", f"{url!r} is not an http(s) URL" if url else "is not set and there is no "

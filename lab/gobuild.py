@@ -15,8 +15,8 @@ from pathlib import Path
 from lab.config import MINIO_MODULE, MINIO_VERSION, LabConfig
 from lab.log import say
 from lab.proc import LabError, run
-from ops.go_tools import GoBuildError
-from ops.go_tools import go_binary as find_go
+from toolchain.go_tools import GoBuildError
+from toolchain.go_tools import go_binary as find_go
 
 
 def minio_path(config: LabConfig) -> Path:

@@ -17,7 +17,7 @@ from lab.members import ensure_holder, start_lxd, start_until_ready
 from lab.pki import ensure_pair, presented_certificate
 from lab.proc import LabError, ProcessTable, exclusive, run
 from lab.teardown import CGROUP_ROOT
-from ops import registry_artifact
+from toolchain import registry_artifact
 
 REQUIRED_TOOLS = {  # tool -> Debian package
     "lxd": "lxd", "lxc": "lxd-client", "ip": "iproute2", "nsenter": "util-linux", "unshare": "util-linux",

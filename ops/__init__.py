@@ -1,1 +1,2 @@
-"""Operator commands around the stack: running the Pulumi CLI offline, demo, maintenance."""
+"""Operator commands on a stack's cluster (maintenance roll, rebalance, host-check, migrate) and their
+pure planners."""

@@ -34,7 +34,7 @@ def run(main: Callable[[], int | None], name: str) -> None:
               file=sys.stderr)
         sys.exit(1)
     except Exception as error:  # noqa: BLE001 - the one place a command's unexpected failure is reported
-        from ops.pulumi_cli import PulumiError  # late: this module must import without the CLI's deps
+        from toolchain.pulumi_cli import PulumiError  # late: this module must import without the CLI's deps
 
         if isinstance(error, PulumiError):
             result = error.result

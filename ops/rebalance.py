@@ -17,9 +17,9 @@ from ops import entry
 from ops.cli_common import add_common_arguments, load, scope_from
 from ops.move_exec import MoveResult, execute_moves
 from ops.moves import Move, online_names, spread_of, violations
-from ops.pulumi_cli import ROOT, PulumiCli
 from ops.rebalance_plan import plan_rebalance
 from ops.workloads import ClusterSnapshot, Scope, read_snapshot
+from toolchain.pulumi_cli import ROOT, PulumiCli
 
 
 def describe(snapshot: ClusterSnapshot) -> str:

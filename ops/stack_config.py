@@ -12,8 +12,8 @@ from typing import Any
 from cluster.connection import LxdEndpoint
 from cluster.errors import ConfigError
 from cluster.settings import endpoint_from_settings
-from ops.pulumi_cli import ROOT, PulumiCli
-from ops.stack_files import PrivateSalt
+from toolchain.pulumi_cli import ROOT, PulumiCli
+from toolchain.stack_files import PrivateSalt
 
 
 @dataclass(frozen=True)

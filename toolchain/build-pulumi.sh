@@ -11,15 +11,15 @@ cache=${LXDHA_CACHE:-$HOME/.cache/lxdha}
 version=$(sed -n 's/^pulumi==\(.*\)$/\1/p' "$root/requirements.txt")
 [ -n "$version" ] || { echo "build-pulumi: no 'pulumi==X' pin in requirements.txt" >&2; exit 1; }
 for module in pulumi-cli langhost; do
-  grep -q "github.com/pulumi/pulumi/pkg/v3 v$version" "$here/$module/go.mod" || {
-    echo "build-pulumi: toolchain/$module/go.mod does not pin pkg/v3 v$version (requirements.txt says $version)." >&2
-    echo "  fix: cd toolchain/$module && go get github.com/pulumi/pulumi/pkg/v3@v$version && go mod tidy" >&2
+  grep -q "github.com/pulumi/pulumi/pkg/v3 v$version" "$here/go/$module/go.mod" || {
+    echo "build-pulumi: toolchain/go/$module/go.mod does not pin pkg/v3 v$version (requirements.txt says $version)." >&2
+    echo "  fix: cd toolchain/go/$module && go get github.com/pulumi/pulumi/pkg/v3@v$version && go mod tidy" >&2
     exit 1
   }
 done
 
 # The cache key covers every file that changes the binaries (sources, module pins, Go itself).
-sources=$(cd "$here" && find pulumi-cli langhost yaml pulumi-resource-pulumi-python -type f | LC_ALL=C sort)
+sources=$(cd "$here" && find go/pulumi-cli go/langhost go/yaml pulumi-resource-pulumi-python -type f | LC_ALL=C sort)
 key=$( (cd "$here" && for f in $sources; do echo "== $f"; cat "$f"; done; go env GOVERSION) \
       | sha256sum | cut -c1-12)
 out="$cache/pulumi-$version-$key"
@@ -39,7 +39,7 @@ export GOFLAGS=-mod=readonly CGO_ENABLED=0
 ldflags="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$version"
 build() { # <module dir> <output name> <package> [ldflags]
   local started=$SECONDS
-  (cd "$here/$1" && go build -trimpath -tags osusergo,grpcnotrace -ldflags "$4" -o "$tmp/bin/$2" "$3")
+  (cd "$here/go/$1" && go build -trimpath -tags osusergo,grpcnotrace -ldflags "$4" -o "$tmp/bin/$2" "$3")
   echo "build-pulumi: $2 built in $(( SECONDS - started )) s" >&2
 }
 tmp="$out.partial"
@@ -48,13 +48,13 @@ start=$SECONDS
 echo "build-pulumi: building pulumi v$version (first time only, several minutes on 2 cores)..." >&2
 build pulumi-cli pulumi github.com/pulumi/pulumi/pkg/v3/cmd/pulumi "$ldflags"
 build langhost pulumi-language-python . "$ldflags"
-yaml_version=$(cd "$here/yaml" && go list -m -f '{{.Version}}' github.com/pulumi/pulumi-yaml)
+yaml_version=$(cd "$here/go/yaml" && go list -m -f '{{.Version}}' github.com/pulumi/pulumi-yaml)
 build yaml pulumi-language-yaml github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml \
   "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=$yaml_version"
 
 # The SDK ships the executor as a script: take it from the same sdk module version so it matches the
-# Python SDK. The dynamic-provider plugin is our own script (the SDK's host, one-line errors, 16 workers).
-sdk=$(cd "$here/langhost" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)
+# Python SDK. The dynamic-provider plugin is our own script (plugin_host/dynamic.py: one-line errors, 16 workers).
+sdk=$(cd "$here/go/langhost" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)
 install -m 0755 "$sdk/python/cmd/pulumi-language-python-exec" "$tmp/bin/"
 install -m 0755 "$here/pulumi-resource-pulumi-python" "$tmp/bin/"
 echo "$version" > "$tmp/VERSION"

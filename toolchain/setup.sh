@@ -35,4 +35,4 @@ step "pulumi $(.tools/bin/pulumi version) at $bin"
 toolchain/generate-sdk.sh "$bin"
 
 # Pinned Go programs: the registry server the replicas run and the OCI conformance suite (cached).
-.venv/bin/python -m ops.go_tools >&2
+.venv/bin/python -m toolchain.go_tools >&2

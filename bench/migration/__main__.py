@@ -3,7 +3,7 @@ by the pre-native-provider code is migrated with `python -m ops.migrate` under a
 bench/results/migration.json and the migration section of bench/BENCHMARKS.md. Exit 0 when every check holds.
 
 Both checkouts share one temporary LXDHA_STATE_DIR (backend, passphrase, keys), removed at the end with the
-old checkout. ops.pulumi_cli reads LXDHA_STATE_DIR once, when it is imported, so this entry point sets it
+old checkout. toolchain.pulumi_cli reads LXDHA_STATE_DIR once, when it is imported, so this entry point sets it
 before it imports the scenario.
 """
 

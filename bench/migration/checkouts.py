@@ -1,7 +1,7 @@
 """The two checkouts the migration benchmark drives: the pre-native-provider code in a temporary git
 worktree (with its own venv), and this one. Both use one LXDHA_STATE_DIR (backend, passphrase, keys).
 
-Each checkout runs `pulumi` through its own `ops.pulumi_cli` in its own venv, exactly as its users did:
+Each checkout runs `pulumi` through its own `toolchain.pulumi_cli` in its own venv, exactly as its users did:
 the old code's program and dynamic providers must never see this checkout's modules.
 """
 
@@ -17,16 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ops.process_group import run_in_group
-from ops.pulumi_cli import ROOT
+from toolchain.process_group import run_in_group
+from toolchain.pulumi_cli import ROOT
 
 OLD_COMMIT = "ceb7797"  # the last main before the native provider
 SETUP_TIMEOUT_S = 1800
 PULUMI_TIMEOUT_S = 2400
 # run inside a checkout with its own python: its PulumiCli, its environment, one JSON line on stdout
-UP = ("import json, sys\nfrom ops.pulumi_cli import ROOT, PulumiCli\ncli = PulumiCli(ROOT, sys.argv[1])\n"
+UP = ("import json, sys\nfrom toolchain.pulumi_cli import ROOT, PulumiCli\ncli = PulumiCli(ROOT, sys.argv[1])\n"
       "cli.ensure_stack()\nprint(json.dumps(cli.up_summary()))")
-DESTROY = ("import json, sys\nfrom ops.pulumi_cli import ROOT, PulumiCli\ncli = PulumiCli(ROOT, sys.argv[1])\n"
+DESTROY = ("import json, sys\nfrom toolchain.pulumi_cli import ROOT, PulumiCli\ncli = PulumiCli(ROOT, sys.argv[1])\n"
            "cli.destroy()\ncli.run('stack', 'rm', '--yes')\nprint(json.dumps({'destroyed': sys.argv[1]}))")
 
 

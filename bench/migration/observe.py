@@ -1,6 +1,6 @@
 """What the migration benchmark watches: each replica's identity (replaced? restarted? moved?) read from
 LXD and from inside the container, and the sample images a client pulls through the VIP meanwhile (the
-client is ops.pull_loop)."""
+client is harness.pull_loop)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.registry_client import Image, Skopeo
 from lab.testing import execute
-from ops.registry_client import Image, Skopeo
 
 SERVICES = ("docker-registry", "keepalived")
 # init's start time (clock ticks since boot, field 22 of /proc/1/stat) and each service's last start

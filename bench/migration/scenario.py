@@ -20,13 +20,13 @@ from bench.migration.observe import compare, facts_json, push_samples, read_repl
 from cluster.facts import read_instances
 from cluster.images import delete_if_unused, read_alias, remove_alias
 from cluster.steps import ensure_deleted
+from harness.lab_secrets import TLS_CERT, ensure_all, registry_login
+from harness.lab_stacks import change_counts, registry_overrides, stack_config
+from harness.pull_loop import PullLoop
+from harness.registry_client import RegistryAccess, Skopeo, pull_error
+from harness.vip_probe import probing
 from lab.info import LabInfo
-from ops.lab_secrets import TLS_CERT, ensure_all, registry_login
-from ops.lab_stacks import change_counts, registry_overrides, stack_config
-from ops.pull_loop import PullLoop
-from ops.pulumi_cli import ROOT, STATE_DIR, PulumiCli
-from ops.registry_client import RegistryAccess, Skopeo, pull_error
-from ops.vip_probe import probing
+from toolchain.pulumi_cli import ROOT, STATE_DIR, PulumiCli
 
 STACK = "bench-migration"
 PREFIX, VIP, VRID, S3_ROOT = "bnmig", "10.91.0.243", 83, "/bench-migration"

@@ -27,7 +27,7 @@ from lab.config import LabConfig
 from lab.info import read_info
 from lab.lease import lab_session
 from lab.proc import LabError
-from ops.pulumi_cli import STATE_DIR
+from toolchain.pulumi_cli import STATE_DIR
 
 HERE = Path(__file__).resolve().parent.parent
 

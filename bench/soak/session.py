@@ -2,7 +2,7 @@
 loop, run K maintenance rolls with one fault each, check every image still pulls, clean up.
 
 Clean-up runs even when interrupted (Ctrl-C, SIGTERM): the pull loop stops, the active fault is undone
-and every member healed and running, then the stack is destroyed and removed (ops.lab_stacks.lab_stack).
+and every member healed and running, then the stack is destroyed and removed (harness.lab_stacks.lab_stack).
 """
 
 from __future__ import annotations
@@ -22,18 +22,18 @@ from cluster.facts import read_instance, read_instances
 from cluster.operations import execute
 from cluster.retry import with_retries
 from cluster.steps import ensure_deleted, ensure_running
+from harness.lab_secrets import TLS_CERT, ensure_all, registry_login
+from harness.lab_stacks import lab_stack, registry_overrides
+from harness.pull_loop import PullLoop
+from harness.registry_client import Image, RegistryAccess, Skopeo, pull_error
+from harness.vip_probe import VipProbe
 from lab.config import LabConfig
 from lab.info import LabInfo
-from ops.lab_secrets import TLS_CERT, ensure_all, registry_login
-from ops.lab_stacks import lab_stack, registry_overrides
-from ops.pull_loop import PullLoop
-from ops.pulumi_cli import PulumiCli, PulumiError
-from ops.registry_client import Image, RegistryAccess, Skopeo, pull_error
 from ops.rolling import Options, Report, Roll, return_home
 from ops.services import Service, registry_service
 from ops.stack_config import endpoint_from_stack, read_stack_config
-from ops.vip_probe import VipProbe
 from ops.workloads import Scope
+from toolchain.pulumi_cli import PulumiCli, PulumiError
 
 VIP, VRID, PREFIX = "10.91.0.247", 87, "soakreg"
 STACK = "bench-soak"

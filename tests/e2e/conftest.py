@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ops.pulumi_cli import ROOT, pulumi_env
 from tests.conftest import require, require_root_tools
+from toolchain.pulumi_cli import ROOT, pulumi_env
 
 TOY_PROVIDER = ROOT / "tests" / "e2e" / "fixtures" / "toy_lxd_provider"
 TOY_SCHEMA = ROOT / "toolchain" / "testdata" / "lxd-schema.json"

@@ -15,9 +15,9 @@ from contextlib import contextmanager
 import pytest
 import yaml
 
-from ops.pulumi_cli import ROOT, PulumiCli
 from provisioners.address_claims import vip_claim_name
 from tests.support.certs import self_signed_client_cert
+from toolchain.pulumi_cli import ROOT, PulumiCli
 
 CLAIMS_PROJECT = ROOT / "tests" / "e2e" / "claims"
 pytestmark = pytest.mark.e2e

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ops.pulumi_cli import PulumiCli
+from toolchain.pulumi_cli import PulumiCli
 
 pytestmark = pytest.mark.e2e
 

@@ -19,9 +19,9 @@ import yaml
 
 from components.registry_config import DEFAULT_SERVER_VERSION
 from lab.pki import issue_self_signed
-from ops.conformance import run_suite
-from ops.go_tools import CONFORMANCE, ensure_built
-from ops.registry_artifact import built
+from toolchain.conformance import run_suite
+from toolchain.go_tools import CONFORMANCE, ensure_built
+from toolchain.registry_artifact import built
 
 
 def _free_port() -> int:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ops.pulumi_cli import ROOT, PulumiCli
 from tests.e2e.conftest import TOY_PROVIDER, TOY_SCHEMA
+from toolchain.pulumi_cli import ROOT, PulumiCli
 
 pytestmark = pytest.mark.e2e
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ops.pulumi_cli import ROOT, PulumiCli
 from tests.support.certs import self_signed_client_cert
+from toolchain.pulumi_cli import ROOT, PulumiCli
 
 SMOKE_PROJECT = ROOT / "tests" / "e2e" / "smoke"
 pytestmark = pytest.mark.e2e

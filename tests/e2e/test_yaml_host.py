@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ops.pulumi_cli import PulumiCli
 from tests.conftest import require
 from tests.e2e.conftest import TOY_PROVIDER
+from toolchain.pulumi_cli import PulumiCli
 
 pytestmark = pytest.mark.e2e
 

@@ -13,9 +13,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from lab.info import LabInfo
 from lab.pytest_plugin import record_figure
-from ops.pulumi_cli import ROOT
 from provisioners.ansible_apply import AnsibleJob, AnsibleTarget, run_playbook
 from tests.support.lab_stack import change_counts, lab_stack, ssh_run
+from toolchain.pulumi_cli import ROOT
 
 pytestmark = pytest.mark.integration
 

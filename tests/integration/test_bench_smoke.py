@@ -14,8 +14,8 @@ import pytest
 from bench.capacity import room_for
 from bench.cluster import BENCH_PREFIXES
 from lab.info import LabInfo
-from ops.pulumi_cli import ROOT
 from tests.conftest import require
+from toolchain.pulumi_cli import ROOT
 
 pytestmark = pytest.mark.integration
 

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from harness.lab_secrets import ensure_all
 from lab.info import LabInfo
-from ops.lab_secrets import ensure_all
-from ops.pulumi_cli import ROOT, PulumiCli
+from toolchain.pulumi_cli import ROOT, PulumiCli
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ from cluster.facts import read_instance
 from cluster.steps import ensure_deleted, ensure_moved, ensure_stopped
 from lab import faults, testing
 from lab.info import LabInfo
-from ops.pulumi_cli import ROOT, PulumiCli, PulumiError
+from toolchain.pulumi_cli import ROOT, PulumiCli, PulumiError
 
 pytestmark = pytest.mark.integration
 PROJECT = ROOT / "tests" / "integration" / "lxd_project"

@@ -23,22 +23,22 @@ import pytest
 import requests
 
 from components.registry_config import DEFAULT_SERVER_VERSION
+from harness.lab_secrets import TLS_CERT, ensure_all, registry_login
+from harness.lab_stacks import config_value, registry_overrides, set_config
+from harness.oci_layout import MANIFEST, build_large_image, build_multi_arch_index, build_sample_image
+from harness.pull_loop import PullLoop
+from harness.registry_client import Image, RegistryAccess, Skopeo, digest_error
+from harness.vip_probe import probing
 from lab import testing
 from lab.info import LabInfo
 from lab.proc import wait_until
 from lab.pytest_plugin import record_figure
-from ops.conformance import run_suite
-from ops.go_tools import CONFORMANCE, ensure_built
-from ops.lab_secrets import TLS_CERT, ensure_all, registry_login
-from ops.lab_stacks import config_value, registry_overrides, set_config
-from ops.oci_layout import MANIFEST, build_large_image, build_multi_arch_index, build_sample_image
-from ops.pull_loop import PullLoop
-from ops.pulumi_cli import PulumiCli
-from ops.registry_client import Image, RegistryAccess, Skopeo, digest_error
 from ops.services import VRRP_STATE_FILE, registry_service
 from ops.stack_config import read_stack_config
-from ops.vip_probe import probing
 from tests.support.lab_stack import change_counts, lab_stack
+from toolchain.conformance import run_suite
+from toolchain.go_tools import CONFORMANCE, ensure_built
+from toolchain.pulumi_cli import PulumiCli
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ import yaml
 from cluster.facts import read_instance
 from lab import testing
 from lab.info import LabInfo
-from ops.pulumi_cli import ROOT, PulumiCli
+from toolchain.pulumi_cli import ROOT, PulumiCli
 
 pytestmark = pytest.mark.integration
 EXAMPLE = ROOT / "examples" / "yaml"

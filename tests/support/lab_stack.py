@@ -1,11 +1,11 @@
-"""Test helpers for throw-away lab stacks (see ops/lab_stacks.py), plus SSH into their containers."""
+"""Test helpers for throw-away lab stacks (see harness/lab_stacks.py), plus SSH into their containers."""
 
 from __future__ import annotations
 
 import subprocess
 
-from ops.lab_stacks import change_counts, lab_stack, set_config, stack_config
-from ops.pulumi_cli import ROOT
+from harness.lab_stacks import change_counts, lab_stack, set_config, stack_config
+from toolchain.pulumi_cli import ROOT
 
 __all__ = ["change_counts", "lab_stack", "set_config", "ssh_run", "stack_config"]
 

@@ -1,11 +1,11 @@
-"""ops.conformance without a registry: the suite's config (fixed spec, every disabled area with a
+"""toolchain.conformance without a registry: the suite's config (fixed spec, every disabled area with a
 reason) and how its output becomes figures and problems."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ops.conformance import DISABLED, ENABLED_BEYOND_PROFILE, SPEC_VERSION, SuiteResult, parse, suite_config
+from toolchain.conformance import DISABLED, ENABLED_BEYOND_PROFILE, SPEC_VERSION, SuiteResult, parse, suite_config
 
 OUTPUT = """OCI Conformance Result: Pass
   Disabled......................:          1

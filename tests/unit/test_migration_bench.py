@@ -10,8 +10,8 @@ import yaml
 
 from bench.migration import report
 from bench.migration.observe import ReplicaFacts, compare
-from ops.lab_stacks import under_state_dir
-from ops.pulumi_cli import STATE_DIR
+from harness.lab_stacks import under_state_dir
+from toolchain.pulumi_cli import STATE_DIR
 
 BEFORE = ReplicaFacts(name="r-0", uuid="u0", created_at="t0", location="m1", status="Running", last_used_at="l0",
                       init_pid=100, init_started="5000", service_started={"docker-registry": "7", "keepalived": "8"})

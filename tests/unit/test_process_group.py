@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ops.process_group import run_in_group
+from toolchain.process_group import run_in_group
 
 
 def _alive(pid: int) -> bool:

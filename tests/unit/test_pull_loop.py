@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from ops.pull_loop import PullLoop
-from ops.registry_client import Image
+from harness.pull_loop import PullLoop
+from harness.registry_client import Image
 
 IMAGES = [Image("r", "a", "sha256:aa"), Image("r", "b", "sha256:bb")]
 FAST = {"interval_s": 0.001, "retry_pause_s": 0.001, "max_s": 30.0, "join_s": 5.0}

@@ -1,4 +1,4 @@
-"""The pinned Go builds (ops.go_tools) and the registry artifact's publication (ops.registry_artifact),
+"""The pinned Go builds (toolchain.go_tools) and the registry artifact's publication (toolchain.registry_artifact),
 without building or uploading anything real: pins, build inputs, mirror locations, idempotent upload,
 and the anonymous read-back a replica will do."""
 
@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from components.registry_config import DEFAULT_SERVER_VERSION, artifact_url
-from ops.go_tools import CONFORMANCE, REGISTRY, build_env
-from ops.registry_artifact import Artifact, ArtifactError, MirrorObject, publish, served_sha256
+from toolchain.go_tools import CONFORMANCE, REGISTRY, build_env
+from toolchain.registry_artifact import Artifact, ArtifactError, MirrorObject, publish, served_sha256
 
 
 def test_the_default_server_version_is_the_pinned_module() -> None:

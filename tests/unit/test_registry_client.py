@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from ops import registry_client
-from ops.registry_client import Image, RegistryAccess, Skopeo, digest_error, pull_error
+from harness import registry_client
+from harness.registry_client import Image, RegistryAccess, Skopeo, digest_error, pull_error
 
 IMAGE = Image("r", "a", "sha256:aa")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ops.stack_files import PrivateSalt
+from toolchain.stack_files import PrivateSalt
 
 COMMITTED = "config:\n  lxd:remote: https://10.91.0.10:8443\n"
 SALT = "encryptionsalt: v1:abc=:v1:def:ghi=="

@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from ops.lab_secrets import ensure_all
-from ops.pulumi_cli import ROOT, STATE_DIR, PulumiCli
+from harness.lab_secrets import ensure_all
+from toolchain.pulumi_cli import ROOT, STATE_DIR, PulumiCli
 
 STATE_PREFIX = ".state/"
 
@@ -36,7 +36,7 @@ def stack_config(stack: str, overrides: dict[str, Any]) -> dict[str, Any]:
 
 def under_state_dir(value: Any) -> Any:
     """`.state/...` paths (Pulumi.lab.yaml's keys, the registry files) made absolute under STATE_DIR, which
-    LXDHA_STATE_DIR moves: the stack then names the files ops.lab_secrets wrote, from any directory."""
+    LXDHA_STATE_DIR moves: the stack then names the files harness.lab_secrets wrote, from any directory."""
     if isinstance(value, dict):
         return {key: under_state_dir(item) for key, item in value.items()}
     if isinstance(value, list):

@@ -1,5 +1,5 @@
 """The registry server delivered as a site delivers internal software: the pinned distribution v3
-build (a static linux/amd64 binary, `ops.go_tools`) published as a file in the site's mirror bucket.
+build (a static linux/amd64 binary, `toolchain.go_tools`) published as a file in the site's mirror bucket.
 
 Why a checksum-verified file and not a .deb in the signed apt repository: the same file serves Debian
 and Alpine replicas (a .deb installs on neither Alpine nor without its own packaging), the binary is
@@ -7,9 +7,10 @@ static so a package manager would resolve nothing, and the trust anchor is the s
 stack config (`lxdha:registry.server.sha256`, defaulting to the pinned build's), which holds even if
 someone can write to the bucket or holds the mirror's signing key.
 
-    python -m ops.registry_artifact build                   # build (cached); print version, sha256, file
-    python -m ops.registry_artifact publish --stack prod    # upload to the stack's lxdha:mirror.url
-    python -m ops.registry_artifact publish --mirror-url http://10.0.0.55:9000 [--access-key-file F --secret-key-file F]
+    python -m toolchain.registry_artifact build                   # build (cached); print version, sha256, file
+    python -m toolchain.registry_artifact publish --stack prod    # upload to the stack's lxdha:mirror.url
+    python -m toolchain.registry_artifact publish --mirror-url http://10.0.0.55:9000 \
+        [--access-key-file F --secret-key-file F]
 
 The mirror must be an S3 server addressed path-style (MinIO): the first path segment of the URL is
 the bucket. Keys come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the key files, never argv. After
@@ -31,7 +32,7 @@ import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
 from components.registry_config import DEFAULT_SERVER_SHA256, DEFAULT_SERVER_VERSION, artifact_url
-from ops.go_tools import REGISTRY, GoBuildError, ensure_built, sha256_of
+from toolchain.go_tools import REGISTRY, GoBuildError, ensure_built, sha256_of
 
 
 class ArtifactError(RuntimeError):
@@ -70,7 +71,7 @@ def built(cache: Path | None = None) -> Artifact:
         raise ArtifactError(str(error)) from None
     artifact = Artifact(path, REGISTRY.version, sha256_of(path))
     if artifact.version != DEFAULT_SERVER_VERSION:
-        raise ArtifactError(f"toolchain/registry/go.mod pins {artifact.version} but components/registry_config.py "
+        raise ArtifactError(f"toolchain/go/registry/go.mod pins {artifact.version} but components/registry_config.py "
                             f"defaults to {DEFAULT_SERVER_VERSION}; update DEFAULT_SERVER_VERSION and "
                             f"DEFAULT_SERVER_SHA256 (= {artifact.sha256})")
     if artifact.sha256 != DEFAULT_SERVER_SHA256:
@@ -167,7 +168,7 @@ def _mirror_url(args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m ops.registry_artifact", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m toolchain.registry_artifact", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("build", help="build the pinned registry (cached) and print its checksum")
     push = commands.add_parser("publish", help="upload the pinned build to a site's mirror")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from lab.files import write_public, write_secret
 from lab.pki import issue_self_signed
-from ops.pulumi_cli import STATE_DIR
+from toolchain.pulumi_cli import STATE_DIR
 
 SSH_KEY = STATE_DIR / "ssh" / "id_ed25519"
 REGISTRY_DIR = STATE_DIR / "registry"

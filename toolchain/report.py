@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from ops.pulumi_cli import pulumi_env
+from toolchain.pulumi_cli import pulumi_env
 
 
 def main() -> None:

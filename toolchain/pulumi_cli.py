@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ops.process_group import run_in_group
-from ops.stack_files import CONFIG_FILE_COMMANDS, PrivateSalt
+from toolchain.process_group import run_in_group
+from toolchain.stack_files import CONFIG_FILE_COMMANDS, PrivateSalt
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = Path(os.environ.get("LXDHA_STATE_DIR", ROOT / ".state"))

@@ -1,5 +1,5 @@
 """A real registry client (skopeo) for the demo and tests: push generated images through the VIP,
-pull them back, compare digests. Images are OCI layouts built locally (ops.oci_layout), so nothing is
+pull them back, compare digests. Images are OCI layouts built locally (harness.oci_layout), so nothing is
 fetched from the internet. The login lives in a 0600 auth file, never on a command line.
 """
 
@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cluster.private_dirs import private_dir
+from harness.oci_layout import REF, build_sample_image
 from lab.files import write_secret
-from ops.oci_layout import REF, build_sample_image
 
 SKOPEO_TIMEOUT_S = 120
 

@@ -8,12 +8,12 @@ import subprocess
 import sys
 import time
 
+from harness.lab_secrets import TLS_CERT, ensure_all, registry_login
+from harness.registry_client import RegistryAccess, push_and_pull
 from lab.config import LabConfig
 from lab.lease import lab_session
 from ops import entry
-from ops.lab_secrets import TLS_CERT, ensure_all, registry_login
-from ops.pulumi_cli import ROOT, PulumiCli
-from ops.registry_client import RegistryAccess, push_and_pull
+from toolchain.pulumi_cli import ROOT, PulumiCli
 
 
 def _step(name: str, started: float, timings: dict[str, float]) -> float:
@@ -24,7 +24,7 @@ def _step(name: str, started: float, timings: dict[str, float]) -> float:
 
 
 def main() -> int:
-    argparse.ArgumentParser(prog="python -m ops.demo", description=__doc__).parse_args()  # --help, nothing else
+    argparse.ArgumentParser(prog="python -m harness.demo", description=__doc__).parse_args()  # --help, nothing else
     with lab_session(LabConfig.resolve().cache_dir, "make demo"):
         return _demo()
 

@@ -1,12 +1,12 @@
 """Pinned Go programs the project builds from source: the registry server it ships and the OCI
 conformance suite it tests that server with.
 
-Each is built from a wrapper module under `toolchain/<name>/` whose go.mod pins the program and the
+Each is built from a wrapper module under `toolchain/go/<name>/` whose go.mod pins the program and the
 Go toolchain and whose go.sum verifies every module, so a build needs only the module proxy (never
 the checksum database) and gives the same bytes on every machine. A build is cached by the hash of
 those files and the flags; a second call only returns the path.
 
-    python -m ops.go_tools            # build what is missing (make setup), print each binary
+    python -m toolchain.go_tools            # build what is missing (make setup), print each binary
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class GoBuildError(RuntimeError):
 
 @dataclass(frozen=True)
 class GoTool:
-    """One pinned program: `toolchain/<name>/` holds its wrapper module."""
+    """One pinned program: `toolchain/go/<name>/` holds its wrapper module."""
 
     name: str
     package: str         # the main package to build
@@ -43,7 +43,7 @@ class GoTool:
 
     @property
     def wrapper(self) -> Path:
-        return ROOT / "toolchain" / self.name
+        return ROOT / "toolchain" / "go" / self.name
 
     def _go_mod(self) -> str:
         return (self.wrapper / "go.mod").read_text()

@@ -1,4 +1,4 @@
-"""The OCI distribution-spec conformance suite (the pinned build from ops.go_tools) run against one
+"""The OCI distribution-spec conformance suite (the pinned build from toolchain.go_tools) run against one
 registry: the spec version fixed, every area turned off named with the reason, the suite's own
 figures parsed back, and anything else than a pass reported as a problem.
 

@@ -1,11 +1,11 @@
-"""Prints `export` lines for running the project's `pulumi` by hand: `source <(python -m ops.shell_env)`."""
+"""Prints `export` lines for running the project's `pulumi` by hand: `source <(python -m toolchain.shell_env)`."""
 
 from __future__ import annotations
 
 import os
 import shlex
 
-from ops.pulumi_cli import pulumi_env
+from toolchain.pulumi_cli import pulumi_env
 
 KEYS = ("PATH", "PULUMI_HOME", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE_FILE", "PULUMI_SKIP_UPDATE_CHECK",
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "PULUMI_DISABLE_REGISTRY_RESOLVE", "PULUMI_RUN_PROGRAM",

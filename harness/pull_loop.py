@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ops.registry_client import Image, error_line
+from harness.registry_client import Image, error_line
 
 RETRY_PAUSE_S = 1.0
 
