@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import shutil
 import signal
@@ -18,11 +19,14 @@ from pathlib import Path
 
 from bench import plots, registry_hook, report
 from bench.merge import merge
-from bench.runner import APPROACHES, Settings, run_matrix, say
+from bench.runner import APPROACHES, Settings, run_matrix
 from bench.summary import summarize
+from cluster import logs
 from lab.config import LabConfig
 from lab.lease import lab_session
 from lab.proc import LabError
+
+log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 
@@ -62,6 +66,7 @@ def _interrupt(_signum: int, _frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    logs.setup()
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
@@ -88,7 +93,7 @@ def _measure(args: argparse.Namespace) -> dict:
                                         args.runs_at, args.seed_workers))
     finally:
         if args.keep_logs:
-            say(f"baseline logs kept in {scratch}")
+            log.info(f"baseline logs kept in {scratch}")
         else:
             shutil.rmtree(scratch, ignore_errors=True)
     document = {
@@ -116,7 +121,7 @@ def _write(document: dict, args: argparse.Namespace) -> int:
     plots.time_vs_n(document, args.out / "time_vs_n.png")
     plots.spread_histogram(document, args.out / "spread_hist.png")
     report.write(document, args.table, args.out)
-    say(f"wrote {results}, {args.out / 'time_vs_n.png'}, {args.out / 'spread_hist.png'}, {args.table}")
+    log.info(f"wrote {results}, {args.out / 'time_vs_n.png'}, {args.out / 'spread_hist.png'}, {args.table}")
     print(json.dumps(document["summary"]["targets"], indent=2))
     failed = [r for r in document["results"] if "error" in r]
     return 1 if failed or document["interrupted"] else 0

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from bench.lxc import Lxc
+from cluster.images import copy_image
 from lab.config import LabConfig
 from lab.info import LabInfo
-from lab.testing import copy_image_from_remote
 
 WARM_PREFIX = "bnb-warm-"
 HOLD_ALIAS = "bench/baselines"
@@ -22,7 +22,7 @@ HOLD_ALIAS = "bench/baselines"
 def ensure_image() -> str:
     """Pulls the lab image into the cluster (a no-op when it is there); returns its fingerprint."""
     info = LabInfo(LabConfig.resolve())
-    return copy_image_from_remote(info, info.lxd_client())
+    return copy_image(info.lxd_client(), info.image())["fingerprint"]
 
 
 def warm_members(lxc: Lxc, fingerprint: str, members: list[str]) -> None:

@@ -17,13 +17,14 @@ from bench.bake import bake_overrides, baked
 from bench.engine_events import step_seconds
 from bench.lab_access import BenchSite
 from bench.lxc import Lxc
+from cluster.operations import execute
+from cluster.polling import WaitTimeout, holds_within, wait_until
 from components.registry_config import PACKAGES as REGISTRY_PACKAGES
 from harness.lab_secrets import TLS_CERT, ensure_all
 from harness.lab_stacks import lab_stack, registry_overrides
 from harness.vip_probe import probing
 from lab.config import LabConfig
 from lab.info import LabInfo
-from lab.testing import execute
 from ops.health import HttpCheck
 from ops.services import VRRP_STATE_FILE
 
@@ -40,7 +41,7 @@ def bench_stack_config(config: dict[str, Any]) -> dict[str, Any]:
 
 def _master(client: Any) -> str | None:
     for name in (f"{PREFIX}-0", f"{PREFIX}-1"):
-        if execute(client, name, ["cat", VRRP_STATE_FILE], timeout=20).stdout.strip() == "MASTER":
+        if execute(client, name, ["cat", VRRP_STATE_FILE], timeout_s=20).stdout.strip() == "MASTER":
             return name
     return None
 
@@ -48,14 +49,6 @@ def _master(client: Any) -> str | None:
 def vip_check(timeout_s: float = 1.0) -> HttpCheck:
     return HttpCheck("registry VIP", f"https://{VIP}:5000/v2/", (401,), timeout_s, str(TLS_CERT))
 
-
-def wait_serving(check: HttpCheck, deadline_s: float) -> bool:
-    """Polls the VIP until the registry answers or the deadline (a monotonic time) passes."""
-    while time.monotonic() < deadline_s:
-        if check.check().ok:
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def measure(lab: LabInfo | None = None) -> dict[str, Any]:
@@ -86,15 +79,15 @@ def _measure_registry(lab: LabInfo, result: dict[str, Any]) -> None:
             result["status"] = f"pulumi up failed: {summary.get('result')}"
             return
         result["up_s"] = round(time.monotonic() - started, 1)
-        if not wait_serving(vip_check(), time.monotonic() + SERVING_WAIT_S):
+        check = vip_check()
+        if not holds_within(lambda: check.check().ok, timeout_s=SERVING_WAIT_S, poll_s=0.2):
             result["status"] = f"the VIP did not answer within {SERVING_WAIT_S} s of the up"
             return
         result["serving_s"] = round(time.monotonic() - started, 1)
         client = lab.lxd_client()
-        deadline = time.monotonic() + 30
-        while (master := _master(client)) is None and time.monotonic() < deadline:
-            time.sleep(1)
-        if master is None:
+        try:
+            master = wait_until(lambda: _master(client), timeout_s=30, poll_s=1, what="a MASTER replica")
+        except WaitTimeout:
             result["status"] = "no replica became MASTER"
             return
         with probing(f"https://{VIP}:5000/v2/", TLS_CERT.read_text()) as probe:

@@ -7,6 +7,7 @@ the bake is timed and reported on its own, never inside a measured `up`.
 from __future__ import annotations
 
 import contextlib
+import logging
 import resource
 import sys
 import time
@@ -21,7 +22,10 @@ from bench.bake import Bake, baked
 from bench.image import ensure_image, held, warm_members
 from bench.lab_access import BenchSite
 from bench.lxc import Lxc
+from cluster.polling import holds_within
 from harness.lab_secrets import ensure_all
+
+log = logging.getLogger(__name__)
 
 APPROACHES = ("A", "Ap", "B", "ours")  # Ap = A-parallel: the seed's flow, 10 in flight (Terraform's default)
 PREFIX = {"A": "bna", "Ap": "bnp", "B": "bnb", "ours": ours.PREFIX}
@@ -30,10 +34,6 @@ LEASE_WAIT_S = 720  # a deleted container's lease expires after the lab's 10 min
 
 class CapacityError(RuntimeError):
     """The host cannot boot that many more containers right now (see bench/capacity.py)."""
-
-
-def say(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -59,10 +59,13 @@ def client_cpu_s() -> float:
 
 def wait_for_leases(site: BenchSite, needed: int) -> None:
     """Waits (bounded) until the DHCP pool can serve `needed` new containers."""
-    deadline = time.monotonic() + LEASE_WAIT_S
-    while site.free_leases() < needed and time.monotonic() < deadline:
-        say(f"DHCP pool: {site.free_leases()} free, {needed} needed; waiting for old leases to expire")
-        time.sleep(15)
+    def enough() -> bool:
+        free = site.free_leases()
+        if free < needed:
+            log.info(f"DHCP pool: {free} free, {needed} needed; waiting for old leases to expire")
+        return free >= needed
+
+    holds_within(enough, timeout_s=LEASE_WAIT_S, poll_s=15)
 
 
 def order_for(run: int, approaches: tuple[str, ...]) -> list[str]:
@@ -121,7 +124,7 @@ def _recorded(run: int, n: int, approach: str, lxc: Lxc, site: BenchSite, image:
               settings: Settings) -> dict[str, Any]:
     """One measurement as a result entry; a failure is recorded in it and the matrix goes on."""
     wait_for_leases(site, n + 3)
-    say(f"run {run + 1}/{settings.runs_for(n)} N={n} {approach}")
+    log.info(f"run {run + 1}/{settings.runs_for(n)} N={n} {approach}")
     started = time.monotonic()
     try:
         problem = capacity.capacity_problem(n)
@@ -130,10 +133,10 @@ def _recorded(run: int, n: int, approach: str, lxc: Lxc, site: BenchSite, image:
         entry = _run_one(approach, n, lxc, site, image, settings)
     except ours.PulumiError as error:
         entry = {"approach": approach, "n": n, "error": f"pulumi: {ours.failure_summary(error)}"}
-        say(entry["error"])
+        log.info(entry["error"])
     except CapacityError as error:
         entry = {"approach": approach, "n": n, "error": str(error), "skipped": True}
-        say(str(error))
+        log.info(str(error))
     except Exception as error:
         entry = {"approach": approach, "n": n, "error": f"{type(error).__name__}: {error}"[-2000:]}
         traceback.print_exc(file=sys.stderr)
@@ -142,7 +145,7 @@ def _recorded(run: int, n: int, approach: str, lxc: Lxc, site: BenchSite, image:
     if failed:
         entry.setdefault("cleanup_problems", []).extend(failed)
     entry["run"] = run + 1
-    say(f"  -> {entry.get('wall_s', 'failed')} s, spread {entry.get('spread')} "
+    log.info(f"  -> {entry.get('wall_s', 'failed')} s, spread {entry.get('spread')} "
         f"({time.monotonic() - started:.0f} s incl. clean-up)")
     return entry
 
@@ -156,7 +159,7 @@ def run_matrix(settings: Settings) -> dict[str, Any]:
     if leftovers:
         raise RuntimeError(f"could not remove leftovers of an earlier run: {leftovers}")
     members = cluster.online_members(lxc)
-    say(f"image + warm-up on {', '.join(members)}")
+    log.info(f"image + warm-up on {', '.join(members)}")
     image = ensure_image()
     warm_members(lxc, image, members)
     results: list[dict[str, Any]] = []
@@ -173,7 +176,7 @@ def run_matrix(settings: Settings) -> dict[str, Any]:
                 results.append(_recorded(run, n, approach, lxc, site, image, settings))
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the clean-up above has run; keep what was measured
         interrupted = True
-        say("interrupted: writing the runs measured so far")
+        log.info("interrupted: writing the runs measured so far")
     finally:
         lxc.remove()
     return {"members": members, "image": image, "bake": bake, "results": results, "interrupted": interrupted}
@@ -182,11 +185,11 @@ def run_matrix(settings: Settings) -> dict[str, Any]:
 def _bake_once(session: contextlib.ExitStack, lxc: Lxc, members: list[str]) -> dict[str, Any]:
     """Bakes ours' image for the whole session (held until `session` closes); a failed bake is recorded
     and ours is left out rather than measured with a bake inside its `up`."""
-    say("baking ours' image (timed on its own)")
+    log.info("baking ours' image (timed on its own)")
     try:
         made: Bake = session.enter_context(baked(lxc, members))
     except Exception as error:  # noqa: BLE001 - recorded in the results; the baselines still run
         traceback.print_exc(file=sys.stderr)
         return {"error": f"{type(error).__name__}: {error}"[-2000:]}
-    say(f"  -> baked in {made.seconds} s{' (reused an existing image)' if made.reused else ''}")
+    log.info(f"  -> baked in {made.seconds} s{' (reused an existing image)' if made.reused else ''}")
     return made.record()

@@ -19,8 +19,9 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import pylxd
 import requests
@@ -293,3 +294,22 @@ def _ensure_trusted(client: pylxd.Client, endpoint: LxdEndpoint) -> None:
     if not client.trusted:
         raise ConnectionSetupError("lxd:trustPassword", "authentication did not make the client trusted",
                                    "check the trust password/token")
+
+
+def local_client(socket_path: Path, timeout_s: float = 60.0) -> pylxd.Client:
+    """A client of one daemon over its local unix socket (the lab administers its members and its image
+    remote this way: no client certificate, no trust). Raises ClientConnectionFailed while the daemon
+    does not answer."""
+    if not socket_path.exists():
+        raise ClientConnectionFailed(f"no LXD socket at {socket_path}")
+    return pylxd.Client(endpoint=str(socket_path), timeout=timeout_s)
+
+
+def local_ready(socket_path: Path) -> bool:
+    """True once the daemon has finished starting (`/internal/ready`, what `lxd waitready` asks)."""
+    try:
+        client = local_client(socket_path, timeout_s=5)
+        url = f"http+unix://{quote(str(socket_path), safe='')}/internal/ready"
+        return client.api.session.get(url, timeout=5).status_code == 200
+    except (ClientConnectionFailed, requests.RequestException, OSError):
+        return False

@@ -6,16 +6,16 @@ reads them imports them from this module.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
 import pylxd
-from pylxd.exceptions import NotFound
 
 from cluster.errors import MemberNotOnline
+from cluster.operations import get_or_none
+from cluster.polling import WaitTimeout, wait_until
 from cluster.retry import is_transient
 
 MANAGED_KEY = "user.lxdha.managed"  # "true" on every instance this project created
@@ -122,17 +122,11 @@ def create_cut_off(record: Mapping[str, Any]) -> bool:
 
 def read_instance(client: pylxd.Client, name: str) -> dict[str, Any] | None:
     """The instance's record as LXD returns it, or None when there is no such instance."""
-    try:
-        return client.api.instances[name].get().json()["metadata"]
-    except NotFound:
-        return None
+    return get_or_none(client.api.instances[name])
 
 
 def read_state(client: pylxd.Client, name: str) -> dict[str, Any] | None:
-    try:
-        return client.api.instances[name].state.get().json()["metadata"]
-    except NotFound:
-        return None
+    return get_or_none(client.api.instances[name].state)
 
 
 def member_statuses(client: pylxd.Client) -> dict[str, str]:
@@ -162,22 +156,25 @@ def wait_member_online(client: pylxd.Client, member: str, timeout_s: float = MEM
 
     Read errors while waiting count as "not yet": a restarting member briefly breaks the API too.
     """
-    deadline = time.monotonic() + timeout_s
-    status = "unknown"
-    while True:
+    status = ["unknown"]
+
+    def online() -> bool:
         try:
-            status = member_statuses(client).get(member, "missing")
+            status[0] = member_statuses(client).get(member, "missing")
         except Exception as error:  # noqa: BLE001 - the cluster may be electing a leader; keep waiting
-            status = f"unreadable ({type(error).__name__})"
-        if status == ONLINE:
+            status[0] = f"unreadable ({type(error).__name__})"
+        if status[0] == "missing":
+            raise MemberNotOnline(member, status[0], 0)
+        if status[0] == ONLINE:
             if member_answers(client, member):
-                return
-            status = "ONLINE in the member list, but its daemon does not answer"
-        if status == "missing":
-            raise MemberNotOnline(member, status, 0)
-        if time.monotonic() >= deadline:
-            raise MemberNotOnline(member, status, timeout_s)
-        time.sleep(poll_s)
+                return True
+            status[0] = "ONLINE in the member list, but its daemon does not answer"
+        return False
+
+    try:
+        wait_until(online, timeout_s=timeout_s, poll_s=poll_s, what=f"member {member} ONLINE")
+    except WaitTimeout:
+        raise MemberNotOnline(member, status[0], timeout_s) from None
 
 
 def names_of(instances: Iterable[InstanceFact]) -> set[str]:

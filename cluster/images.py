@@ -7,7 +7,7 @@ whose response was lost finds the image already there; an alias already pointing
 
 from __future__ import annotations
 
-import sys
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,13 +16,15 @@ import pylxd
 from pylxd.exceptions import LXDAPIException, NotFound
 
 from cluster.errors import OwnershipConflict
-from cluster.operations import operation_id, post_and_wait, wait_operation
+from cluster.operations import finish, get_or_none, post_and_wait
 from cluster.retry import with_retries
 
 COPY_TIMEOUT_S = 900
 DELETE_TIMEOUT_S = 120
 OWNER_TAG = "lxdha-owner="
 PROTOCOLS = ("lxd", "simplestreams")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -43,37 +45,32 @@ class ImageSource:
         return {"source": source, "auto_update": False, "public": False}
 
 
-def copy_image(client: pylxd.Client, source: ImageSource, say: Any = None) -> dict[str, Any]:
+def copy_image(client: pylxd.Client, source: ImageSource) -> dict[str, Any]:
     """Copies the image into the cluster (LXD reuses an identical image already there); returns its record."""
 
     def attempt() -> dict[str, Any]:
         metadata = post_and_wait(client, client.api.images, source.body(), COPY_TIMEOUT_S,
                                  f"copy image {source.image} from {source.server}")
-        fingerprint = (metadata.get("metadata") or {}).get("fingerprint")
+        fingerprint = metadata.get("fingerprint")
         if not fingerprint:
             raise RuntimeError(f"copy of {source.image} finished without a fingerprint")
         return read_image(client, fingerprint) or {"fingerprint": fingerprint}
 
-    (say or _say)(f"copying image {source.image} from {source.server}")
+    log.info("copying image %s from %s", source.image, source.server)
     return with_retries(attempt, f"copy image {source.image}")
 
 
-def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
 def read_image(client: pylxd.Client, fingerprint: str) -> dict[str, Any] | None:
-    try:
-        return client.api.images[fingerprint].get().json()["metadata"]
-    except NotFound:
-        return None
+    return get_or_none(client.api.images[fingerprint])
+
+
+def read_images(client: pylxd.Client) -> list[dict[str, Any]]:
+    """Every image in the cluster, each with its properties."""
+    return with_retries(lambda: client.api.images.get(params={"recursion": "1"}).json()["metadata"], "read images")
 
 
 def read_alias(client: pylxd.Client, alias: str) -> dict[str, Any] | None:
-    try:
-        return client.api.images.aliases[alias].get().json()["metadata"]
-    except NotFound:
-        return None
+    return get_or_none(client.api.images.aliases[alias])
 
 
 def read_aliases(client: pylxd.Client) -> list[dict[str, Any]]:
@@ -153,12 +150,11 @@ def delete_if_unused(client: pylxd.Client, fingerprint: str | None, keep: frozen
     def attempt() -> bool:
         if any(a["target"] == fingerprint for a in read_aliases(client)) or read_image(client, fingerprint) is None:
             return False
-        response = client.api.images[fingerprint].delete()
-        wait_operation(client, operation_id(response.json()), DELETE_TIMEOUT_S, f"delete image {fingerprint[:12]}")
+        finish(client, client.api.images[fingerprint].delete(), DELETE_TIMEOUT_S, f"delete image {fingerprint[:12]}")
         return True
 
     try:
         return with_retries(attempt, f"delete image {fingerprint[:12]}")
     except (NotFound, LXDAPIException) as error:
-        print(f"image {fingerprint[:12]} not deleted: {error}", file=sys.stderr, flush=True)
+        log.warning("image %s not deleted: %s", fingerprint[:12], error)
         return False

@@ -1,10 +1,12 @@
-"""LXD operations over the pinned HTTPS session: waiting with our own deadline, and exec whose output
-LXD records (so no unpinned websocket is ever opened)."""
+"""Requests to LXD and the operations they start: the one wait for an operation (with our own
+deadline), reads that treat "not found" as an answer, file pushes, and exec whose output LXD records
+(so no unpinned websocket is ever opened). The lab's daemons and the cluster are driven the same way."""
 
 from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,14 +68,48 @@ def wait_operation(client: pylxd.Client, op_id: str, timeout_s: float, what: str
             time.sleep(EARLY_ANSWER_PAUSE_S)
 
 
+def finish(client: pylxd.Client, response: Any, timeout_s: float, what: str) -> dict[str, Any]:
+    """What a request produced: the answer's metadata, or, when LXD started an operation for it, the
+    finished operation's metadata (a created image's fingerprint, an exec's return code)."""
+    body = response.json()
+    if body.get("type") != "async":
+        return body.get("metadata") or {}
+    return wait_operation(client, operation_id(body), timeout_s, what).get("metadata") or {}
+
+
+def send_and_wait(client: pylxd.Client, request: Callable[[], Any], timeout_s: float, what: str) -> dict[str, Any]:
+    """Sends `request` (a pylxd call) and waits for what it started; LXD's refusal becomes OperationFailed."""
+    try:
+        response = request()
+    except NotFound:
+        raise
+    except LXDAPIException as error:
+        raise OperationFailed(f"{what}: {error}", error.response) from error
+    return finish(client, response, timeout_s, what)
+
+
 def post_and_wait(client: pylxd.Client, node: Any, body: dict[str, Any], timeout_s: float, what: str,
                   params: dict[str, str] | None = None) -> dict[str, Any]:
     """POST to an async endpoint and wait for its operation."""
+    return send_and_wait(client, lambda: node.post(json=body, params=params), timeout_s, what)
+
+
+def get_or_none(node: Any) -> Any:
+    """The metadata of a GET, or None when LXD says there is no such object."""
     try:
-        response = node.post(json=body, params=params)
-    except LXDAPIException as error:
-        raise OperationFailed(f"{what}: {error}", error.response) from error
-    return wait_operation(client, operation_id(response.json()), timeout_s, what)
+        return node.get().json()["metadata"]
+    except NotFound:
+        return None
+
+
+def push_file(client: pylxd.Client, instance: str, path: str, content: bytes, mode: str = "0644",
+              uid: int = 0, gid: int = 0) -> None:
+    """Writes `content` to `path` inside the instance (replacing a file there)."""
+    headers = {"X-LXD-type": "file", "X-LXD-mode": mode, "X-LXD-uid": str(uid), "X-LXD-gid": str(gid),
+               "Content-Type": "application/octet-stream"}
+    send_and_wait(client, lambda: client.api.instances[instance].files.post(params={"path": path}, data=content,
+                                                                           headers=headers),
+                  60, f"push {path} into {instance}")
 
 
 @dataclass(frozen=True)
@@ -94,8 +130,7 @@ def execute(client: pylxd.Client, instance: str, command: list[str], timeout_s: 
         "record-output": True,
     }
     node = client.api.instances[instance].exec
-    metadata = post_and_wait(client, node, body, timeout_s, f"exec in {instance}")
-    result = metadata.get("metadata") or {}
+    result = post_and_wait(client, node, body, timeout_s, f"exec in {instance}")
     logs = result.get("output") or {}
     return ExecResult(int(result.get("return", -1)), _fetch_log(client, logs.get("1")),
                       _fetch_log(client, logs.get("2")))

@@ -12,10 +12,10 @@ Retrying is only safe when the retried unit first re-reads the cluster (see clus
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 import ssl
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +25,8 @@ import requests
 import urllib3.exceptions
 
 from cluster.errors import TransientError
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -162,8 +164,8 @@ def with_retries(
                 waited_for_member += delay
             else:
                 attempt += 1
-            print(f"{what}: transient ({verdict.reason}); re-reading the cluster and retrying in {delay:.1f}s: "
-                  f"{_short(error)}", file=sys.stderr, flush=True)
+            log.info("%s: transient (%s); re-reading the cluster and retrying in %.1fs: %s", what, verdict.reason,
+                     delay, _short(error))
             (sleep or time.sleep)(delay)
 
 

@@ -18,9 +18,9 @@ member does not answer (its daemon restarts) is retried for up to MEMBER_WAIT_S;
 
 from __future__ import annotations
 
-import sys
-import time
-from collections.abc import Callable, Mapping
+import contextlib
+import logging
+from collections.abc import Mapping
 from typing import Any
 
 import pylxd
@@ -37,7 +37,8 @@ from cluster.facts import (
     read_state,
     wait_member_online,
 )
-from cluster.operations import ExecResult, OperationFailed, execute, operation_id, post_and_wait, wait_operation
+from cluster.operations import ExecResult, OperationFailed, execute, finish, post_and_wait
+from cluster.polling import WaitTimeout, wait_until
 from cluster.retry import with_retries
 
 CREATE_TIMEOUT_S = 300
@@ -47,7 +48,7 @@ DELETE_TIMEOUT_S = 120
 ADDRESS_TIMEOUT_S = 90
 STOP_GRACE_S = 30
 
-Say = Callable[[str], None]
+log = logging.getLogger(__name__)
 
 # LXD's answers (whole phrases) while an instance's record changes hands between members during a move
 RECORD_IN_FLUX = ("failed to get address of instance's member", "instance not found")
@@ -55,10 +56,6 @@ RECORD_IN_FLUX = ("failed to get address of instance's member", "instance not fo
 # (the soak saw 10-30 s): the next move to that member fails with this until then.
 TARGET_LEFTOVER = "already exists on migration target storage"
 MOVE_ATTEMPTS = 12  # the default 8 rides out a restart; a leftover copy on the target can take longer
-
-
-def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 class InstanceInFlux(TransientError):
@@ -115,6 +112,15 @@ def ensure_created(client: pylxd.Client, body: dict[str, Any], member: str | Non
     return with_retries(attempt, f"create {name}", member_wait_s=member_wait_s)
 
 
+def ensure_launched(client: pylxd.Client, name: str, fingerprint: str, member: str,
+                    profiles: tuple[str, ...] = ("default",), owner: str | None = None) -> None:
+    """A container from the image `fingerprint` on `member`, created if missing, then running."""
+    body = {"name": name, "type": "container", "profiles": list(profiles),
+            "source": {"type": "image", "fingerprint": fingerprint}}
+    ensure_created(client, body, member, owner)
+    ensure_running(client, name)
+
+
 def _remove_cut_off_record(client: pylxd.Client, name: str) -> bool:
     """Deletes the record a cut-off create left (nothing in it ever ran), without starting it first; False
     when a second look shows the create finished after all (an operation was still making it)."""
@@ -125,18 +131,16 @@ def _remove_cut_off_record(client: pylxd.Client, name: str) -> bool:
         return True
     if not create_cut_off(current):
         return False
-    _say(f"{name}: its earlier create was cut off before LXD made its storage; deleting the record to create it again")
-    try:
-        response = client.api.instances[name].delete()
-    except NotFound:
-        return True
-    wait_operation(client, operation_id(response.json()), DELETE_TIMEOUT_S, f"delete {name}")
+    log.info("%s: its earlier create was cut off before LXD made its storage; deleting the record to create it "
+             "again", name)
+    with contextlib.suppress(NotFound):
+        finish(client, client.api.instances[name].delete(), DELETE_TIMEOUT_S, f"delete {name}")
     return True
 
 
 def _put_state(client: pylxd.Client, name: str, action: str, force: bool = False) -> None:
-    response = client.api.instances[name].state.put(json={"action": action, "timeout": STOP_GRACE_S, "force": force})
-    wait_operation(client, operation_id(response.json()), STATE_TIMEOUT_S, f"{action} {name}")
+    body = {"action": action, "timeout": STOP_GRACE_S, "force": force}
+    finish(client, client.api.instances[name].state.put(json=body), STATE_TIMEOUT_S, f"{action} {name}")
 
 
 def _status_step(client: pylxd.Client, name: str, running: bool, force: bool = False) -> None:
@@ -157,7 +161,7 @@ def ensure_stopped(client: pylxd.Client, name: str, force: bool = False) -> None
 
 
 def ensure_moved(client: pylxd.Client, name: str, target: str, keep_running: bool | None = None,
-                 member_wait_s: float = MEMBER_WAIT_S, say: Say = _say) -> bool:
+                 member_wait_s: float = MEMBER_WAIT_S) -> bool:
     """Stop -> move -> start (a stateless move: no CRIU). True when the instance changed member.
 
     `keep_running`: whether it must run afterwards; default: whether it runs now. Decided once, before
@@ -172,10 +176,10 @@ def ensure_moved(client: pylxd.Client, name: str, target: str, keep_running: boo
         return False
     start_after = first.get("status") == "Running" if keep_running is None else keep_running
     copy_name = move_copy_name(first)
-    say(f"moving {name} from {first.get('location')} to {target}")
+    log.info("moving %s from %s to %s", name, first.get("location"), target)
 
     def attempt() -> None:
-        current = _settle_interrupted_move(client, name, copy_name, say)
+        current = _settle_interrupted_move(client, name, copy_name)
         if current.get("location") != target:
             wait_member_online(client, target, timeout_s=member_wait_s)
             if current.get("status") == "Running":
@@ -196,20 +200,21 @@ def ensure_moved(client: pylxd.Client, name: str, target: str, keep_running: boo
         with_retries(attempt, f"move {name} to {target}", attempts=MOVE_ATTEMPTS, deadline_s=240.0)
     except Exception:
         if start_after:
-            _restart_after_failed_move(client, name, say)
+            _restart_after_failed_move(client, name)
         raise
     return True
 
 
-def _restart_after_failed_move(client: pylxd.Client, name: str, say: Say) -> None:
+def _restart_after_failed_move(client: pylxd.Client, name: str) -> None:
     """A move that gives up has usually stopped the instance already: start it where it is, so a stopped
     maintenance leaves the service as it found it (best effort: the move's own error is what surfaces)."""
     try:
         with_retries(lambda: _status_step(client, name, True), f"start {name} after a failed move", attempts=3,
                      deadline_s=60)
-        say(f"{name}: the move failed; started it again where it is")
+        log.info("%s: the move failed; started it again where it is", name)
     except Exception as error:  # noqa: BLE001 - reported; the caller raises the move's error
-        say(f"{name}: the move failed and it could not be started again: {type(error).__name__}: {error}")
+        log.warning("%s: the move failed and it could not be started again: %s: %s", name, type(error).__name__,
+                    error)
 
 
 def move_copy_name(record: Mapping[str, Any]) -> str | None:
@@ -227,7 +232,7 @@ def instance_busy(client: pylxd.Client, names: tuple[str, ...]) -> bool:
                for urls in (op.get("resources") or {}).values() for url in urls or ())
 
 
-def _settle_interrupted_move(client: pylxd.Client, name: str, copy_name: str | None, say: Say) -> dict[str, Any]:
+def _settle_interrupted_move(client: pylxd.Client, name: str, copy_name: str | None) -> dict[str, Any]:
     """The instance's record, after finishing what an interrupted LXD move left half done: only the copy
     exists (the original was deleted, the rename never came) -> rename it back; the original and a copy
     exist (the original was never deleted) -> remove the copy, so the move can be made again. Nothing is
@@ -242,14 +247,13 @@ def _settle_interrupted_move(client: pylxd.Client, name: str, copy_name: str | N
         raise InstanceInFlux(f"LXD is still moving {name} (its copy {copy_name} is being worked on)")
     current, copy = read_instance(client, name), read_instance(client, str(copy_name))
     if copy is not None and current is None:
-        say(f"{name}: an interrupted move deleted the original and left its copy {copy_name} on "
-            f"{copy.get('location')}: renaming the copy back")
+        log.info("%s: an interrupted move deleted the original and left its copy %s on %s: renaming the copy back",
+                 name, copy_name, copy.get("location"))
         post_and_wait(client, client.api.instances[copy_name], {"name": name}, STATE_TIMEOUT_S,
                       f"rename {copy_name} to {name}")
     elif copy is not None:
-        say(f"{name}: removing {copy_name}, the copy an interrupted move left on {copy.get('location')}")
-        response = client.api.instances[copy_name].delete()
-        wait_operation(client, operation_id(response.json()), DELETE_TIMEOUT_S, f"delete {copy_name}")
+        log.info("%s: removing %s, the copy an interrupted move left on %s", name, copy_name, copy.get("location"))
+        finish(client, client.api.instances[copy_name].delete(), DELETE_TIMEOUT_S, f"delete {copy_name}")
     current = read_instance(client, name)
     if current is None:
         raise InstanceInFlux(f"{name} is not readable right now (a move may be under way)")
@@ -272,8 +276,7 @@ def ensure_deleted(client: pylxd.Client, name: str, owner: str | None = None) ->
         if current.get("status") == "Running":
             _put_state(client, name, "stop", force=True)
         try:
-            response = client.api.instances[name].delete()
-            wait_operation(client, operation_id(response.json()), DELETE_TIMEOUT_S, f"delete {name}")
+            finish(client, client.api.instances[name].delete(), DELETE_TIMEOUT_S, f"delete {name}")
         except NotFound:
             return
         deleted.append(name)
@@ -285,17 +288,16 @@ def ensure_deleted(client: pylxd.Client, name: str, owner: str | None = None) ->
 def wait_for_ipv4(client: pylxd.Client, name: str, interface: str | None = "eth0",
                   timeout_s: float = ADDRESS_TIMEOUT_S) -> str:
     """The instance's global IPv4 address once DHCP has given it one."""
-    deadline = time.monotonic() + timeout_s
-    while True:
+    def address() -> str | None:
         addresses = with_retries(lambda: global_ipv4(read_state(client, name), interface), f"read {name}'s address",
                                  member_wait_s=MEMBER_WAIT_S)
-        if addresses:
-            return addresses[0]
-        if time.monotonic() >= deadline:
-            raise StepFailed(f"instance {name}", f"got no IPv4 address on {interface or 'any interface'} "
-                             f"within {timeout_s:.0f}s",
-                             "check DHCP on the instances' network segment")
-        time.sleep(0.5)
+        return addresses[0] if addresses else None
+
+    try:
+        return wait_until(address, timeout_s=timeout_s, what=f"an IPv4 address for {name}")
+    except WaitTimeout:
+        raise StepFailed(f"instance {name}", f"got no IPv4 address on {interface or 'any interface'} "
+                         f"within {timeout_s:.0f}s", "check DHCP on the instances' network segment") from None
 
 
 def run_in_instance(client: pylxd.Client, name: str, command: list[str], timeout_s: float,

@@ -78,11 +78,6 @@ def set_config(cli: PulumiCli, key: str, value: Any) -> None:
     stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
 
 
-def change_counts(summary: dict[str, Any]) -> dict[str, int]:
-    """resourceChanges of an up summary without the 'same' entry: {} means nothing changed."""
-    return {op: count for op, count in summary.get("resourceChanges", {}).items() if op != "same" and count}
-
-
 def registry_overrides(lab_data: dict[str, Any], *, prefix: str, vip: str, vrid: int, root_directory: str,
                        ansible_dir: str | None = None) -> dict[str, Any]:
     """`lxdha:registry` for a throw-away stack on the lab (its own VIP, VRID, names and S3 prefix)."""

@@ -38,6 +38,28 @@ class Pull:
         return f"{self.image.repository}:{self.image.tag} at {time.strftime('%H:%M:%S', time.localtime(self.ended))}"
 
 
+def pull_with_retry(check: Check, image: Image, *, clock_zero: float, phase: int | None = None,
+                    retry_pause_s: float = RETRY_PAUSE_S) -> Pull:
+    """One pull as a real client makes it: an attempt and, when it fails, one retry after a short pause."""
+    began = time.monotonic()
+    error = _attempt(check, image)
+    outcome = "ok"
+    if error is not None:
+        time.sleep(retry_pause_s)  # not cut short by a stop: the retry is part of the pull
+        second = _attempt(check, image)
+        outcome = "retried" if second is None else "failed"
+        error = error if second is None else second
+    return Pull(image, round(began - clock_zero, 2), round(time.monotonic() - began, 2), outcome, phase, error or "",
+                time.time())
+
+
+def _attempt(check: Check, image: Image) -> str | None:
+    try:
+        return check(image)
+    except Exception as error:  # noqa: BLE001 - whatever one attempt raises is a failed attempt, not a dead loop
+        return error_line(error)
+
+
 class PullLoop:
     """Pulls `images` round-robin, one every `interval_s`, until stopped or `max_s` after its start.
 
@@ -57,23 +79,9 @@ class PullLoop:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="pull-loop", daemon=True)
 
-    def _attempt(self, image: Image) -> str | None:
-        try:
-            return self.check(image)
-        except Exception as error:  # noqa: BLE001 - whatever one attempt raises is a failed attempt, not a dead loop
-            return error_line(error)
-
     def _pull(self, image: Image) -> Pull:
-        phase, began = self.phase, time.monotonic()
-        error = self._attempt(image)
-        outcome = "ok"
-        if error is not None:
-            time.sleep(self.retry_pause_s)  # not cut short by stop(): the retry is part of the pull
-            second = self._attempt(image)
-            outcome = "retried" if second is None else "failed"
-            error = error if second is None else second
-        return Pull(image, round(began - self.started, 2), round(time.monotonic() - began, 2), outcome, phase,
-                    error or "", time.time())
+        return pull_with_retry(self.check, image, clock_zero=self.started, phase=self.phase,
+                               retry_pause_s=self.retry_pause_s)
 
     def _loop(self) -> None:
         index = 0

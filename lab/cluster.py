@@ -3,19 +3,25 @@ lab's client. Re-running is safe: each member is checked and only joined when it
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import secrets
-import time
 
 import yaml
+from pylxd.exceptions import ClientConnectionFailed, LXDAPIException, NotFound
 
+from cluster.facts import MemberFact, read_members
+from cluster.operations import get_or_none, send_and_wait
+from cluster.polling import WaitTimeout, wait_until
 from lab import storage
 from lab.config import API_PORT, LabConfig, Member
 from lab.files import read_secret, write_secret
-from lab.log import say
-from lab.lxdapi import LocalLxd, LxdApiError, q
-from lab.members import lxd_env, reset_daemon
+from lab.members import daemon_client, lxd_env, reset_daemon
 from lab.pki import der_base64, fingerprint
 from lab.proc import LabError, ProcessTable, run
+
+log = logging.getLogger(__name__)
+REQUEST_TIMEOUT_S = 120
 
 CLIENT_CERT_NAME = "lxdha-lab-client"
 
@@ -40,7 +46,7 @@ def join_preseed(member: Member, token: str, storage_driver: str) -> str:
 
 
 def is_clustered(member: Member) -> bool:
-    return bool(LocalLxd(member.lxd_dir).server()["environment"].get("server_clustered"))
+    return bool(daemon_client(member.lxd_dir).host_info["environment"].get("server_clustered"))
 
 
 def lxd_init(member: Member, preseed: str) -> None:
@@ -52,7 +58,7 @@ def _init_once(config: LabConfig, member: Member, preseed: str) -> None:
     """Runs the member's preseed; a member whose earlier attempt was interrupted is wiped first."""
     stamp = member.lxd_dir / ".lab-init-attempted"
     if stamp.exists():
-        say(f"{member.name}: an earlier bootstrap/join did not finish; resetting the member")
+        log.info("%s: an earlier bootstrap/join did not finish; resetting the member", member.name)
         reset_daemon(ProcessTable(config.run_dir), member.name, member.netns, member.lxd_dir)
     stamp.write_text("")
     lxd_init(member, preseed)
@@ -72,30 +78,43 @@ def ensure_cluster_certificate(config: LabConfig) -> None:
     """Replaces the certificate LXD generated at bootstrap with the lab's (which names the LB and
     member addresses); LXD distributes it to every member, and joiners receive it."""
     cert_pem = (config.pki_dir / "cluster.crt").read_text()
-    api = LocalLxd(config.members[0].lxd_dir)
-    if fingerprint(api.get("/1.0")["environment"]["certificate"]) == fingerprint(cert_pem):
+    client = daemon_client(config.members[0].lxd_dir)
+    if fingerprint(client.host_info["environment"]["certificate"]) == fingerprint(cert_pem):
         return
-    api.sync("PUT", "/1.0/cluster/certificate", {
-        "cluster_certificate": cert_pem,
-        "cluster_certificate_key": (config.secrets_dir / "cluster.key").read_text()})
+    key_pem = (config.secrets_dir / "cluster.key").read_text()
+    body = {"cluster_certificate": cert_pem, "cluster_certificate_key": key_pem}
+    send_and_wait(client, lambda: client.api.cluster.certificate.put(json=body), REQUEST_TIMEOUT_S,
+                  "replace the cluster certificate")
 
 
-def cluster_members(config: LabConfig, via: Member | None = None) -> dict[str, dict]:
-    api = LocalLxd((via or config.members[0]).lxd_dir)
-    return {m["server_name"]: m for m in api.get("/1.0/cluster/members?recursion=1")}
+def members_seen(config: LabConfig, skip: str | None = None) -> list[MemberFact] | None:
+    """The cluster's members as the first member daemon (other than `skip`) that answers sees them;
+    None when none does (a member may be down or cut off: any other one can tell)."""
+    for via in config.members:
+        if via.name == skip and len(config.members) > 1:
+            continue
+        try:
+            return read_members(daemon_client(via.lxd_dir, timeout_s=20))
+        except (ClientConnectionFailed, LXDAPIException, OSError):
+            continue
+    return None
 
 
-def _drop_stale_join(api: LocalLxd, name: str) -> None:
+def statuses_seen(config: LabConfig, skip: str | None = None) -> dict[str, str]:
+    """name -> status of every member as `members_seen` finds them (empty when no daemon answers)."""
+    return {member.name: member.status for member in members_seen(config, skip) or ()}
+
+
+def _drop_stale_join(config: LabConfig, name: str) -> None:
     """Removes what an interrupted join of `name` left in the cluster: a member row or a token."""
-    try:
-        api.request("DELETE", f"/1.0/cluster/members/{q(name)}?force=1")
-        say(f"removed stale cluster member entry {name}")
-    except LxdApiError as error:
-        if error.status != 404:
-            raise
-    for op in api.get("/1.0/operations?recursion=1").get("running", []) or []:
+    client = daemon_client(config.members[0].lxd_dir)
+    with contextlib.suppress(NotFound):
+        client.api.cluster.members[name].delete(params={"force": "1"})
+        log.info("removed stale cluster member entry %s", name)
+    operations = client.api.operations.get(params={"recursion": "1"}).json()["metadata"]
+    for op in operations.get("running") or []:
         if op.get("class") == "token" and (op.get("metadata") or {}).get("serverName") == name:
-            api.request("DELETE", f"/1.0/operations/{op['id']}")
+            client.api.operations[op["id"]].delete()
 
 
 def _join_token(config: LabConfig, name: str) -> str:
@@ -108,8 +127,7 @@ def _join_token(config: LabConfig, name: str) -> str:
 def join(config: LabConfig, member: Member) -> None:
     if is_clustered(member):
         return
-    api = LocalLxd(config.members[0].lxd_dir)
-    _drop_stale_join(api, member.name)
+    _drop_stale_join(config, member.name)
     if (member.lxd_dir / ".lab-init-attempted").exists():
         reset_daemon(ProcessTable(config.run_dir), member.name, member.netns, member.lxd_dir)
         (member.lxd_dir / ".lab-init-attempted").unlink(missing_ok=True)
@@ -117,15 +135,11 @@ def join(config: LabConfig, member: Member) -> None:
 
 
 def trust_client(config: LabConfig, cert_pem: str) -> None:
-    api = LocalLxd(config.members[0].lxd_dir)
-    try:
-        api.get(f"/1.0/certificates/{fingerprint(cert_pem)}")
+    client = daemon_client(config.members[0].lxd_dir)
+    if get_or_none(client.api.certificates[fingerprint(cert_pem)]) is not None:
         return
-    except LxdApiError as error:
-        if error.status != 404:
-            raise
-    api.sync("POST", "/1.0/certificates", {"name": CLIENT_CERT_NAME, "type": "client",
-                                          "certificate": der_base64(cert_pem)})
+    body = {"name": CLIENT_CERT_NAME, "type": "client", "certificate": der_base64(cert_pem)}
+    send_and_wait(client, lambda: client.api.certificates.post(json=body), REQUEST_TIMEOUT_S, "trust the lab's client")
 
 
 def ensure_trust_password(config: LabConfig) -> None:
@@ -133,40 +147,34 @@ def ensure_trust_password(config: LabConfig) -> None:
     path = config.secrets_dir / "trust-password"
     if not path.exists():
         write_secret(path, secrets.token_hex(16))
-    api = LocalLxd(config.members[0].lxd_dir)
-    current = api.get("/1.0")["config"]
-    if current.get("core.trust_password") is None or not current.get("core.trust_password"):
-        api.sync("PATCH", "/1.0", {"config": {"core.trust_password": read_secret(path)}})
+    client = daemon_client(config.members[0].lxd_dir)
+    if not client.host_info["config"].get("core.trust_password"):
+        body = {"config": {"core.trust_password": read_secret(path)}}
+        send_and_wait(client, lambda: client.api.patch(json=body), REQUEST_TIMEOUT_S, "set core.trust_password")
 
 
-def wait_all_online(config: LabConfig, timeout: float = 120) -> dict[str, dict]:
+def wait_all_online(config: LabConfig, timeout: float = 120) -> dict[str, str]:
     """Waits until every member reports ONLINE, asking any member daemon that answers."""
-    deadline = time.monotonic() + timeout
-    last: dict[str, str] = {}
-    while True:
-        for via in config.members:
-            try:
-                members = cluster_members(config, via)
-            except LabError:
-                continue
-            last = {name: m["status"] for name, m in members.items()}
-            if len(members) == config.member_count and all(s == "Online" for s in last.values()):
-                return members
-            break
-        if time.monotonic() >= deadline:
-            raise LabError(f"cluster members not all ONLINE after {timeout:.0f}s: {last}")
-        time.sleep(1)
+    seen: dict[str, str] = {}
+
+    def all_online() -> bool:
+        seen.clear()
+        seen.update(statuses_seen(config))
+        return len(seen) == config.member_count and all(status == "Online" for status in seen.values())
+
+    try:
+        wait_until(all_online, timeout_s=timeout, poll_s=1, what="every cluster member ONLINE")
+    except WaitTimeout:
+        raise LabError(f"cluster members not all ONLINE after {timeout:.0f}s: {seen}") from None
+    return dict(seen)
 
 
 def ensure_profile(config: LabConfig, name: str, profile_config: dict[str, str], description: str) -> None:
-    api = LocalLxd(config.members[0].lxd_dir)
-    try:
-        current = api.get(f"/1.0/profiles/{q(name)}")
-    except LxdApiError as error:
-        if error.status != 404:
-            raise
-        api.sync("POST", "/1.0/profiles", {"name": name, "config": profile_config, "description": description,
-                                           "devices": {}})
-        return
-    if any(current["config"].get(k) != v for k, v in profile_config.items()):
-        api.sync("PATCH", f"/1.0/profiles/{q(name)}", {"config": profile_config})
+    client = daemon_client(config.members[0].lxd_dir)
+    current = get_or_none(client.api.profiles[name])
+    if current is None:
+        body = {"name": name, "config": profile_config, "description": description, "devices": {}}
+        send_and_wait(client, lambda: client.api.profiles.post(json=body), REQUEST_TIMEOUT_S, f"create profile {name}")
+    elif any(current["config"].get(k) != v for k, v in profile_config.items()):
+        send_and_wait(client, lambda: client.api.profiles[name].patch(json={"config": profile_config}),
+                      REQUEST_TIMEOUT_S, f"update profile {name}")

@@ -196,3 +196,8 @@ class LabConfig:
     @property
     def netns_names(self) -> list[str]:
         return [m.netns for m in self.members] + [n.netns for n in (self.lb, self.image_remote, self.site)]
+
+
+def in_dhcp_range(address: str) -> bool:
+    low, high = (ipaddress.IPv4Address(a) for a in DHCP_RANGE)
+    return low <= ipaddress.IPv4Address(address) <= high

@@ -3,13 +3,17 @@ heal it, stop and start the S3 host. Each acts only on the lab's own processes a
 
 from __future__ import annotations
 
-from lab.cluster import cluster_members
+import logging
+
+from cluster.polling import wait_until
+from lab.cluster import statuses_seen
 from lab.config import LabConfig
-from lab.log import say
 from lab.members import kill_lxd, shutdown_lxd, start_until_ready
 from lab.net import host_veth_is_up, set_host_veth
-from lab.proc import LabError, ProcessTable, wait_until
+from lab.proc import ProcessTable
 from lab.site import start_s3, stop_s3
+
+log = logging.getLogger(__name__)
 
 
 def _table(config: LabConfig) -> ProcessTable:
@@ -20,25 +24,18 @@ def kill_member(config: LabConfig, name: str) -> int:
     """kill -9 the member's LXD daemon (its containers keep running); returns the PID killed."""
     config.member(name)
     pid = kill_lxd(_table(config), name)
-    say(f"killed LXD daemon of {name} (pid {pid}) with SIGKILL")
+    log.info(f"killed LXD daemon of {name} (pid {pid}) with SIGKILL")
     return pid
 
 
 def member_status(config: LabConfig, name: str) -> str | None:
     """The cluster's view of one member ("Online", "Offline", ...), asked of any other live member."""
-    for via in config.members:
-        if via.name == name and len(config.members) > 1:
-            continue
-        try:
-            return cluster_members(config, via)[name]["status"]
-        except (LabError, KeyError):
-            continue
-    return None
+    return statuses_seen(config, skip=name).get(name)
 
 
 def wait_member_status(config: LabConfig, name: str, status: str, timeout: float = 90) -> None:
-    wait_until(lambda: member_status(config, name) == status, timeout=timeout, interval=1,
-               what=f"member {name} to be {status}")
+    wait_until(lambda: member_status(config, name) == status, timeout_s=timeout, poll_s=1,
+               what=f"member {name} {status}")
 
 
 def restart_member(config: LabConfig, name: str, *, wait_online: bool = True, timeout: float = 120) -> None:
@@ -49,18 +46,18 @@ def restart_member(config: LabConfig, name: str, *, wait_online: bool = True, ti
     start_until_ready(table, name, member.lxd_dir, timeout=timeout)
     if wait_online:
         wait_member_status(config, name, "Online", timeout=timeout)
-    say(f"member {name} restarted")
+    log.info(f"member {name} restarted")
 
 
 def cut_member(config: LabConfig, name: str) -> None:
     """Takes the member's only link to the segment down (host side of its veth)."""
     set_host_veth(config.member(name).host_veth, up=False)
-    say(f"member {name} cut off the lab segment")
+    log.info(f"member {name} cut off the lab segment")
 
 
 def heal_member(config: LabConfig, name: str) -> None:
     set_host_veth(config.member(name).host_veth, up=True)
-    say(f"member {name} reconnected to the lab segment")
+    log.info(f"member {name} reconnected to the lab segment")
 
 
 def member_is_cut(config: LabConfig, name: str) -> bool:
@@ -69,12 +66,12 @@ def member_is_cut(config: LabConfig, name: str) -> bool:
 
 def stop_site_s3(config: LabConfig) -> None:
     stop_s3(config, _table(config))
-    say("S3 server stopped")
+    log.info("S3 server stopped")
 
 
 def start_site_s3(config: LabConfig) -> None:
     start_s3(config, _table(config))
-    say("S3 server started")
+    log.info("S3 server started")
 
 
 def rotate_cluster_certificate(config: LabConfig) -> str:
@@ -86,5 +83,5 @@ def rotate_cluster_certificate(config: LabConfig) -> str:
     (config.secrets_dir / "cluster.key").unlink(missing_ok=True)
     info = up(config)
     new = info.data["lxd"]["server_fingerprint"]
-    say(f"cluster certificate rotated: now {new[:16]}...")
+    log.info(f"cluster certificate rotated: now {new[:16]}...")
     return new

@@ -7,16 +7,18 @@ off for that one step (the version is still pinned exactly).
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import time
 from pathlib import Path
 
 from lab.config import MINIO_MODULE, MINIO_VERSION, LabConfig
-from lab.log import say
 from lab.proc import LabError, run
 from toolchain.go_tools import GoBuildError
 from toolchain.go_tools import go_binary as find_go
+
+log = logging.getLogger(__name__)
 
 
 def minio_path(config: LabConfig) -> Path:
@@ -35,7 +37,7 @@ def ensure_minio(config: LabConfig) -> Path:
     if target.exists():
         return target
     go = go_binary()
-    say(f"building {MINIO_MODULE}@{MINIO_VERSION} with {go} (first run only; several minutes on 2 cores)")
+    log.info(f"building {MINIO_MODULE}@{MINIO_VERSION} with {go} (first run only; several minutes on 2 cores)")
     started = time.monotonic()
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="gobin-", dir=target.parent.parent) as gobin:
@@ -43,7 +45,7 @@ def ensure_minio(config: LabConfig) -> Path:
         args = [go, "install", "-trimpath", f"{MINIO_MODULE}@{MINIO_VERSION}"]
         result = run(args, env=env, timeout=3600, check=False)
         if result.returncode != 0 and ("verifying" in result.stderr or "sum.golang.org" in result.stderr):
-            say("Go checksum database unreachable: retrying this pinned build with GONOSUMDB/GOFLAGS=-mod=mod")
+            log.info("Go checksum database unreachable: retrying this pinned build with GONOSUMDB/GOFLAGS=-mod=mod")
             env.update({"GONOSUMDB": MINIO_MODULE.split("/")[0], "GOSUMDB": "off",
                         "GOFLAGS": "-mod=mod -buildvcs=false"})
             result = run(args, env=env, timeout=3600, check=False)
@@ -51,5 +53,5 @@ def ensure_minio(config: LabConfig) -> Path:
             raise LabError(f"building MinIO failed:\n{result.stderr[-3000:]}")
         built = Path(gobin) / "minio"
         os.replace(built, target)
-    say(f"MinIO built in {time.monotonic() - started:.0f}s -> {target}")
+    log.info(f"MinIO built in {time.monotonic() - started:.0f}s -> {target}")
     return target

@@ -9,10 +9,12 @@ The original values are saved in the lab dir, so `down` puts them back and leave
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 from lab.config import LabConfig
-from lab.log import say
+
+log = logging.getLogger(__name__)
 
 WANTED = {"fs.inotify.max_user_instances": 1024, "fs.inotify.max_user_watches": 1048576}
 
@@ -33,7 +35,7 @@ def raise_limits(config: LabConfig) -> None:
         originals.setdefault(key, current)
         if current < wanted:
             _path(key).write_text(str(wanted))
-            say(f"host: {key} {current} -> {wanted} (restored at down)")
+            log.info(f"host: {key} {current} -> {wanted} (restored at down)")
     saved.write_text(json.dumps(originals))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -16,14 +17,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pylxd
 import yaml
 
+from cluster.operations import get_or_none, send_and_wait
 from lab.config import API_PORT, IMAGE_ALIASES, LabConfig
-from lab.log import say
-from lab.lxdapi import LocalLxd, LxdApiError, q
-from lab.members import ensure_holder, lxd_env, start_until_ready
+from lab.members import daemon_client, ensure_holder, lxd_env, start_until_ready
 from lab.pki import ensure_pair, presented_certificate
 from lab.proc import LabError, ProcessTable, run
+
+log = logging.getLogger(__name__)
+PUBLISH_TIMEOUT_S = 300
 
 RECIPE_VERSION = "2"  # bump when the rootfs customisation below changes
 SUITE = "bookworm"
@@ -106,7 +110,7 @@ def build_image(config: LabConfig) -> BuiltImage:
     with tempfile.TemporaryDirectory(prefix="build-", dir=folder.parent) as tmp:
         work = Path(tmp)
         rootfs = work / "rootfs"
-        say(f"debootstrap {SUITE} (minbase + {','.join(INCLUDE)}) from {DEBIAN_MIRROR}; takes a minute")
+        log.info(f"debootstrap {SUITE} (minbase + {','.join(INCLUDE)}) from {DEBIAN_MIRROR}; takes a minute")
         # private mount namespace: the /proc and /sys debootstrap mounts in the target die with it,
         # even when the build is interrupted
         run(["unshare", "--mount", "--propagation", "private", "--", "debootstrap", "--variant=minbase",
@@ -155,48 +159,34 @@ def ensure_image_remote(config: LabConfig, table: ProcessTable, image: BuiltImag
     ensure_pair(*remote_cert_paths(config), "lxdha-image-remote", ips=[node.address, "127.0.0.1"])
     ensure_holder(table, REMOTE_NAME, node.netns, lxd_dir)
     start_until_ready(table, REMOTE_NAME, lxd_dir)
-    api = LocalLxd(lxd_dir)
-    if api.get("/1.0")["config"].get("core.https_address") != f"{node.address}:{API_PORT}":
+    client = daemon_client(lxd_dir)
+    if client.host_info["config"].get("core.https_address") != f"{node.address}:{API_PORT}":
         run(["lxd", "init", "--preseed"], env=lxd_env(lxd_dir), timeout=60, input=yaml.safe_dump(
             {"config": {"core.https_address": f"{node.address}:{API_PORT}", "images.auto_update_interval": "0"}}))
-    _publish(api, image, IMAGE_ALIASES)
+    _publish(client, image, IMAGE_ALIASES)
     for other, aliases in extra:
-        _publish(api, other, aliases)
+        _publish(client, other, aliases)
     presented = presented_certificate(node.address, API_PORT)
     config.pki_dir.mkdir(parents=True, exist_ok=True)
     (config.pki_dir / "image-remote.crt").write_text(presented)
     return presented
 
 
-def _publish(api: LocalLxd, image: BuiltImage, aliases: tuple[str, ...]) -> None:
-    if not _exists(api, f"/1.0/images/{image.fingerprint}"):
-        size = image.tarball.stat().st_size
+def _publish(client: pylxd.Client, image: BuiltImage, aliases: tuple[str, ...]) -> None:
+    if get_or_none(client.api.images[image.fingerprint]) is None:
+        headers = {"X-LXD-public": "true", "Content-Length": str(image.tarball.stat().st_size),
+                   "X-LXD-filename": image.tarball.name, "Content-Type": "application/octet-stream"}
         with open(image.tarball, "rb") as body:
-            meta = api.sync("POST", "/1.0/images", raw=body, timeout=300,
-                            headers={"X-LXD-public": "true", "Content-Length": str(size),
-                                     "X-LXD-filename": image.tarball.name})
-        if (meta or {}).get("fingerprint") != image.fingerprint:
-            raise LabError(f"image remote computed fingerprint {(meta or {}).get('fingerprint')}, "
+            meta = send_and_wait(client, lambda: client.api.images.post(data=body, headers=headers,
+                                                                        timeout=PUBLISH_TIMEOUT_S),
+                                 PUBLISH_TIMEOUT_S, f"publish {image.tarball.name}")
+        if meta.get("fingerprint") != image.fingerprint:
+            raise LabError(f"image remote computed fingerprint {meta.get('fingerprint')}, "
                            f"expected {image.fingerprint}")
     for alias in aliases:
-        try:
-            target = api.get(f"/1.0/images/aliases/{q(alias)}")["target"]
-            if target == image.fingerprint:
-                continue
-            api.request("PUT", f"/1.0/images/aliases/{q(alias)}", {"target": image.fingerprint,
-                                                                    "description": ""})
-        except LxdApiError as error:
-            if error.status != 404:
-                raise
-            api.request("POST", "/1.0/images/aliases", {"name": alias, "target": image.fingerprint,
-                                                         "description": "lab build"})
-
-
-def _exists(api: LocalLxd, path: str) -> bool:
-    try:
-        api.get(path)
-        return True
-    except LxdApiError as error:
-        if error.status != 404:
-            raise
-        return False
+        current = get_or_none(client.api.images.aliases[alias])
+        if current is None:
+            client.api.images.aliases.post(json={"name": alias, "target": image.fingerprint,
+                                                 "description": "lab build"})
+        elif current["target"] != image.fingerprint:
+            client.api.images.aliases[alias].put(json={"target": image.fingerprint, "description": ""})

@@ -9,6 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pylxd
+
+from cluster.connection import SHARED, LxdEndpoint
+from cluster.images import ImageSource
 from lab.alpine import ALIASES as ALPINE_ALIASES
 from lab.alpine import PROFILE as ALPINE_PROFILE
 from lab.config import (
@@ -129,31 +133,21 @@ class LabInfo:
     def member_names(self) -> list[str]:
         return [m["name"] for m in self.data["lxd"]["members"]]
 
-    @property
-    def image_source(self) -> dict[str, str]:
-        """The image-copy "pull" source a client hands to the cluster."""
+    def image(self, alias: str | None = None) -> ImageSource:
+        """The lab's image on its image remote (the Debian image, or another alias there)."""
         remote = self.data["image_remote"]
-        return {"type": "image", "mode": "pull", "server": remote["url"], "protocol": remote["protocol"],
-                "alias": remote["alias"], "certificate": remote["cert_pem"]}
+        return ImageSource(remote["url"], remote["protocol"], alias or remote["alias"], remote["cert_pem"])
 
-    def lxd_client(self, url: str | None = None):  # noqa: ANN201 - pylxd.Client
-        """pylxd client through the load balancer (or `url`), pinned to the cluster certificate.
+    def endpoint(self, url: str | None = None) -> LxdEndpoint:
+        """The cluster through the load balancer (or `url`, e.g. one member), its certificate pinned."""
+        lxd = self.data["lxd"]
+        return LxdEndpoint(url or lxd["url"], lxd["server_fingerprint"], self.client_cert.read_text(),
+                           self.client_key.read_text())
 
-        The session ignores REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE (set on this machine): requests would
-        otherwise replace the pin path with the system bundle."""
-        import pylxd
-        import requests
-        from pylxd.client import LXDSSLAdapter
-
-        target = url or self.lb_url
-        session = requests.Session()
-        session.trust_env = False
-        session.verify = str(self.server_cert)
-        session.cert = (str(self.client_cert), str(self.client_key))
-        session.mount(target, LXDSSLAdapter())
-        # cert= as well: pylxd uses it for the exec/console websockets, the session for REST
-        return pylxd.Client(endpoint=target, cert=(str(self.client_cert), str(self.client_key)), session=session,
-                            timeout=60)
+    def lxd_client(self, url: str | None = None) -> pylxd.Client:
+        """A client of the cluster, the way the providers and operations connect (cluster/connection.py),
+        kept for the life of the process."""
+        return SHARED.client(self.endpoint(url))
 
     def member_url(self, name: str) -> str:
         return next(m["url"] for m in self.data["lxd"]["members"] if m["name"] == name)

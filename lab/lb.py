@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import socket
 
+from cluster.polling import wait_until
 from lab.config import API_PORT, LabConfig
 from lab.files import write_public
 from lab.net import NETNS_DIR
-from lab.proc import Daemon, LabError, ProcessTable, run, wait_until
+from lab.proc import Daemon, LabError, ProcessTable, run
 
 DAEMON = "haproxy"
 
@@ -63,7 +64,8 @@ def ensure_lb(config: LabConfig, table: ProcessTable) -> Daemon:
     daemon = table.spawn(DAEMON, ["nsenter", f"--net={NETNS_DIR / config.lb.netns}", "--", "haproxy", "-db",
                                   "-f", str(cfg_path)],
                          marker=f"-f {cfg_path}", log_path=config.log_dir / "haproxy.log")
-    wait_until(lambda: _port_open(config.lb.address, API_PORT), timeout=15, what="haproxy listening")
+    wait_until(lambda: _port_open(config.lb.address, API_PORT), timeout_s=15, poll_s=0.2, what="haproxy listening",
+               not_yet=(OSError,))
     return daemon
 
 
@@ -93,8 +95,8 @@ def server_states(config: LabConfig) -> dict[str, str]:
 
 
 def wait_server_state(config: LabConfig, member: str, state: str, timeout: float = 60) -> None:
-    wait_until(lambda: server_states(config).get(member) == state, timeout=timeout, interval=0.25,
-               what=f"haproxy to see {member} {state}")
+    wait_until(lambda: server_states(config).get(member) == state, timeout_s=timeout, poll_s=0.25,
+               what=f"haproxy seeing {member} {state}", not_yet=(OSError, IndexError))
 
 
 def first_healthy_member(config: LabConfig) -> str:

@@ -5,16 +5,21 @@ cgroup tree stays visible. Every LXD mount lives and dies with its holder.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from lab.log import say
-from lab.lxdapi import LocalLxd
+import pylxd
+
+from cluster.connection import local_client, local_ready
+from cluster.polling import WaitTimeout, wait_until
 from lab.net import NETNS_DIR
 from lab.proc import Daemon, LabError, ProcessTable, run
+
+log = logging.getLogger(__name__)
 
 STARTUP_ATTEMPTS = 3
 RESTART_DELAY_S = 1.0  # between a daemon's exit and its next start (systemd's RestartSec is 100 ms)
@@ -26,6 +31,11 @@ mount -t sysfs sysfs /sys
 mount --move "$1" /sys/fs/cgroup
 exec -a "lxdha-holder:$2" sleep infinity
 """
+
+
+def daemon_client(lxd_dir: Path, timeout_s: float = 60.0) -> pylxd.Client:
+    """A client of the daemon whose LXD_DIR is `lxd_dir`, over its unix socket."""
+    return local_client(lxd_dir / "unix.socket", timeout_s)
 
 
 def lxd_env(lxd_dir: Path) -> dict[str, str]:
@@ -79,17 +89,16 @@ class DaemonExited(LabError):
 
 def wait_lxd_ready(table: ProcessTable, name: str, lxd_dir: Path, timeout: float = 90) -> None:
     """Waits for `/internal/ready` (what `lxd waitready` polls), failing fast if the daemon died."""
-    api = LocalLxd(lxd_dir)
-    deadline = time.monotonic() + timeout
-    while True:
+    def ready() -> bool:
         if table.running(f"lxd-{name}") is None:
             raise DaemonExited(f"LXD daemon {name} exited while starting: {startup_log_tail(lxd_dir)} "
                                f"(see {lxd_dir}/lxd.out and lxd.log)")
-        if _ready(api):
-            return
-        if time.monotonic() >= deadline:
-            raise LabError(f"LXD {name} not ready after {timeout:.0f}s; see {lxd_dir}/lxd.log")
-        time.sleep(0.2)
+        return local_ready(lxd_dir / "unix.socket")
+
+    try:
+        wait_until(ready, timeout_s=timeout, poll_s=0.2, what=f"LXD {name} ready")
+    except WaitTimeout as error:
+        raise LabError(f"{error}; see {lxd_dir}/lxd.log") from None
 
 
 def start_until_ready(table: ProcessTable, name: str, lxd_dir: Path, timeout: float = 90) -> None:
@@ -106,7 +115,8 @@ def start_until_ready(table: ProcessTable, name: str, lxd_dir: Path, timeout: fl
         except DaemonExited as exited:
             if attempt == STARTUP_ATTEMPTS or time.monotonic() >= deadline:
                 raise
-            say(f"{exited}; starting it again ({attempt + 1}/{STARTUP_ATTEMPTS}), as its service manager would")
+            log.info("%s; starting it again (%d/%d), as its service manager would", exited, attempt + 1,
+                     STARTUP_ATTEMPTS)
             time.sleep(RESTART_DELAY_S)
 
 
@@ -123,14 +133,6 @@ def startup_log_tail(lxd_dir: Path, lines: int = 3) -> str:
     words = tail(lxd_dir / "lxd.out", lambda _line: True)
     words += tail(lxd_dir / "lxd.log", lambda line: "level=error" in line and "Failed writing error" not in line)[-1:]
     return " | ".join(words)[-1500:] or "no output"
-
-
-def _ready(api: LocalLxd) -> bool:
-    try:
-        api.request("GET", "/internal/ready", timeout=5)
-        return True
-    except LabError:
-        return False
 
 
 def shutdown_lxd(table: ProcessTable, name: str, lxd_dir: Path, timeout: float = 60) -> None:

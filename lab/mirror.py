@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import logging
 import re
 import shutil
 import tempfile
@@ -19,8 +20,9 @@ from pathlib import Path
 from lab.config import MIRROR_SUITE, LabConfig
 from lab.files import write_public
 from lab.images import DEBIAN_MIRROR, BuiltImage
-from lab.log import say
 from lab.proc import LabError, run
+
+log = logging.getLogger(__name__)
 
 PACKAGES = ("openssh-server", "python3", "keepalived", "docker-registry")
 COMPONENT = "main"
@@ -61,7 +63,7 @@ def ensure_debs(config: LabConfig, image: BuiltImage) -> list[Path]:
     folder = debs_cache_dir(config, image)
     if (folder / "done").exists():
         return sorted(folder.glob("*.deb"))
-    say(f"downloading {', '.join(PACKAGES)} and missing dependencies from {DEBIAN_MIRROR}")
+    log.info(f"downloading {', '.join(PACKAGES)} and missing dependencies from {DEBIAN_MIRROR}")
     folder.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="apt-", dir=folder.parent) as tmp:
         work = Path(tmp)

@@ -7,15 +7,18 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import signal
 import subprocess
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab.log import say
+from cluster.polling import holds_within
+
+log = logging.getLogger(__name__)
+
 
 
 class LabError(RuntimeError):
@@ -38,21 +41,6 @@ def run(args: Sequence[str], *, timeout: float = 60, check: bool = True, input: 
             err = err.decode(errors="replace")
         raise LabError(f"{' '.join(args[:8])} exited {result.returncode}: {(err or '').strip()[-2000:]}")
     return result
-
-
-def wait_until(predicate: Callable[[], bool], *, timeout: float, interval: float = 0.2,
-               what: str = "condition") -> None:
-    """Polls predicate until it holds, bounded in time; raises LabError naming what was awaited."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if predicate():
-                return
-        except Exception:  # noqa: BLE001 - a failing probe just means "not yet"
-            pass
-        if time.monotonic() >= deadline:
-            raise LabError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
 
 
 # --- processes ----------------------------------------------------------------------------------
@@ -134,7 +122,7 @@ class Daemon:
         self.send(sig)
         if self.wait_gone(term_timeout):
             return
-        say(f"{self.name} (pid {self.pid}) ignored signal {sig}; sending SIGKILL")
+        log.info(f"{self.name} (pid {self.pid}) ignored signal {sig}; sending SIGKILL")
         if not self.gone():  # verified ours above; a dying process may already have lost its cmdline
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
@@ -147,12 +135,7 @@ class Daemon:
         return not is_running(self.pid) or start_time(self.pid) != self.started
 
     def wait_gone(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while not self.gone():
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.05)
-        return True
+        return holds_within(self.gone, timeout_s=timeout, poll_s=0.05)
 
 
 class ProcessTable:
@@ -199,13 +182,13 @@ class ProcessTable:
             process = subprocess.Popen(list(args), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                        start_new_session=True, env=dict(env) if env else None)
         # exec chains (nsenter -> env -> daemon) keep the PID; wait until the marker shows up
-        deadline = time.monotonic() + 10
-        while marker not in cmdline(process.pid):
+        def execed() -> bool:
             if process.poll() is not None:
                 raise LabError(f"{name} exited with {process.returncode} at start; see {log_path}")
-            if time.monotonic() >= deadline:
-                raise LabError(f"{name} (pid {process.pid}) did not exec its daemon; see {log_path}")
-            time.sleep(0.02)
+            return marker in cmdline(process.pid)
+
+        if not holds_within(execed, timeout_s=10, poll_s=0.02):
+            raise LabError(f"{name} (pid {process.pid}) did not exec its daemon; see {log_path}")
         process.returncode = 0  # we reap by PID ourselves; keep Popen from warning at GC
         return self.record(name, process.pid, marker)
 
@@ -217,19 +200,20 @@ def exclusive(lock_dir: Path, what: str, timeout: float = 600) -> Iterator[None]
     lock_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_dir, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        deadline = time.monotonic() + timeout
-        announced = False
-        while True:
+        announced = []
+
+        def locked() -> bool:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
+                return True
             except BlockingIOError:
                 if not announced:
-                    say(f"waiting for another lab operation to finish before {what}")
-                    announced = True
-                if time.monotonic() >= deadline:
-                    raise LabError(f"another lab operation holds the lock on {lock_dir}") from None
-                time.sleep(0.5)
+                    log.info(f"waiting for another lab operation to finish before {what}")
+                    announced.append(what)
+                return False
+
+        if not holds_within(locked, timeout_s=timeout, poll_s=0.5):
+            raise LabError(f"another lab operation holds the lock on {lock_dir}")
         yield
     finally:
         os.close(fd)

@@ -20,8 +20,9 @@ from typing import Any
 
 import pytest
 
+from cluster.images import copy_image
+from cluster.steps import ensure_deleted, ensure_launched
 from lab import faults as lab_fault_ops
-from lab import testing
 from lab.config import LabConfig
 from lab.info import LabInfo
 from lab.lease import lab_session
@@ -162,16 +163,16 @@ def lab_instances(lab: LabInfo) -> Iterator[Callable[[str, str], str]]:
 
     def launch(suffix: str, target: str) -> str:
         if not fingerprint:
-            fingerprint.append(testing.copy_image_from_remote(lab, client))
+            fingerprint.append(copy_image(client, lab.image())["fingerprint"])
         name = f"{TEST_PREFIX}{suffix}"
-        testing.delete(client, name)  # a leftover from an interrupted run
+        ensure_deleted(client, name)  # a leftover from an interrupted run
         created.append(name)
-        testing.launch(client, name, target=target, fingerprint=fingerprint[0])
+        ensure_launched(client, name, fingerprint[0], target)
         return name
 
     yield launch
     for name in created:
         try:
-            testing.delete(lab.lxd_client(), name)
+            ensure_deleted(lab.lxd_client(), name)
         except LabError as error:  # keep deleting the others; the session teardown cleans up anyway
             print(f"could not delete {name}: {error}")

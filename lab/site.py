@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import time
 from pathlib import Path
 
 import boto3
@@ -18,6 +17,7 @@ import requests
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
+from cluster.polling import holds_within
 from lab.config import MIRROR_BUCKET, MIRROR_SUITE, REGISTRY_BUCKET, S3_PORT, LabConfig
 from lab.files import read_secret, write_secret
 from lab.gobuild import minio_path
@@ -83,13 +83,13 @@ def start_s3(config: LabConfig, table: ProcessTable) -> Daemon:
 
 
 def _wait_healthy(config: LabConfig, daemon: Daemon, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not s3_healthy(config):
+    def healthy() -> bool:
         if daemon.gone():  # not alive(): /proc cmdline reads can come back empty while it starts
             raise LabError(f"MinIO exited at start; see {config.log_dir / 'minio.log'}")
-        if time.monotonic() >= deadline:
-            raise LabError(f"MinIO not healthy after {timeout:.0f}s; see {config.log_dir / 'minio.log'}")
-        time.sleep(0.2)
+        return s3_healthy(config)
+
+    if not holds_within(healthy, timeout_s=timeout, poll_s=0.2):
+        raise LabError(f"MinIO not healthy after {timeout:.0f}s; see {config.log_dir / 'minio.log'}")
 
 
 def stop_s3(config: LabConfig, table: ProcessTable) -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from lab import lb, site
-from lab.cluster import cluster_members
+from lab.cluster import statuses_seen
 from lab.config import LabConfig
 from lab.dhcp import leases
 from lab.net import host_veth_is_up, lab_netns_names, link_exists
-from lab.proc import LabError, ProcessTable
+from lab.proc import ProcessTable
 
 
 def collect(config: LabConfig) -> dict:
@@ -16,15 +16,7 @@ def collect(config: LabConfig) -> dict:
     for name in table.names():
         daemon = table.get(name)
         daemons[name] = {"pid": daemon.pid, "running": daemon.alive()} if daemon else None
-    members: dict[str, str] = {}
-    for via in config.members:
-        if table.running(f"lxd-{via.name}") is None:
-            continue
-        try:
-            members = {n: m["status"] for n, m in cluster_members(config, via).items()}
-            break
-        except LabError:
-            continue
+    members = statuses_seen(config)
     try:
         lb_states = lb.server_states(config)
     except OSError:

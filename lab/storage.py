@@ -13,9 +13,9 @@ so the mount goes when the member's holder process does; LXD marks the loop devi
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
+from cluster.polling import holds_within
 from lab.proc import LabError, run
 
 POOL_NAME = "default"
@@ -77,8 +77,6 @@ def detach_loops(lab_dir: Path, timeout_s: float = 15.0) -> None:
     Auto-clear normally did it already; a namespace the kernel is still tearing down releases its
     mount, and so the device, a moment later. Whatever is still attached is for verify_clean() to report.
     """
-    deadline = time.monotonic() + timeout_s
     for device in loop_devices_under(lab_dir):
         run(["losetup", "-d", device], timeout=30, check=False)
-    while loop_devices_under(lab_dir) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    holds_within(lambda: not loop_devices_under(lab_dir), timeout_s=timeout_s, poll_s=0.2)

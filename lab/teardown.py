@@ -7,22 +7,29 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from pylxd.exceptions import ClientConnectionFailed, LXDAPIException
+
+from cluster.logs import step
+from cluster.operations import OperationFailed, OperationTimeout, finish
+from cluster.polling import holds_within
 from lab import host_limits, storage
 from lab.config import PREFIX, LabConfig
-from lab.log import say, step
-from lab.lxdapi import LocalLxd, q
-from lab.members import shutdown_lxd
+from lab.members import daemon_client, shutdown_lxd
 from lab.mirror import stop_gpg_agent
 from lab.net import delete_network, lab_links, lab_netns_names, netns_inode, netns_pids
-from lab.proc import LabError, ProcessTable, all_pids, cmdline, exclusive, is_running, run
+from lab.proc import ProcessTable, all_pids, cmdline, exclusive, is_running, run
+
+log = logging.getLogger(__name__)
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+STOP_ALL_S = 120
 
 
 def _member_dirs(config: LabConfig) -> list[Path]:
@@ -48,21 +55,21 @@ def _stop_all_instances(config: LabConfig, table: ProcessTable) -> None:
     for lxd_dir in _member_dirs(config):
         if lxd_dir.name not in live:
             continue
-        api = LocalLxd(lxd_dir, timeout=20)
         try:
-            operations = []
-            for project in [p["name"] for p in api.get("/1.0/projects?recursion=1")]:
-                for inst in api.get(f"/1.0/instances?recursion=1&project={q(project)}"):
+            client = daemon_client(lxd_dir, timeout_s=20)
+            stopping = []
+            for project in [p["name"] for p in client.api.projects.get(params={"recursion": "1"}).json()["metadata"]]:
+                listed = client.api.instances.get(params={"recursion": "1", "project": project}).json()["metadata"]
+                for inst in listed:
                     if inst["status"] == "Stopped" or inst.get("location") not in live:
                         continue
-                    response = api.request("PUT", f"/1.0/instances/{q(inst['name'])}/state?project={q(project)}",
-                                           {"action": "stop", "force": True, "timeout": -1})
-                    operations.append(response.get("operation"))
-            deadline = time.monotonic() + 120
-            for operation in filter(None, operations):
-                api.wait_operation(operation, max(5.0, deadline - time.monotonic()))
-        except LabError as error:
-            say(f"could not stop instances via {lxd_dir.name} ({error}); continuing")
+                    stopping.append((inst["name"], client.api.instances[inst["name"]].state.put(
+                        json={"action": "stop", "force": True, "timeout": -1}, params={"project": project})))
+            deadline = time.monotonic() + STOP_ALL_S
+            for name, response in stopping:
+                finish(client, response, max(5.0, deadline - time.monotonic()), f"stop {name}")
+        except (ClientConnectionFailed, LXDAPIException, OperationFailed, OperationTimeout, OSError) as error:
+            log.info(f"could not stop instances via {lxd_dir.name} ({error}); continuing")
             continue
         return
 
@@ -116,7 +123,7 @@ def _kill_orphan_payloads(inodes: set[int]) -> set[str]:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     if names:
-        say(f"ended containers left running by a dead daemon: {', '.join(sorted(names))}")
+        log.info(f"ended containers left running by a dead daemon: {', '.join(sorted(names))}")
     return names
 
 
@@ -140,12 +147,15 @@ def _end_netns_processes() -> None:
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline and any(is_running(p) for p in pids):
-            for pid in pids:
-                with contextlib.suppress(ChildProcessError):
-                    os.waitpid(pid, os.WNOHANG)
-            time.sleep(0.05)
+        holds_within(lambda signalled=pids: _reaped(signalled), timeout_s=wait, poll_s=0.05)
+
+
+def _reaped(pids: list[int]) -> bool:
+    """True once none of `pids` runs (reaping those that are our children)."""
+    for pid in pids:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+    return not any(is_running(p) for p in pids)
 
 
 def _host_mounts_under(path: Path) -> list[str]:
@@ -171,14 +181,14 @@ def _down(config: LabConfig) -> list[str]:
         remove_pivot = not json.loads(config.state_path.read_text()).get("lxc_pivot_preexisted", True)
     except (OSError, ValueError):
         remove_pivot = False
-    with step("down: stop instances"):
+    with step(log, "down: stop instances"):
         for link in lab_links():  # heal cut members first: a cluster with quorum shuts down fast
             if link != config.bridge:
                 run(["ip", "link", "set", link, "up"], timeout=10, check=False)
         _stop_all_instances(config, table)
-    with step("down: shut down LXD daemons"):
+    with step(log, "down: shut down LXD daemons"):
         _shutdown_daemons(config, table)
-    with step("down: stop daemons and leftovers"):
+    with step(log, "down: stop daemons and leftovers"):
         for name in ("haproxy", "minio", "dnsmasq"):
             daemon = table.get(name)
             if daemon:
@@ -196,9 +206,9 @@ def _down(config: LabConfig) -> list[str]:
             for pivot in CGROUP_ROOT.glob("*/lxc.pivot"):
                 with contextlib.suppress(OSError):
                     pivot.rmdir()  # only succeeds when empty
-    with step("down: network"):
+    with step(log, "down: network"):
         delete_network(config)
-    with step("down: files"):
+    with step(log, "down: files"):
         host_limits.restore_limits(config)
         for target in sorted(_host_mounts_under(config.lab_dir), key=len, reverse=True):
             run(["umount", "-l", target], timeout=30, check=False)

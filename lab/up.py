@@ -4,20 +4,23 @@ Each step checks what already exists, so a second run is quick and a failed run 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from cluster.logs import step
 from lab import alpine, cluster, dhcp, host_limits, images, lb, mirror, net, site, storage
 from lab.config import API_PORT, MAX_MEMBERS, LabConfig, host_address
 from lab.gobuild import ensure_minio
 from lab.info import LabInfo, build_info, write_info
-from lab.log import step
 from lab.members import ensure_holder, start_lxd, start_until_ready
 from lab.pki import ensure_pair, presented_certificate
 from lab.proc import LabError, ProcessTable, exclusive, run
 from lab.teardown import CGROUP_ROOT
 from toolchain import registry_artifact
+
+log = logging.getLogger(__name__)
 
 REQUIRED_TOOLS = {  # tool -> Debian package
     "lxd": "lxd", "lxc": "lxd-client", "ip": "iproute2", "nsenter": "util-linux", "unshare": "util-linux",
@@ -118,7 +121,7 @@ def _registry_build(config: LabConfig) -> registry_artifact.Artifact:
 def _cluster(config: LabConfig, table: ProcessTable, client_pem: str, alpine_image: object) -> None:
     for member in config.members:
         start_until_ready(table, member.name, member.lxd_dir)
-    with step("up: cluster bootstrap"):
+    with step(log, "up: cluster bootstrap"):
         cluster.bootstrap(config)
         cluster.ensure_cluster_certificate(config)
         cluster.ensure_trust_password(config)
@@ -127,7 +130,7 @@ def _cluster(config: LabConfig, table: ProcessTable, client_pem: str, alpine_ima
             cluster.ensure_profile(config, alpine.PROFILE, alpine.PROFILE_CONFIG,
                                    "Alpine instances: busybox init halts on SIGUSR2, not SIGPWR")
     for member in config.members[1:]:
-        with step(f"up: join {member.name}"):
+        with step(log, f"up: join {member.name}"):
             cluster.join(config, member)
 
 
@@ -146,7 +149,7 @@ def _up(config: LabConfig) -> LabInfo:
     config.info_path.unlink(missing_ok=True)  # present only when a run completed
     table = ProcessTable(config.run_dir)
 
-    with step("up: artifacts (images, MinIO and registry binaries)"), ThreadPoolExecutor(2) as pool:
+    with step(log, "up: artifacts (images, MinIO and registry binaries)"), ThreadPoolExecutor(2) as pool:
         minio_future = pool.submit(ensure_minio, config)
         alpine_future = pool.submit(alpine.build, config) if alpine.enabled() else None
         image = images.build_image(config)
@@ -154,11 +157,11 @@ def _up(config: LabConfig) -> LabInfo:
         server = _registry_build(config)  # after MinIO: two Go builds at once only slow each other
         alpine_image = alpine_future.result() if alpine_future else None
     extra = ((alpine_image, alpine.ALIASES),) if alpine_image else ()
-    with step("up: network"):
+    with step(log, "up: network"):
         net.ensure_network(config)
         dhcp.ensure_dhcp(config, table)
     cluster_pem, client_pem = _ensure_certificates(config)  # before any join: joiners inherit it
-    with step("up: member daemons started"):
+    with step(log, "up: member daemons started"):
         for member in config.members:
             ensure_holder(table, member.name, member.netns, member.lxd_dir)
         for member in config.members:
@@ -171,16 +174,16 @@ def _up(config: LabConfig) -> LabInfo:
         remote_future: Future = pool.submit(_timed, "up: image remote", images.ensure_image_remote, config,
                                             table, image, extra)
         _cluster(config, table, client_pem, alpine_image)
-        with step("up: all members ONLINE"):
+        with step(log, "up: all members ONLINE"):
             cluster.wait_all_online(config)
         signed = site_future.result()
         remote_pem = remote_future.result()
 
-    with step("up: load balancer presents the cluster certificate"):
+    with step(log, "up: load balancer presents the cluster certificate"):
         presented = presented_certificate(config.lb.address, API_PORT)
         if presented.strip() != cluster_pem.strip():
             raise LabError("the load balancer presents a certificate other than the lab's cluster certificate")
-    with step("up: load balancer sees every member UP"):
+    with step(log, "up: load balancer sees every member UP"):
         for member in config.members:
             lb.wait_server_state(config, member.name, "UP", timeout=30)
     data = build_info(config, cluster_cert_pem=cluster_pem, image_remote_cert_pem=remote_pem,
@@ -188,7 +191,7 @@ def _up(config: LabConfig) -> LabInfo:
                       mirror_packages=list(mirror.PACKAGES),
                       alpine_fingerprint=alpine_image.fingerprint if alpine_image else None)
     info = LabInfo(config, data)
-    with step("up: client check through the load balancer"):
+    with step(log, "up: client check through the load balancer"):
         client = info.lxd_client()
         if not client.trusted:
             raise LabError("the lab client certificate is not trusted through the load balancer")
@@ -197,15 +200,15 @@ def _up(config: LabConfig) -> LabInfo:
 
 
 def _timed(label: str, fn, *args):  # noqa: ANN001, ANN202
-    with step(label):
+    with step(log, label):
         return fn(*args)
 
 
-def summary(info: LabInfo, members: dict[str, dict]) -> str:
+def summary(info: LabInfo, statuses: dict[str, str]) -> str:
     d = info.data
     lines = ["lxdha lab is up", "", "cluster members:"]
     for m in d["lxd"]["members"]:
-        status = members.get(m["name"], {}).get("status", "?")
+        status = statuses.get(m["name"], "?")
         lines.append(f"  {m['name']:4} {m['address']:12} {status.upper()}")
     lines += [
         "",

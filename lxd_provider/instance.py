@@ -14,14 +14,22 @@ the instance, the next `pulumi up` moves nothing back (the actual member is the 
 
 from __future__ import annotations
 
+import logging
 import re
-import sys
 from typing import Any, ClassVar
 
 import pylxd
 
 from cluster.errors import StepFailed
-from cluster.facts import MANAGED_KEY, OWNER_KEY, global_ipv4, read_instance, read_instance_records, read_state
+from cluster.facts import (
+    MANAGED_KEY,
+    OWNER_KEY,
+    global_ipv4,
+    read_instance,
+    read_instance_records,
+    read_members,
+    read_state,
+)
 from cluster.names import instance_name_problem
 from cluster.operations import OperationFailed
 from cluster.retry import with_retries
@@ -49,6 +57,8 @@ from lxd_provider.spec import (
     ref,
     sorted_map,
 )
+
+log = logging.getLogger(__name__)
 
 DEVICE = device_type("lxd:index/InstanceDevice:InstanceDevice", "instance")
 MARKS = (MANAGED_KEY, OWNER_KEY)
@@ -150,9 +160,7 @@ class Instance(Resource):
         target = inputs.get("target")
         if not target:
             return []
-        members = {m["server_name"] for m in with_retries(
-            lambda: ctx.client.api.cluster.members.get(params={"recursion": "1"}).json()["metadata"],
-            "read cluster members")}
+        members = {m.name for m in with_retries(lambda: read_members(ctx.client), "read cluster members")}
         if target not in members:
             return [("target", f"member {target!r} is not in the cluster ({', '.join(sorted(members))})")]
         return []
@@ -167,7 +175,7 @@ class Instance(Resource):
         target = inputs.get("target")
         outcome = ensure_created(client, body, target, ctx.owner)
         if outcome == "adopted":
-            _say(f"adopting {name}: left by an earlier run of this stack")
+            log.info("adopting %s: left by an earlier run of this stack", name)
             self._put(ctx, name, inputs)
             if target:
                 ensure_moved(client, name, target)
@@ -288,5 +296,3 @@ class Instance(Resource):
         ensure_deleted(ctx.client, name, ctx.owner)
 
 
-def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)

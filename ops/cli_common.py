@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from cluster.connection import LxdEndpoint
 from ops.host_requirements import CommandSysctlReader, SysctlRequirement
 from ops.services import Service, http_check, operations_settings, services
-from ops.stack_config import StackConfig, endpoint_from_stack, read_stack_config
 from ops.workloads import Scope
+from toolchain.stack_config import StackConfig, endpoint_from_stack, read_stack_config
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import pylxd
 
+from cluster.facts import read_members
 from cluster.retry import is_transient
 from ops.health import CheckResult
 
@@ -28,9 +29,9 @@ class MembersOnline:
 
     def check(self) -> CheckResult:
         def read() -> CheckResult:
-            members = self.client.api.cluster.members.get(params={"recursion": "1"}).json()["metadata"]
-            bad = [f"{m['server_name']} is {m.get('status')}" for m in members if m.get("status") != "Online"]
-            names = " ".join(sorted(m["server_name"] for m in members))
+            members = read_members(self.client)
+            bad = [f"{m.name} is {m.status}" for m in members if not m.online]
+            names = " ".join(sorted(m.name for m in members))
             return CheckResult(not bad, "; ".join(bad) if bad else names)
         return _guard("cluster members", read)
 

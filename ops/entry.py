@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from cluster import logs
 from cluster.errors import ActionableError, user_message
 
 LOG = Path(".state/logs/commands.log")
@@ -19,6 +20,7 @@ LOG = Path(".state/logs/commands.log")
 
 def run(main: Callable[[], int | None], name: str) -> None:
     """Runs a command's main and exits: its return code, 1 on a failure, 130 on Ctrl-C."""
+    logs.setup()
     try:
         code = main()
     except KeyboardInterrupt:

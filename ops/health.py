@@ -13,6 +13,8 @@ from typing import Protocol, runtime_checkable
 
 import requests
 
+from cluster.polling import WaitTimeout, wait_until
+
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -91,17 +93,20 @@ class GateResult:
 
 
 def wait_healthy(checks: Sequence[HealthCheck], timeout_s: float = 120.0, interval_s: float = 2.0,
-                 max_attempts: int = 60, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> GateResult:
+                 max_attempts: int = 60, sleep: Callable[[float], None] | None = None,
+                 clock: Callable[[], float] | None = None) -> GateResult:
     """Re-evaluates until all pass, bounded by `timeout_s` and `max_attempts` (whichever comes first)."""
+    clock = clock or time.monotonic
     started = clock()
-    attempts = 0
-    while True:
-        attempts += 1
-        results = evaluate(checks)
-        elapsed = clock() - started
-        if all(result.ok for _, result in results):
-            return GateResult(True, results, attempts, elapsed)
-        if attempts >= max_attempts or elapsed + interval_s > timeout_s:
-            return GateResult(False, results, attempts, elapsed)
-        sleep(interval_s)
+    rounds: list[list[tuple[str, CheckResult]]] = []
+
+    def all_pass() -> bool:
+        rounds.append(evaluate(checks))
+        return all(result.ok for _, result in rounds[-1])
+
+    try:
+        ok = wait_until(all_pass, timeout_s=timeout_s, poll_s=interval_s, what="health gate", attempts=max_attempts,
+                        sleep=sleep, clock=clock)
+    except WaitTimeout:
+        ok = False
+    return GateResult(ok, rounds[-1], len(rounds), clock() - started)

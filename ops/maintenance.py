@@ -64,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ConnectionSetupError, ValueError) as error:
         print(f"maintenance: {error}", file=sys.stderr)
         return 2
-    if not args.dry_run:
+    if args.dry_run:
+        print("dry run: the plan is above; nothing was changed")
+    else:
         moved = sum(1 for m in report.moves if m.moved)
         print(f"{'done' if report.ok else 'STOPPED'}: {len(report.members_done)} member(s) done "
               f"({', '.join(report.members_done) or 'none'}), {moved} move(s), {report.seconds:.1f}s")

@@ -20,9 +20,8 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from harness.lab_stacks import change_counts
 from ops import entry
-from toolchain.pulumi_cli import ROOT, STATE_DIR, PulumiCli, PulumiError
+from toolchain.pulumi_cli import ROOT, STATE_DIR, PulumiCli, PulumiError, change_counts
 
 DYNAMIC = "pulumi-python:dynamic:Resource"
 # the dynamic providers whose objects the native provider now manages (module names inside the pickle)

@@ -4,8 +4,9 @@ way can be finished from any machine (`ops.maintenance --return-home`)."""
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pylxd
@@ -14,6 +15,8 @@ from cluster.facts import ORIGIN_KEY
 from cluster.retry import with_retries
 from cluster.steps import ensure_moved
 from ops.moves import Move
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -30,18 +33,18 @@ def set_origin(client: pylxd.Client, instance: str, member: str | None) -> None:
 
 
 def execute_moves(client: pylxd.Client, moves: Sequence[Move], *, record_origin: bool = False,
-                  clear_origin: bool = False, say: Callable[[str], None] = print) -> list[MoveResult]:
+                  clear_origin: bool = False) -> list[MoveResult]:
     """Each move in order; the first failure propagates (later moves are not attempted)."""
     results = []
     for move in moves:
         started = time.monotonic()
         if record_origin:
             set_origin(client, move.instance, move.source)
-        moved = ensure_moved(client, move.instance, move.target, say=say)
+        moved = ensure_moved(client, move.instance, move.target)
         if clear_origin:
             set_origin(client, move.instance, None)
         seconds = time.monotonic() - started
-        say(f"  moved {move.instance} {move.source} -> {move.target} in {seconds:.1f}s" if moved
-            else f"  {move.instance} already on {move.target}: nothing to do")
+        log.info(f"  moved {move.instance} {move.source} -> {move.target} in {seconds:.1f}s" if moved
+                 else f"  {move.instance} already on {move.target}: nothing to do")
         results.append(MoveResult(move, seconds, moved))
     return results

@@ -5,9 +5,9 @@ Exit 0 when done (or nothing to do), 2 on bad arguments or config."""
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
-from collections.abc import Callable
 
 import pylxd
 
@@ -21,6 +21,8 @@ from ops.rebalance_plan import plan_rebalance
 from ops.workloads import ClusterSnapshot, Scope, read_snapshot
 from toolchain.pulumi_cli import ROOT, PulumiCli
 
+log = logging.getLogger(__name__)
+
 
 def describe(snapshot: ClusterSnapshot) -> str:
     online = online_names(snapshot.members)
@@ -31,27 +33,27 @@ def describe(snapshot: ClusterSnapshot) -> str:
             f"anti-affinity violations {violations(snapshot.workloads, placement, online)}")
 
 
-def rebalance(client: pylxd.Client, scope: Scope, dry_run: bool, max_moves: int | None = None,
-              say: Callable[[str], None] = print) -> tuple[list[Move], list[MoveResult]]:
+def rebalance(client: pylxd.Client, scope: Scope, dry_run: bool,
+              max_moves: int | None = None) -> tuple[list[Move], list[MoveResult]]:
     """The plan, and what was done (nothing on a dry run)."""
     snapshot = read_snapshot(client, scope)
-    say(f"before: {describe(snapshot)}; scope: {scope.describe()} ({len(snapshot.in_scope())} movable)")
+    log.info(f"before: {describe(snapshot)}; scope: {scope.describe()} ({len(snapshot.in_scope())} movable)")
     moves = plan_rebalance(snapshot.members, snapshot.workloads, max_moves)
     for move in moves:
-        say(("would " if dry_run else "") + move.describe())
+        log.info(("would " if dry_run else "") + move.describe())
     if not moves:
-        say("nothing to move: no single move restores anti-affinity or evens out the members")
+        log.info("nothing to move: no single move restores anti-affinity or evens out the members")
     if dry_run or not moves:
         return moves, []
-    results = execute_moves(client, moves, say=say)
-    say(f"after: {describe(read_snapshot(client, scope))}")
+    results = execute_moves(client, moves)
+    log.info(f"after: {describe(read_snapshot(client, scope))}")
     return moves, results
 
 
 def refresh_stack(stack: str) -> None:
     """Moves change where containers live; a refresh records it in the stack's state (instances
     implement `read`), so the next `pulumi up` and its outputs see the cluster as it is."""
-    print(f"pulumi refresh --stack {stack} (record the new members in the state)")
+    log.info(f"pulumi refresh --stack {stack} (record the new members in the state)")
     PulumiCli(ROOT, stack).run("refresh", "--yes", "--skip-preview")
 
 

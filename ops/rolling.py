@@ -10,6 +10,7 @@ elects a new leader once rather than after every member.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from ops.host_requirements import SysctlReader, check_requirements
 from ops.move_exec import MoveResult, execute_moves, set_origin
 from ops.services import Service
 from ops.workloads import ClusterSnapshot, Scope, read_snapshot
+
+log = logging.getLogger(__name__)
 
 LXD_STATE_TIMEOUT_S = 600
 
@@ -75,10 +78,9 @@ def member_order(snapshot: ClusterSnapshot, requested: Sequence[str] | None) -> 
 
 
 class Roll:
-    def __init__(self, client: pylxd.Client, options: Options, say: Callable[[str], None] = print) -> None:
+    def __init__(self, client: pylxd.Client, options: Options) -> None:
         self.client = client
         self.options = options
-        self.say = say
         self.report = Report()
 
     # --- gates -------------------------------------------------------------------------------
@@ -90,7 +92,7 @@ class Roll:
 
     def _gate(self, member: str, label: str, checks: Sequence[HealthCheck]) -> None:
         result = wait_healthy(checks, timeout_s=self.options.gate_timeout_s)
-        self.say(f"[{member}] gate {label}: {result.summary()}")
+        log.info(f"[{member}] gate {label}: {result.summary()}")
         if not result.ok:
             raise GateFailed(f"{member}: gate {label}: " + "; ".join(result.failures()))
 
@@ -103,8 +105,7 @@ class Roll:
         accepted = ("Online", "Evacuated") if evacuated else ("Online",)
 
         def status() -> CheckResult:
-            members = self.client.api.cluster.members.get(params={"recursion": "1"}).json()["metadata"]
-            state = next((m.get("status") for m in members if m["server_name"] == member), "missing")
+            state = member_statuses(self.client).get(member, "missing")
             return CheckResult(state in accepted, f"{member} is {state}")
 
         self._gate(member, "member back", [FunctionCheck(f"{member} status", _tolerant(status))])
@@ -112,7 +113,7 @@ class Roll:
     # --- steps -------------------------------------------------------------------------------
     def _lxd_state(self, member: str, action: str) -> None:
         """LXD's evacuate/restore; a retry first reads the member (already evacuated/restored -> done)."""
-        self.say(f"[{member}] LXD {action}")
+        log.info(f"[{member}] LXD {action}")
         wanted = {"evacuate": "Evacuated", "restore": "Online"}[action]
 
         def attempt() -> None:
@@ -125,14 +126,14 @@ class Roll:
 
     def _host_step(self, member: str, address: str) -> None:
         if not self.options.host_step:
-            self.say(f"[{member}] host step: none configured")
+            log.info(f"[{member}] host step: none configured")
             return
         argv = render(self.options.host_step, member=member, address=address)
-        self.say(f"[{member}] host step: {' '.join(argv)}")
+        log.info(f"[{member}] host step: {' '.join(argv)}")
         started = time.monotonic()
         result = run(argv, self.options.host_step_timeout_s)
         tail = result.output.splitlines()[-3:]
-        self.say(f"[{member}] host step exited {result.returncode} after {time.monotonic() - started:.1f}s"
+        log.info(f"[{member}] host step exited {result.returncode} after {time.monotonic() - started:.1f}s"
                  + (": " + " | ".join(tail) if tail else ""))
         if result.returncode != 0:
             raise GateFailed(f"{member}: host step failed (exit {result.returncode}): {' | '.join(tail)}")
@@ -142,7 +143,7 @@ class Roll:
         if not required or self.options.sysctl_reader is None:
             return
         report = check_requirements(required, {member: address}, self.options.sysctl_reader)
-        self.say(f"[{member}] host requirements: " + ("OK" if report.ok else "; ".join(report.lines())))
+        log.info(f"[{member}] host requirements: " + ("OK" if report.ok else "; ".join(report.lines())))
         if not report.ok:
             raise GateFailed("; ".join(report.lines()))
 
@@ -153,8 +154,8 @@ class Roll:
         snapshot = read_snapshot(self.client, self.options.scope)
         moves = plan_evacuation(snapshot.members, snapshot.workloads, member)
         for move in moves:
-            self.say(f"[{member}] evacuate: {move.describe()}")
-        self.report.moves += execute_moves(self.client, moves, record_origin=True, say=self.say)
+            log.info(f"[{member}] evacuate: {move.describe()}")
+        self.report.moves += execute_moves(self.client, moves, record_origin=True)
         evacuated = self.options.marks_evacuated()
         if evacuated:
             self._lxd_state(member, "evacuate")
@@ -167,21 +168,21 @@ class Roll:
         snapshot = read_snapshot(self.client, self.options.scope)
         back = plan_return(snapshot.members, snapshot.workloads, member)
         for move in back:
-            self.say(f"[{member}] restore: {move.describe()}")
-        self.report.moves += execute_moves(self.client, back, clear_origin=True, say=self.say)
+            log.info(f"[{member}] restore: {move.describe()}")
+        self.report.moves += execute_moves(self.client, back, clear_origin=True)
         for name in stale_origins(snapshot.workloads, member):
             set_origin(self.client, name, None)
         self._gate(member, "after", self._checks(expected_running))
         self.report.member_seconds[member] = time.monotonic() - started
         self.report.members_done.append(member)
-        self.say(f"[{member}] done in {self.report.member_seconds[member]:.1f}s")
+        log.info(f"[{member}] done in {self.report.member_seconds[member]:.1f}s")
 
     def run(self) -> Report:
         started = time.monotonic()
         snapshot = read_snapshot(self.client, self.options.scope)
         order = member_order(snapshot, self.options.members)
         expected_running = [w.name for w in snapshot.in_scope() if w.running]
-        self.say(f"maintenance of {len(order)} member(s) in order {', '.join(order)}; scope: "
+        log.info(f"maintenance of {len(order)} member(s) in order {', '.join(order)}; scope: "
                  f"{self.options.scope.describe()} ({len(snapshot.in_scope())}, {len(expected_running)} running)")
         if self.options.dry_run:
             self._dry_run(snapshot, order)
@@ -192,9 +193,9 @@ class Roll:
             except Exception as error:  # noqa: BLE001 - stop at the first failure and say where
                 self.report.ok = False
                 self.report.stopped_at = f"{error}"
-                self.say(f"STOPPED at {member}: {error}")
+                log.info(f"STOPPED at {member}: {error}")
                 if self.report.moves:
-                    self.say("instances evacuated so far carry user.lxdha.origin; once the cause is fixed, "
+                    log.info("instances evacuated so far carry user.lxdha.origin; once the cause is fixed, "
                              "`python -m ops.maintenance --stack <stack> --return-home` moves them back")
                 break
         self.report.seconds = time.monotonic() - started
@@ -204,19 +205,18 @@ class Roll:
         checks = ", ".join(c.name for c in self._checks([])) or "none"
         for member in order:
             address = snapshot.member_info[member].address
-            self.say(f"[{member}] gate before: {checks}")
+            log.info(f"[{member}] gate before: {checks}")
             moves = plan_evacuation(snapshot.members, snapshot.workloads, member)
             for move in moves:
-                self.say(f"[{member}] evacuate: {move.describe()}")
+                log.info(f"[{member}] evacuate: {move.describe()}")
             for workload in staying(snapshot.workloads, member):
-                self.say(f"[{member}] stays (outside the scope): {workload.name}")
+                log.info(f"[{member}] stays (outside the scope): {workload.name}")
             if self.options.marks_evacuated():
-                self.say(f"[{member}] LXD evacuate (stops what is left), then restore after the host step")
+                log.info(f"[{member}] LXD evacuate (stops what is left), then restore after the host step")
             step = " ".join(render(self.options.host_step, member=member, address=address)) \
                 if self.options.host_step else "none configured"
-            self.say(f"[{member}] host step: {step}")
-            self.say(f"[{member}] wait ONLINE, host requirements, move back {len(moves)} instance(s), gate after")
-        self.say("dry run: nothing was changed")
+            log.info(f"[{member}] host step: {step}")
+            log.info(f"[{member}] wait ONLINE, host requirements, move back {len(moves)} instance(s), gate after")
 
 
 def _tolerant(read: Callable[[], CheckResult]) -> Callable[[], CheckResult]:
@@ -228,15 +228,15 @@ def _tolerant(read: Callable[[], CheckResult]) -> Callable[[], CheckResult]:
     return call
 
 
-def return_home(client: pylxd.Client, scope: Scope, say: Callable[[str], None] = print) -> list[MoveResult]:
+def return_home(client: pylxd.Client, scope: Scope) -> list[MoveResult]:
     """Moves every instance recorded as evacuated back to its ONLINE origin (recovery after a stop)."""
     snapshot = read_snapshot(client, scope)
     results = []
     for member in sorted(snapshot.member_info):
         back = plan_return(snapshot.members, snapshot.workloads, member)
         for move in back:
-            say(f"[{member}] restore: {move.describe()}")
-        results += execute_moves(client, back, clear_origin=True, say=say)
+            log.info(f"[{member}] restore: {move.describe()}")
+        results += execute_moves(client, back, clear_origin=True)
         for name in stale_origins(snapshot.workloads, member):
             set_origin(client, name, None)
     return results

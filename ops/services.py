@@ -19,8 +19,8 @@ from cluster.operations import execute
 from components.registry_config import registry_settings
 from ops.health import CheckResult, HealthCheck, HttpCheck
 from ops.host_requirements import SysctlRequirement
-from ops.stack_config import StackConfig, endpoint_from_stack
 from toolchain.pulumi_cli import ROOT
+from toolchain.stack_config import StackConfig, endpoint_from_stack
 
 
 @dataclass(frozen=True)

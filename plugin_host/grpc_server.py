@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import grpc
 import grpc.aio
 
+from cluster import logs
 from cluster.errors import user_message
 
 # The engine sends whole resource states (an instance's config, a baked image's plan) in one message;
@@ -78,6 +79,8 @@ async def _serve(register: Callable[[grpc.aio.Server], None], max_workers: int) 
 
 
 def serve(register: Callable[[grpc.aio.Server], None], max_workers: int) -> None:
-    """Serves the servicer `register` adds until the engine stops the plugin."""
+    """Serves the servicer `register` adds until the engine stops the plugin; progress goes to stderr,
+    which the engine shows."""
+    logs.setup()
     with contextlib.suppress(KeyboardInterrupt):  # a SIGINT before the handlers are in place
         asyncio.run(_serve(register, max_workers))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -21,6 +22,8 @@ from typing import Any
 import yaml
 
 from cluster.private_dirs import private_dir
+
+log = logging.getLogger(__name__)
 
 PLAYBOOK_TIMEOUT_S = 900
 # Mitogen keeps one Python interpreter per host for the whole run instead of starting one per task:
@@ -207,6 +210,5 @@ def _echo(event: dict[str, Any]) -> bool:
     data = event.get("event_data", {})
     if kind in ("runner_on_ok", "runner_on_failed", "runner_on_unreachable", "runner_on_skipped"):
         changed = " (changed)" if data.get("res", {}).get("changed") else ""
-        print(f"[{data.get('host')}] ansible {kind.removeprefix('runner_on_')}: {data.get('task')}{changed}",
-              file=sys.stderr, flush=True)
+        log.info("[%s] ansible %s: %s%s", data.get("host"), kind.removeprefix("runner_on_"), data.get("task"), changed)
     return True

@@ -5,27 +5,24 @@ never baked twice and a bake cut short is continued rather than repeated: every 
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
+import logging
 from typing import Any
 
 import pylxd
 
 from cluster.facts import MANAGED_KEY, OWNER_KEY, read_instances
-from cluster.images import delete_if_unused, read_aliases
+from cluster.images import delete_if_unused, read_aliases, read_images
 from cluster.operations import post_and_wait
 from cluster.retry import with_retries
 from cluster.steps import ensure_created, ensure_deleted, ensure_running, ensure_stopped, wait_for_ipv4
 from provisioners.bootstrap import run_plan
 from provisioners.bootstrap_plan import Step
 
+log = logging.getLogger(__name__)
+
 BAKE_PROPERTY = "user.lxdha.bake"  # the plan's hash, on every image we bake
 OWNER_PROPERTY = "user.lxdha.stack"  # the stack that baked it
 PUBLISH_TIMEOUT_S = 900
-
-
-def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 # A baked image is stored as a plain tarball: on `dir` storage every create unpacks the image, and during a
@@ -41,8 +38,7 @@ def builder_name(plan_hash: str) -> str:
 
 def find_baked(client: pylxd.Client, plan_hash: str) -> str | None:
     """The fingerprint of an image already baked from this plan, if there is one."""
-    images = with_retries(lambda: client.api.images.get(params={"recursion": "1"}).json()["metadata"],
-                          "read images")
+    images = read_images(client)
     return next((i["fingerprint"] for i in images if (i.get("properties") or {}).get(BAKE_PROPERTY) == plan_hash), None)
 
 
@@ -57,7 +53,7 @@ def publish(client: pylxd.Client, builder: str, plan_hash: str, owner: str, desc
                 "compression_algorithm": PUBLISH_COMPRESSION,
                 "properties": {BAKE_PROPERTY: plan_hash, OWNER_PROPERTY: owner, "description": description}}
         metadata = post_and_wait(client, client.api.images, body, PUBLISH_TIMEOUT_S, f"publish {builder}")
-        fingerprint = (metadata.get("metadata") or {}).get("fingerprint")
+        fingerprint = metadata.get("fingerprint")
         if not fingerprint:
             raise RuntimeError(f"publishing {builder} finished without a fingerprint")
         return fingerprint
@@ -66,7 +62,7 @@ def publish(client: pylxd.Client, builder: str, plan_hash: str, owner: str, desc
 
 
 def bake(client: pylxd.Client, source_alias: str, steps: list[Step], plan_hash: str, owner: str,
-         description: str, say: Callable[[str], None] = _say) -> tuple[str, bool]:
+         description: str) -> tuple[str, bool]:
     """(fingerprint, baked now?): the image for this plan, baking it if it does not exist yet."""
     existing = find_baked(client, plan_hash)
     if existing:
@@ -76,12 +72,12 @@ def bake(client: pylxd.Client, source_alias: str, steps: list[Step], plan_hash: 
     body: dict[str, Any] = {"name": builder, "type": "container", "profiles": ["default"],
                             "source": {"type": "image", "alias": source_alias},
                             "config": {MANAGED_KEY: "true", OWNER_KEY: owner}}
-    say(f"baking {description} in {builder}")
+    log.info("baking %s in %s", description, builder)
     ensure_created(client, body, None, owner)
     try:
         ensure_running(client, builder)
         wait_for_ipv4(client, builder)  # the package steps reach the mirror
-        run_plan(client, builder, steps, report=say)
+        run_plan(client, builder, steps)
         ensure_stopped(client, builder)
         fingerprint = publish(client, builder, plan_hash, owner, description)
     finally:
@@ -91,8 +87,7 @@ def bake(client: pylxd.Client, source_alias: str, steps: list[Step], plan_hash: 
 
 def sweep(client: pylxd.Client, owner: str) -> list[str]:
     """Deletes the images `owner` baked that no alias points at and no instance was made from."""
-    images = with_retries(lambda: client.api.images.get(params={"recursion": "1"}).json()["metadata"],
-                          "read images")
+    images = read_images(client)
     aliased = {a["target"] for a in read_aliases(client)}
     used = {i.config.get("volatile.base_image") for i in read_instances(client)}
     removed = []

@@ -11,7 +11,7 @@ cluster (a re-created cluster) makes `refresh` forget it, so the next up places 
 
 from __future__ import annotations
 
-import sys
+import logging
 from typing import Any
 
 import pulumi
@@ -25,6 +25,8 @@ from cluster.retry import with_retries
 from provisioners.dynamic_support import ClusterProvider
 from provisioners.placement import choose_member, members_for_placement, with_reservations
 from provisioners.reservations import ReservationBook
+
+log = logging.getLogger(__name__)
 
 
 def group_problems(members: list[str], props: dict[str, Any]) -> list[tuple[str, str]]:
@@ -75,7 +77,7 @@ class PlacementProvider(ClusterProvider):
                 placement = choose_member(with_reservations(members_for_placement(members, instances), pending),
                                           group=props.get("group"), pinned=props.get("pinned_member"))
                 book.reserve(name, placement.member, props.get("group"))
-        print(f"placing {name} on {placement.member}: {placement.reason}", file=sys.stderr, flush=True)
+        log.info("placing %s on %s: %s", name, placement.member, placement.reason)
         return placement.member
 
     def create(self, props: dict[str, Any]) -> CreateResult:

@@ -156,7 +156,7 @@ def _mirror_url(args: argparse.Namespace) -> str:
     if args.mirror_url:
         return args.mirror_url
     from cluster.errors import ConfigError
-    from ops.stack_config import read_stack_config
+    from toolchain.stack_config import read_stack_config
 
     try:
         mirror = read_stack_config(args.stack).get("lxdha:mirror") or {}

@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 from bench.migration import report
+from cluster import logs
 
 HERE = Path(__file__).resolve().parent.parent
 
@@ -28,6 +29,7 @@ def _interrupt(_signum: int, _frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    logs.setup()
     parser = argparse.ArgumentParser(prog="python -m bench.migration", description=__doc__)
     parser.add_argument("--old-commit", default=None, help="the pre-native-provider commit (default ceb7797)")
     parser.add_argument("--out", type=Path, default=HERE / "results", help=f"{report.RESULT_FILE} goes here")

@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cluster.operations import execute
 from harness.registry_client import Image, Skopeo
-from lab.testing import execute
 
 SERVICES = ("docker-registry", "keepalived")
 # init's start time (clock ticks since boot, field 22 of /proc/1/stat) and each service's last start
@@ -36,7 +36,7 @@ class ReplicaFacts:
 def read_replica(client: Any, name: str) -> ReplicaFacts:
     record = client.api.instances[name].get().json()["metadata"]
     state = client.api.instances[name].state.get().json()["metadata"]
-    inside = execute(client, name, ["sh", "-c", INSIDE], timeout=30).stdout.split()
+    inside = execute(client, name, ["sh", "-c", INSIDE], timeout_s=30).stdout.split()
     return ReplicaFacts(
         name=name, uuid=(record.get("config") or {}).get("volatile.uuid", ""), created_at=record.get("created_at", ""),
         location=record.get("location", ""), status=record.get("status", ""),

@@ -5,8 +5,8 @@ the stack is destroyed with this code. Every figure lands in one result document
 from __future__ import annotations
 
 import json
+import logging
 import shutil
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,14 +19,17 @@ from bench.migration.checkouts import DESTROY, OLD_COMMIT, UP, Checkout, old_che
 from bench.migration.observe import compare, facts_json, push_samples, read_replica
 from cluster.facts import read_instances
 from cluster.images import delete_if_unused, read_alias, remove_alias
+from cluster.polling import wait_until
 from cluster.steps import ensure_deleted
 from harness.lab_secrets import TLS_CERT, ensure_all, registry_login
-from harness.lab_stacks import change_counts, registry_overrides, stack_config
-from harness.pull_loop import PullLoop
+from harness.lab_stacks import registry_overrides, stack_config
+from harness.pull_loop import PullLoop, pull_with_retry
 from harness.registry_client import RegistryAccess, Skopeo, pull_error
 from harness.vip_probe import probing
 from lab.info import LabInfo
-from toolchain.pulumi_cli import ROOT, STATE_DIR, PulumiCli
+from toolchain.pulumi_cli import ROOT, STATE_DIR, PulumiCli, change_counts
+
+log = logging.getLogger(__name__)
 
 STACK = "bench-migration"
 PREFIX, VIP, VRID, S3_ROOT = "bnmig", "10.91.0.243", 83, "/bench-migration"
@@ -36,10 +39,6 @@ VIP_READY_S = 120
 PULL_INTERVAL_S = 0.2
 PULL_LOOP_MAX_S = 1800  # the pull loop never outlives this, even if the scenario forgets to stop it
 PULL_JOIN_S = 300
-
-
-def say(line: str) -> None:
-    print(f"[migration] {line}", file=sys.stderr, flush=True)
 
 
 class Clock:
@@ -54,7 +53,7 @@ class Clock:
             return action()
         finally:
             self.phases[name] = round(time.monotonic() - started, 1)
-            say(f"{name}: {self.phases[name]}s")
+            log.info(f"{name}: {self.phases[name]}s")
 
 
 def stack_file_text(lab: LabInfo, ansible_dir: Path) -> str:
@@ -70,16 +69,9 @@ def wait_vip(timeout_s: float = VIP_READY_S) -> None:
     """Until the registry answers on the VIP (401: alive, asks for credentials)."""
     session = requests.Session()
     session.trust_env = False
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            if session.get(f"https://{VIP}:5000/v2/", verify=str(TLS_CERT), timeout=2).status_code == 401:
-                return
-        except requests.RequestException:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the registry VIP {VIP} did not answer within {timeout_s:.0f}s")
-        time.sleep(1)
+    wait_until(lambda: session.get(f"https://{VIP}:5000/v2/", verify=str(TLS_CERT), timeout=2).status_code == 401,
+               timeout_s=timeout_s, poll_s=1, what=f"the registry answering on its VIP {VIP}",
+               not_yet=(requests.RequestException,))
 
 
 def alias_target(client: Any, alias: str) -> str | None:
@@ -106,7 +98,7 @@ def run(work: Path, lab: LabInfo, commit: str | None = None) -> dict[str, Any]:
             _migrate_under_load(document, clock, lab, old, new, work, ansible_dir)
         except Exception as error:  # noqa: BLE001 - recorded: the report says what failed, clean-up follows
             document["error"] = f"{type(error).__name__}: {error}"
-            say(f"FAILED: {error}")
+            log.info(f"FAILED: {error}")
         finally:
             try:
                 document["destroyed_with"] = clock.timed("destroy", lambda: _destroy(old, new))
@@ -151,7 +143,7 @@ def _migrate_under_load(document: dict[str, Any], clock: Clock, lab: LabInfo, ol
     document["pushed"] = [f"{p.repository}:{p.tag}@{p.digest}" for p in pushed]
     before = {name: read_replica(client, name) for name in replicas}
     image_before = alias_target(client, IMAGE_ALIAS)
-    say(f"replicas before: {json.dumps(facts_json(before))}")
+    log.info(f"replicas before: {json.dumps(facts_json(before))}")
     with probing(f"https://{VIP}:5000/v2/", TLS_CERT.read_text()) as probe, \
             PullLoop(pushed, lambda image: pull_error(skopeo, image, work / "pulled"), interval_s=PULL_INTERVAL_S,
                      max_s=PULL_LOOP_MAX_S, join_s=PULL_JOIN_S) as loop:
@@ -171,7 +163,9 @@ def _migrate_under_load(document: dict[str, Any], clock: Clock, lab: LabInfo, ol
     document["replicas"] = {"before": facts_json(before), "after": facts_json(after)}
     document["containers"] = compare(before, after)
     document["image"] = {"alias": IMAGE_ALIAS, "before": image_before, "after": alias_target(client, IMAGE_ALIAS)}
-    unpullable = [f"{p.repository}:{p.tag}" for p in pushed if pull_error(skopeo, p, work / "verify") is not None]
+    unpullable = [f"{p.repository}:{p.tag}" for p in pushed
+                  if pull_with_retry(lambda one: pull_error(skopeo, one, work / "verify"), p, clock_zero=0.0).outcome
+                  == "failed"]
     document["pulled_after"] = {"pushed": len(pushed), "unpullable": unpullable}
     document["backup_kept_under"] = str(STATE_DIR / "backups")
     document["status"] = "measured"
@@ -189,12 +183,12 @@ def _destroy(old: Checkout, new: Checkout) -> str:
     try:
         cli.destroy()
     except Exception as error:  # noqa: BLE001 - then the old code; what neither removes is swept
-        say(f"destroy with the new code failed ({str(error)[-600:]}); trying the old code")
+        log.info(f"destroy with the new code failed ({str(error)[-600:]}); trying the old code")
         try:
             old.driver(DESTROY, STACK)
             return "old code (the migration did not complete)"
         except Exception as again:  # noqa: BLE001
-            say(f"destroy with the old code failed too ({str(again)[-600:]}); sweeping")
+            log.info(f"destroy with the old code failed too ({str(again)[-600:]}); sweeping")
             outcome = "neither (swept)"
     cli.run("stack", "rm", "--yes", "--force", check=False)
     return outcome
@@ -214,5 +208,5 @@ def sweep(lab: LabInfo) -> list[str]:
         remove_alias(client, IMAGE_ALIAS, owner)
         delete_if_unused(client, alias["target"])
     if left:
-        say(f"left behind, now deleted: {', '.join(left)}")
+        log.info(f"left behind, now deleted: {', '.join(left)}")
     return left

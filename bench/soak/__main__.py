@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import shlex
 import signal
@@ -23,17 +24,16 @@ from bench.soak.faults import KINDS
 from bench.soak.plot import soak_plot
 from bench.soak.report import merge, render_section, replace_section, write_json
 from bench.soak.session import SoakSettings, run_soak
+from cluster import logs
 from lab.config import LabConfig
 from lab.info import read_info
 from lab.lease import lab_session
 from lab.proc import LabError
 from toolchain.pulumi_cli import STATE_DIR
 
+log = logging.getLogger(__name__)
+
 HERE = Path(__file__).resolve().parent.parent
-
-
-def say(message: str) -> None:
-    print(f"[soak {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -76,12 +76,13 @@ def _outputs(document: dict[str, Any], args: argparse.Namespace) -> int:
     soak_plot(document, png)
     old = args.table.read_text() if args.table.exists() else "# Benchmarks\n"
     args.table.write_text(replace_section(old, render_section(document, args.table, args.out, png)))
-    say(f"wrote {args.out}, {png} and the soak section of {args.table}")
+    log.info(f"wrote {args.out}, {png} and the soak section of {args.table}")
     print(json.dumps(document["summary"], indent=2))
     return 0 if document["summary"]["target_met"] else 1
 
 
 def main(argv: list[str] | None = None) -> int:
+    logs.setup()
     args = parse_args(argv)
     if args.from_json:
         return _outputs(merge([json.loads(path.read_text()) for path in args.from_json]), args)
@@ -97,10 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     log_dir = STATE_DIR / "soak" / time.strftime("%Y%m%d-%H%M%S")
     settings = SoakSettings(args.rolls, args.first_roll, args.faults, args.scope, args.images, args.gate_timeout_s,
                             log_dir)
-    say(f"{args.rolls} roll(s) from roll {args.first_roll}, faults {', '.join(args.faults)}; logs in {log_dir}")
+    log.info(f"{args.rolls} roll(s) from roll {args.first_roll}, faults {', '.join(args.faults)}; logs in {log_dir}")
     try:
         with lab_session(config.cache_dir, "make soak"):
-            session = run_soak(settings, say)
+            session = run_soak(settings)
     except LabError as error:
         print(f"bench.soak: {error}", file=sys.stderr)
         return 2

@@ -15,6 +15,7 @@ roll ends; `undo_all` repairs the lab after an interruption.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -22,12 +23,15 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from cluster.polling import holds_within
 from cluster.steps import move_copy_name
 from lab import faults as lab_faults
-from lab.cluster import cluster_members
+from lab.cluster import members_seen
 from lab.config import LabConfig
 from lab.members import lxd_alive
 from lab.proc import LabError, ProcessTable
+
+log = logging.getLogger(__name__)
 
 KINDS = ("restart-during-move", "leader-kill", "cut-heal")
 MOVES_PER_ROLL = 4  # 2 replicas on 3 members: each replica's member is evacuated and restored
@@ -77,13 +81,7 @@ class LabActions:
         self.config = config
 
     def leader(self) -> str | None:
-        for via in self.config.members:
-            try:
-                members = cluster_members(self.config, via)
-            except LabError:
-                continue
-            return next((name for name, m in members.items() if "database-leader" in (m.get("roles") or [])), None)
-        return None
+        return next((m.name for m in members_seen(self.config) or () if m.leader), None)
 
     def status(self, member: str) -> str | None:
         return lab_faults.member_status(self.config, member)
@@ -113,7 +111,7 @@ class LabActions:
         return [m.name for m in self.config.members]
 
 
-def undo_all(actions: LabActions, say: Callable[[str], None]) -> list[str]:
+def undo_all(actions: LabActions) -> list[str]:
     """Heals every cut member and starts every dead daemon; returns what it had to repair."""
     repaired = []
     for member in actions.members():
@@ -126,16 +124,15 @@ def undo_all(actions: LabActions, say: Callable[[str], None]) -> list[str]:
     for member in actions.members():
         actions.wait_status(member, "Online", timeout=180)
     if repaired:
-        say(f"faults undone: {', '.join(repaired)}")
+        log.info(f"faults undone: {', '.join(repaired)}")
     return repaired
 
 
 class RollFault:
     """Watches one roll's lines (`hook`), fires the planned fault once, undoes it before the next host step."""
 
-    def __init__(self, plan: FaultPlan, actions: LabActions, read: Callable[[str], dict[str, Any] | None],
-                 say: Callable[[str], None]) -> None:
-        self.plan, self.actions, self.read, self.say = plan, actions, read, say
+    def __init__(self, plan: FaultPlan, actions: LabActions, read: Callable[[str], dict[str, Any] | None]) -> None:
+        self.plan, self.actions, self.read = plan, actions, read
         self.record = FaultRecord(plan.kind, plan.move_index)
         self._moves_seen = 0
         self._thread: threading.Thread | None = None
@@ -163,11 +160,11 @@ class RollFault:
         self._thread.join(timeout=FAULT_BOUND_S)
         if self._thread.is_alive():
             self.record.error = (self.record.error or "") + f"; not undone within {FAULT_BOUND_S:.0f}s"
-            self._step(f"forced undo: {', '.join(undo_all(self.actions, self.say)) or 'nothing to repair'}")
+            self._step(f"forced undo: {', '.join(undo_all(self.actions)) or 'nothing to repair'}")
 
     def _step(self, text: str) -> None:
         self.record.steps.append(f"{self._now()}s {text}")
-        self.say(f"[soak fault] {text}")
+        log.info(f"[soak fault] {text}")
 
     def _inject(self, move: dict[str, str], line: str) -> None:
         self._wait_copying(move["instance"])
@@ -178,23 +175,22 @@ class RollFault:
         except Exception as error:  # noqa: BLE001 - recorded; undo_all repairs the lab afterwards
             self.record.error = f"{type(error).__name__}: {error}"
             self._step(f"fault step failed: {self.record.error}; repairing")
-            undo_all(self.actions, self.say)
+            undo_all(self.actions)
         self.record.undone_at_s = self._now()
 
     def _wait_copying(self, instance: str) -> None:
         """Fires in the middle of the migration: once LXD's copy of the instance (`lxd-move-of-<uuid>`,
         made on the target before the original is deleted) exists; at the latest after COPY_WAIT_S."""
-        deadline = time.monotonic() + COPY_WAIT_S
-        copy_name: str | None = None
-        while time.monotonic() < deadline:
-            try:
-                if copy_name is None:
-                    copy_name = move_copy_name(self.read(instance) or {})
-                elif self.read(copy_name) is not None:
-                    return
-            except Exception:  # noqa: BLE001 - unreadable for a moment: keep watching until the bound
-                pass
-            time.sleep(0.2)
+        copy_name: list[str] = []
+
+        def copying() -> bool:
+            if not copy_name:
+                copy_name.extend(filter(None, [move_copy_name(self.read(instance) or {})]))
+                return False
+            return self.read(copy_name[0]) is not None
+
+        # unreadable for a moment: keep watching until the bound
+        holds_within(copying, timeout_s=COPY_WAIT_S, poll_s=0.2, not_yet=(Exception,))
 
     def _restart(self, move: dict[str, str]) -> None:
         member = self.record.member = move[self.plan.side]

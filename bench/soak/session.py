@@ -8,15 +8,16 @@ and every member healed and running, then the stack is destroyed and removed (ha
 from __future__ import annotations
 
 import contextlib
-import sys
+import logging
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from bench.soak.faults import FaultPlan, LabActions, RollFault, undo_all
+from cluster import logs
 from cluster.connection import lxd_client
 from cluster.facts import read_instance, read_instances
 from cluster.operations import execute
@@ -24,16 +25,18 @@ from cluster.retry import with_retries
 from cluster.steps import ensure_deleted, ensure_running
 from harness.lab_secrets import TLS_CERT, ensure_all, registry_login
 from harness.lab_stacks import lab_stack, registry_overrides
-from harness.pull_loop import PullLoop
+from harness.pull_loop import PullLoop, pull_with_retry
 from harness.registry_client import Image, RegistryAccess, Skopeo, pull_error
 from harness.vip_probe import VipProbe
 from lab.config import LabConfig
 from lab.info import LabInfo
 from ops.rolling import Options, Report, Roll, return_home
 from ops.services import Service, registry_service
-from ops.stack_config import endpoint_from_stack, read_stack_config
 from ops.workloads import Scope
 from toolchain.pulumi_cli import PulumiCli, PulumiError
+from toolchain.stack_config import endpoint_from_stack, read_stack_config
+
+log = logging.getLogger(__name__)
 
 VIP, VRID, PREFIX = "10.91.0.247", 87, "soakreg"
 STACK = "bench-soak"
@@ -46,7 +49,6 @@ PULL_INTERVAL_S = 0.5
 PULL_LOOP_MAX_S = 4 * 3600  # the pull loop never outlives this, even if the soak forgets to stop it
 PULL_JOIN_S = 2 * 120 + 10  # at most one pull and its retry are in flight when it stops
 
-Say = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -63,29 +65,14 @@ class SoakSettings:
         return Scope(prefix=f"{PREFIX}-") if self.scope == "stack" else Scope()
 
 
-class _Tee:
-    """sys.stderr during a roll: what the cluster layer prints (retries) goes to the roll's log too."""
-
-    def __init__(self, log: TextIO, through: TextIO) -> None:
-        self.log, self.through = log, through
-
-    def write(self, text: str) -> int:
-        self.log.write(text)
-        return self.through.write(text)
-
-    def flush(self) -> None:
-        self.log.flush()
-        self.through.flush()
-
-
-def _push_images(skopeo: Skopeo, work: Path, count: int, say: Say) -> list[Image]:
+def _push_images(skopeo: Skopeo, work: Path, count: int) -> list[Image]:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     images = []
     for index in range(count):
         tag = f"{stamp}-{index}"
         digest = skopeo.push_sample(work / f"image-{index}", REPOSITORY, tag, f"soak image {tag} {time.time()}")
         images.append(Image(REPOSITORY, tag, digest))
-    say(f"pushed {count} image(s): {', '.join(f'{i.tag} {i.digest[:19]}' for i in images)}")
+    log.info(f"pushed {count} image(s): {', '.join(f'{i.tag} {i.digest[:19]}' for i in images)}")
     return images
 
 
@@ -98,22 +85,19 @@ def _roll_once(number: int, settings: SoakSettings, client: Any, lab: LabInfo, a
     plan = FaultPlan.for_roll(number, settings.kinds)
     log_path = settings.log_dir / f"roll-{number:02d}.log"
     reader = lab.lxd_client()  # the fault thread's own connection
-    with log_path.open("w") as log, contextlib.redirect_stderr(_Tee(log, sys.stderr)):
-        def say(line: str) -> None:
-            sys.stderr.write(f"[roll {number} {time.strftime('%H:%M:%S')}] {line}\n")
-            fault.hook(line)
-
-        fault = RollFault(plan, actions, lambda name: read_instance(reader, name), say)
-        say(f"fault plan: {plan.kind} at move {plan.move_index + 1}"
-            + (f" ({plan.side})" if plan.kind == "restart-during-move" else ""))
+    fault = RollFault(plan, actions, lambda name: read_instance(reader, name))
+    # the roll's lines go to the console and its own log; the fault injector acts on them as they come
+    with logs.also_to(logging.FileHandler(log_path, mode="w"), logs.Watcher(fault.hook)):
+        log.info(f"roll {number}: fault plan: {plan.kind} at move {plan.move_index + 1}"
+                 + (f" ({plan.side})" if plan.kind == "restart-during-move" else ""))
         options = Options(scope=settings.scope_of(), host_step=HOST_STEP, services=services,
                           gate_timeout_s=settings.gate_timeout_s)
         probe = VipProbe(f"https://{VIP}:5000/v2/", TLS_CERT.read_text(), max_s=ROLL_BOUND_S).start()
         try:
-            report = Roll(client, options, say=say).run()
+            report = Roll(client, options).run()
         except Exception as error:  # noqa: BLE001 - the roll's own reading of the cluster failed: a stopped roll
             report = Report(ok=False, stopped_at=f"before the first member: {type(error).__name__}: {error}")
-            say(f"STOPPED before the first member: {error}")
+            log.info(f"STOPPED before the first member: {error}")
         finally:
             fault.settle()
             gaps = probe.stop()
@@ -127,19 +111,19 @@ def _roll_once(number: int, settings: SoakSettings, client: Any, lab: LabInfo, a
             "log": log_path.name,
         }
         if not report.ok:
-            _keep_cluster_state(client, lab, settings.log_dir / f"roll-{number:02d}-state.txt", say)
-            entry["recovery"] = _recover(client, settings, actions, say)
+            _keep_cluster_state(client, lab, settings.log_dir / f"roll-{number:02d}-state.txt")
+            entry["recovery"] = _recover(client, settings, actions)
             healed = heal()
             if healed:
                 entry["recovery"] += f"; {healed}"
-                say(healed)
+                log.info(healed)
         entry["leftover_copies"] = _leftover_copies(client)
         if entry["leftover_copies"]:
-            say(f"left behind by an interrupted LXD move: {', '.join(entry['leftover_copies'])}")
+            log.info(f"left behind by an interrupted LXD move: {', '.join(entry['leftover_copies'])}")
     return entry
 
 
-def _keep_vrrp_logs(client: Any, log_dir: Path, say: Say) -> None:
+def _keep_vrrp_logs(client: Any, log_dir: Path) -> None:
     """Each replica's keepalived journal next to the roll logs: VIP gaps are read against its transitions."""
     for index in range(2):
         name = f"{PREFIX}-{index}"
@@ -148,7 +132,7 @@ def _keep_vrrp_logs(client: Any, log_dir: Path, say: Say) -> None:
                              timeout_s=60)
             (log_dir / f"keepalived-{name}.log").write_text(result.stdout)
         except Exception as error:  # noqa: BLE001 - evidence only; the soak's figures do not depend on it
-            say(f"could not read {name}'s keepalived journal: {type(error).__name__}: {error}")
+            log.info(f"could not read {name}'s keepalived journal: {type(error).__name__}: {error}")
 
 
 def _leftover_copies(client: Any) -> list[str]:
@@ -157,7 +141,7 @@ def _leftover_copies(client: Any) -> list[str]:
                   if i.name.startswith(MOVE_COPY_PREFIX) and (i.owner or "").endswith(f"/{STACK}"))
 
 
-def _keep_cluster_state(client: Any, lab: LabInfo, path: Path, say: Say) -> None:
+def _keep_cluster_state(client: Any, lab: LabInfo, path: Path) -> None:
     """What a stopped roll left, for finding its cause: every instance, each member's pool directory
     (an interrupted move can leave a volume on disk) and the end of each member's LXD log."""
     lines = []
@@ -174,7 +158,7 @@ def _keep_cluster_state(client: Any, lab: LabInfo, path: Path, say: Say) -> None
         tail = log.read_text(errors="replace").splitlines()[-150:] if log.exists() else []
         lines += [f"--- {member.name} lxd.log (last {len(tail)} lines)", *tail]
     path.write_text("\n".join(lines) + "\n")
-    say(f"cluster state kept in {path}")
+    log.info(f"cluster state kept in {path}")
 
 
 def missing_replicas(present: set[str], expected: Sequence[str]) -> list[str]:
@@ -183,11 +167,11 @@ def missing_replicas(present: set[str], expected: Sequence[str]) -> list[str]:
     return sorted(set(expected) - present)
 
 
-def _recover(client: Any, settings: SoakSettings, actions: LabActions, say: Say) -> str:
+def _recover(client: Any, settings: SoakSettings, actions: LabActions) -> str:
     """After a stopped roll: every member healed and ONLINE, evacuated containers moved home and running."""
     try:
-        repaired = undo_all(actions, say)
-        moved = return_home(client, settings.scope_of(), say=say)
+        repaired = undo_all(actions)
+        moved = return_home(client, settings.scope_of())
         stopped = sorted(i.name for i in with_retries(lambda: read_instances(client), "list instances")
                          if settings.scope_of().includes(i.name, dict(i.config)) and not i.running)
         for name in stopped:  # every replica ran when the soak began: one stopped roll must not stop the next
@@ -212,36 +196,34 @@ def _verify(skopeo: Skopeo, images: list[Image], work: Path) -> list[dict[str, A
     """Every image pushed before the soak, pulled once more (one retry, as the client does)."""
     checks = []
     for image in images:
-        error = pull_error(skopeo, image, work / "verify")
-        if error is not None:
-            time.sleep(1)
-            error = pull_error(skopeo, image, work / "verify")
-        checks.append({"tag": image.tag, "digest": image.digest, "pullable": error is None, "error": error or ""})
+        pull = pull_with_retry(lambda one: pull_error(skopeo, one, work / "verify"), image, clock_zero=0.0)
+        checks.append({"tag": image.tag, "digest": image.digest, "pullable": pull.outcome != "failed",
+                       "error": pull.error if pull.outcome == "failed" else ""})
     return checks
 
 
 @contextlib.contextmanager
-def _healed_on_exit(actions: LabActions, say: Say) -> Iterator[None]:
+def _healed_on_exit(actions: LabActions) -> Iterator[None]:
     try:
         yield
     finally:
         try:
-            undo_all(actions, say)
+            undo_all(actions)
         except Exception as error:  # noqa: BLE001 - say it; the stack is still destroyed afterwards
-            say(f"could not undo every fault: {type(error).__name__}: {error}")
+            log.info(f"could not undo every fault: {type(error).__name__}: {error}")
 
 
-def run_soak(settings: SoakSettings, say: Say) -> dict[str, Any]:
+def run_soak(settings: SoakSettings) -> dict[str, Any]:
     """The session's measurements as a JSON-ready document (rolls, pulls, images, clean-up)."""
     lab = LabInfo(LabConfig.resolve())
     actions = LabActions(lab.config)
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     document: dict[str, Any] = {"rolls": [], "images": [], "after": [], "pulls": [], "interrupted": False}
-    undo_all(actions, say)  # start from a healthy lab
+    undo_all(actions)  # start from a healthy lab
     ensure_all()
     overrides = registry_overrides(lab.data, prefix=PREFIX, vip=VIP, vrid=VRID, root_directory=ROOT_DIRECTORY)
     try:
-        with lab_stack(STACK.removeprefix("bench-"), overrides, prefix="bench") as cli, _healed_on_exit(actions, say), \
+        with lab_stack(STACK.removeprefix("bench-"), overrides, prefix="bench") as cli, _healed_on_exit(actions), \
                 tempfile.TemporaryDirectory(prefix="lxdha-soak-") as scratch:
             started = time.monotonic()
             summary = cli.up_summary()
@@ -249,23 +231,23 @@ def run_soak(settings: SoakSettings, say: Say) -> dict[str, Any]:
             if summary.get("result") != "succeeded":
                 document["error"] = f"pulumi up: {summary.get('result')}"
                 return document
-            say(f"stack {cli.stack} up in {document['up_s']}s")
-            _measure(settings, cli, Path(scratch), lab, actions, document, say)
+            log.info(f"stack {cli.stack} up in {document['up_s']}s")
+            _measure(settings, cli, Path(scratch), lab, actions, document)
     except KeyboardInterrupt:
         document["interrupted"] = True
-        say("interrupted: the stack was destroyed and every fault undone; writing the rolls measured so far")
+        log.info("interrupted: the stack was destroyed and every fault undone; writing the rolls measured so far")
     except PulumiError as error:
         document["error"] = "pulumi: " + " | ".join(str(error).strip().splitlines()[-6:])[-1500:]
     return document
 
 
 def _measure(settings: SoakSettings, cli: PulumiCli, work: Path, lab: LabInfo, actions: LabActions,
-             document: dict[str, Any], say: Say) -> None:
+             document: dict[str, Any]) -> None:
     """Images pushed, pull loop on, the rolls, then every image pulled once more (fills `document`)."""
     config = read_stack_config(cli.stack)
     user, password = registry_login()
     skopeo = Skopeo(RegistryAccess(f"{VIP}:5000", user, password, TLS_CERT.read_text()), work)
-    images = _push_images(skopeo, work, settings.images, say)
+    images = _push_images(skopeo, work, settings.images)
     document["images"] = [{"tag": i.tag, "digest": i.digest} for i in images]
     service = registry_service(config)
     with lxd_client(endpoint_from_stack(config)) as client:
@@ -289,7 +271,7 @@ def _measure(settings: SoakSettings, cli: PulumiCli, work: Path, lab: LabInfo, a
                 entry = _roll_once(number, settings, client, lab, actions, [service] if service else [],
                                    loop.started, heal)
                 document["rolls"].append(entry)
-                say(f"roll {number}: {'ok' if entry['ok'] else 'STOPPED: ' + str(entry['stopped_at'])} "
+                log.info(f"roll {number}: {'ok' if entry['ok'] else 'STOPPED: ' + str(entry['stopped_at'])} "
                     f"in {entry['seconds']}s; fault {entry['fault']['kind']} on {entry['fault']['member']}; "
                     f"longest VIP gap {entry['longest_gap_s']}s")
         finally:
@@ -300,6 +282,6 @@ def _measure(settings: SoakSettings, cli: PulumiCli, work: Path, lab: LabInfo, a
                 for name in _leftover_copies(client):  # the stack's destroy does not know them
                     ensure_deleted(client, name)
             except Exception as error:  # noqa: BLE001 - said; the lab's own teardown removes them too
-                say(f"could not remove leftover move copies: {type(error).__name__}: {error}")
-            _keep_vrrp_logs(client, settings.log_dir, say)
+                log.info(f"could not remove leftover move copies: {type(error).__name__}: {error}")
+            _keep_vrrp_logs(client, settings.log_dir)
     document["after"] = _verify(skopeo, images, work)

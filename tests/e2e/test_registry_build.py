@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 import requests
 import yaml
 
+from cluster.polling import wait_until
 from components.registry_config import DEFAULT_SERVER_VERSION
 from lab.pki import issue_self_signed
 from toolchain.conformance import run_suite
@@ -49,16 +49,11 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pa
         server = subprocess.Popen([str(built().path), "serve", str(work / "config.yml")], stdout=log, stderr=log,
                                   env={"PATH": "/usr/bin:/bin", "OTEL_TRACES_EXPORTER": "none"})
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"http://127.0.0.1:{debug_port}/debug/health", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
+        def healthy() -> bool:
             assert server.poll() is None, (work / "registry.log").read_text()
-            assert time.monotonic() < deadline, "the registry did not become healthy in 30s"
-            time.sleep(0.2)
+            return requests.get(f"http://127.0.0.1:{debug_port}/debug/health", timeout=2).status_code == 200
+
+        wait_until(healthy, timeout_s=30, poll_s=0.2, what="the registry healthy", not_yet=(requests.RequestException,))
         yield f"127.0.0.1:{port}", work / "tls.crt"
     finally:
         server.terminate()

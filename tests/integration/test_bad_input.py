@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 
 from cluster.facts import read_instances
-from lab import testing
+from cluster.images import copy_image
+from cluster.operations import execute
+from cluster.steps import wait_for_ipv4
 from lab.info import LabInfo
 from lab.pki import issue_self_signed
 from provisioners.address_claims import ClaimRequest
@@ -122,7 +124,7 @@ def _other_cert(ctx: Context) -> Path:
 def handmade_alias(ctx: Context) -> Iterator[None]:
     """An alias someone created by hand: a stack must refuse to take it over."""
     client = ctx.lab.lxd_client()
-    fingerprint = testing.copy_image_from_remote(ctx.lab, client)
+    fingerprint = copy_image(client, ctx.lab.image())["fingerprint"]
     client.api.images.aliases.post(json={"name": HANDMADE_ALIAS, "target": fingerprint})
     try:
         yield
@@ -136,8 +138,8 @@ def instance_holding_the_address(ctx: Context) -> Iterator[None]:
     launch = ctx.request.getfixturevalue("lab_instances")  # deletes it at test end
     name = launch("vipholder", "m2")
     client = ctx.lab.lxd_client()
-    testing.ipv4(client, name)  # its DHCP lease first: the network manager drops addresses added before it
-    result = testing.execute(client, name, ["ip", "addr", "add", f"{HOLDER_ADDRESS}/24", "dev", "eth0"], timeout=60)
+    wait_for_ipv4(client, name)  # its DHCP lease first: the network manager drops addresses added before it
+    result = execute(client, name, ["ip", "addr", "add", f"{HOLDER_ADDRESS}/24", "dev", "eth0"], timeout_s=60)
     assert result.exit_code == 0, result.stderr
     assert HOLDER_ADDRESS in next(i.ipv4 for i in read_instances(client, with_state=True) if i.name == name)
     yield

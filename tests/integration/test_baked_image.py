@@ -9,7 +9,7 @@ import pytest
 
 from cluster.facts import read_instance
 from cluster.images import read_alias
-from lab import testing
+from cluster.operations import execute
 from lab.info import LabInfo
 from provisioners.bake import OWNER_PROPERTY
 from tests.support.lab_stack import change_counts, lab_stack, set_config, stack_config
@@ -19,13 +19,13 @@ PREFIX = "bk"
 
 
 def identity(client: Any, name: str) -> tuple[str, str]:
-    machine_id = testing.execute(client, name, ["cat", "/etc/machine-id"]).stdout.strip()
-    host_key = testing.execute(client, name, ["cat", "/etc/ssh/ssh_host_ed25519_key.pub"]).stdout.split()[1]
+    machine_id = execute(client, name, ["cat", "/etc/machine-id"], timeout_s=60).stdout.strip()
+    host_key = execute(client, name, ["cat", "/etc/ssh/ssh_host_ed25519_key.pub"], timeout_s=60).stdout.split()[1]
     return machine_id, host_key
 
 
 def uptime_s(client: Any, name: str) -> float:
-    return float(testing.execute(client, name, ["cat", "/proc/uptime"]).stdout.split()[0])
+    return float(execute(client, name, ["cat", "/proc/uptime"], timeout_s=60).stdout.split()[0])
 
 
 def test_baked_once_own_identity_rebake_repoints_and_running_containers_stay(lab: LabInfo) -> None:

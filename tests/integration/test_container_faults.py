@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from lab import testing
+from cluster.operations import execute
+from cluster.polling import wait_until
+from cluster.steps import wait_for_ipv4
 from lab.info import LabInfo
-from lab.proc import wait_until
 from provisioners.bootstrap import run_plan
 from provisioners.bootstrap_plan import Mirror, debian_package_steps
 from tests.support.lab_stack import change_counts, lab_stack, set_config, stack_config
@@ -45,10 +46,10 @@ def test_member_killed_and_restarted_during_up_is_ridden_out_without_duplicates(
         up = subprocess.Popen(["pulumi", "up", "--yes", "--skip-preview", "--stack", cli.stack, "--non-interactive"],
                               cwd=cli.workdir, env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         # kill m2 while the up is creating containers: once the first of them exists in the cluster
-        wait_until(lambda: bool(_named(lab, "ku-")), timeout=300, interval=0.5, what="the up to create a container")
+        wait_until(lambda: bool(_named(lab, "ku-")), timeout_s=300, poll_s=0.5, what="the up creating a container")
         lab_faults.kill_member("m2")
-        wait_until(lambda: up.poll() is not None or lab_faults.member_status("m2") == "Offline", timeout=120,
-                   interval=1, what="the cluster to see m2 OFFLINE (or the up to end)")
+        wait_until(lambda: up.poll() is not None or lab_faults.member_status("m2") == "Offline", timeout_s=120,
+                   poll_s=1, what="the cluster seeing m2 OFFLINE (or the up ending)")
         lab_faults.restart_member("m2")
         try:
             output, _ = up.communicate(timeout=900)
@@ -79,12 +80,12 @@ def test_a_package_step_run_again_waits_for_the_run_its_lost_exec_left_behind(la
     finds apt's lock held. `apt-get update` fails on it at once; the step waits for that run instead."""
     client = lab.lxd_client()
     name = lab_instances("apt-lock", lab.member_names[0])
-    testing.ipv4(client, name)  # booted and on the network, as bootstrap starts (it waits for the address)
+    wait_for_ipv4(client, name)  # booted and on the network, as bootstrap starts (it waits for the address)
     mirror = Mirror(url=lab.data["mirror"]["url"], suite=lab.data["mirror"]["suite"],
                     signing_key=Path(lab.data["mirror"]["key_armored"]).read_text())
     point_at_mirror, update = debian_package_steps(mirror, ("openssh-server",))[:2]
     run_plan(client, name, [point_at_mirror], report=lambda _line: None)
-    held = testing.execute(client, name, ["sh", "-c", HOLD_APT_LISTS_LOCK])
+    held = execute(client, name, ["sh", "-c", HOLD_APT_LISTS_LOCK], timeout_s=60)
     assert held.exit_code == 0, held.stderr
     reports: list[str] = []
     run_plan(client, name, [update], report=reports.append)  # raises BootstrapError if apt found the lock

@@ -17,10 +17,16 @@ import pylxd
 import pytest
 import requests
 
-from lab import lb, site, testing
-from lab.config import IMAGE_ALIASES, MIRROR_BUCKET, MIRROR_SUITE, REGISTRY_BUCKET, VIP_RANGE
+from cluster.facts import read_instance
+from cluster.images import copy_image
+from cluster.operations import execute, push_file
+from cluster.polling import wait_until
+from cluster.steps import ensure_deleted, ensure_launched, ensure_stopped, wait_for_ipv4
+from lab import lb, site
+from lab.config import IMAGE_ALIASES, MIRROR_BUCKET, MIRROR_SUITE, REGISTRY_BUCKET, VIP_RANGE, in_dhcp_range
 from lab.info import LabInfo
 from lab.pki import fingerprint, issue_self_signed, presented_certificate
+from lab.proc import ProcessTable
 from lab.teardown import down, verify_clean
 from lab.up import up
 
@@ -112,7 +118,7 @@ def test_lab_json_is_complete_and_holds_no_secrets(lab: LabInfo) -> None:
 
 def test_image_is_pulled_from_the_image_remote(lab: LabInfo) -> None:
     client = lab.lxd_client()
-    fp = testing.copy_image_from_remote(lab, client)
+    fp = copy_image(client, lab.image())["fingerprint"]
     assert fp == lab.data["image_remote"]["image_fingerprint"]
     assert client.images.get(fp).properties["release"] == "bookworm"
 
@@ -122,15 +128,15 @@ def test_container_on_each_member_gets_dhcp_and_installs_from_the_mirror(lab: La
     key = Path(lab.data["mirror"]["key_binary"]).read_bytes()
     names = {member: lab_instances(f"apt-{member}", member) for member in lab.member_names}
     for member, name in names.items():
-        assert testing.location(client, name) == member
-        address = testing.ipv4(client, name)
-        assert testing.in_dhcp_range(address), address
+        assert read_instance(client, name)["location"] == member
+        address = wait_for_ipv4(client, name)
+        assert in_dhcp_range(address), address
         assert not VIP_RANGE[0] <= address <= VIP_RANGE[1]
-        testing.push_file(client, name, "/etc/apt/keyrings/lxdha-mirror.gpg", key)
-        testing.push_file(client, name, "/etc/apt/sources.list", (lab.data["mirror"]["sources_line"] + "\n").encode())
-        result = testing.execute(client, name, [
+        push_file(client, name, "/etc/apt/keyrings/lxdha-mirror.gpg", key)
+        push_file(client, name, "/etc/apt/sources.list", (lab.data["mirror"]["sources_line"] + "\n").encode())
+        result = execute(client, name, [
             "sh", "-c", "rm -f /etc/apt/sources.list.d/* && apt-get update && apt-get install -y openssh-server "
-                        "&& systemctl is-active ssh"], env={"DEBIAN_FRONTEND": "noninteractive"}, timeout=600)
+                        "&& systemctl is-active ssh"], timeout_s=600, environment={"DEBIAN_FRONTEND": "noninteractive"})
         assert result.exit_code == 0, f"{name} on {member}: {result.stdout[-1500:]}\n{result.stderr[-1500:]}"
         assert "NO_PUBKEY" not in result.stderr and "not signed" not in result.stderr
 
@@ -139,20 +145,20 @@ def test_alpine_image_boots_gets_dhcp_and_stops_cleanly(lab: LabInfo) -> None:
     alpine = lab.data["image_remote"]["alpine"]
     assert alpine, "the lab serves an Alpine image unless LAB_ALPINE=0"
     client = lab.lxd_client()
-    fp = testing.copy_image_from_remote(lab, client, alias=alpine["alias"])
+    fp = copy_image(client, lab.image(alpine["alias"]))["fingerprint"]
     assert fp == alpine["image_fingerprint"]
     name = "lxdha-t-alpine"
     target = lab.member_names[-1]
-    testing.delete(client, name)
+    ensure_deleted(client, name)
     try:
-        testing.launch(client, name, target=target, fingerprint=fp, profiles=["default", alpine["profile"]])
-        assert testing.in_dhcp_range(testing.ipv4(client, name, timeout=30))
-        assert testing.execute(client, name, ["cat", "/etc/alpine-release"]).stdout.startswith("3.23")
-        started = time.monotonic()
-        testing.stop(client, name, force=False)  # busybox init halts on SIGUSR2 (profile), not SIGPWR
-        assert time.monotonic() - started < 20
+        ensure_launched(client, name, fp, target, profiles=("default", alpine["profile"]))
+        assert in_dhcp_range(wait_for_ipv4(client, name, timeout_s=30))
+        assert execute(client, name, ["cat", "/etc/alpine-release"], timeout_s=60).stdout.startswith("3.23")
+        # a clean stop that LXD does not give up on: busybox init halts on SIGUSR2 (profile), not SIGPWR
+        ensure_stopped(client, name, force=False)
+        assert read_instance(client, name)["status"] == "Stopped"
     finally:
-        testing.delete(client, name)
+        ensure_deleted(client, name)
 
 
 def test_killing_the_member_the_lb_picks_first_keeps_the_api_answering(lab: LabInfo, lab_faults) -> None:
@@ -177,15 +183,8 @@ def test_killing_the_member_the_lb_picks_first_keeps_the_api_answering(lab: LabI
     session = _pinned_session(lab)
     lb.wait_server_state(lab.config, first, "DOWN", timeout=30)
     # cluster-wide calls answer too once the survivors have (re-)elected a leader
-    testing_deadline = time.monotonic() + 60
-    while True:
-        try:
-            if _lb_get(lab, session, "/1.0/instances").status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        assert time.monotonic() < testing_deadline, "cluster API did not answer within 60 s"
-        time.sleep(1)
+    wait_until(lambda: _lb_get(lab, session, "/1.0/instances").status_code == 200, timeout_s=60, poll_s=1,
+               what="the cluster API answering through the load balancer", not_yet=(requests.RequestException,))
     lab_faults.wait_member_status(first, "Offline", timeout=90)
     lab_faults.restart_member(first)
     lab_faults.wait_member_status(first, "Online", timeout=90)
@@ -222,12 +221,17 @@ def test_s3_stop_and_start(lab: LabInfo, lab_faults) -> None:
     s3.delete_object(Bucket=REGISTRY_BUCKET, Key="lxdha-t/probe")
 
 
+def _daemon_pids(config) -> dict[str, int | None]:
+    table = ProcessTable(config.run_dir)
+    return {name: getattr(table.running(name), "pid", None) for name in table.names()}
+
+
 def test_up_is_idempotent(lab: LabInfo) -> None:
-    before = lab.config.info_path.read_text()
-    started = time.monotonic()
+    """A second `up` finds everything in place: no daemon is started again, lab.json stays as it was."""
+    before, daemons = lab.config.info_path.read_text(), _daemon_pids(lab.config)
     again = up(lab.config)
-    assert time.monotonic() - started < 30
     assert again.data == json.loads(before)
+    assert _daemon_pids(lab.config) == daemons
 
 
 @pytest.mark.lab_rebuild

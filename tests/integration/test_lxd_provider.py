@@ -14,8 +14,9 @@ import pytest
 import yaml
 
 from cluster.facts import read_instance
-from cluster.steps import ensure_deleted, ensure_moved, ensure_stopped
-from lab import faults, testing
+from cluster.images import copy_image
+from cluster.steps import ensure_deleted, ensure_launched, ensure_moved, ensure_stopped
+from lab import faults
 from lab.info import LabInfo
 from toolchain.pulumi_cli import ROOT, PulumiCli, PulumiError
 
@@ -30,7 +31,7 @@ def connection_config(lab: LabInfo) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def image(lab: LabInfo) -> str:
-    return testing.copy_image_from_remote(lab, lab.lxd_client())
+    return copy_image(lab.lxd_client(), lab.image())["fingerprint"]
 
 
 @contextlib.contextmanager
@@ -111,7 +112,7 @@ def test_preview_diff_names_the_property_that_changes(lab: LabInfo, image: str) 
 
 def test_import_of_a_hand_made_container_and_profile(lab: LabInfo, image: str) -> None:
     client = lab.lxd_client()
-    testing.launch(client, "pv-imported", target="m3", fingerprint=image)
+    ensure_launched(client, "pv-imported", image, "m3")
     client.api.profiles.post(json={"name": "pv-imported", "config": {"limits.cpu": "1"}, "description": "by hand"})
     try:
         with provider_stack(lab, "import", {"lxdha-provider-it:image": image}) as cli:
@@ -130,7 +131,7 @@ def test_import_of_a_hand_made_container_and_profile(lab: LabInfo, image: str) -
             assert summary_of(cli, "refresh") == {}, "an import must read back exactly what it recorded"
         assert read_instance(client, "pv-imported") is None, "destroy removes what was imported"
     finally:
-        testing.delete(client, "pv-imported")
+        ensure_deleted(client, "pv-imported")
         with contextlib.suppress(Exception):
             client.api.profiles["pv-imported"].delete()
 

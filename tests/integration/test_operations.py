@@ -13,10 +13,11 @@ from pathlib import Path
 import pylxd
 import pytest
 
+from cluster import logs
 from cluster.connection import lxd_client
 from cluster.facts import GROUP_KEY, MANAGED_KEY, ORIGIN_KEY
+from cluster.images import copy_image
 from cluster.steps import ensure_created, ensure_deleted, ensure_running
-from lab import testing
 from lab.info import LabInfo
 from lab.pytest_plugin import record_figure
 from ops.health import CheckResult, FunctionCheck
@@ -26,8 +27,8 @@ from ops.rebalance import rebalance
 from ops.rebalance_plan import plan_rebalance
 from ops.rolling import Options, Roll, return_home
 from ops.services import Service
-from ops.stack_config import endpoint_from_stack, read_stack_config
 from ops.workloads import Scope, read_snapshot
+from toolchain.stack_config import endpoint_from_stack, read_stack_config
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +58,7 @@ def ops_containers(lab: LabInfo, client: pylxd.Client) -> Iterator[Callable[[str
     ops-* container is deleted when the test ends, so each test starts from an empty scope."""
     for leftover in _ours(client):
         ensure_deleted(client, leftover)
-    fingerprint = testing.copy_image_from_remote(lab, lab.lxd_client())
+    fingerprint = copy_image(lab.lxd_client(), lab.image())["fingerprint"]
 
     def create(suffix: str, member: str, group: str | None = None) -> str:
         name = f"{PREFIX}{suffix}"
@@ -115,8 +116,8 @@ def test_maintenance_rolls_every_member_and_puts_everything_back(client: pylxd.C
         ops_containers(suffix, member, GROUP if suffix.startswith("r") else None)
     before = _locations(client)
     lines: list[str] = []
-    report = Roll(client, Options(scope=SCOPE, host_step=HOST_STEP, gate_timeout_s=180),
-                  say=lambda line: (lines.append(line), print(line))).run()
+    with logs.also_to(logs.Watcher(lines.append)):
+        report = Roll(client, Options(scope=SCOPE, host_step=HOST_STEP, gate_timeout_s=180)).run()
     assert report.ok, report.stopped_at
     assert sorted(report.members_done) == ["m1", "m2", "m3"]
     assert sum(1 for line in lines if "host step exited 0" in line) == 3, "each member's daemon restarted once"

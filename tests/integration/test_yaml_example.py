@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from cluster.facts import read_instance
-from lab import testing
+from cluster.images import copy_image
 from lab.info import LabInfo
 from toolchain.pulumi_cli import ROOT, PulumiCli
 
@@ -20,7 +20,7 @@ STACK = "it-yaml"
 
 def test_yaml_program_previews_creates_and_destroys(lab: LabInfo) -> None:
     client = lab.lxd_client()
-    image = testing.copy_image_from_remote(lab, client)
+    image = copy_image(client, lab.image())["fingerprint"]
     stack_file = EXAMPLE / f"Pulumi.{STACK}.yaml"
     stack_file.write_text(yaml.safe_dump({"config": {
         "lxd:remote": lab.lb_url, "lxd:serverFingerprint": lab.data["lxd"]["server_fingerprint"],

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import subprocess
 
-from harness.lab_stacks import change_counts, lab_stack, set_config, stack_config
-from toolchain.pulumi_cli import ROOT
+from harness.lab_stacks import lab_stack, set_config, stack_config
+from toolchain.pulumi_cli import ROOT, change_counts
 
 __all__ = ["change_counts", "lab_stack", "set_config", "ssh_run", "stack_config"]
 

@@ -12,13 +12,13 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from cluster.connection import normalize_fingerprint
+from cluster.polling import holds_within
 
 
 @dataclass(frozen=True)
@@ -55,12 +55,9 @@ def _fingerprint(lxd_dir: Path) -> str:
 def _stop(lxd_dir: Path, pid: int) -> None:
     subprocess.run(["lxd", "shutdown", "--timeout", "20"], env=_lxd_env(lxd_dir), capture_output=True,
                    timeout=30, check=False)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if subprocess.run(["kill", "-0", str(pid)], capture_output=True).returncode != 0:
-            return
-        time.sleep(0.2)
-    os.kill(pid, signal.SIGKILL)
+    if not holds_within(lambda: subprocess.run(["kill", "-0", str(pid)], capture_output=True).returncode != 0,
+                        timeout_s=10, poll_s=0.2):
+        os.kill(pid, signal.SIGKILL)
 
 
 @contextmanager

@@ -15,12 +15,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lab import cli, cluster, dhcp, images, lb, mirror, storage
-from lab.config import DHCP_RANGE, VIP_RANGE, LabConfig
+from lab.config import DHCP_RANGE, VIP_RANGE, LabConfig, in_dhcp_range
 from lab.files import write_public, write_secret
 from lab.info import build_info
 from lab.pki import der_base64, fingerprint, issue_self_signed
 from lab.proc import ProcessTable, is_running
-from lab.testing import in_dhcp_range
 
 
 def _config(tmp_path: Path, members: int = 3) -> LabConfig:

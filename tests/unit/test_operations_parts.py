@@ -14,19 +14,9 @@ from ops.health import CheckResult, FunctionCheck, HttpCheck, wait_healthy
 from ops.host_requirements import KEEPALIVED, SysctlRequirement, check_requirements, merge
 from ops.rolling import member_order
 from ops.services import services
-from ops.stack_config import endpoint_from_stack, parse_config_json
 from ops.workloads import ClusterSnapshot, Scope
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
+from tests.support.fake_clock import FakeClock
+from toolchain.stack_config import endpoint_from_stack, parse_config_json
 
 
 def test_gate_waits_until_healthy_then_passes() -> None:

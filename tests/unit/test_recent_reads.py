@@ -9,14 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from cluster.recent_reads import RecentReads
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.fake_clock import FakeClock
 
 
 def test_callers_arriving_during_a_read_share_it() -> None:
@@ -39,7 +32,7 @@ def test_callers_arriving_during_a_read_share_it() -> None:
 
 
 def test_an_answer_is_reused_until_it_is_older_than_max_age() -> None:
-    clock, reads = Clock(), []
+    clock, reads = FakeClock(), []
     recent = RecentReads(max_age_s=2.0, clock=clock)
     read = lambda: reads.append(1) or len(reads)  # noqa: E731
     assert recent.get("k", read) == 1

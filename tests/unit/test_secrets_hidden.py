@@ -12,9 +12,9 @@ import pytest
 from cluster.connection import LxdEndpoint
 from components.balanced_container import AccessConfig
 from harness.registry_client import RegistryAccess
-from ops.stack_config import StackConfig
 from provisioners.ansible_apply import AnsibleJob, AnsibleTarget
 from toolchain.pulumi_cli import PulumiCli, PulumiError
+from toolchain.stack_config import StackConfig
 
 SECRET = "s3cr3t-VALUE-never-shown"
 KEY_PEM = f"-----BEGIN OPENSSH PRIVATE KEY-----\n{SECRET}\n-----END OPENSSH PRIVATE KEY-----"

@@ -57,16 +57,15 @@ class FakeActions:
         self.done.append(f"heal {member}")
 
 
-def _roll_fault(plan: FaultPlan, actions: FakeActions) -> tuple[RollFault, list[str]]:
-    said: list[str] = []
+def _roll_fault(plan: FaultPlan, actions: FakeActions) -> RollFault:
     records = {"soakreg-0": {"config": {"volatile.uuid": "u0"}}, "soakreg-1": {"config": {"volatile.uuid": "u1"}},
                "lxd-move-of-u0": {}, "lxd-move-of-u1": {}}  # the migration is under way
-    return RollFault(plan, actions, records.get, said.append), said  # type: ignore[arg-type]
+    return RollFault(plan, actions, records.get)  # type: ignore[arg-type]
 
 
 def test_the_fault_fires_on_its_move_and_the_host_step_waits_until_it_is_undone() -> None:
     actions = FakeActions()
-    fault, _ = _roll_fault(FaultPlan("restart-during-move", 1, "source"), actions)
+    fault = _roll_fault(FaultPlan("restart-during-move", 1, "source"), actions)
     fault.hook("moving soakreg-0 from m1 to m2")
     assert fault._thread is None  # noqa: SLF001 - the first move is not the planned one
     fault.hook("moving soakreg-1 from m1 to m3")
@@ -81,12 +80,12 @@ def test_the_fault_fires_on_its_move_and_the_host_step_waits_until_it_is_undone(
 def test_leader_kill_restarts_only_after_offline_and_cut_heals_after_offline() -> None:
     actions = FakeActions()
     actions.release.set()
-    fault, _ = _roll_fault(FaultPlan("leader-kill", 0, "target"), actions)
+    fault = _roll_fault(FaultPlan("leader-kill", 0, "target"), actions)
     fault.hook("moving soakreg-0 from m1 to m3")
     fault.settle()
     assert actions.done == ["kill m2", "m2 Offline", "restart m2"]
     actions.done.clear()
-    fault, _ = _roll_fault(FaultPlan("cut-heal", 0, "target"), actions)
+    fault = _roll_fault(FaultPlan("cut-heal", 0, "target"), actions)
     fault.hook("moving soakreg-0 from m1 to m3")
     fault.settle()
     assert actions.done == ["cut m3", "m3 Offline", "heal m3", "m3 Online"]
@@ -95,13 +94,13 @@ def test_leader_kill_restarts_only_after_offline_and_cut_heals_after_offline() -
 def test_a_failing_fault_is_recorded_and_the_lab_repaired(monkeypatch: Any) -> None:
     actions = FakeActions()
     repaired: list[str] = []
-    monkeypatch.setattr(soak_faults, "undo_all", lambda _actions, _say: repaired.append("all") or ["healed m3"])
+    monkeypatch.setattr(soak_faults, "undo_all", lambda _actions: repaired.append("all") or ["healed m3"])
 
     def never_offline(member: str, status: str, timeout: float) -> None:
         raise RuntimeError(f"{member} not {status}")
 
     actions.wait_status = never_offline  # type: ignore[method-assign]
-    fault, _ = _roll_fault(FaultPlan("cut-heal", 0, "target"), actions)
+    fault = _roll_fault(FaultPlan("cut-heal", 0, "target"), actions)
     fault.hook("moving soakreg-0 from m1 to m3")
     fault.settle()
     assert "m3 not Offline" in (fault.record.error or "") and repaired == ["all"]
