@@ -14,14 +14,14 @@ import pulumi
 from cluster.connection import reach_problem
 from cluster.errors import ConfigError
 from components.baked_image import BakedImage, BakedImageArgs
-from components.balanced_container import AccessConfig, BalancedContainer, BalancedContainerArgs, PlaybookSpec
-from components.containers_config import ContainersSettings, containers_settings
-from components.image_alias import AlpineImageAlias, AlpineImageAliasArgs, ImageSource
+from components.balanced_container import BalancedContainer, BalancedContainerArgs, PlaybookSpec
+from components.image_alias import AlpineImageAlias, AlpineImageAliasArgs
 from components.registry import HARegistry, HARegistryArgs, RegistryImage
-from components.registry_config import RegistrySettings, check_vip_is_not_an_endpoint, registry_settings
-from components.registry_secrets import RegistrySecrets, registry_secrets
-from components.site_config import BakeSettings, access, bake_settings, image_source, lxd_remote_host
-from provisioners.input_checks import url_host
+from config.checks import url_host
+from config.containers import ContainersSettings, containers_settings
+from config.registry import RegistrySettings, check_vip_is_not_an_endpoint, registry_settings
+from config.registry_secrets import RegistrySecrets, registry_secrets
+from config.site import AccessConfig, BakeSettings, ImageSource, access, bake_settings, image_source, lxd_remote_host
 
 
 @dataclass

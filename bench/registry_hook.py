@@ -19,7 +19,7 @@ from bench.lab_access import BenchSite
 from bench.lxc import Lxc
 from cluster.operations import execute
 from cluster.polling import WaitTimeout, holds_within, wait_until
-from components.registry_config import PACKAGES as REGISTRY_PACKAGES
+from config.registry import PACKAGES as REGISTRY_PACKAGES
 from harness.lab_secrets import TLS_CERT, ensure_all
 from harness.lab_stacks import lab_stack, registry_overrides
 from harness.vip_probe import probing

@@ -9,28 +9,16 @@ bootstrap over LXD exec (dynamic), and optionally one Ansible playbook applied t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import pulumi
 import pulumi_lxd as lxd
 
 from cluster.facts import GROUP_KEY
+from config.site import AccessConfig
 from provisioners.ansible_provider import AnsibleApply
 from provisioners.bootstrap_plan import Mirror, bootstrap_plan
 from provisioners.bootstrap_provider import Bootstrap
 from provisioners.placement_provider import Placement
-
-
-@dataclass
-class AccessConfig:
-    """How the controller reaches containers: the mirror to bootstrap from, SSH keys for Ansible."""
-
-    mirror: dict[str, Any]
-    authorized_keys: list[str]
-    private_key: pulumi.Input[str] = field(repr=False)  # secret
-
-    def mirror_spec(self) -> Mirror:
-        return Mirror.from_settings(self.mirror)
 
 
 @dataclass
@@ -70,7 +58,8 @@ class BalancedContainer(pulumi.ComponentResource):
     def __init__(self, resource_name: str, args: BalancedContainerArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("lxdha:index:BalancedContainer", resource_name, {}, opts)
-        steps = bootstrap_plan(args.distro, args.access.mirror_spec(), tuple(args.access.authorized_keys), args.baked)
+        steps = bootstrap_plan(args.distro, Mirror.from_settings(args.access.mirror),
+                               tuple(args.access.authorized_keys), args.baked)
         placement = Placement(f"{resource_name}-placement", args.name, group=args.group,
                               pinned_member=args.pinned_member, group_size=args.group_size,
                               allow_group_overcommit=args.allow_group_overcommit,

@@ -7,20 +7,12 @@ the alias over, the old one is deleted without touching it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_lxd as lxd
 
-
-@dataclass(frozen=True)
-class ImageSource:
-    remote_url: str  # e.g. https://images.lxd.canonical.com (prod) or the lab's image remote
-    protocol: str  # "simplestreams" or "lxd"
-    source: str  # alias on the remote, e.g. alpine/3.23
-    alias: str  # the stable local alias, e.g. alpine/stable
-    distro: str  # how containers from it are bootstrapped: "alpine" or "debian"
-    remote_certificate: str = field(default="", repr=False)  # PEM that pins an LXD-protocol image server
+from config.site import ImageSource
 
 
 @dataclass

@@ -13,9 +13,10 @@ from typing import Any
 
 import pulumi
 
-from components.balanced_container import AccessConfig, BalancedContainer, BalancedContainerArgs, PlaybookSpec
-from components.registry_config import PLAYBOOK, RegistrySettings
-from components.registry_secrets import RegistrySecrets
+from components.balanced_container import BalancedContainer, BalancedContainerArgs, PlaybookSpec
+from config.registry import PLAYBOOK, RegistrySettings
+from config.registry_secrets import RegistrySecrets
+from config.site import AccessConfig
 from provisioners.address_claims import ClaimRequest
 from provisioners.claim_provider import AddressClaim
 from provisioners.random_secret import RandomSecret

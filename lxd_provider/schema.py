@@ -10,7 +10,7 @@ import json
 import sys
 from typing import Any
 
-from cluster.settings import SECRET_KEYS
+from config.lxd import SECRET_KEYS
 from lxd_provider.base import Resource
 from lxd_provider.cached_image import CachedImage
 from lxd_provider.instance import Instance

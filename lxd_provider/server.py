@@ -38,7 +38,7 @@ from pulumi.provider.experimental.provider import (
 
 from cluster.connection import ClusterConnection
 from cluster.errors import ActionableError, ConfigError
-from cluster.settings import KEYS, endpoint_from_settings
+from config.lxd import KEYS, endpoint_from_settings
 from lxd_provider.base import Context, Resource
 from lxd_provider.schema import by_token, schema
 from lxd_provider.values import UNKNOWN, has_unknowns, marshal, plain_map

@@ -16,7 +16,7 @@ from cluster.connection import LxdEndpoint, lxd_client
 from cluster.errors import ConfigError
 from cluster.facts import read_instances
 from cluster.operations import execute
-from components.registry_config import registry_settings
+from config.registry import registry_settings
 from ops.health import CheckResult, HealthCheck, HttpCheck
 from ops.host_requirements import SysctlRequirement
 from toolchain.pulumi_cli import ROOT
@@ -43,7 +43,7 @@ def http_check(entry: dict, where: str) -> HttpCheck:
 def operations_settings(config: StackConfig) -> dict:
     settings = config.get("lxdha:operations") or {}
     if not isinstance(settings, dict):
-        raise ConfigError("lxdha:operations", "must be an object", "see README, Operations")
+        raise ConfigError("lxdha:operations", "must be an object", "see docs/config.md (operations)")
     return settings
 
 

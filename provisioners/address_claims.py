@@ -15,8 +15,7 @@ releases it. Nothing uses these profiles; they are records.
 from __future__ import annotations
 
 import ipaddress
-import socket
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,20 +25,13 @@ from pylxd.exceptions import LXDAPIException, NotFound
 from cluster.errors import ActionableError
 from cluster.facts import OWNER_KEY, InstanceFact, MemberFact, read_instances, read_members
 from cluster.retry import is_transient, with_retries
+from config.addresses import VIP_FIX, VIP_SETTING, VRID_FIX, VRID_SETTING
 
 CLAIM_PREFIX = "lxdha-claim-"
 VIP_KEY = "user.lxdha.claim.vip"
 SUBNET_KEY = "user.lxdha.claim.subnet"
 VRID_KEY = "user.lxdha.claim.vrid"
 SERVICE_KEY = "user.lxdha.claim.service"
-
-VIP_SETTING = "lxdha:registry.vip"
-VRID_SETTING = "lxdha:registry.vrid"
-VIP_FIX = ("pick an address nobody has or claims: inside the subnet, outside the DHCP range, not a member's, "
-           "an instance's or another stack's VIP")
-VRID_FIX = "pick a VRID (1-255) no other stack on this segment uses"
-
-Resolver = Callable[[str], set[str]]
 
 
 class ClaimConflict(ActionableError, RuntimeError):
@@ -109,24 +101,6 @@ def claim_from(profile: Mapping[str, Any]) -> Claim | None:
 def read_claims(client: pylxd.Client) -> list[Claim]:
     listed = client.api.profiles.get(params={"recursion": "1"}).json()["metadata"]
     return [claim for claim in map(claim_from, listed) if claim is not None]
-
-
-def resolve_ipv4(host: str) -> set[str]:
-    """IPv4 addresses of `host` (itself when it is one); empty when it does not resolve."""
-    try:
-        return {str(ipaddress.IPv4Address(host))}
-    except ValueError:
-        pass
-    try:
-        return {info[4][0] for info in socket.getaddrinfo(host, None, family=socket.AF_INET)}
-    except OSError:
-        return set()
-
-
-def endpoint_holder(vip: str, endpoints: Mapping[str, str], resolve: Resolver = resolve_ipv4) -> str | None:
-    """The settings among the stack's own endpoints (setting -> host) whose host is the VIP, or None."""
-    holders = [f"{setting} ({host})" for setting, host in endpoints.items() if host and vip in resolve(host)]
-    return f"{' and '.join(holders)}: this stack's own endpoint" if holders else None
 
 
 def _overlap(first: str | None, second: str | None) -> bool:

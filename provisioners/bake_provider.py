@@ -17,8 +17,9 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 from cluster.connection import shared_client
 from cluster.images import ensure_alias, read_alias, read_image, remove_alias
 from cluster.retry import with_retries
+from config.site import DISTROS
 from provisioners.bake import bake, sweep
-from provisioners.bootstrap_plan import DISTROS, Mirror, bake_plan, plan_hash
+from provisioners.bootstrap_plan import Mirror, bake_plan, plan_hash
 from provisioners.dynamic_support import ClusterProvider
 
 REBAKE_KEYS = ("plan_hash", "source_alias", "source_fingerprint")

@@ -13,9 +13,9 @@ import shlex
 from dataclasses import asdict, dataclass
 
 from cluster.errors import ConfigError
-from provisioners.input_checks import public_key_problem, url_problem
+from config.checks import public_key_problem, url_problem
+from config.site import DISTROS
 
-DISTROS = ("debian", "alpine")
 ACCESS_STEP = "access"  # its standard output is the host key it leaves sshd serving
 KEYS_SETTING = "lxdha:ssh.authorizedKeys / lxdha:ssh.authorizedKeysFile"
 
@@ -172,7 +172,7 @@ ACCESS_STEPS = {"debian": debian_access_steps, "alpine": alpine_access_steps}
 def validate_plan_inputs(distro: str, mirror: Mirror, keys: tuple[str, ...]) -> None:
     """Raises ConfigError naming the setting, before any container exists.
 
-    The stack's config readers (components/site_config.py) check the same things first with the exact
+    The stack's config readers (config/site.py) check the same things first with the exact
     key of each value; this is the plan's own guard for any other caller.
     """
     if distro not in DISTROS:

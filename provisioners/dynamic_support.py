@@ -14,7 +14,7 @@ import pulumi
 from pulumi.dynamic import ConfigureRequest, ResourceProvider
 
 from cluster.connection import LxdEndpoint
-from cluster.settings import KEYS, endpoint_from_settings
+from config.lxd import KEYS, endpoint_from_settings
 
 
 class ClusterProvider(ResourceProvider):

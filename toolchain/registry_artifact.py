@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
-from components.registry_config import DEFAULT_SERVER_SHA256, DEFAULT_SERVER_VERSION, artifact_url
+from config.registry import DEFAULT_SERVER_SHA256, DEFAULT_SERVER_VERSION, artifact_url
 from toolchain.go_tools import REGISTRY, GoBuildError, ensure_built, sha256_of
 
 
@@ -71,7 +71,7 @@ def built(cache: Path | None = None) -> Artifact:
         raise ArtifactError(str(error)) from None
     artifact = Artifact(path, REGISTRY.version, sha256_of(path))
     if artifact.version != DEFAULT_SERVER_VERSION:
-        raise ArtifactError(f"toolchain/go/registry/go.mod pins {artifact.version} but components/registry_config.py "
+        raise ArtifactError(f"toolchain/go/registry/go.mod pins {artifact.version} but config/registry.py "
                             f"defaults to {DEFAULT_SERVER_VERSION}; update DEFAULT_SERVER_VERSION and "
                             f"DEFAULT_SERVER_SHA256 (= {artifact.sha256})")
     if artifact.sha256 != DEFAULT_SERVER_SHA256:

@@ -11,7 +11,7 @@ from typing import Any
 
 from cluster.connection import LxdEndpoint
 from cluster.errors import ConfigError
-from cluster.settings import endpoint_from_settings
+from config.lxd import endpoint_from_settings
 from toolchain.pulumi_cli import ROOT, PulumiCli
 from toolchain.stack_files import PrivateSalt
 
@@ -46,7 +46,8 @@ def read_stack_config(stack: str, workdir: Path = ROOT) -> StackConfig:
     result = cli.run("config", "--json", "--show-secrets", check=False)
     if result.returncode != 0:
         raise ConfigError(f"stack {stack}", f"its config cannot be read ({result.stderr.strip()[-300:]})",
-                          f"create it (`pulumi stack init {stack}`) and set its lxd:* config, see README")
+                          f"create it (`pulumi stack init {stack}`) and set its lxd:* config; "
+                          "see docs/config.md (stacks)")
     return parse_config_json(stack, result.stdout, workdir)
 
 

@@ -17,7 +17,7 @@ import requests
 import yaml
 
 from cluster.polling import wait_until
-from components.registry_config import DEFAULT_SERVER_VERSION
+from config.registry import DEFAULT_SERVER_VERSION
 from lab.pki import issue_self_signed
 from toolchain.conformance import run_suite
 from toolchain.go_tools import CONFORMANCE, ensure_built

@@ -26,7 +26,7 @@ import requests
 from cluster.operations import OperationFailed, execute
 from cluster.polling import holds_within, wait_until
 from cluster.steps import ensure_running, ensure_stopped
-from components.registry_config import DEFAULT_SERVER_VERSION
+from config.registry import DEFAULT_SERVER_VERSION
 from harness.lab_secrets import TLS_CERT, ensure_all, registry_login
 from harness.lab_stacks import config_value, registry_overrides, set_config
 from harness.oci_layout import MANIFEST, build_large_image, build_multi_arch_index, build_sample_image

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from cluster.errors import ConfigError
+from config.site import DISTROS
+from provisioners import bootstrap_plan as plans
 from provisioners.bootstrap_plan import ACCESS_STEP, KEYS_SETTING, Mirror, bake_plan, bootstrap_plan, plan_hash
 from tests.support.certs import TEST_PUBLIC_KEY
 
@@ -14,6 +16,13 @@ KEY = TEST_PUBLIC_KEY
 ARMORED = "-----BEGIN PGP PUBLIC KEY BLOCK-----\nabc\n-----END PGP PUBLIC KEY BLOCK-----"
 DEBIAN_MIRROR = Mirror(url="http://10.91.0.30:9000/debian", signing_key=ARMORED)
 ALPINE_MIRROR = Mirror(url="http://10.0.0.55:9000", repositories=("alpine/v3.24/main", "alpine/v3.24/community"))
+
+
+@pytest.mark.parametrize("table", ["BASE_PACKAGES", "CLEAR_IDENTITY", "PACKAGE_STEPS", "ACCESS_STEPS"])
+def test_plans_cover_exactly_the_distros_the_config_accepts(table: str) -> None:
+    """lxdha:image.distro is checked against config's DISTROS: every one needs a plan, and a plan for a
+    distro the config refuses would never run."""
+    assert set(getattr(plans, table)) == set(DISTROS)
 
 
 def test_debian_plan_points_apt_only_at_the_signed_mirror() -> None:

@@ -28,13 +28,9 @@ class Mocks(pulumi.runtime.Mocks):
 
 pulumi.runtime.set_mocks(Mocks(), preview=False)
 
-from components.balanced_container import (  # noqa: E402
-    AccessConfig,
-    BalancedContainer,
-    BalancedContainerArgs,
-    PlaybookSpec,
-)
-from components.image_alias import AlpineImageAlias, AlpineImageAliasArgs, ImageSource  # noqa: E402
+from components.balanced_container import BalancedContainer, BalancedContainerArgs, PlaybookSpec  # noqa: E402
+from components.image_alias import AlpineImageAlias, AlpineImageAliasArgs  # noqa: E402
+from config.site import AccessConfig, ImageSource  # noqa: E402
 from tests.support.certs import TEST_PUBLIC_KEY  # noqa: E402
 
 ACCESS = AccessConfig(
@@ -94,8 +90,8 @@ def test_registry_claims_its_vip_and_vrid_before_its_replicas_without_a_connecti
     from pulumi.runtime.mocks import MockMonitor
 
     from components.registry import HARegistry, HARegistryArgs, RegistryImage
-    from components.registry_config import registry_settings
-    from components.registry_secrets import RegistrySecrets
+    from config.registry import registry_settings
+    from config.registry_secrets import RegistrySecrets
 
     settings = registry_settings({"replicas": 2, "prefix": "reg", "vip": "10.0.0.240", "vrid": 51,
                                   "network": {"subnet": "10.0.0.0/24"},

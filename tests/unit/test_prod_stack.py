@@ -16,11 +16,11 @@ import yaml
 from cluster.connection import LxdEndpoint, normalize_fingerprint, validate_endpoint
 from cluster.errors import ConfigError
 from cluster.image_remote import simplestreams_product
-from components.containers_config import containers_settings
-from components.registry_config import check_vip_is_not_an_endpoint, registry_settings
-from components.site_config import image_source, mirror
+from config.checks import url_host
+from config.containers import containers_settings
+from config.registry import check_vip_is_not_an_endpoint, registry_settings
+from config.site import image_source, mirror
 from provisioners.bootstrap_plan import Mirror, validate_plan_inputs
-from provisioners.input_checks import url_host
 from tests.support.certs import TEST_PUBLIC_KEY
 
 ROOT = Path(__file__).resolve().parents[2]

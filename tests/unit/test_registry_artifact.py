@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from components.registry_config import DEFAULT_SERVER_VERSION, artifact_url
+from config.registry import DEFAULT_SERVER_VERSION, artifact_url
 from toolchain.go_tools import CONFORMANCE, REGISTRY, build_env
 from toolchain.registry_artifact import Artifact, ArtifactError, MirrorObject, publish, served_sha256
 

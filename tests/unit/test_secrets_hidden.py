@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cluster.connection import LxdEndpoint
-from components.balanced_container import AccessConfig
+from config.site import AccessConfig
 from harness.registry_client import RegistryAccess
 from provisioners.ansible_apply import AnsibleJob, AnsibleTarget
 from toolchain.pulumi_cli import PulumiCli, PulumiError

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +17,7 @@ import pulumi
 
 from cluster.errors import ConfigError
 from cluster.images import PROTOCOLS
-from cluster.settings import endpoint_from_settings
-from components.balanced_container import AccessConfig
-from components.config_files import read_config_file
-from components.image_alias import ImageSource
-from provisioners.bootstrap_plan import DISTROS
-from provisioners.input_checks import (
+from config.checks import (
     alpine_release_problem,
     image_name_problem,
     pem_certificate_problem,
@@ -33,6 +28,8 @@ from provisioners.input_checks import (
     url_problem,
     word_problem,
 )
+from config.files import read_config_file
+from config.lxd import endpoint_from_settings
 
 NAMESPACE = "lxdha"
 IMAGE_KEYS = ("remote", "protocol", "source", "alias", "distro", "remoteCert", "remoteCertFile", "bake", "bakedAlias",
@@ -41,6 +38,26 @@ PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]*$")
 MIRROR_KEYS = ("url", "suite", "components", "signingKey", "signingKeyFile", "repositories")
 SSH_KEYS = ("authorizedKeys", "authorizedKeysFile", "privateKeyFile")
 PRIVATE_KEY_SECRET = f"{NAMESPACE}:sshPrivateKey"
+DISTROS = ("debian", "alpine")  # the distros a bootstrap and a bake plan exist for (provisioners/bootstrap_plan.py)
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    remote_url: str  # e.g. https://images.lxd.canonical.com (prod) or the lab's image remote
+    protocol: str  # "simplestreams" or "lxd"
+    source: str  # alias on the remote, e.g. alpine/3.23
+    alias: str  # the stable local alias, e.g. alpine/stable
+    distro: str  # how containers from it are bootstrapped: "alpine" or "debian"
+    remote_certificate: str = field(default="", repr=False)  # PEM that pins an LXD-protocol image server
+
+
+@dataclass
+class AccessConfig:
+    """How the controller reaches containers: the mirror to bootstrap from, SSH keys for Ansible."""
+
+    mirror: dict[str, Any]
+    authorized_keys: list[str]
+    private_key: pulumi.Input[str] = field(repr=False)  # secret
 
 
 def _key(path: str) -> str:
@@ -54,7 +71,7 @@ def _file(key: str, path: str) -> str:
 def _section(raw: Any, key: str, known: tuple[str, ...]) -> dict[str, Any]:
     """The mapping under `lxdha:<key>`, refusing unknown settings (a typo would silently be ignored)."""
     if not isinstance(raw, dict):
-        raise ConfigError(_key(key), "is missing or not a mapping", f"see README, config reference: {key}")
+        raise ConfigError(_key(key), "is missing or not a mapping", f"see docs/config.md ({key})")
     unknown = sorted(set(raw) - set(known))
     if unknown:
         raise ConfigError(_key(f"{key}.{unknown[0]}"), "is not a known setting", f"use {', '.join(known)}")
@@ -78,7 +95,7 @@ def image_source(raw: Any) -> ImageSource:
     image = _section(raw, "image", IMAGE_KEYS)
     for required in ("remote", "source", "alias", "distro"):
         if not image.get(required):
-            raise ConfigError(_key(f"image.{required}"), "is not set", "see README, config reference: image")
+            raise ConfigError(_key(f"image.{required}"), "is not set", "see docs/config.md (image)")
     protocol = image.get("protocol", "simplestreams")
     if protocol not in PROTOCOLS:
         raise ConfigError(_key("image.protocol"), f"{protocol!r} is not an image server protocol",
@@ -87,10 +104,10 @@ def image_source(raw: Any) -> ImageSource:
     if problem:
         raise ConfigError(_key("image.remote"), problem,
                           "give the image server's https:// URL, e.g. https://images.lxd.canonical.com")
-    for field in ("source", "alias"):
-        problem = image_name_problem(image[field])
+    for name in ("source", "alias"):
+        problem = image_name_problem(image[name])
         if problem:
-            raise ConfigError(_key(f"image.{field}"), problem, "e.g. source alpine/3.24, alias alpine/stable")
+            raise ConfigError(_key(f"image.{name}"), problem, "e.g. source alpine/3.24, alias alpine/stable")
     if image["distro"] not in DISTROS:
         raise ConfigError(_key("image.distro"), f"unknown distro {image['distro']!r}",
                           f"use one of {', '.join(DISTROS)} (how containers from this image are bootstrapped)")
@@ -194,7 +211,7 @@ def private_key(inline: str | None, ssh: dict[str, Any]) -> str:
 
 
 def lxd_remote_host(get: Callable[[str], object], base_dir: Path | None = None) -> str:
-    """Checks the `lxd:*` settings the way the providers will read them (cluster/settings.py), before
+    """Checks the `lxd:*` settings the way the providers will read them (config/lxd.py), before
     anything is declared, plus the URL syntax of `lxd:remote`; returns the remote's host."""
     remote = get("remote")
     problem = url_problem(remote, schemes=("https",), path_allowed=False) if remote else None

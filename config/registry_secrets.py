@@ -14,11 +14,11 @@ from typing import Any
 import pulumi
 
 from cluster.errors import ConfigError
-from components.config_files import read_config_file
-from components.registry_config import RegistrySettings
-from components.site_config import inline_or_file
-from provisioners.htpasswd import htpasswd_lines, parse_users_file, user_problem
-from provisioners.input_checks import key_pair_problem, server_certificate_problem
+from config.checks import key_pair_problem, server_certificate_problem
+from config.files import read_config_file
+from config.htpasswd import htpasswd_lines, parse_users_file, user_problem
+from config.registry import RegistrySettings
+from config.site import inline_or_file
 
 NAMESPACE = "lxdha"
 VRRP_V2_PASSWORD_CHARS = 8  # keepalived uses only the first 8 characters of a VRRPv2 auth_pass

@@ -10,15 +10,15 @@ import pytest
 
 from cluster.errors import ConfigError
 from components.registry import playbook_vars
-from components.registry_config import (
+from config.htpasswd import htpasswd_lines, parse_users_file
+from config.registry import (
     DEFAULT_SERVER_SHA256,
     DEFAULT_SERVER_VERSION,
     check_vip_is_not_an_endpoint,
     registry_settings,
 )
-from components.registry_secrets import registry_secrets
+from config.registry_secrets import registry_secrets
 from lab.pki import issue_self_signed
-from provisioners.htpasswd import htpasswd_lines, parse_users_file
 
 VALID: dict[str, Any] = {
     "replicas": 2, "vip": "10.0.0.240", "vrid": 51, "advertIntervalS": 0.3,

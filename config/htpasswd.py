@@ -2,7 +2,8 @@
 
 The salt is derived from the user and password, so the same users give the same file on every
 `pulumi up` (no spurious diff and no re-apply), while different passwords still get different
-salts. The file only ever exists on the replicas and as a Pulumi secret.
+salts. The file only ever exists on the replicas and as a Pulumi secret. It is made with the other
+config readers so a user name the registry would refuse fails before anything is declared.
 """
 
 from __future__ import annotations

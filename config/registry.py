@@ -15,9 +15,9 @@ from typing import Any
 
 from cluster.errors import ConfigError
 from cluster.names import instance_name_problem
-from components.containers_config import DEFAULT_ANSIBLE_DIR
-from provisioners.address_claims import VIP_FIX, VIP_SETTING, Resolver, endpoint_holder, resolve_ipv4
-from provisioners.input_checks import url_host, url_problem
+from config.addresses import VIP_FIX, VIP_SETTING, Resolver, endpoint_holder, resolve_ipv4
+from config.checks import url_host, url_problem
+from config.containers import DEFAULT_ANSIBLE_DIR
 
 KEY = "lxdha:registry"
 # what the registry role installs from the distribution, baked into the base image when baking is on
@@ -157,7 +157,7 @@ def _vrrp(raw: dict[str, Any]) -> VrrpSettings:
 def _s3(raw: dict[str, Any]) -> S3Settings:
     s3 = raw.get("s3")
     if not isinstance(s3, dict):
-        raise _fail("s3", "is missing", "set s3.endpoint, s3.bucket and the S3 keys (see README, registry)")
+        raise _fail("s3", "is missing", "set s3.endpoint, s3.bucket and the S3 keys; see docs/config.md (registry)")
     endpoint = _text(s3, "endpoint") if s3.get("endpoint") else None
     problem = url_problem(endpoint, path_allowed=False)
     if problem:
@@ -212,7 +212,7 @@ def registry_settings(raw: dict[str, Any], mirror_url: str | None = None) -> Reg
     """Settings from the raw `lxdha:registry` mapping, or a ConfigError naming the bad key.
     `mirror_url` (lxdha:mirror.url) gives the default URL of the registry build."""
     if not isinstance(raw, dict):
-        raise ConfigError(KEY, "is not a mapping", "see README, config reference: registry")
+        raise ConfigError(KEY, "is not a mapping", "see docs/config.md (registry)")
     unknown = sorted(set(raw) - KNOWN)
     if unknown:
         raise _fail(unknown[0], "is not a known setting", f"use one of {', '.join(sorted(KNOWN))}")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lab.pki import issue_self_signed
-from provisioners.input_checks import (
+from config.checks import (
     alpine_release_problem,
     image_name_problem,
     key_pair_problem,
@@ -15,6 +14,7 @@ from provisioners.input_checks import (
     url_host,
     url_problem,
 )
+from lab.pki import issue_self_signed
 from tests.support.certs import TEST_PUBLIC_KEY, ssh_key_pair
 
 

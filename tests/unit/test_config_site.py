@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from cluster.errors import ConfigError
-from components.site_config import authorized_keys, image_source, mirror, private_key
+from config.site import authorized_keys, image_source, mirror, private_key
 from tests.support.certs import TEST_PUBLIC_KEY, ssh_key_pair
 
 IMAGE = {"remote": "https://images.lxd.canonical.com", "protocol": "simplestreams", "source": "alpine/3.24",
