@@ -6,8 +6,10 @@ import argparse
 from collections.abc import Sequence
 
 from cluster.connection import LxdEndpoint
+from config.operations import OPERATIONS_KEY, operations_settings
 from ops.host_requirements import CommandSysctlReader, SysctlRequirement
-from ops.services import Service, http_check, operations_settings, services
+from ops.services import Service, http_check, services
+from toolchain.stack_config import StackConfig, endpoint_from_stack, read_stack_config
 from ops.workloads import Scope
 from toolchain.stack_config import StackConfig, endpoint_from_stack, read_stack_config
 
@@ -49,7 +51,7 @@ def services_from(config: StackConfig, args: argparse.Namespace) -> list[Service
 
 
 def sysctl_reader_from(config: StackConfig, args: argparse.Namespace) -> CommandSysctlReader | None:
-    template = args.sysctl_reader or operations_settings(config).get("sysctlReader")
+    template = args.sysctl_reader or operations_settings(config.get(OPERATIONS_KEY)).get("sysctlReader")
     return CommandSysctlReader(template) if template else None
 
 

@@ -10,6 +10,7 @@ import time
 
 from cluster.connection import lxd_client
 from cluster.errors import ConfigError, ConnectionSetupError
+from config.operations import OPERATIONS_KEY, operations_settings
 from ops import entry
 from ops.cli_common import (
     add_common_arguments,
@@ -20,7 +21,6 @@ from ops.cli_common import (
     sysctl_reader_from,
 )
 from ops.rolling import Options, Roll, return_home
-from ops.services import operations_settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         config, endpoint = load(args.stack)
-        settings = operations_settings(config)
+        settings = operations_settings(config.get(OPERATIONS_KEY))
         options = Options(
             scope=scope_from(args),
             members=args.members.split(",") if args.members else None,

@@ -16,6 +16,7 @@ from cluster.connection import LxdEndpoint, lxd_client
 from cluster.errors import ConfigError
 from cluster.facts import read_instances
 from cluster.operations import execute
+from config.operations import OPERATIONS_KEY, operations_settings
 from config.registry import registry_settings
 from ops.health import CheckResult, HealthCheck, HttpCheck
 from ops.host_requirements import SysctlRequirement
@@ -40,16 +41,9 @@ def http_check(entry: dict, where: str) -> HttpCheck:
                      float(entry.get("timeoutS", 5)), verify)
 
 
-def operations_settings(config: StackConfig) -> dict:
-    settings = config.get("lxdha:operations") or {}
-    if not isinstance(settings, dict):
-        raise ConfigError("lxdha:operations", "must be an object", "see docs/config.md (operations)")
-    return settings
-
-
 def services(config: StackConfig) -> list[Service]:
     """Everything this stack runs that maintenance must keep healthy."""
-    settings = operations_settings(config)
+    settings = operations_settings(config.get(OPERATIONS_KEY))
     found = [Service(f"check {i}", checks=(http_check(entry, "lxdha:operations.healthChecks"),))
              for i, entry in enumerate(settings.get("healthChecks") or [])]
     required = tuple(SysctlRequirement.parse(text, "lxdha:operations")
