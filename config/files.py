@@ -7,10 +7,14 @@ from pathlib import Path
 from cluster.errors import ConfigError
 
 
-def read_config_file(field: str, path: str) -> str:
-    """Content of `path`; `field` is the full config key (e.g. `lxd:clientKeyFile`) named on error."""
+def read_config_file(field: str, path: str, base_dir: Path | None = None) -> str:
+    """Content of `path` (a relative one taken from `base_dir` when given, else from the working directory);
+    `field` is the full config key (e.g. `lxd:clientKeyFile`) named on error."""
+    resolved = Path(path).expanduser()
+    if base_dir is not None and not resolved.is_absolute():
+        resolved = base_dir / resolved
     try:
-        return Path(path).expanduser().read_text()
+        return resolved.read_text()
     except OSError as error:
-        raise ConfigError(field, f"cannot read {path} ({error.strerror})",
+        raise ConfigError(field, f"cannot read {resolved} ({error.strerror})",
                           "point it at an existing file, or set the inline value instead") from error

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from cluster.connection import LxdEndpoint, certificate_fingerprint, normalize_fingerprint, validate_endpoint
 from cluster.errors import ConfigError
+from config.files import read_config_file
 
 NAMESPACE = "lxd"
 KEYS = ("remote", "serverFingerprint", "serverCertFile", "clientCert", "clientCertFile", "clientKey",
@@ -28,17 +29,6 @@ def _key(short: str) -> str:
     return f"{NAMESPACE}:{short}"
 
 
-def _read_file(short: str, path: str, base_dir: Path) -> str:
-    resolved = Path(path).expanduser()
-    if not resolved.is_absolute():
-        resolved = base_dir / resolved
-    try:
-        return resolved.read_text()
-    except OSError as error:
-        raise ConfigError(_key(short), f"cannot read {resolved} ({error.strerror})",
-                          "point it at an existing file, or set the inline value instead") from error
-
-
 def _inline_or_file(get: Getter, short: str, base_dir: Path) -> str | None:
     inline = get(short)
     if inline not in (None, ""):
@@ -46,7 +36,7 @@ def _inline_or_file(get: Getter, short: str, base_dir: Path) -> str | None:
     path = get(f"{short}File")
     if path in (None, ""):
         return None
-    return _read_file(f"{short}File", str(path), base_dir)
+    return read_config_file(_key(f"{short}File"), str(path), base_dir)
 
 
 def _fingerprint(get: Getter, base_dir: Path) -> str:
@@ -55,7 +45,7 @@ def _fingerprint(get: Getter, base_dir: Path) -> str:
         return normalize_fingerprint(str(pinned))
     cert_path = get("serverCertFile")
     if cert_path:
-        pem = _read_file("serverCertFile", str(cert_path), base_dir)
+        pem = read_config_file(_key("serverCertFile"), str(cert_path), base_dir)
         try:
             return certificate_fingerprint(pem)
         except ValueError as error:
