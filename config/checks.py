@@ -11,6 +11,7 @@ import datetime
 import ipaddress
 import re
 import struct
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -21,6 +22,8 @@ from cryptography.hazmat.primitives.serialization import (
     load_ssh_private_key,
     load_ssh_public_key,
 )
+
+from cluster.errors import ConfigError
 
 # DNS host names: labels of letters, digits and '-', not starting or ending with '-'.
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
@@ -56,12 +59,14 @@ def host_problem(host: str) -> str | None:
     return None
 
 
-def url_problem(value: object, schemes: tuple[str, ...] = ("http", "https"), path_allowed: bool = True) -> str | None:
+def url_problem(value: object, schemes: tuple[str, ...] = ("http", "https"), path_allowed: bool = True,
+                query_allowed: bool = False) -> str | None:
     """Why `value` is not a usable `scheme://host[:port][/path]` URL, or None.
 
     Checked: scheme, host syntax (IPv4, [IPv6] or DNS name), port syntax and range, no credentials
-    (they would end up in logs and state), no whitespace, no query or fragment, and no path where
-    only an endpoint makes sense.
+    (they would end up in logs and state), no whitespace, no query or fragment (unless `query_allowed`: a
+    URL that is requested as is, not a base other paths are added to), and no path where only an endpoint
+    makes sense.
     """
     wanted = " or ".join(f"{scheme}://" for scheme in schemes)
     if not isinstance(value, str) or not value:
@@ -89,7 +94,7 @@ def url_problem(value: object, schemes: tuple[str, ...] = ("http", "https"), pat
         return f"{value[:80]!r} has an invalid port (use a number from 1 to 65535)"
     if port == 0:
         return f"{value[:80]!r} has port 0 (use a number from 1 to 65535)"
-    if parsed.query or parsed.fragment or value.endswith(("?", "#")):
+    if not query_allowed and (parsed.query or parsed.fragment or value.endswith(("?", "#"))):
         return f"{value[:80]!r} has a query or fragment; give only the base URL"
     if not path_allowed and parsed.path not in ("", "/"):
         return f"{value[:80]!r} has a path ({parsed.path}); give only {schemes[0]}://host[:port]"
@@ -246,3 +251,93 @@ def key_pair_problem(cert_pem: str, key_pem: str) -> str | None:
     if key.public_key().public_bytes(*spki) != public.public_bytes(*spki):
         return "does not belong to the certificate (the key pair does not match)"
     return None
+
+
+def check_known_keys(raw: dict, known: Iterable[str], where: str) -> None:
+    """Refuses the first key of the mapping at `where` (e.g. `lxdha:registry.s3`) that is not a known setting:
+    a typo would otherwise be ignored without a word."""
+    known = tuple(known)
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise ConfigError(f"{where}.{unknown[0]}", "is not a known setting", f"use one of {', '.join(known)}")
+
+
+def ipv4_range_problem(value: object, subnet: ipaddress.IPv4Network) -> str | None:
+    """Why `value` is not `[first, last]` IPv4 addresses of `subnet`, first before last (a DHCP range), or None."""
+    try:
+        first, last = (ipaddress.IPv4Address(str(end)) for end in value)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        return f"{str(value)[:80]!r} is not [first, last] IPv4 addresses"
+    if first > last:
+        return f"its bounds are in the wrong order ({first} comes after {last})"
+    if first not in subnet or last not in subnet:
+        return f"{first}-{last} is not inside the subnet {subnet}"
+    return None
+
+
+# S3 general purpose bucket naming rules (AWS, "Bucket naming rules"); MinIO applies the same.
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+def s3_bucket_problem(value: object) -> str | None:
+    """Why `value` is not a name S3 accepts for a bucket, or None."""
+    name = str(value)
+    if not 3 <= len(name) <= 63:
+        return f"{name[:70]!r} is {len(name)} characters; a bucket name has 3 to 63"
+    if not _BUCKET.match(name):
+        return (f"{name!r} is not a bucket name: lowercase letters, digits, '.' and '-' only, starting and "
+                "ending with a letter or digit")
+    if ".." in name:
+        return f"{name!r} has two adjacent dots"
+    if _DOTTED_NUMBERS.match(name) and name.count(".") == 3:
+        return f"{name!r} is formatted as an IP address"
+    reserved = next((part for part in BUCKET_PREFIXES if name.startswith(part)), None)
+    if reserved:
+        return f"{name!r} starts with {reserved!r}, a prefix S3 reserves"
+    reserved = next((part for part in BUCKET_SUFFIXES if name.endswith(part)), None)
+    if reserved:
+        return f"{name!r} ends with {reserved!r}, a suffix S3 reserves"
+    return None
+
+
+_PATH_SEGMENT = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def absolute_path_problem(value: object) -> str | None:
+    """Why `value` is not a clean absolute path (`/`, or `/a/b`: no empty, `.` or `..` part, no trailing
+    `/`, parts of letters, digits, '.', '_' and '-'), or None."""
+    path = str(value)
+    if not path.startswith("/"):
+        return f"{path[:80]!r} is not an absolute path (it must start with '/')"
+    if path == "/":
+        return None
+    parts = path[1:].split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        return f"{path[:80]!r} is not a clean path (an empty, '.' or '..' part)"
+    if not all(_PATH_SEGMENT.match(part) for part in parts):
+        return f"{path[:80]!r} has characters other than letters, digits, '.', '_', '-' and '/'"
+    return None
+
+
+JINJA_DELIMITERS = ("{{", "{%", "{#")
+
+
+def template_safe_problem(value: str) -> str | None:
+    """Why `value` cannot travel through Ansible as an extra var, or None: Ansible evaluates any '{{', '{%'
+    or '{#' in a variable's value as a template. Never echoes the value (it may be secret)."""
+    if any(delimiter in value for delimiter in JINJA_DELIMITERS):
+        return "contains '{{', '{%' or '{#', which Ansible would evaluate as a template"
+    return None
+
+
+def one_token_problem(value: str, what: str, forbidden: str = "", why: str = "") -> str | None:
+    """Why `value` is not one run of visible characters that passes through Ansible unchanged and has none
+    of `forbidden` (`why` says who refuses them), or None. Never echoes the value (it may be secret)."""
+    if not value or any(char.isspace() or not char.isprintable() for char in value):
+        return f"the {what} is empty or contains whitespace or control characters (a pasted line break?)"
+    if any(char in forbidden for char in value):
+        return f"the {what} contains one of {' '.join(forbidden)}: {why}"
+    problem = template_safe_problem(value)
+    return f"the {what} {problem}" if problem else None

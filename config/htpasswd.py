@@ -12,9 +12,12 @@ import hashlib
 
 import bcrypt
 
+from config.checks import template_safe_problem
+
 BCRYPT_ALPHABET = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 LAST_SALT_CHARS = ".Oeu"  # the 22nd salt character carries only 2 bits
 COST = 10
+BCRYPT_MAX_BYTES = 72  # bcrypt hashes only the first 72 bytes of a password
 
 
 def _salt(user: str, password: str) -> bytes:
@@ -24,8 +27,24 @@ def _salt(user: str, password: str) -> bytes:
 
 
 def user_problem(user: str) -> str | None:
-    if not user or ":" in user or any(c.isspace() for c in user) or len(user) > 64:
-        return f"user name {user!r} must be 1-64 characters without ':' or spaces"
+    """Why the registry could not log `user` in, or None. Its htpasswd reader trims each line, skips lines
+    that start with '#' and splits user from hash at the first ':' (which HTTP basic auth also reserves);
+    the file reaches the replicas as an Ansible variable."""
+    if not user or ":" in user or any(c.isspace() or not c.isprintable() for c in user) or len(user) > 64:
+        return f"user name {user!r} must be 1-64 visible characters without ':' or spaces"
+    if user.startswith("#"):
+        return f"user name {user!r} starts with '#': the registry reads that htpasswd line as a comment"
+    problem = template_safe_problem(user)
+    return f"user name {user!r} {problem}" if problem else None
+
+
+def password_problem(user: str, password: object) -> str | None:
+    """Why `password` cannot be `user`'s, or None (never echoes it): bcrypt uses only its first 72 bytes."""
+    if not password:
+        return f"user {user!r} has an empty password"
+    if len(str(password).encode()) > BCRYPT_MAX_BYTES:
+        return (f"user {user!r} has a password longer than {BCRYPT_MAX_BYTES} bytes: bcrypt ignores the rest, so "
+                "any password with the same start would log in")
     return None
 
 

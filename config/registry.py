@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,15 @@ from typing import Any
 from cluster.errors import ConfigError
 from cluster.names import instance_name_problem
 from config.addresses import VIP_FIX, VIP_SETTING, Resolver, endpoint_holder, resolve_ipv4
-from config.checks import url_host, url_problem
+from config.checks import (
+    absolute_path_problem,
+    check_known_keys,
+    ipv4_range_problem,
+    s3_bucket_problem,
+    url_host,
+    url_problem,
+    word_problem,
+)
 from config.containers import DEFAULT_ANSIBLE_DIR
 
 KEY = "lxdha:registry"
@@ -25,9 +33,11 @@ KEY = "lxdha:registry"
 PACKAGES = ("keepalived",)
 DISTRO_SERVER_PACKAGE = "docker-registry"
 PLAYBOOK = "registry.yml"
-KNOWN = {"replicas", "prefix", "group", "allowReplicasOverMembers", "vip", "network", "vrid", "advertIntervalS",
-         "vrrpVersion", "s3", "usersFile", "tls", "port", "httpSecretFile",
-         "vrrpPasswordFile", "ansibleDir", "server"}
+KNOWN = ("allowReplicasOverMembers", "advertIntervalS", "ansibleDir", "group", "httpSecretFile", "network", "port",
+         "prefix", "replicas", "s3", "server", "tls", "usersFile", "vip", "vrid", "vrrpPasswordFile", "vrrpVersion")
+NETWORK_KNOWN = ("subnet", "dhcpRange")
+S3_KNOWN = ("endpoint", "region", "bucket", "rootDirectory", "accessKeyFile", "secretKeyFile")
+TLS_KNOWN = ("cert", "certFile", "keyFile")
 MAX_REPLICAS = 9
 MAX_TEXT = 512  # longest plain string setting we accept; anything bigger is a paste mistake
 
@@ -38,7 +48,26 @@ DEFAULT_SERVER_VERSION = "v3.1.2"
 DEFAULT_SERVER_SHA256 = "7e21405a20c4df028f48e80d25f539f88be6a0b15eff585070515c8b1adda6df"
 SERVER_SOURCES = ("artifact", "distro")  # the pinned build from the mirror | the distro's docker-registry (2.8)
 ARTIFACT_NAME = "registry-linux-amd64"
-SERVER_KNOWN = {"source", "version", "sha256", "url"}
+SERVER_KNOWN = ("sha256", "source", "url", "version")
+
+# TCP ports a replica's own daemons hold, so the registry cannot listen on them: sshd runs in every
+# container (the bootstrap starts it; Ansible and operators log in on it), and the registry's debug
+# listener serves keepalived's health check (registry_debug_port in ansible/roles/registry). keepalived
+# itself speaks VRRP (IP protocol 112) and holds no TCP port.
+SSH_PORT = 22
+REGISTRY_DEBUG_PORT = 5001
+TAKEN_PORTS = {
+    SSH_PORT: "sshd's, in every container (Ansible and operators log in on it)",
+    REGISTRY_DEBUG_PORT: f"the registry's own debug listener (127.0.0.1:{REGISTRY_DEBUG_PORT}, keepalived's health "
+                         "check)",
+}
+# Both server sources run as an unprivileged user (distribution-registry, or the package's docker-registry),
+# and a container's own network namespace keeps net.ipv4.ip_unprivileged_port_start at its default.
+FIRST_UNPRIVILEGED_PORT = 1024
+# keepalived (vrrp.c) and the VRRP packet: v3 carries the interval as 12 bits of centiseconds (RFC 5798),
+# v2 as 8 bits of whole seconds (RFC 3768). Anything else keepalived rounds or clamps without failing.
+ADVERT_INTERVAL_S = {3: (0.01, 40.95), 2: (1, 255)}
+DEFAULT_ADVERT_INTERVAL_S = {3: 0.3, 2: 1}
 
 
 @dataclass(frozen=True)
@@ -98,8 +127,10 @@ def _fail(field: str, problem: str, fix: str) -> ConfigError:
     return ConfigError(f"{KEY}.{field}", problem, fix)
 
 
-def _text(raw: dict[str, Any], field: str, default: str | None = None) -> str:
+def _text(raw: dict[str, Any], field: str, default: str | None = None, where: str = "") -> str:
+    """A plain string setting; `where` is the section it sits in (e.g. "s3."), for the key in messages."""
     value = raw.get(field, default)
+    field = f"{where}{field}"
     if value is None or value == "":
         raise _fail(field, "is not set", f"set {KEY}.{field}")
     value = str(value)
@@ -115,9 +146,48 @@ def _whole(raw: dict[str, Any], field: str, default: int, low: int, high: int, f
     return value
 
 
+def _section(raw: dict[str, Any], field: str, known: tuple[str, ...]) -> dict[str, Any] | None:
+    """The mapping under `field` (None when unset), refusing settings it does not know."""
+    section = raw.get(field)
+    if section is None:
+        return None
+    if not isinstance(section, dict):
+        raise _fail(field, f"{str(section)[:60]!r} is not a mapping", f"write it as {{{', '.join(known)}}}")
+    check_known_keys(section, known, f"{KEY}.{field}")
+    return section
+
+
+def _port(raw: dict[str, Any]) -> int:
+    """The registry's TCP port: free on the replicas, and one an unprivileged server may bind."""
+    port = _whole(raw, "port", 5000, 1, 65535, "use the registry's TCP port, e.g. 5000")
+    if port in TAKEN_PORTS:
+        raise _fail("port", f"{port} is already in use on every replica: it is {TAKEN_PORTS[port]}",
+                    "pick another port, e.g. 5000")
+    if port < FIRST_UNPRIVILEGED_PORT:
+        raise _fail("port", f"{port} is a privileged port: the registry runs as an unprivileged user and may not "
+                    f"bind ports below {FIRST_UNPRIVILEGED_PORT}", "use a port from 1024 up, e.g. 5000")
+    return port
+
+
+def _advert_interval(raw: dict[str, Any], version: int) -> float:
+    low, high = ADVERT_INTERVAL_S[version]
+    interval = raw.get("advertIntervalS", DEFAULT_ADVERT_INTERVAL_S[version])
+    fix = ("use 0.3 for a ~1 s failover, 1 for keepalived's default" if version == 3 else
+           "use vrrpVersion 3 for sub-second adverts, or a whole number of seconds")
+    number = isinstance(interval, (int, float)) and not isinstance(interval, bool)
+    steps = interval * (100 if version == 3 else 1) if number else 0
+    if number and abs(steps - round(steps)) > 1e-9:
+        raise _fail("advertIntervalS", f"VRRPv{version} adverts are whole {'centi' if version == 3 else ''}seconds, "
+                    f"not {interval}", fix)
+    if not number or not low <= interval <= high:
+        raise _fail("advertIntervalS", f"{interval!r} is not a number of seconds from {low} to {high} "
+                    f"(VRRPv{version})", fix)
+    return float(interval)
+
+
 def _vrrp(raw: dict[str, Any]) -> VrrpSettings:
-    network = raw.get("network")
-    if not isinstance(network, dict) or not network.get("subnet"):
+    network = _section(raw, "network", NETWORK_KNOWN)
+    if not network or not network.get("subnet"):
         raise _fail("network.subnet", "is not set", "set the containers' subnet, e.g. 10.0.0.0/24, so the VIP can "
                     "be checked against it")
     try:
@@ -134,39 +204,46 @@ def _vrrp(raw: dict[str, Any]) -> VrrpSettings:
         raise _fail("vip", f"{vip} is outside the subnet {subnet}", f"pick a free host address inside {subnet}")
     dhcp = network.get("dhcpRange")
     if dhcp:
-        try:
-            low, high = (ipaddress.IPv4Address(str(end)) for end in dhcp)
-        except ValueError:
-            raise _fail("network.dhcpRange", f"{dhcp!r} is not [first, last] IPv4 addresses",
-                        "write it as [10.0.0.100, 10.0.0.199]") from None
+        problem = ipv4_range_problem(dhcp, subnet)
+        if problem:
+            raise _fail("network.dhcpRange", problem, f"copy the LXD network's ipv4.dhcp.ranges: [first, last], both "
+                        f"inside {subnet}, the lower address first")
+        low, high = (ipaddress.IPv4Address(str(end)) for end in dhcp)
         if low <= vip <= high:
             raise _fail("vip", f"{vip} is inside the DHCP range {low}-{high}: a container could be leased it",
                         "pick an address outside the DHCP range (reserve one for services)")
     version = _whole(raw, "vrrpVersion", 3, 2, 3, "use 3 (sub-second adverts) or 2")
-    interval = raw.get("advertIntervalS", 0.3)
-    if not isinstance(interval, (int, float)) or isinstance(interval, bool) or not 0.01 <= interval <= 40:
-        raise _fail("advertIntervalS", f"{interval!r} is not a number of seconds from 0.01 to 40",
-                    "use 0.3 for a ~1 s failover, 1 for keepalived's default")
-    if version == 2 and float(interval) != int(interval):
-        raise _fail("advertIntervalS", f"VRRPv2 adverts are whole seconds, not {interval}",
-                    "use vrrpVersion 3 for sub-second adverts, or a whole number of seconds")
+    interval = _advert_interval(raw, version)
     vrid = _whole(raw, "vrid", 51, 1, 255, "pick a VRRP router id from 1 to 255, unique on the segment")
-    return VrrpSettings(str(vip), subnet.prefixlen, vrid, float(interval), version)
+    return VrrpSettings(str(vip), subnet.prefixlen, vrid, interval, version)
+
+
+def _checked_text(s3: dict[str, Any], field: str, default: str | None, problem_of: Callable[[str], str | None],
+                  fix: str) -> str:
+    """An `s3.<field>` string that passes `problem_of` (the S3 server's or the registry's rule)."""
+    value = _text(s3, field, default, where="s3.")
+    problem = problem_of(value)
+    if problem:
+        raise _fail(f"s3.{field}", problem, fix)
+    return value
 
 
 def _s3(raw: dict[str, Any]) -> S3Settings:
-    s3 = raw.get("s3")
-    if not isinstance(s3, dict):
+    s3 = _section(raw, "s3", S3_KNOWN)
+    if s3 is None:
         raise _fail("s3", "is missing", "set s3.endpoint, s3.bucket and the S3 keys; see docs/config.md (registry)")
-    endpoint = _text(s3, "endpoint") if s3.get("endpoint") else None
+    endpoint = _text(s3, "endpoint", where="s3.") if s3.get("endpoint") else ""
     problem = url_problem(endpoint, path_allowed=False)
     if problem:
         raise _fail("s3.endpoint", problem, "give the S3 endpoint as http(s)://host:port, e.g. http://10.0.0.55:9000")
-    bucket = s3.get("bucket")
-    if not bucket:
+    if not s3.get("bucket"):
         raise _fail("s3.bucket", "is not set", "name the bucket that holds the blobs")
-    return S3Settings(endpoint.rstrip("/"), str(s3.get("region", "us-east-1")), str(bucket),
-                      str(s3.get("rootDirectory", "/registry")))
+    bucket = _checked_text(s3, "bucket", None, s3_bucket_problem, "name the bucket as S3 allows, e.g. registry")
+    region = _checked_text(s3, "region", "us-east-1", word_problem,
+                           "give the region the S3 server signs for, e.g. us-east-1 (MinIO's default)")
+    root = _checked_text(s3, "rootDirectory", "/registry", absolute_path_problem,
+                         "give the key prefix of the registry's blobs as a clean absolute path, e.g. /registry")
+    return S3Settings(endpoint.rstrip("/"), region, bucket, root)
 
 
 def artifact_url(mirror_url: str, version: str) -> str:
@@ -176,12 +253,7 @@ def artifact_url(mirror_url: str, version: str) -> str:
 
 
 def _server(raw: dict[str, Any], mirror_url: str | None) -> ServerSettings:
-    server = raw.get("server", {})
-    if not isinstance(server, dict):
-        raise _fail("server", f"{server!r} is not a mapping", "write it as {source, version, sha256, url}")
-    unknown = sorted(set(server) - SERVER_KNOWN)
-    if unknown:
-        raise _fail(f"server.{unknown[0]}", "is not a known setting", f"use one of {', '.join(sorted(SERVER_KNOWN))}")
+    server = _section(raw, "server", SERVER_KNOWN) or {}
     source = server.get("source", "artifact")
     if source not in SERVER_SOURCES:
         raise _fail("server.source", f"{source!r} is not a server source",
@@ -202,9 +274,10 @@ def _server(raw: dict[str, Any], mirror_url: str | None) -> ServerSettings:
         raise _fail("server.sha256", f"{server.get('sha256')!r} is not a SHA-256 (64 hex digits)",
                     "copy the sha256 printed by `python -m toolchain.registry_artifact build`")
     url = server.get("url") or (artifact_url(mirror_url, version) if mirror_url else "")
-    if source == "artifact" and not str(url).startswith(("http://", "https://")):
-        raise _fail("server.url", f"{url!r} is not an http(s) URL" if url else "is not set and there is no "
-                    "lxdha:mirror.url to derive it from", "set lxdha:mirror.url, or the URL the build is served at")
+    problem = url_problem(url) if url or source == "artifact" else None
+    if problem:
+        raise _fail("server.url", problem if url else "is not set and there is no lxdha:mirror.url to derive it "
+                    "from", "set lxdha:mirror.url, or the http(s) URL the build is served at")
     return ServerSettings(source, version, sha256, str(url))
 
 
@@ -213,9 +286,8 @@ def registry_settings(raw: dict[str, Any], mirror_url: str | None = None) -> Reg
     `mirror_url` (lxdha:mirror.url) gives the default URL of the registry build."""
     if not isinstance(raw, dict):
         raise ConfigError(KEY, "is not a mapping", "see docs/config.md (registry)")
-    unknown = sorted(set(raw) - KNOWN)
-    if unknown:
-        raise _fail(unknown[0], "is not a known setting", f"use one of {', '.join(sorted(KNOWN))}")
+    check_known_keys(raw, KNOWN, KEY)
+    _section(raw, "tls", TLS_KNOWN)  # read with the secrets (registry_secrets); its keys are checked here
     replicas = raw.get("replicas", 2)
     if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 2:
         raise _fail("replicas", f"{replicas!r} replicas is not highly available", "use 2 or more replicas")
@@ -232,7 +304,7 @@ def registry_settings(raw: dict[str, Any], mirror_url: str | None = None) -> Reg
     allow = raw.get("allowReplicasOverMembers", False)
     if not isinstance(allow, bool):
         raise _fail("allowReplicasOverMembers", f"{allow!r} is not true/false", "set true or false")
-    port = _whole(raw, "port", 5000, 1, 65535, "use the registry's TCP port, e.g. 5000")
+    port = _port(raw)
     ansible_dir = Path(str(raw.get("ansibleDir", DEFAULT_ANSIBLE_DIR))).expanduser().resolve()
     if not (ansible_dir / PLAYBOOK).is_file():
         raise _fail("ansibleDir", f"{ansible_dir} has no {PLAYBOOK}", "point it at a copy of the project's ansible/")

@@ -14,14 +14,21 @@ from typing import Any
 import pulumi
 
 from cluster.errors import ConfigError
-from config.checks import key_pair_problem, server_certificate_problem
+from config.checks import key_pair_problem, one_token_problem, server_certificate_problem
 from config.files import read_config_file
-from config.htpasswd import htpasswd_lines, parse_users_file, user_problem
+from config.htpasswd import htpasswd_lines, parse_users_file, password_problem, user_problem
 from config.registry import RegistrySettings
 from config.site import inline_or_file
 
 NAMESPACE = "lxdha"
+# the top-level secret keys read below (`lxdha:<key>`), each with a file alternative inside lxdha:registry
+SECRET_KEYS = ("registryS3AccessKey", "registryS3SecretKey", "registryTlsKey", "registryUsers", "registryHttpSecret",
+               "registryVrrpPassword")
 VRRP_V2_PASSWORD_CHARS = 8  # keepalived uses only the first 8 characters of a VRRPv2 auth_pass
+# config.yml (role registry) holds the S3 keys and the http secret in double-quoted YAML strings
+IN_CONFIG_YML = ('"\\', "the registry's config.yml holds it in a double-quoted YAML string")
+# keepalived.conf holds auth_pass unquoted: its parser cuts a line at '#' or '!' and reads '"' and '\'
+IN_KEEPALIVED_CONF = ('#!"\\', "keepalived.conf would read it as a comment, a quote or an escape")
 
 
 @dataclass
@@ -51,14 +58,16 @@ def _plain(config: pulumi.Config, key: str, section: dict[str, Any], file_field:
                       f"pulumi config set --secret {NAMESPACE}:{key} <value>, or set {NAMESPACE}:registry.{where}")
 
 
-def _token(source_and_value: tuple[str, str] | None, what: str) -> pulumi.Output[str] | None:
-    """A one-line secret (S3 key, shared secret, password) as a Pulumi secret, checked for paste mistakes."""
+def _token(source_and_value: tuple[str, str] | None, what: str,
+           refused: tuple[str, str] = IN_CONFIG_YML) -> pulumi.Output[str] | None:
+    """A one-line secret (S3 key, shared secret, password) as a Pulumi secret, checked for paste mistakes
+    and for characters the file it is written into cannot hold (`refused`: the characters, and why)."""
     if source_and_value is None:
         return None
     source, value = source_and_value
-    if not value or any(char.isspace() for char in value):
-        raise ConfigError(source, f"the {what} is empty or contains whitespace (a pasted line break?)",
-                          f"set the {what} alone, on one line")
+    problem = one_token_problem(value, what, *refused)
+    if problem:
+        raise ConfigError(source, problem, f"set the {what} alone, on one line, without those characters")
     return pulumi.Output.secret(value)
 
 
@@ -82,9 +91,10 @@ def _checked_users(users: Any, source: str) -> dict[str, str]:
     if not isinstance(users, dict) or not users:
         raise ConfigError(source, "is not a non-empty user -> password mapping", "set at least one user")
     for user, password in users.items():
-        problem = user_problem(str(user))
-        if problem or not password:
-            raise ConfigError(source, problem or f"user {user!r} has an empty password", "fix the user entry")
+        problem = user_problem(str(user)) or password_problem(str(user), password)
+        if problem:
+            raise ConfigError(source, problem, "correct that user: a name of 1-64 visible characters without ':' "
+                              "or a leading '#', a password of 1-72 bytes")
     return {str(user): str(password) for user, password in users.items()}
 
 
@@ -109,6 +119,9 @@ def registry_secrets(config: pulumi.Config, raw: dict[str, Any], settings: Regis
     cert, key = _tls(config, raw.get("tls") or {}, settings.vrrp.vip)
     vrrp_password = _plain(config, "registryVrrpPassword", raw, "vrrpPasswordFile", "vrrpPasswordFile",
                            required=settings.vrrp.version == 2)
+    if vrrp_password and settings.vrrp.version != 2:
+        raise ConfigError(vrrp_password[0], f"VRRPv{settings.vrrp.version} has no authentication: keepalived "
+                          "would ignore the password", "remove it, or set lxdha:registry.vrrpVersion 2")
     if vrrp_password and len(vrrp_password[1]) > VRRP_V2_PASSWORD_CHARS:
         raise ConfigError(vrrp_password[0], f"VRRPv2 uses only the first {VRRP_V2_PASSWORD_CHARS} characters of "
                           "the password", f"use a password of at most {VRRP_V2_PASSWORD_CHARS} characters")
@@ -122,5 +135,5 @@ def registry_secrets(config: pulumi.Config, raw: dict[str, Any], settings: Regis
         tls_key=key,
         http_secret=_token(_plain(config, "registryHttpSecret", raw, "httpSecretFile", "httpSecretFile",
                                   required=False), "registry http secret"),
-        vrrp_password=_token(vrrp_password, "VRRP password"),
+        vrrp_password=_token(vrrp_password, "VRRP password", IN_KEEPALIVED_CONF),
     )

@@ -1,15 +1,24 @@
-"""Pure checks of typed-in values: URLs, OpenSSH keys, certificates, image names, mirror paths."""
+"""Pure checks of typed-in values: URLs, OpenSSH keys, certificates, image names, mirror paths, S3 names
+and paths, address ranges, values that travel through Ansible."""
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
+from cluster.errors import ConfigError
 from config.checks import (
+    absolute_path_problem,
     alpine_release_problem,
+    check_known_keys,
     image_name_problem,
+    ipv4_range_problem,
     key_pair_problem,
+    one_token_problem,
     private_key_problem,
     public_key_problem,
+    s3_bucket_problem,
     server_certificate_problem,
     url_host,
     url_problem,
@@ -112,3 +121,81 @@ def test_alpine_mirror_paths_must_be_the_image_release() -> None:
     assert alpine_release_problem("alpine/edge", ["alpine/v3.11/main"]) is None  # edge is not judged
     assert "is Alpine 3.11 but the image is alpine/3.24" in (
         alpine_release_problem("alpine/3.24", ["alpine/v3.24/main", "alpine/v3.11/community"]) or "")
+
+
+# One row per rule: (rule, refused, accepted, words of the refusal).
+@pytest.mark.parametrize(("rule", "refused", "accepted", "words"), [
+    ("3 to 63 characters (short)", "ab", "abc", "a bucket name has 3 to 63"),
+    ("3 to 63 characters (long)", "a" * 64, "a" * 63, "a bucket name has 3 to 63"),
+    ("lowercase letters, digits, '.', '-'", "Registry", "registry", "lowercase letters"),
+    ("no underscore", "my_registry", "my-registry", "lowercase letters"),
+    ("starts with a letter or digit", "-registry", "0registry", "starting and ending"),
+    ("ends with a letter or digit", "registry.", "registry1", "starting and ending"),
+    ("no two adjacent dots", "reg..istry", "reg.istry", "two adjacent dots"),
+    ("not formatted as an IP address", "192.168.5.4", "192.168.5.4a", "formatted as an IP address"),
+    ("prefix xn--", "xn--registry", "xn-registry", "'xn--'"),
+    ("prefix sthree-", "sthree-registry", "three-registry", "'sthree-'"),
+    ("prefix amzn-s3-demo-", "amzn-s3-demo-registry", "amzn-s3-registry", "'amzn-s3-demo-'"),
+    ("suffix -s3alias", "registry-s3alias", "registry-s3-alias", "'-s3alias'"),
+    ("suffix --ol-s3", "registry--ol-s3", "registry-ol-s3", "'--ol-s3'"),
+    ("suffix .mrap", "registry.mrap", "registry.mrap1", "'.mrap'"),
+    ("suffix --x-s3", "registry--x-s3", "registry-x-s3", "'--x-s3'"),
+    ("suffix --table-s3", "registry--table-s3", "registry-table-s3", "'--table-s3'"),
+])
+def test_s3_bucket_names_follow_the_s3_rules(rule: str, refused: str, accepted: str, words: str) -> None:
+    assert words in (s3_bucket_problem(refused) or ""), rule
+    assert s3_bucket_problem(accepted) is None, rule
+
+
+@pytest.mark.parametrize(("rule", "refused", "accepted", "words"), [
+    ("absolute", "registry", "/registry", "not an absolute path"),
+    ("no empty part", "//registry", "/registry", "not a clean path"),
+    ("no trailing slash", "/registry/", "/registry/v2", "not a clean path"),
+    ("no '.' part", "/./registry", "/.registry", "not a clean path"),
+    ("no '..' part", "/a/../registry", "/a/registry", "not a clean path"),
+    ("plain characters", "/my registry", "/my_registry", "characters other than"),
+    ("the root itself", "", "/", "not an absolute path"),
+])
+def test_absolute_paths_are_clean(rule: str, refused: str, accepted: str, words: str) -> None:
+    assert words in (absolute_path_problem(refused) or ""), rule
+    assert absolute_path_problem(accepted) is None, rule
+
+
+SUBNET = ipaddress.IPv4Network("10.0.0.0/24")
+
+
+@pytest.mark.parametrize(("rule", "refused", "accepted", "words"), [
+    ("first before last", ["10.0.0.199", "10.0.0.100"], ["10.0.0.100", "10.0.0.199"], "wrong order"),
+    ("inside the subnet", ["10.0.0.100", "10.0.1.5"], ["10.0.0.100", "10.0.0.254"], "not inside the subnet"),
+    ("two addresses", ["10.0.0.100"], ["10.0.0.100", "10.0.0.100"], "not [first, last]"),
+    ("IPv4 addresses", ["10.0.0.100", "10.0.0.x"], ["10.0.0.1", "10.0.0.2"], "not [first, last]"),
+    ("a list, not a string", "10.0.0.100-10.0.0.199", ("10.0.0.100", "10.0.0.199"), "not [first, last]"),
+])
+def test_address_ranges(rule: str, refused: object, accepted: object, words: str) -> None:
+    assert words in (ipv4_range_problem(refused, SUBNET) or ""), rule
+    assert ipv4_range_problem(accepted, SUBNET) is None, rule
+
+
+SECRET = "s3cr3t-VALUE"
+
+
+@pytest.mark.parametrize(("rule", "refused", "accepted", "words"), [
+    ("one line", f"{SECRET}\n", SECRET, "whitespace"),
+    ("no control characters", f"{SECRET}\x00", SECRET, "control characters"),
+    ("no Ansible template", "{{lookup('env','HOME')}}" + SECRET, "{" + SECRET + "}", "evaluate as a template"),
+    ("no Ansible statement", "{%" + SECRET, "%" + SECRET, "evaluate as a template"),
+    ("no Ansible comment", "{#" + SECRET, "#" + SECRET, "evaluate as a template"),
+    ("none of the refused characters", f'{SECRET}"', f"{SECRET}'", "contains one of"),
+])
+def test_tokens_pass_through_ansible_and_are_never_echoed(rule: str, refused: str, accepted: str,
+                                                          words: str) -> None:
+    problem = one_token_problem(refused, "S3 secret key", '"\\', "the file holds it in double quotes") or ""
+    assert words in problem and SECRET not in problem, rule
+    assert one_token_problem(accepted, "S3 secret key", '"\\', "the file holds it in double quotes") is None, rule
+
+
+def test_unknown_keys_are_named_first_in_order() -> None:
+    with pytest.raises(ConfigError) as caught:
+        check_known_keys({"url": 1, "zz": 2, "bb": 3}, ("url", "name"), "lxdha:operations.healthChecks[0]")
+    assert caught.value.field == "lxdha:operations.healthChecks[0].bb" and "use one of url, name" in str(caught.value)
+    check_known_keys({"url": 1}, ("url", "name"), "lxdha:operations.healthChecks[0]")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import bcrypt
 import pytest
+import yaml
 
 from cluster.errors import ConfigError
 from components.registry import playbook_vars
@@ -14,12 +16,16 @@ from config.htpasswd import htpasswd_lines, parse_users_file
 from config.registry import (
     DEFAULT_SERVER_SHA256,
     DEFAULT_SERVER_VERSION,
+    REGISTRY_DEBUG_PORT,
+    SSH_PORT,
     check_vip_is_not_an_endpoint,
     registry_settings,
 )
 from config.registry_secrets import registry_secrets
 from lab.pki import issue_self_signed
+from provisioners.bootstrap_plan import SSHD_DROP_IN
 
+ROOT = Path(__file__).resolve().parents[2]
 VALID: dict[str, Any] = {
     "replicas": 2, "vip": "10.0.0.240", "vrid": 51, "advertIntervalS": 0.3,
     "network": {"subnet": "10.0.0.0/24", "dhcpRange": ["10.0.0.100", "10.0.0.199"]},
@@ -83,6 +89,69 @@ def test_bad_input_names_the_field_and_the_fix(path: str, value: Any, field: str
         registry_settings(_with(path, value), mirror_url=MIRROR)
     assert caught.value.field == field
     assert words in str(caught.value) and "Fix:" in str(caught.value)
+
+
+NETWORK = VALID["network"]
+S3 = VALID["s3"]
+
+
+# One row per rule the registry's consumers impose: (rule, path, refused, accepted, key, words). None removes.
+@pytest.mark.parametrize(("rule", "path", "refused", "accepted", "key", "words"), [
+    ("port: not sshd's (every container runs it for Ansible)", "port", 22, 5000, "port", "sshd"),
+    ("port: not the registry's debug listener", "port", 5001, 5002, "port", "debug listener"),
+    ("port: unprivileged (the server runs as its own user)", "port", 1023, 1024, "port", "privileged port"),
+    ("port: a TCP port", "port", 65536, 65535, "port", "from 1 to 65535"),
+    ("dhcpRange: first before last", "network.dhcpRange", ["10.0.0.199", "10.0.0.100"],
+     ["10.0.0.100", "10.0.0.199"], "network.dhcpRange", "wrong order"),
+    ("dhcpRange: inside the subnet", "network.dhcpRange", ["10.0.1.100", "10.0.1.199"],
+     ["10.0.0.2", "10.0.0.99"], "network.dhcpRange", "not inside the subnet"),
+    ("network: known keys only", "network", {**NETWORK, "gateway": "10.0.0.1"}, NETWORK, "network.gateway",
+     "not a known setting"),
+    ("s3.bucket: a name S3 allows", "s3.bucket", "Registry_Blobs", "registry-blobs", "s3.bucket", "not a bucket name"),
+    ("s3.region: one word", "s3.region", "us east 1", "eu-west-1", "s3.region", "single word"),
+    ("s3.rootDirectory: absolute", "s3.rootDirectory", "registry", "/registry", "s3.rootDirectory",
+     "not an absolute path"),
+    ("s3.rootDirectory: clean", "s3.rootDirectory", "/registry/../other", "/registry/other", "s3.rootDirectory",
+     "not a clean path"),
+    ("s3: known keys only", "s3", {**S3, "rootdirectory": "/r"}, {**S3, "rootDirectory": "/r"}, "s3.rootdirectory",
+     "not a known setting"),
+    ("tls: known keys only", "tls", {"certfile": "x.crt"}, {"certFile": "x.crt"}, "tls.certfile",
+     "not a known setting"),
+    ("advertIntervalS: VRRPv3 counts centiseconds", "advertIntervalS", 0.305, 0.31, "advertIntervalS",
+     "whole centiseconds"),
+    ("advertIntervalS: VRRPv3 at most 40.95 s", "advertIntervalS", 41, 40.95, "advertIntervalS", "0.01 to 40.95"),
+    ("server.url: a well-formed URL", "server", {"url": "http://10.0.0.55:99999/registry"},
+     {"url": "http://10.0.0.55:9000/registry"}, "server.url", "invalid port"),
+])
+def test_each_rule_refuses_and_accepts(rule: str, path: str, refused: Any, accepted: Any, key: str,
+                                       words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        registry_settings(_with(path, refused), mirror_url=MIRROR)
+    assert caught.value.field == f"lxdha:registry.{key}" and words in str(caught.value), rule
+    assert "Fix:" in str(caught.value)
+    registry_settings(_with(path, accepted), mirror_url=MIRROR)
+
+
+@pytest.mark.parametrize(("rule", "refused", "accepted", "words"), [
+    ("VRRPv2 adverts are whole seconds", 1.5, 2, "whole seconds"),
+    ("VRRPv2 adverts are at most 255 s", 256, 255, "from 1 to 255"),
+])
+def test_vrrp_v2_advert_interval(rule: str, refused: float, accepted: float, words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        registry_settings({**VALID, "vrrpVersion": 2, "advertIntervalS": refused}, mirror_url=MIRROR)
+    assert caught.value.field == "lxdha:registry.advertIntervalS" and words in str(caught.value), rule
+    registry_settings({**VALID, "vrrpVersion": 2, "advertIntervalS": accepted}, mirror_url=MIRROR)
+    assert registry_settings({**_with("advertIntervalS", None), "vrrpVersion": 2}, mirror_url=MIRROR
+                             ).vrrp.advert_interval_s == 1  # the default fits the version
+
+
+def test_the_health_probes_use_the_ports_the_role_configures() -> None:
+    """The registry's debug port is a role default, not a setting: config and role must agree on it."""
+    defaults = yaml.safe_load((ROOT / "ansible/roles/registry/defaults/main.yml").read_text())
+    keepalived = yaml.safe_load((ROOT / "ansible/roles/keepalived/defaults/main.yml").read_text())
+    assert defaults["registry_debug_port"] == REGISTRY_DEBUG_PORT
+    assert f":{REGISTRY_DEBUG_PORT}/" in keepalived["keepalived_check_url"]
+    assert "Port " not in SSHD_DROP_IN and SSH_PORT == 22  # sshd keeps its default port in every container
 
 
 def test_htpasswd_is_stable_and_verifies() -> None:
@@ -184,6 +253,43 @@ def test_registry_secret_mistakes_name_the_key(changes: dict, registry: dict, ke
     for value in changes.values():
         if isinstance(value, str) and "PRIVATE KEY" in value:
             assert value.splitlines()[1] not in str(caught.value)
+
+
+V2 = {"vrrpVersion": 2, "advertIntervalS": 1}
+
+
+# One row per rule: (rule, refused config changes, accepted config changes, registry changes, key, words).
+@pytest.mark.parametrize(("rule", "refused", "accepted", "registry", "key", "words"), [
+    ("S3 key: no '\"' (config.yml quotes it)", {"registryS3SecretKey": 'abc"def'}, {"registryS3SecretKey": "abc'def"},
+     {}, "lxdha:registryS3SecretKey", "double-quoted YAML"),
+    ("S3 key: no '\\' (a YAML escape)", {"registryS3AccessKey": "AKIA\\123"}, {"registryS3AccessKey": "AKIA/123"}, {},
+     "lxdha:registryS3AccessKey", "double-quoted YAML"),
+    ("http secret: no Ansible template", {"registryHttpSecret": "x{{y}}"}, {"registryHttpSecret": "x{y}"}, {},
+     "lxdha:registryHttpSecret", "template"),
+    ("VRRPv2 password: no keepalived comment", {"registryVrrpPassword": "pass#1"}, {"registryVrrpPassword": "pass-1"},
+     V2, "lxdha:registryVrrpPassword", "comment"),
+    ("VRRPv2 password: at most 8 characters", {"registryVrrpPassword": "123456789"},
+     {"registryVrrpPassword": "12345678"}, V2, "lxdha:registryVrrpPassword", "first 8 characters"),
+    ("VRRPv3: no password (it has no authentication)", {"registryVrrpPassword": "pass-1"}, {}, {},
+     "lxdha:registryVrrpPassword", "no authentication"),
+    ("user: not starting with '#' (an htpasswd comment)", {"registryUsers": {"#ops": "pw"}},
+     {"registryUsers": {"ops#": "pw"}}, {}, "lxdha:registryUsers", "comment"),
+    ("user: no ':' (htpasswd and basic auth separator)", {"registryUsers": {"op:s": "pw"}},
+     {"registryUsers": {"op.s": "pw"}}, {}, "lxdha:registryUsers", "without ':'"),
+    ("user: no Ansible template", {"registryUsers": {"{{ops}}": "pw"}}, {"registryUsers": {"{ops}": "pw"}}, {},
+     "lxdha:registryUsers", "template"),
+    ("password: at most 72 bytes (bcrypt)", {"registryUsers": {"ops": "p" * 73}}, {"registryUsers": {"ops": "p" * 72}},
+     {}, "lxdha:registryUsers", "72 bytes"),
+])
+def test_each_secret_rule_refuses_and_accepts(rule: str, refused: dict, accepted: dict, registry: dict, key: str,
+                                              words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _read_secrets(_secrets_config(**refused), **registry)
+    assert caught.value.field == key and words in str(caught.value), rule
+    for value in refused.values():  # no secret is echoed (user names are not secret)
+        for secret in (value.values() if isinstance(value, dict) else [value]):
+            assert secret not in str(caught.value), rule
+    _read_secrets(_secrets_config(**accepted), **registry)
 
 
 def test_server_defaults_to_the_pinned_build_in_the_mirror() -> None:
