@@ -22,6 +22,7 @@ from config.containers import ContainersSettings, containers_settings
 from config.registry import RegistrySettings, check_vip_is_not_an_endpoint, registry_settings
 from config.registry_secrets import RegistrySecrets, registry_secrets
 from config.site import AccessConfig, BakeSettings, ImageSource, access, bake_settings, image_source, lxd_remote_host
+from config.stack import check_services_apart, check_stack_keys
 
 
 @dataclass
@@ -36,6 +37,7 @@ class StackSettings:
 def read_settings() -> StackSettings:
     """Every setting, validated; raises ConfigError naming the first key at fault and the fix."""
     config = pulumi.Config("lxdha")
+    check_stack_keys({**pulumi.runtime.get_config_env(), **pulumi.runtime.config.CONFIG.get()})
     remote_host = lxd_remote_host(pulumi.Config("lxd").get)  # the providers read lxd:* themselves; checked here first
     unreachable = reach_problem(str(pulumi.Config("lxd").get("remote")))
     if unreachable:
@@ -54,9 +56,7 @@ def read_settings() -> StackSettings:
         })
         registry = (settings, registry_secrets(config, raw, settings))
     containers = containers_settings(config.get_object("containers"))
-    if registry is not None and set(containers.names()) & set(registry[0].names()):
-        raise ConfigError("lxdha:registry.prefix", f"containers {registry[0].prefix}-N would collide with "
-                          "lxdha:containers names", "give the registry and the plain containers different prefixes")
+    check_services_apart(containers, registry[0] if registry else None)
     return StackSettings(site_access, image, bake_settings(config.get_object("image")), containers, registry)
 
 

@@ -11,8 +11,10 @@ from typing import Any
 
 from cluster.errors import ConfigError
 from cluster.names import instance_name_problem
+from config.checks import check_known_keys
 
 KEY = "lxdha:containers"
+KNOWN = ("count", "prefix", "group", "member", "ansibleDir", "playbook")
 MAX_CONTAINERS = 200
 DEFAULT_ANSIBLE_DIR = Path(__file__).resolve().parent.parent / "ansible"
 
@@ -32,10 +34,7 @@ class ContainersSettings:
 
 def containers_settings(raw: dict[str, Any] | None) -> ContainersSettings:
     raw = raw or {}
-    unknown = sorted(set(raw) - {"count", "prefix", "group", "ansibleDir", "playbook", "member"})
-    if unknown:
-        raise ConfigError(f"{KEY}.{unknown[0]}", "is not a known setting",
-                          "use count, prefix, group, member, ansibleDir, playbook")
+    check_known_keys(raw, KNOWN, KEY)
     count = raw.get("count", 0)
     if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= MAX_CONTAINERS:
         raise ConfigError(f"{KEY}.count", f"{count!r} is not a whole number from 0 to {MAX_CONTAINERS}",
@@ -50,6 +49,9 @@ def containers_settings(raw: dict[str, Any] | None) -> ContainersSettings:
                           "use letters, digits and '-' (it is stored as LXD config user.lxdha.group)")
     ansible_dir = Path(str(raw.get("ansibleDir", DEFAULT_ANSIBLE_DIR))).expanduser().resolve()
     playbook = str(raw.get("playbook", "base.yml"))
+    if Path(playbook).is_absolute() or ".." in Path(playbook).parts:
+        raise ConfigError(f"{KEY}.playbook", f"{playbook!r} is not a path inside ansibleDir",
+                          "name it relative to ansibleDir, e.g. base.yml: Ansible runs there, with its roles/")
     if not (ansible_dir / playbook).is_file():
         raise ConfigError(f"{KEY}.playbook", f"{ansible_dir / playbook} does not exist",
                           "name a playbook inside ansibleDir (default: the project's ansible/)")

@@ -19,6 +19,7 @@ from cluster.errors import ConfigError
 from cluster.images import PROTOCOLS
 from config.checks import (
     alpine_release_problem,
+    check_known_keys,
     image_name_problem,
     pem_certificate_problem,
     private_key_problem,
@@ -72,9 +73,7 @@ def _section(raw: Any, key: str, known: tuple[str, ...]) -> dict[str, Any]:
     """The mapping under `lxdha:<key>`, refusing unknown settings (a typo would silently be ignored)."""
     if not isinstance(raw, dict):
         raise ConfigError(_key(key), "is missing or not a mapping", f"see docs/config.md ({key})")
-    unknown = sorted(set(raw) - set(known))
-    if unknown:
-        raise ConfigError(_key(f"{key}.{unknown[0]}"), "is not a known setting", f"use {', '.join(known)}")
+    check_known_keys(raw, known, _key(key))
     return raw
 
 
@@ -249,6 +248,10 @@ def bake_settings(raw: Any) -> BakeSettings:
     problem = image_name_problem(alias)
     if problem:
         raise ConfigError(_key("image.bakedAlias"), problem, "e.g. debian/lxdha-base")
+    if enabled and alias == image.get("alias"):
+        raise ConfigError(_key("image.bakedAlias"), f"{alias!r} is also lxdha:image.alias: an alias names one image, "
+                          "so the baked image would take it from the base image", "give the baked image its own "
+                          "alias, e.g. <alias>-baked (the default)")
     packages = image.get("bakePackages") or []
     if not isinstance(packages, list) or not all(isinstance(p, str) and PACKAGE_NAME.match(p) for p in packages):
         raise ConfigError(_key("image.bakePackages"), f"{packages!r} is not a list of package names",

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from cluster.errors import ConfigError
-from config.site import authorized_keys, image_source, mirror, private_key
+from config.site import authorized_keys, bake_settings, image_source, mirror, private_key
 from tests.support.certs import TEST_PUBLIC_KEY, ssh_key_pair
 
 IMAGE = {"remote": "https://images.lxd.canonical.com", "protocol": "simplestreams", "source": "alpine/3.24",
@@ -89,3 +89,15 @@ def test_private_key_problems_name_the_source_and_never_echo_the_key(tmp_path: P
     key_file.write_text("not a key")
     assert _error(private_key, None, {"privateKeyFile": str(key_file)}).field == "lxdha:ssh.privateKeyFile"
     assert _error(private_key, None, {}).field == "lxdha:sshPrivateKey"
+
+
+@pytest.mark.parametrize(("rule", "refused", "accepted", "key", "words"), [
+    ("the baked image has its own alias", {"bakedAlias": "alpine/stable"}, {"bakedAlias": "alpine/stable-baked"},
+     "lxdha:image.bakedAlias", "also lxdha:image.alias"),
+    ("bake is true or false", {"bake": "yes"}, {"bake": False, "bakedAlias": "alpine/stable"}, "lxdha:image.bake",
+     "not true/false"),
+])
+def test_bake_rules(rule: str, refused: dict, accepted: dict, key: str, words: str) -> None:
+    error = _error(bake_settings, {**IMAGE, **refused})
+    assert error.field == key and words in str(error), rule
+    bake_settings({**IMAGE, **accepted})

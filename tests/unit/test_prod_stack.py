@@ -19,7 +19,8 @@ from cluster.image_remote import simplestreams_product
 from config.checks import url_host
 from config.containers import containers_settings
 from config.registry import check_vip_is_not_an_endpoint, registry_settings
-from config.site import image_source, mirror
+from config.site import bake_settings, image_source, mirror
+from config.stack import check_services_apart, check_stack_keys
 from provisioners.bootstrap_plan import Mirror, validate_plan_inputs
 from tests.support.certs import TEST_PUBLIC_KEY
 
@@ -60,7 +61,9 @@ def test_every_setting_passes_the_preview_readers() -> None:
     check_vip_is_not_an_endpoint(settings, {"lxd:remote": url_host(PROD["lxd:remote"]),
                                             "lxdha:image.remote": url_host(image.remote_url),
                                             "lxdha:mirror.url": url_host(site_mirror["url"])}, resolve=_offline)
-    containers_settings(PROD["lxdha:containers"])
+    check_services_apart(containers_settings(PROD["lxdha:containers"]), settings)
+    check_stack_keys(PROD)
+    assert bake_settings(PROD["lxdha:image"]).alias == "alpine/stable-baked"
     validate_plan_inputs("alpine", Mirror(url=site_mirror["url"], repositories=tuple(site_mirror["repositories"])),
                          (TEST_PUBLIC_KEY,))
 
