@@ -6,9 +6,16 @@ import argparse
 from collections.abc import Sequence
 
 from cluster.connection import LxdEndpoint
-from config.operations import OPERATIONS_KEY, operations_settings
+from config.operations import (
+    OPERATIONS_KEY,
+    SYSCTL_READER_FIELDS,
+    checked_template,
+    health_check,
+    operations_settings,
+)
+from ops.health import HttpCheck
 from ops.host_requirements import CommandSysctlReader, SysctlRequirement
-from ops.services import Service, http_check, services
+from ops.services import Service, services
 from toolchain.stack_config import StackConfig, endpoint_from_stack, read_stack_config
 from ops.workloads import Scope
 from toolchain.stack_config import StackConfig, endpoint_from_stack, read_stack_config
@@ -43,7 +50,7 @@ def load(stack: str) -> tuple[StackConfig, LxdEndpoint]:
 
 def services_from(config: StackConfig, args: argparse.Namespace) -> list[Service]:
     found = services(config)
-    extra_checks = tuple(http_check({"name": url, "url": url}, "--check-url") for url in args.check_url)
+    extra_checks = tuple(HttpCheck.of(health_check({"name": url, "url": url}, "--check-url")) for url in args.check_url)
     extra_required = tuple(SysctlRequirement.parse(text) for text in args.require)
     if extra_checks or extra_required:
         found.append(Service("command line", extra_checks, extra_required))
@@ -51,7 +58,10 @@ def services_from(config: StackConfig, args: argparse.Namespace) -> list[Service
 
 
 def sysctl_reader_from(config: StackConfig, args: argparse.Namespace) -> CommandSysctlReader | None:
-    template = args.sysctl_reader or operations_settings(config.get(OPERATIONS_KEY)).get("sysctlReader")
+    if args.sysctl_reader:
+        template = checked_template(args.sysctl_reader, SYSCTL_READER_FIELDS, "--sysctl-reader")
+    else:
+        template = operations_settings(config.get(OPERATIONS_KEY)).sysctl_reader
     return CommandSysctlReader(template) if template else None
 
 

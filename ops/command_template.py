@@ -3,12 +3,11 @@ each word formatted with named fields, so a value can never turn into extra word
 
 from __future__ import annotations
 
-import shlex
 import subprocess
-import sys
 from dataclasses import dataclass
 
 from cluster.errors import ConfigError
+from config.operations import command_words
 
 
 @dataclass(frozen=True)
@@ -18,13 +17,11 @@ class CommandResult:
 
 
 def render(template: str, **fields: str) -> list[str]:
-    """`ssh root@{address} sysctl -n {key}` -> argv; `{python}` is this interpreter."""
+    """`ssh root@{address} sysctl -n {key}` -> argv (config.operations.command_words)."""
     try:
-        return [word.format(python=sys.executable, **fields) for word in shlex.split(template)]
-    except (KeyError, IndexError, ValueError) as error:
-        known = ", ".join(sorted({"python", *fields}))
-        raise ConfigError("command template", f"cannot fill {template!r} ({error})",
-                          f"use only the fields {known} in braces") from error
+        return command_words(template, **fields)
+    except ValueError as error:
+        raise ConfigError("command template", str(error), "fix the template's fields") from error
 
 
 def run(argv: list[str], timeout_s: float, cwd: str | None = None) -> CommandResult:

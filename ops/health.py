@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Protocol, runtime_checkable
 
 import requests
 
 from cluster.polling import WaitTimeout, wait_until
+from config.operations import HealthCheckSettings
 
 
 @dataclass(frozen=True)
@@ -30,15 +31,12 @@ class HealthCheck(Protocol):
 
 
 @dataclass(frozen=True)
-class HttpCheck:
-    """GET `url`; healthy when the status is expected. `verify` is a CA file path, or False for a
-    service with a self-signed certificate (then only reachability is checked)."""
+class HttpCheck(HealthCheckSettings):
+    """GET `url`; healthy when the status is expected (the fields: config.operations.HealthCheckSettings)."""
 
-    name: str
-    url: str
-    expect_status: tuple[int, ...] = (200,)
-    timeout_s: float = 5.0
-    verify: str | bool = True
+    @classmethod
+    def of(cls, settings: HealthCheckSettings) -> HttpCheck:
+        return cls(**asdict(settings))
 
     def check(self) -> CheckResult:
         session = requests.Session()

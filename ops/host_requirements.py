@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from cluster.errors import ConfigError
+from config.operations import sysctl_assignment
 from ops.command_template import render, run
 
 
@@ -31,11 +32,8 @@ class SysctlRequirement:
 
     @classmethod
     def parse(cls, text: str, service: str = "command line") -> SysctlRequirement:
-        """`net.ipv4.ip_nonlocal_bind=1` -> requirement."""
-        key, sep, value = text.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise ConfigError("--require", f"{text!r} is not KEY=VALUE", "write e.g. net.ipv4.ip_nonlocal_bind=1")
-        return cls(key.strip(), value.strip(), service)
+        """`--require net.ipv4.ip_nonlocal_bind=1` -> requirement."""
+        return cls(*sysctl_assignment(text, "--require"), service)
 
 
 # Declared by the services that need them; a service's declaration lives with its other settings.

@@ -10,7 +10,7 @@ import time
 
 from cluster.connection import lxd_client
 from cluster.errors import ConfigError, ConnectionSetupError
-from config.operations import OPERATIONS_KEY, operations_settings
+from config.operations import HOST_STEP_FIELDS, OPERATIONS_KEY, checked_template, operations_settings
 from ops import entry
 from ops.cli_common import (
     add_common_arguments,
@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         options = Options(
             scope=scope_from(args),
             members=args.members.split(",") if args.members else None,
-            host_step=args.host_step or settings.get("hostStep"),
+            host_step=(checked_template(args.host_step, HOST_STEP_FIELDS, "--host-step") if args.host_step
+                       else settings.host_step),
             services=services_from(config, args),
             sysctl_reader=sysctl_reader_from(config, args),
             lxd_evacuate={"auto": None, "yes": True, "no": False}[args.lxd_evacuate],

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from cluster.connection import LxdEndpoint, lxd_client
-from cluster.errors import ConfigError
 from cluster.facts import read_instances
 from cluster.operations import execute
 from config.operations import OPERATIONS_KEY, operations_settings
@@ -31,23 +30,11 @@ class Service:
     requirements: tuple[SysctlRequirement, ...] = ()
 
 
-def http_check(entry: dict, where: str) -> HttpCheck:
-    """`{name, url, expectStatus: [200], caFile | insecure: true}` -> HttpCheck."""
-    if not isinstance(entry, dict) or not entry.get("url"):
-        raise ConfigError(where, f"{entry!r} has no url", "give each check {name, url}")
-    verify: str | bool = entry.get("caFile") or not entry.get("insecure", False)
-    expect = tuple(int(s) for s in entry.get("expectStatus", [200]))
-    return HttpCheck(str(entry.get("name") or entry["url"]), str(entry["url"]), expect,
-                     float(entry.get("timeoutS", 5)), verify)
-
-
 def services(config: StackConfig) -> list[Service]:
     """Everything this stack runs that maintenance must keep healthy."""
     settings = operations_settings(config.get(OPERATIONS_KEY))
-    found = [Service(f"check {i}", checks=(http_check(entry, "lxdha:operations.healthChecks"),))
-             for i, entry in enumerate(settings.get("healthChecks") or [])]
-    required = tuple(SysctlRequirement.parse(text, "lxdha:operations")
-                     for text in settings.get("hostRequirements") or [])
+    found = [Service(f"check {i}", checks=(HttpCheck.of(check),)) for i, check in enumerate(settings.health_checks)]
+    required = tuple(SysctlRequirement(key, value, OPERATIONS_KEY) for key, value in settings.host_requirements)
     if required:
         found.append(Service("operator requirements", requirements=required))
     registry = registry_service(config)
