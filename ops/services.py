@@ -16,7 +16,7 @@ from cluster.connection import LxdEndpoint, lxd_client
 from cluster.facts import read_instances
 from cluster.operations import execute
 from config.operations import OPERATIONS_KEY, operations_settings
-from config.registry import registry_settings
+from config.registry import REGISTRY_DEBUG_PORT, registry_settings
 from ops.health import CheckResult, HealthCheck, HttpCheck
 from ops.host_requirements import SysctlRequirement
 from toolchain.pulumi_cli import ROOT
@@ -55,7 +55,7 @@ def registry_service(config: StackConfig) -> Service | None:
     verify: str | bool = str((ROOT / Path(cert_file).expanduser()).resolve()) if cert_file else True
     check = HttpCheck("registry VIP", f"https://{settings.vrrp.vip}:{settings.port}/v2/", (401,), 5.0, verify)
     return Service("registry", checks=(check, ReplicasReady(endpoint_from_stack(config), settings.group,
-                                                            tuple(settings.names()))))
+                                                            tuple(settings.names()), settings.port)))
 
 
 VRRP_STATE_FILE = "/run/lxdha/vrrp-state"  # written by keepalived's notify script (role keepalived)
@@ -71,6 +71,7 @@ class ReplicasReady:
     endpoint: LxdEndpoint
     group: str
     expected: tuple[str, ...] = ()  # the replicas the stack declares: one missing is not ready either
+    port: int = 5000  # lxdha:registry.port, where each replica's registry answers
     name: str = "registry replicas ready"
 
     def check(self) -> CheckResult:
@@ -89,19 +90,19 @@ class ReplicasReady:
         if not replicas:
             return CheckResult(False, f"no instance of group {self.group!r}")
         for replica in replicas:
-            problem = self._replica_problem(client, replica.name, replica.status)
+            problem = self._replica_problem(client, replica.name, replica.status, self.port)
             if problem:
                 return CheckResult(False, f"{replica.name}: {problem}")
         return CheckResult(True, f"{len(replicas)} replica(s) serving and in VRRP")
 
     @staticmethod
-    def _replica_problem(client: Any, name: str, status: str) -> str | None:
+    def _replica_problem(client: Any, name: str, status: str, port: int) -> str | None:
         if status != "Running":
             return f"status {status}"
         state = execute(client, name, ["cat", VRRP_STATE_FILE], timeout_s=20).stdout.strip()
         if state not in READY_STATES:
             return f"keepalived state {state or 'unknown'}; registry health: {_registry_health(client, name)}"
-        probe = ["python3", "-c", "import urllib.request as u\ntry: u.urlopen('https://127.0.0.1:5000/v2/', "
+        probe = ["python3", "-c", f"import urllib.request as u\ntry: u.urlopen('https://127.0.0.1:{port}/v2/', "
                  "context=__import__('ssl')._create_unverified_context(), timeout=3)\n"
                  "except Exception as e: print(getattr(e, 'code', e))"]
         answer = execute(client, name, probe, timeout_s=20).stdout.strip()
@@ -110,6 +111,7 @@ class ReplicasReady:
 
 def _registry_health(client: Any, name: str) -> str:
     """The registry's own health report (loopback debug port): names the failing check, e.g. S3."""
-    probe = ["python3", "-c", "import urllib.request as u\ntry: print(u.urlopen('http://127.0.0.1:5001/debug/health',"
+    probe = ["python3", "-c", "import urllib.request as u\ntry: print(u.urlopen("
+             f"'http://127.0.0.1:{REGISTRY_DEBUG_PORT}/debug/health',"
              " timeout=3).status)\nexcept Exception as e: print(e.read().decode()[:300] if hasattr(e, 'read') else e)"]
     return execute(client, name, probe, timeout_s=20).stdout.strip() or "no answer"

@@ -138,3 +138,21 @@ def test_a_replica_missing_from_the_cluster_keeps_the_registry_gate_closed() -> 
     assert not result.ok and "reg-1" in result.detail and "pulumi up" in result.detail
     fake.add_instance("reg-1", "m2", config={MANAGED_KEY: "true", GROUP_KEY: "reg"})
     assert gate.check_with(fake.client()).ok
+
+
+def test_the_replicas_gate_asks_each_registry_on_the_configured_port() -> None:
+    from cluster.facts import GROUP_KEY, MANAGED_KEY
+    from ops.services import ReplicasReady
+    from tests.support.fake_lxd import FakeLxd
+
+    fake = FakeLxd.cluster()
+    fake.add_instance("reg-0", "m1", config={MANAGED_KEY: "true", GROUP_KEY: "reg"})
+
+    def answer(_name: str, command: list[str]) -> tuple[int, str, str]:
+        if command[0] != "python3":
+            return 0, "MASTER\n", ""
+        return 0, "401" if "127.0.0.1:5443/v2/" in command[-1] else "refused", ""
+
+    fake.exec_handler = answer
+    assert ReplicasReady(endpoint=None, group="reg", port=5443).check_with(fake.client()).ok  # type: ignore[arg-type]
+    assert not ReplicasReady(endpoint=None, group="reg").check_with(fake.client()).ok  # type: ignore[arg-type]
