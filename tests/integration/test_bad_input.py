@@ -111,6 +111,28 @@ def _keys_file(line: str) -> Overrides:
     return overrides
 
 
+def _registry_file(field: str, content: str) -> Overrides:
+    """A registry whose `field` (a path under lxdha:registry, parts joined by `__`) names a file holding
+    `content`: a secret the program reads from a file, as the lab's stack does."""
+    def overrides(ctx: Context) -> dict[str, Any]:
+        (ctx.tmp / "value").write_text(content)
+        return _registry(ctx, **{field: str(ctx.tmp / "value")})
+    return overrides
+
+
+def _registry_users(users: dict[str, str]) -> Overrides:
+    return lambda c: {**_registry(c), "lxdha:registryUsers": users}
+
+
+def _baked_alias_is_the_alias(_ctx: Context) -> dict[str, Any]:
+    image = stack_config("bad", {})["lxdha:image"]
+    return {"lxdha:image": {**image, "bake": True, "bakedAlias": image["alias"]}}
+
+
+def _reversed_dhcp_range(ctx: Context) -> dict[str, Any]:
+    return _registry(ctx, network__dhcpRange=list(reversed(ctx.lab.data["network"]["dhcp_range"])))
+
+
 def _other_cert(ctx: Context) -> Path:
     """A certificate for another address: the VIP is not among its subject alternative names."""
     cert, key = issue_self_signed("not the VIP", ips=["10.91.0.9"])
@@ -207,6 +229,43 @@ ROWS = [
         "lxdha:ssh.authorizedKeys[0]"),
     Row("bad SSH public key (file)", _keys_file("ssh-rsa AAAA-not-base64 op@site"), "lxdha:ssh.authorizedKeysFile"),
     Row("unknown distro", _image(distro="gentoo"), "lxdha:image.distro: unknown distro 'gentoo'"),
+    # values the consuming system refuses (its own constraint, checked before anything exists)
+    Row("registry port = sshd's (every container)", lambda c: _registry(c, port=22),
+        "lxdha:registry.port: 22 is already in use on every replica"),
+    Row("registry port below 1024 (it runs unprivileged)", lambda c: _registry(c, port=443),
+        "lxdha:registry.port: 443 is a privileged port"),
+    Row("DHCP range bounds in the wrong order", _reversed_dhcp_range,
+        "lxdha:registry.network.dhcpRange: its bounds are in the wrong order"),
+    Row("DHCP range outside the subnet", lambda c: _registry(c, network__dhcpRange=["10.92.0.100", "10.92.0.199"]),
+        "lxdha:registry.network.dhcpRange: 10.92.0.100-10.92.0.199 is not inside the subnet"),
+    Row("S3 bucket name S3 refuses", lambda c: _registry(c, s3__bucket="Registry_Blobs"),
+        "lxdha:registry.s3.bucket: 'Registry_Blobs' is not a bucket name"),
+    Row("S3 rootDirectory not a clean absolute path", lambda c: _registry(c, s3__rootDirectory="registry/../x"),
+        "lxdha:registry.s3.rootDirectory: 'registry/../x' is not an absolute path"),
+    Row("advert interval keepalived would round", lambda c: _registry(c, advertIntervalS=0.305),
+        "lxdha:registry.advertIntervalS: VRRPv3 adverts are whole centiseconds"),
+    Row("malformed registry build URL", lambda c: _registry(c, server={"url": "http://10.91.0.30:99999/registry"}),
+        "lxdha:registry.server.url"),
+    Row("misspelt key inside a section", lambda c: _registry(c, s3__rootdirectory="/x"),
+        "lxdha:registry.s3.rootdirectory: is not a known setting"),
+    Row("misspelt top-level key", lambda c: {"lxdha:regsitry": _registry(c)["lxdha:registry"]},
+        "lxdha:regsitry: is not a setting of this stack"),
+    Row("baked image alias = the base alias", _baked_alias_is_the_alias,
+        "lxdha:image.bakedAlias: 'debian/bad' is also lxdha:image.alias"),
+    Row("plain containers in the registry's group", lambda c: {
+        **_registry(c), "lxdha:containers": {"count": 1, "prefix": "bp", "group": "badreg"}},
+        "lxdha:containers.group: 'badreg' is also the registry's anti-affinity group"),
+    Row("playbook outside ansibleDir",
+        lambda _c: {"lxdha:containers": {"count": 1, "prefix": "bp", "playbook": "../ansible/base.yml"}},
+        "lxdha:containers.playbook: '../ansible/base.yml' is not a path inside ansibleDir"),
+    Row("VRRP password with VRRPv3 (ignored)", _registry_file("vrrpPasswordFile", "pass-1\n"),
+        "lxdha:registry.vrrpPasswordFile: VRRPv3 has no authentication"),
+    Row("S3 secret key config.yml cannot hold", _registry_file("s3__secretKeyFile", 'abc"def\n'),
+        "lxdha:registry.s3.secretKeyFile: the S3 secret key contains one of"),
+    Row("registry user the htpasswd reads as a comment", _registry_users({"#ops": "an-ops-password"}),
+        "lxdha:registryUsers: user name '#ops' starts with '#'"),
+    Row("registry password past bcrypt's 72 bytes", _registry_users({"ops": "p" * 73}),
+        "lxdha:registryUsers: user 'ops' has a password longer than 72 bytes"),
 ]
 
 
