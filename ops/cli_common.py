@@ -16,7 +16,6 @@ from config.operations import (
 from ops.health import HttpCheck
 from ops.host_requirements import CommandSysctlReader, SysctlRequirement
 from ops.services import Service, services
-from toolchain.stack_config import StackConfig, endpoint_from_stack, read_stack_config
 from ops.workloads import Scope
 from toolchain.stack_config import StackConfig, endpoint_from_stack, read_stack_config
 
