@@ -15,10 +15,10 @@ demo: setup  ## lab up -> pulumi up (lab stack) -> push + pull through the VIP
 
 test: setup  ## everything: unit, e2e (standalone LXD), the lab suite (lab up once, down + clean check at the end)
 	@echo "== toolchain"; $(PY) -m toolchain.report
-	@$(PY) -m pytest -p lab.pytest_plugin tests/unit lxd_provider/tests tests/e2e tests/integration
+	@$(PY) -m pytest -p lab.pytest_plugin tests/unit tests/e2e tests/integration
 
 unit: setup  ## quick: pure logic and set_mocks tests only
-	@$(PY) -m pytest tests/unit lxd_provider/tests -q
+	@$(PY) -m pytest tests/unit -q
 
 integration: setup  ## the real lab: up once per session, down + clean check at the end (LAB_KEEP=1 keeps it)
 	@$(PY) -m pytest -p lab.pytest_plugin tests/integration

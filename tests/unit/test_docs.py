@@ -19,10 +19,6 @@ DOCS = [README, *sorted((ROOT / "docs").glob("*.md"))]
 
 README_MAX_LINES = 150
 
-# Packages of the new layout that the docs already describe but that are not in the tree yet.
-# Empty this once config/ and harness/ exist.
-NOT_YET_EXISTING = ("config/", "harness/")
-
 # Durations that are design constants or defaults, not measurements. Keep this list small: a
 # measured duration belongs in bench/BENCHMARKS.md, linked from the docs, never copied.
 DESIGN_CONSTANTS = {
@@ -41,13 +37,6 @@ LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 CODE_SPAN = re.compile(r"`[^`]*`")
 DURATION = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s?(ms|s|seconds?|min|minutes?|h|hours?)\b")
 UNIT = {"second": "s", "seconds": "s", "minute": "min", "minutes": "min", "hour": "h", "hours": "h"}
-
-
-def _not_yet_existing(path: Path) -> bool:
-    if not path.is_relative_to(ROOT):
-        return False
-    in_repo = path.relative_to(ROOT).as_posix() + "/"
-    return in_repo.startswith(NOT_YET_EXISTING)
 
 
 def _relative_links(path: Path) -> list[str]:
@@ -80,7 +69,7 @@ def test_relative_links_resolve(doc: Path) -> None:
     broken = []
     for target in _relative_links(doc):
         path = (doc.parent / target.split("#", 1)[0]).resolve()
-        if not (path.exists() or _not_yet_existing(path)):
+        if not path.exists():
             broken.append(target)
     assert not broken, f"{doc.name}: links to missing files: {broken}"
 

@@ -3,7 +3,6 @@ an SDK upgrade that changes them fails a test instead of a `pulumi up`."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import os
 import re
@@ -37,6 +36,7 @@ from cluster.errors import ActionableError
 from lxd_provider.server import LxdProvider
 from lxd_provider.service import DIFF_KINDS, ProviderService
 from plugin_host import dynamic
+from tests.support.provider import engine_call
 
 ROOT = Path(__file__).resolve().parents[2]
 PRIVATE_SDK_NAME = re.compile(r"from pulumi[^ ]* import _|pulumi\.[a-z_.]*\._[a-z]")
@@ -53,13 +53,7 @@ class Context:
         raise Aborted(f"{code.name}: {details}")
 
 
-def run(coroutine: Any) -> Any:
-    """On a loop of its own: asyncio.run would leave the thread without a current loop for later tests."""
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(coroutine)
-    finally:
-        loop.close()
+run = engine_call
 
 
 def struct(values: dict[str, Any]) -> struct_pb2.Struct:

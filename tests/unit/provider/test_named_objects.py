@@ -14,9 +14,9 @@ from lxd_provider.named import NamedObject
 from lxd_provider.network import Network
 from lxd_provider.profile import Profile
 from lxd_provider.storage_pool import StoragePool
-from lxd_provider.tests.support import context
 from lxd_provider.volume import Volume
 from tests.support.fake_lxd import FakeLxd
+from tests.support.provider import context
 
 CASES: list[tuple[NamedObject, dict[str, Any], str, str, dict[str, Any]]] = [
     # resource, declaration, its id, API path, a change that replaces it

@@ -35,7 +35,13 @@ def context(fake: FakeLxd, urn: str = URN) -> Context:
 
 
 def engine_call(coroutine: Any) -> Any:
-    return asyncio.run(coroutine)
+    """Runs one engine call on a loop of its own: asyncio.run would leave the thread without a current
+    loop, which later tests that build Pulumi outputs (set_mocks) rely on."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        loop.close()
 
 
 def values(**kwargs: Any) -> dict[str, Any]:

@@ -3,9 +3,7 @@ touching the cluster, connection settings from Configure, one-line errors withou
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pulumi.provider.experimental.property_value import PropertyValue
@@ -21,9 +19,9 @@ from pulumi.runtime import rpc
 
 from cluster.errors import OwnershipConflict, user_message
 from lxd_provider.server import LxdProvider
-from lxd_provider.tests.support import FakeConnection, values
 from tests.support.certs import self_signed_client_cert
 from tests.support.fake_lxd import FakeLxd
+from tests.support.provider import FakeConnection, engine_call, values
 
 URN = "urn:pulumi:test::lxdha::lxd:index/instance:Instance::web"
 DECLARED = {"name": "web-0", "image": "debian/stable", "target": "m2"}
@@ -36,8 +34,7 @@ def provider(fake: FakeLxd) -> LxdProvider:
     return plugin
 
 
-def run(coroutine: Any) -> Any:
-    return asyncio.run(coroutine)
+run = engine_call
 
 
 def test_check_create_read_diff_delete_through_the_engine_interface(provider: LxdProvider, fake: FakeLxd) -> None:

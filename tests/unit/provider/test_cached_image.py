@@ -12,8 +12,8 @@ from cluster.images import alias_description
 from lxd_provider import cached_image
 from lxd_provider.base import Context
 from lxd_provider.cached_image import CachedImage
-from lxd_provider.tests.support import OWNER, context
 from tests.support.fake_lxd import FakeLxd
+from tests.support.provider import OWNER, context
 
 IMAGE = CachedImage()
 OLD, NEW = "1" * 64, "2" * 64

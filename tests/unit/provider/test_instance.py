@@ -11,9 +11,9 @@ from cluster.errors import OwnershipConflict, StepFailed
 from cluster.facts import MANAGED_KEY, OWNER_KEY
 from lxd_provider.base import Context
 from lxd_provider.instance import Instance
-from lxd_provider.tests.support import OWNER, context
 from lxd_provider.values import UNKNOWN
 from tests.support.fake_lxd import FakeLxd
+from tests.support.provider import OWNER, context
 
 INSTANCE = Instance()
 MOVE = r"/instances/web-0"
