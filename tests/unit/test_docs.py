@@ -23,6 +23,8 @@ README_MAX_LINES = 150
 # measured duration belongs in bench/BENCHMARKS.md, linked from the docs, never copied.
 DESIGN_CONSTANTS = {
     "0.3 s",   # lxdha:registry.advertIntervalS default
+    "1 s",     # the VRRPv2 advert interval default (whole seconds only)
+    "40.95 s",  # the longest VRRPv3 advert interval (4095 centiseconds)
     "2 s",     # member-down poll interval; how long one cluster listing answers reads
     "10 s",    # connect timeout of one attempt to lxd:remote
     "20 s",    # LXD's cluster.offline_threshold default: a dead member still listed ONLINE
