@@ -16,13 +16,15 @@ from cluster.errors import ConfigError
 from components.baked_image import BakedImage, BakedImageArgs
 from components.balanced_container import BalancedContainer, BalancedContainerArgs, PlaybookSpec
 from components.image_alias import AlpineImageAlias, AlpineImageAliasArgs
-from components.registry import HARegistry, HARegistryArgs, RegistryImage
+from components.registry import HARegistry, HARegistryArgs
+from components.vip_replicas import ServiceImage
 from config.checks import url_host
 from config.containers import ContainersSettings, containers_settings
-from config.registry import RegistrySettings, check_vip_is_not_an_endpoint, registry_settings
+from config.registry import RegistrySettings, registry_endpoints, registry_settings
 from config.registry_secrets import RegistrySecrets, registry_secrets
 from config.site import AccessConfig, BakeSettings, ImageSource, access, bake_settings, image_source, lxd_remote_host
-from config.stack import check_services_apart, check_stack_keys
+from config.stack import check_services_apart, check_stack_keys, containers_footprint, vip_group_footprint
+from config.vip_group import check_vip_is_not_an_endpoint
 
 
 @dataclass
@@ -45,18 +47,20 @@ def read_settings() -> StackSettings:
                           "(or member), that it runs, and that this machine may reach it")
     image = image_source(config.get_object("image"))
     site_access = access(config, image)
+    endpoints = {  # the stack's own endpoints, which no service's VIP may be
+        "lxd:remote": remote_host,
+        "lxdha:image.remote": url_host(image.remote_url),
+        "lxdha:mirror.url": url_host(site_access.mirror["url"]),
+    }
     registry: tuple[RegistrySettings, RegistrySecrets] | None = None
     raw: Any = config.get_object("registry")
     if raw is not None:
         settings = registry_settings(raw, mirror_url=site_access.mirror["url"])
-        check_vip_is_not_an_endpoint(settings, {
-            "lxd:remote": remote_host,
-            "lxdha:image.remote": url_host(image.remote_url),
-            "lxdha:mirror.url": url_host(site_access.mirror["url"]),
-        })
+        check_vip_is_not_an_endpoint(settings.vip_group, {**endpoints, **registry_endpoints(settings)})
         registry = (settings, registry_secrets(config, raw, settings))
     containers = containers_settings(config.get_object("containers"))
-    check_services_apart(containers, registry[0] if registry else None)
+    check_services_apart([containers_footprint(containers), *([vip_group_footprint(registry[0].vip_group)]
+                                                              if registry else [])])
     return StackSettings(site_access, image, bake_settings(config.get_object("image")), containers, registry)
 
 
@@ -80,7 +84,7 @@ def declare(settings: StackSettings) -> None:
     ]
     if settings.registry is not None:
         registry = HARegistry("registry", HARegistryArgs(
-            *settings.registry, RegistryImage(container_image, image.distro, baked=settings.bake.enabled),
+            *settings.registry, ServiceImage(container_image, image.distro, baked=settings.bake.enabled),
             settings.access))
         pulumi.export("registry", {
             "url": registry.url,

@@ -10,8 +10,6 @@ import ipaddress
 import socket
 from collections.abc import Callable, Mapping
 
-VIP_SETTING = "lxdha:registry.vip"
-VRID_SETTING = "lxdha:registry.vrid"
 VIP_FIX = ("pick an address nobody has or claims: inside the subnet, outside the DHCP range, not a member's, "
            "an instance's or another stack's VIP")
 VRID_FIX = "pick a VRID (1-255) no other stack on this segment uses"

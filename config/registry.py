@@ -6,26 +6,24 @@ the fix. Secret values are not read here (see `registry_secrets`); only which so
 
 from __future__ import annotations
 
-import ipaddress
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cluster.errors import ConfigError
-from cluster.names import instance_name_problem
-from config.addresses import VIP_FIX, VIP_SETTING, Resolver, endpoint_holder, resolve_ipv4
+from config import vip_group
 from config.checks import (
     absolute_path_problem,
     check_known_keys,
-    ipv4_range_problem,
     s3_bucket_problem,
     url_host,
     url_problem,
     word_problem,
 )
 from config.containers import DEFAULT_ANSIBLE_DIR
+from config.vip_group import VipGroupSettings, VrrpSettings, vip_group_settings
 
 KEY = "lxdha:registry"
 # what the registry role installs from the distribution, baked into the base image when baking is on
@@ -33,13 +31,10 @@ KEY = "lxdha:registry"
 PACKAGES = ("keepalived",)
 DISTRO_SERVER_PACKAGE = "docker-registry"
 PLAYBOOK = "registry.yml"
-KNOWN = ("allowReplicasOverMembers", "advertIntervalS", "ansibleDir", "group", "httpSecretFile", "network", "port",
-         "prefix", "replicas", "s3", "server", "tls", "usersFile", "vip", "vrid", "vrrpPasswordFile", "vrrpVersion")
-NETWORK_KNOWN = ("subnet", "dhcpRange")
+KNOWN = (*vip_group.KNOWN, "ansibleDir", "httpSecretFile", "port", "s3", "server", "tls", "usersFile")
 S3_KNOWN = ("endpoint", "region", "bucket", "rootDirectory", "accessKeyFile", "secretKeyFile")
 TLS_KNOWN = ("cert", "certFile", "keyFile")
-MAX_REPLICAS = 9
-MAX_TEXT = 512  # longest plain string setting we accept; anything bigger is a paste mistake
+MAX_TEXT = vip_group.MAX_TEXT
 
 # The registry server the replicas run by default: distribution v3 built from the module pinned in
 # toolchain/go/registry/go.mod (`python -m toolchain.registry_artifact build` prints both values). The
@@ -64,24 +59,6 @@ TAKEN_PORTS = {
 # Both server sources run as an unprivileged user (distribution-registry, or the package's docker-registry),
 # and a container's own network namespace keeps net.ipv4.ip_unprivileged_port_start at its default.
 FIRST_UNPRIVILEGED_PORT = 1024
-# keepalived (vrrp.c) and the VRRP packet: v3 carries the interval as 12 bits of centiseconds (RFC 5798),
-# v2 as 8 bits of whole seconds (RFC 3768). Anything else keepalived rounds or clamps without failing.
-ADVERT_INTERVAL_S = {3: (0.01, 40.95), 2: (1, 255)}
-DEFAULT_ADVERT_INTERVAL_S = {3: 0.3, 2: 1}
-
-
-@dataclass(frozen=True)
-class VrrpSettings:
-    vip: str
-    prefix_len: int
-    vrid: int
-    advert_interval_s: float
-    version: int
-
-    @property
-    def subnet(self) -> str:
-        """The VIP's segment, e.g. 10.91.0.0/24 (a VRID is unique on it)."""
-        return str(ipaddress.IPv4Interface(f"{self.vip}/{self.prefix_len}").network)
 
 
 @dataclass(frozen=True)
@@ -105,18 +82,18 @@ class ServerSettings:
 
 @dataclass(frozen=True)
 class RegistrySettings:
-    replicas: int
-    prefix: str
-    group: str
-    allow_replicas_over_members: bool
+    vip_group: VipGroupSettings
     port: int
-    vrrp: VrrpSettings
     s3: S3Settings
     ansible_dir: str
     server: ServerSettings
 
+    @property
+    def vrrp(self) -> VrrpSettings:
+        return self.vip_group.vrrp
+
     def names(self) -> list[str]:
-        return [f"{self.prefix}-{index}" for index in range(self.replicas)]
+        return self.vip_group.names()
 
     def packages(self) -> tuple[str, ...]:
         """The distribution packages the replicas need (what a baked image carries for them)."""
@@ -167,55 +144,6 @@ def _port(raw: dict[str, Any]) -> int:
         raise _fail("port", f"{port} is a privileged port: the registry runs as an unprivileged user and may not "
                     f"bind ports below {FIRST_UNPRIVILEGED_PORT}", "use a port from 1024 up, e.g. 5000")
     return port
-
-
-def _advert_interval(raw: dict[str, Any], version: int) -> float:
-    low, high = ADVERT_INTERVAL_S[version]
-    interval = raw.get("advertIntervalS", DEFAULT_ADVERT_INTERVAL_S[version])
-    fix = ("use 0.3 for a ~1 s failover, 1 for keepalived's default" if version == 3 else
-           "use vrrpVersion 3 for sub-second adverts, or a whole number of seconds")
-    number = isinstance(interval, (int, float)) and not isinstance(interval, bool)
-    steps = interval * (100 if version == 3 else 1) if number else 0
-    if number and abs(steps - round(steps)) > 1e-9:
-        raise _fail("advertIntervalS", f"VRRPv{version} adverts are whole {'centi' if version == 3 else ''}seconds, "
-                    f"not {interval}", fix)
-    if not number or not low <= interval <= high:
-        raise _fail("advertIntervalS", f"{interval!r} is not a number of seconds from {low} to {high} "
-                    f"(VRRPv{version})", fix)
-    return float(interval)
-
-
-def _vrrp(raw: dict[str, Any]) -> VrrpSettings:
-    network = _section(raw, "network", NETWORK_KNOWN)
-    if not network or not network.get("subnet"):
-        raise _fail("network.subnet", "is not set", "set the containers' subnet, e.g. 10.0.0.0/24, so the VIP can "
-                    "be checked against it")
-    try:
-        subnet = ipaddress.IPv4Network(str(network["subnet"]), strict=True)
-    except ValueError as error:
-        raise _fail("network.subnet", f"{network['subnet']!r} is not an IPv4 network ({error})",
-                    "write it as address/prefix, e.g. 10.0.0.0/24") from None
-    vip_text = _text(raw, "vip")
-    try:
-        vip = ipaddress.IPv4Address(vip_text)
-    except ValueError:
-        raise _fail("vip", f"{vip_text!r} is not an IPv4 address", "use a free address of the subnet") from None
-    if vip not in subnet or vip in (subnet.network_address, subnet.broadcast_address):
-        raise _fail("vip", f"{vip} is outside the subnet {subnet}", f"pick a free host address inside {subnet}")
-    dhcp = network.get("dhcpRange")
-    if dhcp:
-        problem = ipv4_range_problem(dhcp, subnet)
-        if problem:
-            raise _fail("network.dhcpRange", problem, f"copy the LXD network's ipv4.dhcp.ranges: [first, last], both "
-                        f"inside {subnet}, the lower address first")
-        low, high = (ipaddress.IPv4Address(str(end)) for end in dhcp)
-        if low <= vip <= high:
-            raise _fail("vip", f"{vip} is inside the DHCP range {low}-{high}: a container could be leased it",
-                        "pick an address outside the DHCP range (reserve one for services)")
-    version = _whole(raw, "vrrpVersion", 3, 2, 3, "use 3 (sub-second adverts) or 2")
-    interval = _advert_interval(raw, version)
-    vrid = _whole(raw, "vrid", 51, 1, 255, "pick a VRRP router id from 1 to 255, unique on the segment")
-    return VrrpSettings(str(vip), subnet.prefixlen, vrid, interval, version)
 
 
 def _checked_text(s3: dict[str, Any], field: str, default: str | None, problem_of: Callable[[str], str | None],
@@ -288,38 +216,14 @@ def registry_settings(raw: dict[str, Any], mirror_url: str | None = None) -> Reg
         raise ConfigError(KEY, "is not a mapping", "see docs/config.md (registry)")
     check_known_keys(raw, KNOWN, KEY)
     _section(raw, "tls", TLS_KNOWN)  # read with the secrets (registry_secrets); its keys are checked here
-    replicas = raw.get("replicas", 2)
-    if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 2:
-        raise _fail("replicas", f"{replicas!r} replicas is not highly available", "use 2 or more replicas")
-    if replicas > MAX_REPLICAS:
-        raise _fail("replicas", f"{replicas} is more than {MAX_REPLICAS}", "VRRP peers beyond a handful add "
-                    "nothing; use fewer replicas")
-    prefix = _text(raw, "prefix", "registry")
-    problem = instance_name_problem(f"{prefix}-{replicas - 1}")
-    if problem:
-        raise _fail("prefix", problem, "use a short prefix of letters, digits and '-'")
-    group = _text(raw, "group", prefix)
-    if instance_name_problem(group):
-        raise _fail("group", f"{group!r} is not a valid group name", "use letters, digits and '-'")
-    allow = raw.get("allowReplicasOverMembers", False)
-    if not isinstance(allow, bool):
-        raise _fail("allowReplicasOverMembers", f"{allow!r} is not true/false", "set true or false")
+    group = vip_group_settings(raw, KEY, default_prefix="registry", default_vrid=51)
     port = _port(raw)
     ansible_dir = Path(str(raw.get("ansibleDir", DEFAULT_ANSIBLE_DIR))).expanduser().resolve()
     if not (ansible_dir / PLAYBOOK).is_file():
         raise _fail("ansibleDir", f"{ansible_dir} has no {PLAYBOOK}", "point it at a copy of the project's ansible/")
-    return RegistrySettings(replicas, prefix, group, allow, port, _vrrp(raw), _s3(raw), str(ansible_dir),
-                            _server(raw, mirror_url))
+    return RegistrySettings(group, port, _s3(raw), str(ansible_dir), _server(raw, mirror_url))
 
 
-def check_vip_is_not_an_endpoint(settings: RegistrySettings, endpoints: Mapping[str, str],
-                                 resolve: Resolver = resolve_ipv4) -> None:
-    """Refuses a VIP that is one of the stack's own endpoints (setting -> host), naming which.
-
-    The S3 endpoint is the registry's own; the caller adds the others (lxd:remote, image remote, mirror).
-    What the cluster knows (members, instances, other stacks' claims) is checked at preview by the claim.
-    """
-    holder = endpoint_holder(settings.vrrp.vip, {**endpoints, f"{KEY}.s3.endpoint": url_host(settings.s3.endpoint)},
-                             resolve)
-    if holder:
-        raise ConfigError(VIP_SETTING, f"{settings.vrrp.vip} is already taken by {holder}", VIP_FIX)
+def registry_endpoints(settings: RegistrySettings) -> dict[str, str]:
+    """The registry's own endpoints (setting -> host), which its VIP must not be."""
+    return {f"{KEY}.s3.endpoint": url_host(settings.s3.endpoint)}

@@ -14,11 +14,10 @@ from typing import Any
 import pulumi
 
 from cluster.errors import ConfigError
-from config.checks import key_pair_problem, one_token_problem, server_certificate_problem
 from config.files import read_config_file
 from config.htpasswd import htpasswd_lines, parse_users_file, password_problem, user_problem
 from config.registry import RegistrySettings
-from config.site import inline_or_file
+from config.secret_values import Secret, one_line, read_one_line, read_plain, server_tls
 
 NAMESPACE = "lxdha"
 # the top-level secret keys read below (`lxdha:<key>`), each with a file alternative inside lxdha:registry
@@ -42,33 +41,11 @@ class RegistrySecrets:
     vrrp_password: pulumi.Output[str] | None = field(repr=False)
 
 
-def _plain(config: pulumi.Config, key: str, section: dict[str, Any], file_field: str, where: str,
-           required: bool = True) -> tuple[str, str] | None:
-    """(the key it came from, value) of a secret given inline or as a file; None when optional and unset."""
-    inline = config.get(key)
-    if inline:
-        return f"{NAMESPACE}:{key}", inline
-    path = section.get(file_field)
-    if path:
-        source = f"{NAMESPACE}:registry.{where}"
-        return source, read_config_file(source, str(path)).strip()
-    if not required:
-        return None
-    raise ConfigError(f"{NAMESPACE}:{key}", "is not set",
-                      f"pulumi config set --secret {NAMESPACE}:{key} <value>, or set {NAMESPACE}:registry.{where}")
-
-
-def _token(source_and_value: tuple[str, str] | None, what: str,
-           refused: tuple[str, str] = IN_CONFIG_YML) -> pulumi.Output[str] | None:
-    """A one-line secret (S3 key, shared secret, password) as a Pulumi secret, checked for paste mistakes
-    and for characters the file it is written into cannot hold (`refused`: the characters, and why)."""
-    if source_and_value is None:
-        return None
-    source, value = source_and_value
-    problem = one_token_problem(value, what, *refused)
-    if problem:
-        raise ConfigError(source, problem, f"set the {what} alone, on one line, without those characters")
-    return pulumi.Output.secret(value)
+S3_ACCESS_KEY = Secret("registryS3AccessKey", f"{NAMESPACE}:registry.s3", "accessKeyFile", "S3 access key")
+S3_SECRET_KEY = Secret("registryS3SecretKey", f"{NAMESPACE}:registry.s3", "secretKeyFile", "S3 secret key")
+TLS_KEY = Secret("registryTlsKey", f"{NAMESPACE}:registry.tls", "keyFile", "TLS key")
+HTTP_SECRET = Secret("registryHttpSecret", f"{NAMESPACE}:registry", "httpSecretFile", "registry http secret")
+VRRP_PASSWORD = Secret("registryVrrpPassword", f"{NAMESPACE}:registry", "vrrpPasswordFile", "VRRP password")
 
 
 def _users(config: pulumi.Config, raw: dict[str, Any]) -> dict[str, str]:
@@ -98,27 +75,10 @@ def _checked_users(users: Any, source: str) -> dict[str, str]:
     return {str(user): str(password) for user, password in users.items()}
 
 
-def _tls(config: pulumi.Config, tls: dict[str, Any], vip: str) -> tuple[str, pulumi.Output[str]]:
-    cert = inline_or_file(tls, "cert", "registry.tls")
-    cert_source = f"{NAMESPACE}:registry.tls.{'cert' if tls.get('cert') else 'certFile'}"
-    if not cert:
-        raise ConfigError(f"{NAMESPACE}:registry.tls.certFile", "no TLS certificate for the VIP",
-                          "set registry.tls.certFile (PEM, with the VIP as a subject alternative name)")
-    problem = server_certificate_problem(cert, vip)
-    if problem:
-        raise ConfigError(cert_source, problem, f"issue the registry certificate with {vip} as an IP SAN")
-    key_source, key = _plain(config, "registryTlsKey", tls, "keyFile", "tls.keyFile")  # type: ignore[misc]
-    problem = key_pair_problem(cert, key)
-    if problem:
-        raise ConfigError(key_source, problem, f"give the private key of the certificate in {cert_source}")
-    return cert, pulumi.Output.secret(key)
-
-
 def registry_secrets(config: pulumi.Config, raw: dict[str, Any], settings: RegistrySettings) -> RegistrySecrets:
     s3 = raw.get("s3") or {}
-    cert, key = _tls(config, raw.get("tls") or {}, settings.vrrp.vip)
-    vrrp_password = _plain(config, "registryVrrpPassword", raw, "vrrpPasswordFile", "vrrpPasswordFile",
-                           required=settings.vrrp.version == 2)
+    cert, key = server_tls(config, raw.get("tls") or {}, f"{NAMESPACE}:registry.tls", TLS_KEY, settings.vrrp.vip)
+    vrrp_password = read_plain(config, VRRP_PASSWORD, raw, required=settings.vrrp.version == 2)
     if vrrp_password and settings.vrrp.version != 2:
         raise ConfigError(vrrp_password[0], f"VRRPv{settings.vrrp.version} has no authentication: keepalived "
                           "would ignore the password", "remove it, or set lxdha:registry.vrrpVersion 2")
@@ -126,14 +86,11 @@ def registry_secrets(config: pulumi.Config, raw: dict[str, Any], settings: Regis
         raise ConfigError(vrrp_password[0], f"VRRPv2 uses only the first {VRRP_V2_PASSWORD_CHARS} characters of "
                           "the password", f"use a password of at most {VRRP_V2_PASSWORD_CHARS} characters")
     return RegistrySecrets(
-        s3_access_key=_token(_plain(config, "registryS3AccessKey", s3, "accessKeyFile", "s3.accessKeyFile"),
-                             "S3 access key"),  # type: ignore[arg-type]
-        s3_secret_key=_token(_plain(config, "registryS3SecretKey", s3, "secretKeyFile", "s3.secretKeyFile"),
-                             "S3 secret key"),  # type: ignore[arg-type]
+        s3_access_key=read_one_line(config, S3_ACCESS_KEY, s3, IN_CONFIG_YML),
+        s3_secret_key=read_one_line(config, S3_SECRET_KEY, s3, IN_CONFIG_YML),
         htpasswd=pulumi.Output.secret(htpasswd_lines(_users(config, raw))),
         tls_cert=cert,
         tls_key=key,
-        http_secret=_token(_plain(config, "registryHttpSecret", raw, "httpSecretFile", "httpSecretFile",
-                                  required=False), "registry http secret"),
-        vrrp_password=_token(vrrp_password, "VRRP password", IN_KEEPALIVED_CONF),
+        http_secret=one_line(read_plain(config, HTTP_SECRET, raw, required=False), HTTP_SECRET.what, IN_CONFIG_YML),
+        vrrp_password=one_line(vrrp_password, VRRP_PASSWORD.what, IN_KEEPALIVED_CONF),
     )

@@ -54,7 +54,7 @@ def registry_service(config: StackConfig) -> Service | None:
     cert_file = (raw.get("tls") or {}).get("certFile")
     verify: str | bool = str((ROOT / Path(cert_file).expanduser()).resolve()) if cert_file else True
     check = HttpCheck("registry VIP", f"https://{settings.vrrp.vip}:{settings.port}/v2/", (401,), 5.0, verify)
-    return Service("registry", checks=(check, ReplicasReady(endpoint_from_stack(config), settings.group,
+    return Service("registry", checks=(check, ReplicasReady(endpoint_from_stack(config), settings.vip_group.group,
                                                             tuple(settings.names()), settings.port)))
 
 

@@ -24,14 +24,16 @@ from pylxd.exceptions import LXDAPIException, NotFound
 
 from cluster.errors import ActionableError
 from cluster.facts import OWNER_KEY, InstanceFact, MemberFact, read_instances, read_members
+from cluster.operations import get_or_none
 from cluster.retry import is_transient, with_retries
-from config.addresses import VIP_FIX, VIP_SETTING, VRID_FIX, VRID_SETTING
+from config.addresses import VIP_FIX, VRID_FIX
 
 CLAIM_PREFIX = "lxdha-claim-"
 VIP_KEY = "user.lxdha.claim.vip"
 SUBNET_KEY = "user.lxdha.claim.subnet"
 VRID_KEY = "user.lxdha.claim.vrid"
 SERVICE_KEY = "user.lxdha.claim.service"
+SETTING_KEY = "user.lxdha.claim.setting"  # the stack setting that asked for it, e.g. lxdha:registry
 
 
 class ClaimConflict(ActionableError, RuntimeError):
@@ -60,10 +62,11 @@ class ClaimRequest:
     subnet: str
     vrid: int
     replicas: tuple[str, ...] = ()  # instances that may carry the VIP (this service's own replicas)
+    setting: str = "lxdha:registry"  # the stack setting the values come from: messages name its keys
 
     def profiles(self) -> dict[str, dict[str, str]]:
         """Profile name -> config, for the VIP claim and the VRID claim."""
-        common = {OWNER_KEY: self.owner, SERVICE_KEY: self.service}
+        common = {OWNER_KEY: self.owner, SERVICE_KEY: self.service, SETTING_KEY: self.setting}
         return {
             vip_claim_name(self.vip): {**common, VIP_KEY: self.vip, SUBNET_KEY: self.subnet},
             vrid_claim_name(self.subnet, self.vrid): {**common, SUBNET_KEY: self.subnet, VRID_KEY: str(self.vrid)},
@@ -81,6 +84,7 @@ class Claim:
     vip: str | None = None
     subnet: str | None = None
     vrid: int | None = None
+    setting: str = ""  # empty on claims made before settings were recorded: the stack's only service then
 
     def holder(self) -> str:
         service = f", {self.service}" if self.service else ""
@@ -95,7 +99,13 @@ def claim_from(profile: Mapping[str, Any]) -> Claim | None:
     config = profile.get("config") or {}
     vrid = config.get(VRID_KEY)
     return Claim(name, config.get(OWNER_KEY, ""), config.get(SERVICE_KEY, ""), config.get(VIP_KEY) or None,
-                 config.get(SUBNET_KEY) or None, int(vrid) if str(vrid or "").isdigit() else None)
+                 config.get(SUBNET_KEY) or None, int(vrid) if str(vrid or "").isdigit() else None,
+                 config.get(SETTING_KEY, ""))
+
+
+def someone_else(claim: Claim, request: ClaimRequest) -> bool:
+    """True when `claim` is not this request's own: another stack's, or another service's of this stack."""
+    return claim.owner != request.owner or bool(claim.setting and claim.setting != request.setting)
 
 
 def read_claims(client: pylxd.Client) -> list[Claim]:
@@ -124,7 +134,7 @@ def vip_holder(request: ClaimRequest, members: Iterable[MemberFact], instances: 
                 "lxdha, no owner mark" if instance.managed else "created outside lxdha")
             return f"instance {instance.name} ({whose})"
     for claim in claims:
-        if claim.vip == request.vip and claim.owner != request.owner:
+        if claim.vip == request.vip and someone_else(claim, request):
             return claim.holder()
     return None
 
@@ -132,7 +142,7 @@ def vip_holder(request: ClaimRequest, members: Iterable[MemberFact], instances: 
 def vrid_holder(request: ClaimRequest, claims: Iterable[Claim]) -> str | None:
     """Another stack whose VRID claim is the same number on an overlapping subnet, or None."""
     for claim in claims:
-        if claim.vrid == request.vrid and claim.owner != request.owner and _overlap(claim.subnet, request.subnet):
+        if claim.vrid == request.vrid and someone_else(claim, request) and _overlap(claim.subnet, request.subnet):
             return claim.holder()
     return None
 
@@ -144,12 +154,13 @@ def collision_problems(request: ClaimRequest, members: Iterable[MemberFact], ins
     problems = []
     holder = vip_holder(request, members, instances, claims)
     if holder:
-        problems.append(("vip", str(ActionableError(VIP_SETTING, f"{request.vip} is already taken by {holder}",
-                                                    VIP_FIX))))
+        problems.append(("vip", str(ActionableError(f"{request.setting}.vip",
+                                                    f"{request.vip} is already taken by {holder}", VIP_FIX))))
     holder = vrid_holder(request, claims)
     if holder:
         problems.append(("vrid", str(ActionableError(
-            VRID_SETTING, f"VRID {request.vrid} on {request.subnet} is already used by {holder}", VRID_FIX))))
+            f"{request.setting}.vrid", f"VRID {request.vrid} on {request.subnet} is already used by {holder}",
+            VRID_FIX))))
     return problems
 
 
@@ -163,25 +174,23 @@ def read_facts(client: pylxd.Client) -> tuple[list[MemberFact], list[InstanceFac
 
 
 def _read_profile(client: pylxd.Client, name: str) -> dict[str, Any] | None:
-    try:
-        return client.api.profiles[name].get().json()["metadata"]
-    except NotFound:
-        return None
+    return get_or_none(client.api.profiles[name])
 
 
 def _conflict(request: ClaimRequest, name: str, profile: Mapping[str, Any]) -> ClaimConflict:
     holder = (claim_from(profile) or Claim(name, "")).holder()
     if name == vip_claim_name(request.vip):
-        return ClaimConflict(VIP_SETTING, f"{request.vip} is already claimed by {holder}", VIP_FIX)
-    return ClaimConflict(VRID_SETTING, f"VRID {request.vrid} on {request.subnet} is already claimed by {holder}",
-                         VRID_FIX)
+        return ClaimConflict(f"{request.setting}.vip", f"{request.vip} is already claimed by {holder}", VIP_FIX)
+    return ClaimConflict(f"{request.setting}.vrid",
+                         f"VRID {request.vrid} on {request.subnet} is already claimed by {holder}", VRID_FIX)
 
 
 def _claim_one(client: pylxd.Client, request: ClaimRequest, name: str, config: dict[str, str]) -> bool:
     """Creates the claim profile, or adopts it when it is already ours. True when this call created it."""
 
     def settle(profile: Mapping[str, Any]) -> bool:
-        if (profile.get("config") or {}).get(OWNER_KEY) != request.owner:
+        claim = claim_from(profile)
+        if claim is None or someone_else(claim, request):
             raise _conflict(request, name, profile)
         return False  # ours: an earlier run (or an attempt whose answer was lost) created it
 

@@ -89,7 +89,8 @@ def test_bad_bootstrap_input_fails_before_any_resource_exists():
 def test_registry_claims_its_vip_and_vrid_before_its_replicas_without_a_connection_input():
     from pulumi.runtime.mocks import MockMonitor
 
-    from components.registry import HARegistry, HARegistryArgs, RegistryImage
+    from components.registry import HARegistry, HARegistryArgs
+    from components.vip_replicas import ServiceImage
     from config.registry import registry_settings
     from config.registry_secrets import RegistrySecrets
 
@@ -107,7 +108,7 @@ def test_registry_claims_its_vip_and_vrid_before_its_replicas_without_a_connecti
         return register(monitor, request)
 
     MockMonitor.RegisterResource = recording
-    registry = HARegistry("reg", HARegistryArgs(settings, secrets, RegistryImage("debian/stable", "debian"), ACCESS))
+    registry = HARegistry("reg", HARegistryArgs(settings, secrets, ServiceImage("debian/stable", "debian"), ACCESS))
 
     def check(_values):
         MockMonitor.RegisterResource = register

@@ -12,16 +12,18 @@ import yaml
 
 from cluster.errors import ConfigError
 from components.registry import playbook_vars
+from components.vip_replicas import keepalived_vars
 from config.htpasswd import htpasswd_lines, parse_users_file
 from config.registry import (
     DEFAULT_SERVER_SHA256,
     DEFAULT_SERVER_VERSION,
     REGISTRY_DEBUG_PORT,
     SSH_PORT,
-    check_vip_is_not_an_endpoint,
+    registry_endpoints,
     registry_settings,
 )
 from config.registry_secrets import registry_secrets
+from config.vip_group import check_vip_is_not_an_endpoint
 from lab.pki import issue_self_signed
 from provisioners.bootstrap_plan import SSHD_DROP_IN
 
@@ -53,7 +55,7 @@ def test_valid_settings() -> None:
     settings = registry_settings(VALID, mirror_url=MIRROR)
     assert settings.names() == ["registry-0", "registry-1"]
     assert settings.vrrp.prefix_len == 24 and settings.vrrp.version == 3
-    assert settings.group == "registry"
+    assert settings.vip_group.group == "registry"
 
 
 @pytest.mark.parametrize(("path", "value", "field", "words"), [
@@ -174,7 +176,8 @@ def test_playbook_vars_peers_and_secrets() -> None:
     settings = registry_settings(VALID, mirror_url=MIRROR)
     secrets = {"http_secret": "h", "htpasswd": "a:b", "tls_cert": "C", "tls_key": "K", "s3_access_key": "A",
                "s3_secret_key": "S", "vrrp_password": ""}
-    extra = playbook_vars(settings, secrets, "10.0.0.102", ["10.0.0.103", "10.0.0.102"])
+    extra = {**playbook_vars(settings, secrets), **keepalived_vars(settings.vrrp, "10.0.0.102",
+                                                                   ["10.0.0.103", "10.0.0.102"])}
     assert extra["keepalived_peers"] == ["10.0.0.102", "10.0.0.103"]
     assert extra["keepalived_self_address"] == "10.0.0.102"
     assert extra["keepalived_vip"] == "10.0.0.240" and extra["keepalived_vrid"] == 51
@@ -191,12 +194,13 @@ def test_a_vip_that_is_one_of_the_stacks_endpoints_is_refused(endpoints: dict, v
     settings = registry_settings({**VALID, "vip": vip}, mirror_url=MIRROR)
     resolve = {"lb.site.example": {"10.0.0.60"}}
     with pytest.raises(ConfigError) as caught:
-        check_vip_is_not_an_endpoint(settings, endpoints, resolve=lambda host: resolve.get(host, {host}))
+        check_vip_is_not_an_endpoint(settings.vip_group, {**endpoints, **registry_endpoints(settings)},
+                                     resolve=lambda host: resolve.get(host, {host}))
     assert caught.value.field == "lxdha:registry.vip" and holder in str(caught.value)
 
 
 def test_a_free_vip_passes_the_endpoint_check() -> None:
-    check_vip_is_not_an_endpoint(registry_settings(VALID, mirror_url=MIRROR), {"lxd:remote": "10.0.0.100"},
+    check_vip_is_not_an_endpoint(registry_settings(VALID, mirror_url=MIRROR).vip_group, {"lxd:remote": "10.0.0.100"},
                                  resolve=lambda h: {h})
 
 

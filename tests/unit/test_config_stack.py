@@ -14,7 +14,8 @@ from config.containers import containers_settings
 from config.registry import registry_settings
 from config.registry_secrets import SECRET_KEYS
 from config.site import bake_settings, image_source
-from config.stack import check_services_apart, check_stack_keys
+from config.stack import check_services_apart, check_stack_keys, containers_footprint, vip_group_footprint
+from config.vip_group import vip_group_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 REGISTRY: dict[str, Any] = {
@@ -39,7 +40,7 @@ def test_top_level_keys_must_be_known(rule: str, refused: str, accepted: str) ->
 
 def test_every_secret_key_the_registry_reads_is_a_known_key() -> None:
     source = (ROOT / "config/registry_secrets.py").read_text()
-    read = set(re.findall(r'_plain\(config, "(\w+)"', source)) | set(re.findall(r'get_object\("(\w+)"\)', source))
+    read = set(re.findall(r'Secret\("(\w+)"', source)) | set(re.findall(r'get_object\("(\w+)"\)', source))
     assert read == set(SECRET_KEYS)
 
 
@@ -50,18 +51,33 @@ def test_the_committed_stacks_use_known_keys_only(stack: str) -> None:
 
 @pytest.mark.parametrize(("rule", "containers", "accepted", "key", "words"), [
     ("names do not collide", {"count": 1, "prefix": "registry"}, {"count": 1, "prefix": "app"},
-     "lxdha:registry.prefix", "collide"),
+     "lxdha:containers.prefix", "collide"),
     ("groups do not meet", {"count": 1, "group": "registry"}, {"count": 1, "group": "app"},
      "lxdha:containers.group", "anti-affinity group"),
 ])
 def test_plain_containers_stay_apart_from_the_registry(rule: str, containers: dict, accepted: dict, key: str,
                                                        words: str) -> None:
-    registry = registry_settings(REGISTRY, mirror_url=MIRROR)
+    registry = vip_group_footprint(registry_settings(REGISTRY, mirror_url=MIRROR).vip_group)
     with pytest.raises(ConfigError) as caught:
-        check_services_apart(containers_settings(containers), registry)
+        check_services_apart([registry, containers_footprint(containers_settings(containers))])
     assert caught.value.field == key and words in str(caught.value), rule
-    check_services_apart(containers_settings(accepted), registry)
-    check_services_apart(containers_settings(containers), None)  # no registry: nothing to meet
+    check_services_apart([registry, containers_footprint(containers_settings(accepted))])
+    check_services_apart([containers_footprint(containers_settings(containers))])  # alone: nothing to meet
+
+
+@pytest.mark.parametrize(("rule", "changes", "key"), [
+    ("two services share no VIP", {"vip": "10.0.0.240"}, "lxdha:postgres.haproxy.vip"),
+    ("two services share no VRID on one segment", {"vip": "10.0.0.241", "vrid": 51}, "lxdha:postgres.haproxy.vrid"),
+])
+def test_two_vip_groups_share_neither_vip_nor_vrid(rule: str, changes: dict, key: str) -> None:
+    registry = vip_group_footprint(registry_settings(REGISTRY, mirror_url=MIRROR).vip_group)
+    other = {"vip": "10.0.0.241", "vrid": 52, "prefix": "pgha", "network": REGISTRY["network"]}
+    with pytest.raises(ConfigError) as caught:
+        check_services_apart([registry, vip_group_footprint(
+            vip_group_settings({**other, **changes}, "lxdha:postgres.haproxy", default_prefix="x", default_vrid=1))])
+    assert caught.value.field == key, rule
+    check_services_apart([registry, vip_group_footprint(
+        vip_group_settings(other, "lxdha:postgres.haproxy", default_prefix="x", default_vrid=1))])
 
 
 @pytest.mark.parametrize(("rule", "refused", "accepted", "words"), [
@@ -85,5 +101,6 @@ def test_the_lab_stack_passes_the_readers_that_need_no_lab() -> None:
     bake_settings(lab["lxdha:image"])
     settings = registry_settings(lab["lxdha:registry"], mirror_url=lab["lxdha:mirror"]["url"])
     assert (settings.port, settings.s3.bucket, settings.s3.root_directory) == (5000, "registry", "/registry")
-    check_services_apart(containers_settings(lab["lxdha:containers"]), settings)
+    check_services_apart([containers_footprint(containers_settings(lab["lxdha:containers"])),
+                          vip_group_footprint(settings.vip_group)])
     assert image.distro == "debian"

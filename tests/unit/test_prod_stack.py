@@ -18,9 +18,10 @@ from cluster.errors import ConfigError
 from cluster.image_remote import simplestreams_product
 from config.checks import url_host
 from config.containers import containers_settings
-from config.registry import check_vip_is_not_an_endpoint, registry_settings
+from config.registry import registry_endpoints, registry_settings
 from config.site import bake_settings, image_source, mirror
-from config.stack import check_services_apart, check_stack_keys
+from config.stack import check_services_apart, check_stack_keys, containers_footprint, vip_group_footprint
+from config.vip_group import check_vip_is_not_an_endpoint
 from provisioners.bootstrap_plan import Mirror, validate_plan_inputs
 from tests.support.certs import TEST_PUBLIC_KEY
 
@@ -54,14 +55,17 @@ def test_every_setting_passes_the_preview_readers() -> None:
     site_mirror = mirror(PROD["lxdha:mirror"], image)
     assert site_mirror["repositories"] == ["alpine/v3.24/main", "alpine/v3.24/community"]
     settings = registry_settings(PROD["lxdha:registry"], mirror_url=site_mirror["url"])
-    assert settings.replicas == 2 and settings.vrrp.vip == "10.0.0.250" and settings.vrrp.subnet == "10.0.0.0/24"
+    assert settings.vip_group.replicas == 2 and settings.vrrp.vip == "10.0.0.250"
+    assert settings.vrrp.subnet == "10.0.0.0/24"
     assert settings.s3.endpoint == "http://10.0.0.55:9000"
     assert settings.server.source == "artifact"
     assert settings.server.url.startswith("http://10.0.0.55:9000/artifacts/distribution-registry/")
-    check_vip_is_not_an_endpoint(settings, {"lxd:remote": url_host(PROD["lxd:remote"]),
-                                            "lxdha:image.remote": url_host(image.remote_url),
-                                            "lxdha:mirror.url": url_host(site_mirror["url"])}, resolve=_offline)
-    check_services_apart(containers_settings(PROD["lxdha:containers"]), settings)
+    check_vip_is_not_an_endpoint(settings.vip_group, {"lxd:remote": url_host(PROD["lxd:remote"]),
+                                                     "lxdha:image.remote": url_host(image.remote_url),
+                                                     "lxdha:mirror.url": url_host(site_mirror["url"]),
+                                                     **registry_endpoints(settings)}, resolve=_offline)
+    check_services_apart([containers_footprint(containers_settings(PROD["lxdha:containers"])),
+                          vip_group_footprint(settings.vip_group)])
     check_stack_keys(PROD)
     assert bake_settings(PROD["lxdha:image"]).alias == "alpine/stable-baked"
     validate_plan_inputs("alpine", Mirror(url=site_mirror["url"], repositories=tuple(site_mirror["repositories"])),
