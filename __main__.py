@@ -16,14 +16,24 @@ from cluster.errors import ConfigError
 from components.baked_image import BakedImage, BakedImageArgs
 from components.balanced_container import BalancedContainer, BalancedContainerArgs, PlaybookSpec
 from components.image_alias import AlpineImageAlias, AlpineImageAliasArgs
+from components.postgres_cluster import PostgresCluster, PostgresClusterArgs
 from components.registry import HARegistry, HARegistryArgs
 from components.vip_replicas import ServiceImage
 from config.checks import url_host
 from config.containers import ContainersSettings, containers_settings
+from config.footprints import check_services_apart, containers_footprint, vip_group_footprint
+from config.postgres import (
+    PostgresSettings,
+    postgres_endpoints,
+    postgres_footprints,
+    postgres_packages,
+    postgres_settings,
+)
+from config.postgres_secrets import PostgresSecrets, postgres_secrets
 from config.registry import RegistrySettings, registry_endpoints, registry_settings
 from config.registry_secrets import RegistrySecrets, registry_secrets
 from config.site import AccessConfig, BakeSettings, ImageSource, access, bake_settings, image_source, lxd_remote_host
-from config.stack import check_services_apart, check_stack_keys, containers_footprint, vip_group_footprint
+from config.stack import check_stack_keys
 from config.vip_group import check_vip_is_not_an_endpoint
 
 
@@ -34,6 +44,7 @@ class StackSettings:
     bake: BakeSettings
     containers: ContainersSettings
     registry: tuple[RegistrySettings, RegistrySecrets] | None
+    postgres: tuple[PostgresSettings, PostgresSecrets] | None
 
 
 def read_settings() -> StackSettings:
@@ -58,17 +69,26 @@ def read_settings() -> StackSettings:
         settings = registry_settings(raw, mirror_url=site_access.mirror["url"])
         check_vip_is_not_an_endpoint(settings.vip_group, {**endpoints, **registry_endpoints(settings)})
         registry = (settings, registry_secrets(config, raw, settings))
+    postgres: tuple[PostgresSettings, PostgresSecrets] | None = None
+    raw = config.get_object("postgres")
+    if raw is not None:
+        database = postgres_settings(raw)
+        check_vip_is_not_an_endpoint(database.haproxy.vip_group, {**endpoints, **postgres_endpoints(database)})
+        postgres = (database, postgres_secrets(config, raw, database))
     containers = containers_settings(config.get_object("containers"))
-    check_services_apart([containers_footprint(containers), *([vip_group_footprint(registry[0].vip_group)]
-                                                              if registry else [])])
-    return StackSettings(site_access, image, bake_settings(config.get_object("image")), containers, registry)
+    check_services_apart([containers_footprint(containers),
+                          *([vip_group_footprint(registry[0].vip_group)] if registry else []),
+                          *(postgres_footprints(postgres[0]) if postgres else [])])
+    return StackSettings(site_access, image, bake_settings(config.get_object("image")), containers, registry,
+                         postgres)
 
 
 def declare(settings: StackSettings) -> None:
     image = AlpineImageAlias("base-image", AlpineImageAliasArgs(settings.image))
     container_image: pulumi.Input[str] = image.alias
     if settings.bake.enabled:
-        packages = [*settings.bake.packages, *(settings.registry[0].packages() if settings.registry else ())]
+        packages = [*settings.bake.packages, *(settings.registry[0].packages() if settings.registry else ()),
+                    *(postgres_packages() if settings.postgres else ())]
         baked = BakedImage("baked-image", BakedImageArgs(
             source_alias=image.alias, source_fingerprint=image.fingerprint, alias=settings.bake.alias,
             distro=image.distro, mirror=settings.access.mirror, packages=packages))
@@ -90,6 +110,16 @@ def declare(settings: StackSettings) -> None:
             "url": registry.url,
             "vip": registry.vip,
             "replicas": [{"name": r.name, "member": r.member, "ipv4": r.ipv4} for r in registry.replicas],
+        })
+    if settings.postgres is not None:
+        database = PostgresCluster("postgres", PostgresClusterArgs(
+            *settings.postgres, ServiceImage(container_image, image.distro, baked=settings.bake.enabled),
+            settings.access))
+        pulumi.export("postgres", {
+            "write_endpoint": database.write_endpoint,
+            "read_endpoint": database.read_endpoint,
+            "members": [{"name": m.name, "member": m.member, "ipv4": m.ipv4} for m in database.members],
+            "haproxy": [{"name": r.name, "member": r.member, "ipv4": r.ipv4} for r in database.haproxy.replicas],
         })
     pulumi.export("image", {"alias": image.alias, "fingerprint": image.fingerprint})
     pulumi.export("containers", [{"name": c.name, "member": c.member, "ipv4": c.ipv4} for c in containers])

@@ -22,6 +22,7 @@ MANAGED_KEY = "user.lxdha.managed"  # "true" on every instance this project crea
 OWNER_KEY = "user.lxdha.stack"  # <project>/<stack> that manages it: another stack never adopts or deletes it
 GROUP_KEY = "user.lxdha.group"  # anti-affinity group: replicas of one group avoid sharing a member
 ORIGIN_KEY = "user.lxdha.origin"  # the member an instance was evacuated from, until maintenance moves it back
+STATEFUL_KEY = "user.lxdha.stateful"  # the kind of stateful service (e.g. postgres): never moved, its data is local
 # LXD's own marks of how far an instance got (seen on LXD 5.0.2): the power state is kept from the first
 # start on; templates wait for the first start from the moment a create has made the instance's storage
 LAST_POWER_KEY = "volatile.last_state.power"
@@ -75,6 +76,10 @@ class InstanceFact:
     @property
     def running(self) -> bool:
         return self.status == "Running"
+
+    @property
+    def stateful(self) -> str | None:
+        return self.config.get(STATEFUL_KEY) or None
 
 
 def member_from(raw: Mapping[str, Any]) -> MemberFact:

@@ -17,10 +17,14 @@ FORMAT = "[%(component)s %(elapsed)7.1fs] %(message)s"
 
 
 class _Format(logging.Formatter):
+    """`[<part> <seconds>s] <message>`, an exception as one line after it, never a traceback: a user reads
+    these (a plugin's stderr reaches the CLI)."""
+
     def format(self, record: logging.LogRecord) -> str:
-        record.component = record.name.split(".", 1)[0]
-        record.elapsed = record.relativeCreated / 1000
-        return super().format(record)
+        line = FORMAT % {"component": record.name.split(".", 1)[0], "elapsed": record.relativeCreated / 1000,
+                         "message": record.getMessage()}
+        error = record.exc_info[1] if record.exc_info else None
+        return f"{line} ({type(error).__name__}: {error})" if error is not None else line
 
 
 class _OursOrWarnings(logging.Filter):

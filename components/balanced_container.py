@@ -9,6 +9,7 @@ bootstrap over LXD exec (dynamic), and optionally one Ansible playbook applied t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_lxd as lxd
@@ -26,6 +27,17 @@ class PlaybookSpec:
     project_dir: str
     playbook: str
     extra_vars: pulumi.Input[dict] = field(default_factory=dict, repr=False)  # may hold secrets
+
+
+@dataclass(frozen=True)
+class DataVolume:
+    """A custom LXD volume of the container's own, on the member the container is placed on, attached at
+    `path`: a replaced container gets the same volume back, so its data outlives it."""
+
+    suffix: str  # the volume is named <container>-<suffix>
+    pool: str
+    size: str
+    path: str
 
 
 @dataclass
@@ -46,6 +58,7 @@ class BalancedContainerArgs:
     replace_on_image_change: bool = False  # by default a new image reaches new containers only
     baked: bool = False  # the image is a BakedImage: the bootstrap only sets up this container's access
     playbook: PlaybookSpec | None = None
+    volumes: list[DataVolume] = field(default_factory=list)
 
 
 class BalancedContainer(pulumi.ComponentResource):
@@ -66,9 +79,21 @@ class BalancedContainer(pulumi.ComponentResource):
                               opts=pulumi.ResourceOptions(parent=self))
         config = pulumi.Output.from_input(args.config).apply(
             lambda values: {**(values or {}), **({GROUP_KEY: args.group} if args.group else {})})
+        self.volumes = [
+            lxd.Volume(f"{resource_name}-{volume.suffix}", name=f"{args.name}-{volume.suffix}", pool=volume.pool,
+                       target=placement.member, config={"size": volume.size},
+                       opts=pulumi.ResourceOptions(parent=self))
+            for volume in args.volumes
+        ]
+        devices: pulumi.Input[list[Any]] = args.devices
+        if self.volumes:
+            devices = [*args.devices, *[  # type: ignore[misc]
+                lxd.InstanceDeviceArgs(name=spec.suffix, type="disk",
+                                       properties={"pool": spec.pool, "source": volume.name, "path": spec.path})
+                for spec, volume in zip(args.volumes, self.volumes, strict=True)]]
         self.instance = lxd.Instance(
             f"{resource_name}-instance", name=args.name, image=args.image, target=placement.member,
-            profiles=args.profiles, config=config, devices=args.devices,
+            profiles=args.profiles, config=config, devices=devices,
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True,
                                         ignore_changes=[] if args.replace_on_image_change else ["image"]))
         bootstrap = Bootstrap(f"{resource_name}-bootstrap", self.instance.name, self.instance.uuid, args.distro,

@@ -115,16 +115,40 @@ def _advert_interval(reader: _Reader, version: int) -> float:
     return float(interval)
 
 
-def _vrrp(reader: _Reader, default_vrid: int) -> VrrpSettings:
+@dataclass(frozen=True)
+class NetworkSettings:
+    """The segment the service's containers are on, as the LXD network hands out its addresses."""
+
+    subnet: ipaddress.IPv4Network
+    dhcp_range: tuple[ipaddress.IPv4Address, ipaddress.IPv4Address] | None
+
+
+def network_settings(raw: dict[str, Any], key: str) -> NetworkSettings:
+    """`<key>.network`: the subnet, and the DHCP range inside it, lower address first."""
+    reader = _Reader(raw, key)
     network = reader.section("network", NETWORK_KNOWN)
     if not network or not network.get("subnet"):
-        raise reader.fail("network.subnet", "is not set", "set the containers' subnet, e.g. 10.0.0.0/24, so the VIP "
+        raise reader.fail("network.subnet", "is not set", "set the containers' subnet, e.g. 10.0.0.0/24, so addresses "
                           "can be checked against it")
     try:
         subnet = ipaddress.IPv4Network(str(network["subnet"]), strict=True)
     except ValueError as error:
         raise reader.fail("network.subnet", f"{network['subnet']!r} is not an IPv4 network ({error})",
                           "write it as address/prefix, e.g. 10.0.0.0/24") from None
+    dhcp = network.get("dhcpRange")
+    if not dhcp:
+        return NetworkSettings(subnet, None)
+    problem = ipv4_range_problem(dhcp, subnet)
+    if problem:
+        raise reader.fail("network.dhcpRange", problem, "copy the LXD network's ipv4.dhcp.ranges: [first, last], "
+                          f"both inside {subnet}, the lower address first")
+    low, high = (ipaddress.IPv4Address(str(end)) for end in dhcp)
+    return NetworkSettings(subnet, (low, high))
+
+
+def _vrrp(reader: _Reader, default_vrid: int) -> VrrpSettings:
+    network = network_settings(reader.raw, reader.key)
+    subnet = network.subnet
     vip_text = reader.text("vip")
     try:
         vip = ipaddress.IPv4Address(vip_text)
@@ -132,16 +156,10 @@ def _vrrp(reader: _Reader, default_vrid: int) -> VrrpSettings:
         raise reader.fail("vip", f"{vip_text!r} is not an IPv4 address", "use a free address of the subnet") from None
     if vip not in subnet or vip in (subnet.network_address, subnet.broadcast_address):
         raise reader.fail("vip", f"{vip} is outside the subnet {subnet}", f"pick a free host address inside {subnet}")
-    dhcp = network.get("dhcpRange")
-    if dhcp:
-        problem = ipv4_range_problem(dhcp, subnet)
-        if problem:
-            raise reader.fail("network.dhcpRange", problem, "copy the LXD network's ipv4.dhcp.ranges: [first, last], "
-                              f"both inside {subnet}, the lower address first")
-        low, high = (ipaddress.IPv4Address(str(end)) for end in dhcp)
-        if low <= vip <= high:
-            raise reader.fail("vip", f"{vip} is inside the DHCP range {low}-{high}: a container could be leased it",
-                              "pick an address outside the DHCP range (reserve one for services)")
+    if network.dhcp_range and network.dhcp_range[0] <= vip <= network.dhcp_range[1]:
+        low, high = network.dhcp_range
+        raise reader.fail("vip", f"{vip} is inside the DHCP range {low}-{high}: a container could be leased it",
+                          "pick an address outside the DHCP range (reserve one for services)")
     version = reader.whole("vrrpVersion", 3, 2, 3, "use 3 (sub-second adverts) or 2")
     interval = _advert_interval(reader, version)
     vrid = reader.whole("vrid", default_vrid, 1, 255, "pick a VRRP router id from 1 to 255, unique on the segment")

@@ -19,6 +19,7 @@ MAX_MEMBERS = 9  # member addresses .11-.19; .20 is the image remote
 SUBNET = ipaddress.IPv4Network("10.91.0.0/24")
 API_PORT = 8443
 S3_PORT = 9000
+S3_TLS_PORT = 9443  # the same S3, through a TLS front (pgBackRest 2.45 speaks only HTTPS to S3)
 DHCP_RANGE = ("10.91.0.100", "10.91.0.199")
 DHCP_LEASE = "10m"  # short: every test container has a new MAC, the pool must recycle quickly
 VIP_RANGE = ("10.91.0.240", "10.91.0.250")
@@ -26,6 +27,7 @@ STORAGE_DRIVERS = ("btrfs", "dir")  # the members' `default` pool; see lab/stora
 DEFAULT_STORAGE = "btrfs"
 MIRROR_BUCKET = "debian"
 REGISTRY_BUCKET = "registry"
+BACKUP_BUCKET = "pgbackrest"
 MIRROR_SUITE = "bookworm"
 IMAGE_ALIASES = ("debian/bookworm", "debian/12")
 # Pinned MinIO: the only version the Go module proxy offers here.
@@ -188,6 +190,10 @@ class LabConfig:
     @property
     def s3_endpoint(self) -> str:
         return f"http://{self.site.address}:{S3_PORT}"
+
+    @property
+    def s3_tls_endpoint(self) -> str:
+        return f"https://{self.site.address}:{S3_TLS_PORT}"
 
     @property
     def mirror_url(self) -> str:

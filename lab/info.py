@@ -17,6 +17,7 @@ from lab.alpine import ALIASES as ALPINE_ALIASES
 from lab.alpine import PROFILE as ALPINE_PROFILE
 from lab.config import (
     API_PORT,
+    BACKUP_BUCKET,
     DHCP_LEASE,
     DHCP_RANGE,
     IMAGE_ALIASES,
@@ -73,8 +74,9 @@ def build_info(config: LabConfig, *, cluster_cert_pem: str, image_remote_cert_pe
         },
         "s3": {
             "endpoint": config.s3_endpoint, "region": "us-east-1",
+            "tls_endpoint": config.s3_tls_endpoint, "tls_ca_cert": str(pki / "s3-tls.crt"),
             "access_key_file": str(sec / "s3-access-key"), "secret_key_file": str(sec / "s3-secret-key"),
-            "buckets": {"mirror": MIRROR_BUCKET, "registry": REGISTRY_BUCKET},
+            "buckets": {"mirror": MIRROR_BUCKET, "registry": REGISTRY_BUCKET, "backup": BACKUP_BUCKET},
         },
         "mirror": {
             "url": config.mirror_url, "suite": MIRROR_SUITE, "components": ["main"],

@@ -24,7 +24,8 @@ from lab.proc import LabError, run
 
 log = logging.getLogger(__name__)
 
-PACKAGES = ("openssh-server", "python3", "keepalived", "docker-registry")
+PACKAGES = ("openssh-server", "python3", "keepalived", "docker-registry", "haproxy", "postgresql-15",
+            "postgresql-client-15", "patroni", "etcd-server", "etcd-client", "pgbackrest")
 COMPONENT = "main"
 ARCH = "amd64"
 KEY_UID = "lxdha lab package mirror <mirror@lxdha.invalid>"

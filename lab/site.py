@@ -1,5 +1,7 @@
 """The "site services" host: a real S3 server (MinIO) in its own netns, with a public-read bucket
-serving the signed package mirror over plain HTTP and a private bucket for the registry.
+serving the signed package mirror over plain HTTP, a private bucket for the registry and one for the
+database's backups. The backups reach S3 through a TLS front (haproxy terminating TLS with the lab's
+certificate for the site address, in front of MinIO): pgBackRest 2.45 speaks only HTTPS to S3.
 
 Root credentials are generated once per lab and kept only in 0600 files (MinIO gets them through
 its environment, never its command line).
@@ -18,14 +20,16 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
 from cluster.polling import holds_within
-from lab.config import MIRROR_BUCKET, MIRROR_SUITE, REGISTRY_BUCKET, S3_PORT, LabConfig
-from lab.files import read_secret, write_secret
+from lab.config import BACKUP_BUCKET, MIRROR_BUCKET, MIRROR_SUITE, REGISTRY_BUCKET, S3_PORT, S3_TLS_PORT, LabConfig
+from lab.files import read_secret, write_public, write_secret
 from lab.gobuild import minio_path
 from lab.mirror import SignedMirror, mirror_files
 from lab.net import NETNS_DIR
-from lab.proc import Daemon, LabError, ProcessTable
+from lab.pki import ensure_pair
+from lab.proc import Daemon, LabError, ProcessTable, run
 
 DAEMON = "minio"
+TLS_FRONT = "s3-tls"
 
 
 def access_key_path(config: LabConfig) -> Path:
@@ -92,6 +96,55 @@ def _wait_healthy(config: LabConfig, daemon: Daemon, timeout: float = 60) -> Non
         raise LabError(f"MinIO not healthy after {timeout:.0f}s; see {config.log_dir / 'minio.log'}")
 
 
+def tls_cert_paths(config: LabConfig) -> tuple[Path, Path]:
+    return config.pki_dir / "s3-tls.crt", config.secrets_dir / "s3-tls.key"
+
+
+def _tls_front_config(config: LabConfig, pem: Path) -> str:
+    return f"""# written by lab/site.py: TLS in front of MinIO for clients that speak only HTTPS (pgBackRest 2.45)
+global
+    maxconn 500
+defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 10m
+    timeout server 10m
+frontend s3_tls
+    bind {config.site.address}:{S3_TLS_PORT} ssl crt {pem}
+    default_backend minio
+backend minio
+    server minio {config.site.address}:{S3_PORT}
+"""
+
+
+def start_s3_tls(config: LabConfig, table: ProcessTable) -> Daemon:
+    """The TLS front: the lab's certificate for the site address (its key and certificate in one 0600 file,
+    as haproxy reads them)."""
+    cert, key = tls_cert_paths(config)
+    ensure_pair(cert, key, "lxdha-site-s3", ips=[config.site.address])
+    pem = config.secrets_dir / "s3-tls.pem"
+    if not pem.exists():
+        write_secret(pem, cert.read_text() + key.read_text())
+    cfg = config.site_dir / "s3-tls.cfg"
+    write_public(cfg, _tls_front_config(config, pem))
+    running = table.running(TLS_FRONT)
+    if running:
+        return running
+    run(["haproxy", "-c", "-q", "-f", str(cfg)], timeout=30)
+    daemon = table.spawn(TLS_FRONT, ["nsenter", f"--net={NETNS_DIR / config.site.netns}", "--", "haproxy", "-db",
+                                     "-f", str(cfg)], marker=f"-f {cfg}", log_path=config.log_dir / "s3-tls.log")
+    if not holds_within(lambda: _tls_answers(config, cert), timeout_s=15, poll_s=0.2):
+        raise LabError(f"the S3 TLS front does not answer on {config.s3_tls_endpoint}; see {config.log_dir}/s3-tls.log")
+    return daemon
+
+
+def _tls_answers(config: LabConfig, ca: Path) -> bool:
+    try:
+        return _session().get(f"{config.s3_tls_endpoint}/minio/health/live", verify=str(ca), timeout=2).ok
+    except requests.RequestException:
+        return False
+
+
 def stop_s3(config: LabConfig, table: ProcessTable) -> None:
     daemon = table.get(DAEMON)
     if daemon:
@@ -116,7 +169,7 @@ def public_read_policy(bucket: str) -> str:
 def ensure_buckets(config: LabConfig) -> None:
     client = s3_client(config)
     existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
-    for bucket in (MIRROR_BUCKET, REGISTRY_BUCKET):
+    for bucket in (MIRROR_BUCKET, REGISTRY_BUCKET, BACKUP_BUCKET):
         if bucket not in existing:
             client.create_bucket(Bucket=bucket)
     client.put_bucket_policy(Bucket=MIRROR_BUCKET, Policy=public_read_policy(MIRROR_BUCKET))

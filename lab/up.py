@@ -100,6 +100,7 @@ def _site(config: LabConfig, table: ProcessTable, image: images.BuiltImage,
     signed = mirror.build_signed_mirror(config, debs)
     site.ensure_credentials(config)
     site.start_s3(config, table)
+    site.start_s3_tls(config, table)
     site.ensure_buckets(config)
     site.publish_mirror(config, signed)
     if not site.mirror_serves(config):

@@ -14,11 +14,11 @@ import grpc.aio
 from google.protobuf import empty_pb2
 from pulumi.provider.experimental import provider
 from pulumi.provider.experimental.property_value import PropertyValue
-from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
+from pulumi.runtime.proto import plugin_pb2, provider_pb2
 
 from lxd_provider.schema import VERSION
 from lxd_provider.server import LxdProvider
-from plugin_host.grpc_server import not_implemented, reported
+from plugin_host.grpc_server import QuietServicer, reported
 
 DIFF_KINDS = {
     provider.PropertyDiffKind.ADD: provider_pb2.PropertyDiff.ADD,
@@ -61,7 +61,7 @@ def _check_request(request: provider_pb2.CheckRequest) -> provider.CheckRequest:
     return provider.CheckRequest(request.urn, _unmarshal(request.olds), _unmarshal(request.news), request.randomSeed)
 
 
-class ProviderService(provider_pb2_grpc.ResourceProviderServicer):
+class ProviderService(QuietServicer):  # type: ignore[misc, valid-type]
     """The RPCs the engine sends a resource provider, served by `LxdProvider`."""
 
     def __init__(self, lxd: LxdProvider) -> None:
@@ -129,6 +129,3 @@ class ProviderService(provider_pb2_grpc.ResourceProviderServicer):
 
     async def Cancel(self, request: Any, context: Context) -> empty_pb2.Empty:  # noqa: N802
         return empty_pb2.Empty()
-
-    async def Invoke(self, request: Any, context: Context) -> None:  # noqa: N802
-        await not_implemented(context, f"function {request.tok}")

@@ -25,7 +25,7 @@ from pulumi.dynamic import Config, ConfigureRequest, ResourceProvider
 from pulumi.runtime import Settings, configure, rpc
 from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 
-from plugin_host.grpc_server import not_implemented, reported, serve
+from plugin_host.grpc_server import QuietServicer, reported, serve
 
 PROVIDER_KEY = "__provider"  # pulumi.dynamic.dynamic.PROVIDER_KEY
 PLUGIN_VERSION = "0.1.0"
@@ -73,7 +73,7 @@ async def _in_thread(call: Callable[..., Any], *args: Any) -> Any:
     return await asyncio.to_thread(call, *args)
 
 
-class DynamicService(provider_pb2_grpc.ResourceProviderServicer):
+class DynamicService(QuietServicer):  # type: ignore[misc, valid-type]
     """The RPCs the engine sends the dynamic-provider plugin."""
 
     def __init__(self) -> None:
@@ -141,18 +141,6 @@ class DynamicService(provider_pb2_grpc.ResourceProviderServicer):
 
     async def Cancel(self, request: Any, context: Context) -> empty_pb2.Empty:  # noqa: N802
         return empty_pb2.Empty()
-
-    async def CheckConfig(self, request: Any, context: Context) -> None:  # noqa: N802
-        await not_implemented(context, "CheckConfig")
-
-    async def DiffConfig(self, request: Any, context: Context) -> None:  # noqa: N802
-        await not_implemented(context, "DiffConfig")
-
-    async def Invoke(self, request: Any, context: Context) -> None:  # noqa: N802
-        await not_implemented(context, f"function {request.tok}")
-
-    async def GetSchema(self, request: Any, context: Context) -> None:  # noqa: N802
-        await not_implemented(context, "GetSchema")
 
 
 def project() -> str:

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import grpc
 import grpc.aio
+from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from cluster import logs
 from cluster.errors import user_message
@@ -49,6 +50,22 @@ def reported(rpc: Rpc) -> Rpc:
 
 async def not_implemented(context: grpc.aio.ServicerContext, what: str) -> None:
     await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{what} is not implemented by this provider")
+
+
+def _unimplemented(name: str) -> Callable[..., Awaitable[None]]:
+    async def rpc(self: Any, request: Any, context: grpc.aio.ServicerContext) -> None:
+        await not_implemented(context, name)
+
+    rpc.__name__ = name
+    return rpc
+
+
+# Every RPC of the resource-provider service answers UNIMPLEMENTED quietly unless a servicer defines it: the
+# engine probes some (Handshake, GetMapping) and falls back; the generated stubs would raise and gRPC would log
+# a traceback for each.
+QuietServicer = type("QuietServicer", (provider_pb2_grpc.ResourceProviderServicer,), {
+    method.name: _unimplemented(method.name)
+    for method in provider_pb2.DESCRIPTOR.services_by_name["ResourceProvider"].methods})
 
 
 async def _serve(register: Callable[[grpc.aio.Server], None], max_workers: int) -> None:

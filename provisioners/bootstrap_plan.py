@@ -86,6 +86,13 @@ WAIT_FOR_OTHER_PACKAGE_RUN = (
     "done\n"
 )
 DEBIAN_KEYRING = "/etc/apt/keyrings/lxdha-mirror.asc"
+# Debian's postgresql-15 makes and starts a cluster of its own (15/main) at install unless told not to; the
+# database members' Patroni owns their data directory, so no image or container ever gets that cluster.
+NO_MAIN_CLUSTER = _heredoc("/etc/postgresql-common/createcluster.d/00-lxdha.conf", "create_main_cluster = false",
+                           "644")
+# While an image is baked no daemon may start: etcd would initialise a cluster of one member, and every
+# daemon's state would end up in the image (invoke-rc.d and deb-systemd-invoke obey policy-rc.d).
+NO_DAEMON_STARTS = _heredoc("/usr/sbin/policy-rc.d", "#!/bin/sh\nexit 101", "755")
 # the units a package install enables are recorded, so a baked image starts none of them by itself
 ENABLED_UNITS = "systemctl list-unit-files --state=enabled --no-legend --type=service | awk '{print $1}' | sort"
 
@@ -103,9 +110,13 @@ def debian_package_steps(mirror: Mirror, packages: tuple[str, ...], disable_new_
         f"Components: {' '.join(mirror.components)}\n"
         f"Signed-By: {DEBIAN_KEYRING}\n"
     )
-    install = f"{APT} install --no-install-recommends {' '.join(packages)}"
+    install = f"mkdir -p /etc/postgresql-common/createcluster.d\n{NO_MAIN_CLUSTER}\n" \
+              f"{APT} install --no-install-recommends {' '.join(packages)}"
     if disable_new_units:
-        install = (f"{ENABLED_UNITS} > /tmp/lxdha-units.before\n{install}\n{ENABLED_UNITS} > /tmp/lxdha-units.after\n"
+        install = (f"{ENABLED_UNITS} > /tmp/lxdha-units.before\n{NO_DAEMON_STARTS}\n"
+                   "trap 'rm -f /usr/sbin/policy-rc.d' EXIT\n"
+                   f"{install}\nrm -f /usr/sbin/policy-rc.d\n"
+                   f"{ENABLED_UNITS} > /tmp/lxdha-units.after\n"
                    "comm -13 /tmp/lxdha-units.before /tmp/lxdha-units.after | xargs -r systemctl disable --now\n"
                    "rm -f /tmp/lxdha-units.before /tmp/lxdha-units.after")
     return [

@@ -25,13 +25,14 @@ from cluster.errors import ActionableError
 from provisioners.address_claims import ClaimRequest, collision_problems, ensure_claimed, held, read_facts, release
 from provisioners.dynamic_support import ClusterProvider
 
-INPUT_KEYS = ("owner", "service", "vip", "subnet", "vrid", "replicas")
+INPUT_KEYS = ("owner", "service", "vip", "subnet", "vrid", "replicas", "setting")
 
 
 def request_from(props: dict[str, Any]) -> ClaimRequest:
     return ClaimRequest(owner=str(props["owner"]), service=str(props.get("service") or ""), vip=str(props["vip"]),
                         subnet=str(props["subnet"]), vrid=int(props["vrid"]),
-                        replicas=tuple(props.get("replicas") or ()))
+                        replicas=tuple(props.get("replicas") or ()),
+                        setting=str(props.get("setting") or "lxdha:registry"))
 
 
 class AddressClaimProvider(ClusterProvider):
@@ -87,5 +88,5 @@ class AddressClaim(pulumi.dynamic.Resource):
 
     def __init__(self, resource_name: str, request: ClaimRequest, opts: pulumi.ResourceOptions | None = None) -> None:
         props = {"owner": request.owner, "service": request.service, "vip": request.vip, "subnet": request.subnet,
-                 "vrid": request.vrid, "replicas": list(request.replicas), "claims": None}
+                 "vrid": request.vrid, "replicas": list(request.replicas), "setting": request.setting, "claims": None}
         super().__init__(AddressClaimProvider(), resource_name, props, opts)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from cluster import logs
 from cluster.operations import execute
 from cluster.polling import wait_until
 from cluster.steps import wait_for_ipv4
@@ -84,11 +85,12 @@ def test_a_package_step_run_again_waits_for_the_run_its_lost_exec_left_behind(la
     mirror = Mirror(url=lab.data["mirror"]["url"], suite=lab.data["mirror"]["suite"],
                     signing_key=Path(lab.data["mirror"]["key_armored"]).read_text())
     point_at_mirror, update = debian_package_steps(mirror, ("openssh-server",))[:2]
-    run_plan(client, name, [point_at_mirror], report=lambda _line: None)
+    run_plan(client, name, [point_at_mirror])
     held = execute(client, name, ["sh", "-c", HOLD_APT_LISTS_LOCK], timeout_s=60)
     assert held.exit_code == 0, held.stderr
     reports: list[str] = []
-    run_plan(client, name, [update], report=reports.append)  # raises BootstrapError if apt found the lock
+    with logs.also_to(logs.Watcher(reports.append)):
+        run_plan(client, name, [update])  # raises BootstrapError if apt found the lock
     output = "\n".join(reports)
     assert "waiting for another package manager run to end" in output and ":apt-get" in output, output
     assert "Could not get lock" not in output, output

@@ -312,6 +312,7 @@ def _stored_size(lab: LabInfo, digest: str) -> int:
 def test_large_push_completes_across_a_master_failover_and_nothing_half_written_is_served(
         lab: LabInfo, stack: PulumiCli, skopeo: Skopeo, pushed: dict[str, str], tmp_path: Path) -> None:
     manifest, layer = build_large_image(tmp_path / "large", LARGE_LAYER_BYTES, seed=int(time.time()))
+    tag = f"v{time.time_ns()}"  # a tag of this run's own: the bucket keeps earlier runs' manifests
     replicas = _replicas(stack)
     master = _wait_single_holder(lab, replicas)
     client = lab.lxd_client()
@@ -321,14 +322,14 @@ def test_large_push_completes_across_a_master_failover_and_nothing_half_written_
     def push_with_one_retry() -> None:
         for _ in range(2):  # the client's retry after the failover cut its connection
             started = time.monotonic()
-            result = skopeo.push(tmp_path / "large", "it/large", "v1", timeout=600)
+            result = skopeo.push(tmp_path / "large", "it/large", tag, timeout=600)
             attempts.append((started, time.monotonic(), result.returncode, result.stderr[-400:]))
             if result.returncode == 0:
                 return
 
     baseline = _bytes_received(lab, master)
     pusher = threading.Thread(target=push_with_one_retry, daemon=True)
-    with BlobWatch(user, password, "it/large", "v1", layer.digest, layer.size) as watch, \
+    with BlobWatch(user, password, "it/large", tag, layer.digest, layer.size) as watch, \
             probing(f"https://{VIP}:5000/v2/", TLS_CERT.read_text()) as probe:
         pusher.start()
         def uploading() -> bool:  # the upload is under way
@@ -351,7 +352,7 @@ def test_large_push_completes_across_a_master_failover_and_nothing_half_written_
     assert watch.problems == [], watch.problems
     assert watch.blob_whole.is_set(), "the pushed layer was never served through the VIP"
     assert _stored_size(lab, layer.digest) == layer.size, "the stored blob must be whole"
-    assert skopeo.digest("it/large", "v1").stdout.strip() == manifest.digest
+    assert skopeo.digest("it/large", tag).stdout.strip() == manifest.digest
     digest = hashlib.sha256()
     with watch.session.get(watch.blob_url, stream=True, timeout=300) as response:
         assert response.status_code == 200

@@ -128,3 +128,37 @@ def test_registry_claims_its_vip_and_vrid_before_its_replicas_without_a_connecti
 
     # a configure step registers after its bootstrap (it depends on it), so every child is recorded by then
     return pulumi.Output.all(*[replica.configured.urn for replica in registry.replicas]).apply(check)
+
+
+@pulumi.runtime.test
+def test_postgres_members_keep_their_data_on_volumes_of_their_own_behind_an_haproxy_group():
+    from components.postgres_cluster import PostgresCluster, PostgresClusterArgs
+    from components.vip_replicas import ServiceImage
+    from config.postgres import postgres_settings
+    from config.postgres_secrets import PostgresSecrets
+
+    settings = postgres_settings({
+        "name": "pg", "prefix": "db", "network": {"subnet": "10.0.0.0/24"},
+        "haproxy": {"vip": "10.0.0.244", "vrid": 64},
+        "backup": {"s3": {"endpoint": "https://10.0.0.55:9443", "bucket": "pgbackrest"}}})
+    secrets = PostgresSecrets(*(["pw"] * 5), "CERT", "KEY", "A", "S", "")
+    before = len(created)
+    cluster = PostgresCluster("db", PostgresClusterArgs(settings, secrets, ServiceImage("debian/stable", "debian"),
+                                                        ACCESS))
+
+    def check(_values):
+        made = dict(created[before:])
+        volume = made["db-0-data"]
+        assert (volume["name"], volume["pool"], volume["target"], volume["config"]) == (
+            "db-0-data", "default", "m2", {"size": "4GiB"})  # on the member the container is placed on
+        instance = made["db-0-instance"]
+        assert {"name": "data", "type": "disk", "properties": {
+            "pool": "default", "source": "db-0-data", "path": "/var/lib/postgresql/15"}} in instance["devices"]
+        assert instance["config"]["cluster.evacuate"] == "stop" and instance["config"]["user.lxdha.stateful"]
+        assert {made[f"db-{i}-configure"]["rolling_group"] for i in range(3)} == {"db"}
+        claim = made["db-haproxy-address-claim"]
+        assert (claim["vip"], claim["vrid"], claim["setting"]) == ("10.0.0.244", 64, "lxdha:postgres.haproxy")
+        assert made["db-haproxy-0-configure"]["playbook"] == "haproxy.yml"
+
+    outputs = [m.configured.urn for m in cluster.members] + [r.configured.urn for r in cluster.haproxy.replicas]
+    return pulumi.Output.all(*outputs, cluster.write_endpoint).apply(check)

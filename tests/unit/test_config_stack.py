@@ -11,10 +11,11 @@ import yaml
 
 from cluster.errors import ConfigError
 from config.containers import containers_settings
+from config.footprints import check_services_apart, containers_footprint, vip_group_footprint
 from config.registry import registry_settings
 from config.registry_secrets import SECRET_KEYS
 from config.site import bake_settings, image_source
-from config.stack import check_services_apart, check_stack_keys, containers_footprint, vip_group_footprint
+from config.stack import check_stack_keys
 from config.vip_group import vip_group_settings
 
 ROOT = Path(__file__).resolve().parents[2]

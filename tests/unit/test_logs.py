@@ -42,3 +42,14 @@ def test_a_watcher_may_wait_for_a_thread_that_logs_meanwhile() -> None:
     with logs.also_to(logs.Watcher(on_line)):
         log.info("host step")
     assert done.is_set()
+
+
+def test_a_logged_exception_is_one_line_never_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "plugin.log"
+    with logs.also_to(logging.FileHandler(path)):
+        try:
+            raise NotImplementedError("Method not implemented!")
+        except NotImplementedError:
+            logging.getLogger("grpc._cython.cygrpc").exception("Unexpected error raised by servicer method")
+    text = path.read_text()
+    assert "Traceback" not in text and "(NotImplementedError: Method not implemented!)" in text

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ROLES = ROOT / "ansible" / "roles"
 
 
-@pytest.mark.parametrize("playbook", ["base.yml", "registry.yml"])
+@pytest.mark.parametrize("playbook", ["base.yml", "registry.yml", "haproxy.yml", "postgres.yml"])
 def test_playbook_syntax(playbook: str) -> None:
     binary = shutil.which("ansible-playbook", path=str(ROOT / ".venv/bin")) or shutil.which("ansible-playbook")
     if binary is None:
@@ -193,3 +193,60 @@ def test_a_registry_never_started_is_not_reported_stale_and_an_old_one_is(tmp_pa
     assert _stale_check(tmp_path, "n/a") == ""
     assert _stale_check(tmp_path, "Thu 2020-01-02 03:04:05 UTC").strip() == "stale"
     assert _stale_check(tmp_path, "Fri 2099-01-02 03:04:05 UTC") == ""
+
+
+def _haproxy_cfg() -> str:
+    from components.haproxy_group import Backend, Frontend, HAProxyGroupArgs, HealthCheck, role_vars
+
+    args = HAProxyGroupArgs(vip_group=None, image=None, access=None, ansible_dir="",  # type: ignore[arg-type]
+                            frontends=[Frontend("pg_write", 5432, "pg_primary"), Frontend("pg_read", 5433,
+                                                                                          "pg_replicas")],
+                            backends=[Backend("pg_primary", [], balance="first",
+                                              check=HealthCheck("http", "/primary", 8008)),
+                                      Backend("pg_replicas", [], check=HealthCheck("http", "/replica", 8008))])
+    servers = [{"name": f"pg-{i}", "address": f"10.0.0.10{i}", "port": 5432} for i in range(3)]
+    defaults = yaml.safe_load((ROLES / "haproxy/defaults/main.yml").read_text())
+    return _render(ROLES / "haproxy/templates/haproxy.cfg.j2", **{**defaults, **role_vars(args, [servers, servers])})
+
+
+def test_haproxy_routes_writes_to_the_primary_and_haproxy_accepts_the_config(tmp_path: Path) -> None:
+    cfg = _haproxy_cfg()
+    primary = cfg.split("\nbackend pg_primary")[1].split("\nbackend ")[0]
+    assert "option httpchk GET /primary" in primary and "balance first" in primary
+    assert "server pg-0 10.0.0.100:5432 check port 8008" in primary
+    assert "on-marked-down shutdown-sessions" in primary  # a demoted primary's sessions are cut
+    assert "bind 127.0.0.1:8404" in cfg and "monitor-uri /health" in cfg  # keepalived's check, loopback only
+    binary = shutil.which("haproxy")
+    if binary is None:
+        pytest.skip("haproxy not installed (make setup)")
+    (tmp_path / "haproxy.cfg").write_text(cfg.replace("user haproxy", "").replace("group haproxy", "")
+                                          .replace("/run/haproxy/admin.sock", str(tmp_path / "admin.sock"))
+                                          .replace("log /dev/log local0", ""))
+    checked = subprocess.run([binary, "-c", "-f", str(tmp_path / "haproxy.cfg")], capture_output=True, text=True,
+                             timeout=30, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_patroni_config_carries_the_stack_timing_synchronous_mode_and_a_segment_only_pg_hba() -> None:
+    import json
+    import re
+
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    environment.filters["to_json"] = json.dumps
+    environment.filters["regex_replace"] = lambda value, pattern, replacement: re.sub(pattern, replacement, value)
+    environment.filters["bool"] = lambda value: str(value).lower() in ("true", "yes", "1")
+    defaults = yaml.safe_load((ROLES / "postgres/defaults/main.yml").read_text())
+    tasks = yaml.safe_load((ROLES / "postgres/tasks/main.yml").read_text())
+    facts = next(t["ansible.builtin.set_fact"] for t in tasks if "ansible.builtin.set_fact" in t)
+    values = {**defaults, "inventory_hostname": "pg-0", "pg_self_address": "10.0.0.101", "pg_subnet": "10.0.0.0/24",
+              "pg_members": [{"name": f"pg-{i}", "address": f"10.0.0.10{i + 1}"} for i in range(3)]}
+    rendered_facts = json.loads(environment.from_string(json.dumps(facts)).render(**values))
+    config = yaml.safe_load(environment.from_string((ROLES / "postgres/templates/patroni.yml.j2").read_text())
+                            .render(**values, **rendered_facts))
+    assert config["etcd3"]["hosts"] == "10.0.0.101:2379,10.0.0.102:2379,10.0.0.103:2379"
+    dcs = config["bootstrap"]["dcs"]
+    assert (dcs["ttl"], dcs["loop_wait"], dcs["retry_timeout"]) == ("10", "2", "3")
+    assert dcs["synchronous_mode"] == "True" and dcs["synchronous_mode_strict"] == "False"
+    assert "hostssl all all 10.0.0.0/24 scram-sha-256" in config["postgresql"]["pg_hba"]
+    assert config["postgresql"]["pg_hba"][-1] == "host all all 0.0.0.0/0 reject"
+    assert config["watchdog"]["mode"] == "off" and "method" not in config["bootstrap"]

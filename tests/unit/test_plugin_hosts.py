@@ -196,3 +196,9 @@ def test_no_code_of_ours_uses_a_private_sdk_name() -> None:
                  for number, line in enumerate((ROOT / path).read_text().splitlines(), 1)
                  if PRIVATE_SDK_NAME.search(line)]
     assert offenders == []
+
+
+def test_an_rpc_neither_host_serves_answers_unimplemented_quietly() -> None:
+    for service in (dynamic.DynamicService(), ProviderService(LxdProvider())):
+        with pytest.raises(Aborted, match="UNIMPLEMENTED: Handshake is not implemented"):
+            run(service.Handshake(provider_pb2.ProviderHandshakeRequest(), Context()))

@@ -18,9 +18,10 @@ from cluster.errors import ConfigError
 from cluster.image_remote import simplestreams_product
 from config.checks import url_host
 from config.containers import containers_settings
+from config.footprints import check_services_apart, containers_footprint, vip_group_footprint
 from config.registry import registry_endpoints, registry_settings
 from config.site import bake_settings, image_source, mirror
-from config.stack import check_services_apart, check_stack_keys, containers_footprint, vip_group_footprint
+from config.stack import check_stack_keys
 from config.vip_group import check_vip_is_not_an_endpoint
 from provisioners.bootstrap_plan import Mirror, validate_plan_inputs
 from tests.support.certs import TEST_PUBLIC_KEY

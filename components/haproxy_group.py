@@ -1,0 +1,88 @@
+"""HAProxyGroup: N HAProxy containers on different members sharing a keepalived VIP, the seed's network
+function as a component of its own. Frontends and backends are data (TCP or HTTP, health checks by
+connect or by an HTTP endpoint on a port of the backend's own); keepalived follows the local haproxy's
+health, so a replica whose haproxy is down gives the VIP up. A config change rolls through the replicas
+one at a time and is applied by a reload (master-worker: established connections stay).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+from components.balanced_container import BalancedContainer
+from components.vip_replicas import ServiceImage, vip_replicas
+from config.postgres import HAPROXY_PLAYBOOK
+from config.site import AccessConfig
+from config.vip_group import VipGroupSettings
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """How haproxy tells a server is up: a TCP connect, or an HTTP GET whose status must be `expect_status`
+    (on `port` when the check endpoint is not the served port, e.g. Patroni's REST API)."""
+
+    kind: str = "tcp"  # tcp | http
+    path: str = "/"
+    port: int | None = None
+    expect_status: int = 200
+
+
+@dataclass
+class Backend:
+    name: str
+    servers: pulumi.Input[list[dict[str, Any]]]  # [{name, address, port}]: addresses may come from other resources
+    mode: str = "tcp"
+    balance: str = "roundrobin"
+    check: HealthCheck = field(default_factory=HealthCheck)
+
+
+@dataclass(frozen=True)
+class Frontend:
+    name: str
+    port: int
+    backend: str
+    mode: str = "tcp"
+
+
+@dataclass
+class HAProxyGroupArgs:
+    vip_group: VipGroupSettings
+    frontends: list[Frontend]
+    backends: list[Backend]
+    image: ServiceImage
+    access: AccessConfig
+    ansible_dir: str
+    stats_port: int = 8404
+    vrrp_password: pulumi.Input[str] | None = None
+
+
+def role_vars(args: HAProxyGroupArgs, servers: list[list[dict[str, Any]]]) -> dict[str, Any]:
+    """The haproxy role's variables: the frontends and backends as data (servers resolved)."""
+    return {
+        "haproxy_frontends": [{"name": f.name, "port": f.port, "backend": f.backend, "mode": f.mode}
+                              for f in args.frontends],
+        "haproxy_backends": [{"name": b.name, "mode": b.mode, "balance": b.balance, "servers": resolved,
+                              "check": {"kind": b.check.kind, "path": b.check.path, "port": b.check.port,
+                                        "expect_status": b.check.expect_status}}
+                             for b, resolved in zip(args.backends, servers, strict=True)],
+        "haproxy_stats_port": args.stats_port,
+        "keepalived_instance": "haproxy",
+    }
+
+
+class HAProxyGroup(pulumi.ComponentResource):
+    vip: pulumi.Output[str]
+    replicas: list[BalancedContainer]
+
+    def __init__(self, resource_name: str, args: HAProxyGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("lxdha:index:HAProxyGroup", resource_name, {}, opts)
+        shared = pulumi.Output.all(servers=[backend.servers for backend in args.backends],
+                                   vrrp_password=args.vrrp_password or "")
+        self.replicas = vip_replicas(self, resource_name, args.vip_group, "haproxy", args.image, args.access,
+                                     args.ansible_dir, HAPROXY_PLAYBOOK, shared,
+                                     lambda values, _address, _peers: role_vars(args, values["servers"]))
+        self.vip = pulumi.Output.from_input(args.vip_group.vrrp.vip)
+        self.register_outputs({"vip": self.vip})
