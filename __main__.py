@@ -76,9 +76,9 @@ def read_settings() -> StackSettings:
         check_vip_is_not_an_endpoint(database.haproxy.vip_group, {**endpoints, **postgres_endpoints(database)})
         postgres = (database, postgres_secrets(config, raw, database))
     containers = containers_settings(config.get_object("containers"))
-    check_services_apart([containers_footprint(containers),
-                          *([vip_group_footprint(registry[0].vip_group)] if registry else []),
-                          *(postgres_footprints(postgres[0]) if postgres else [])])
+    check_services_apart([*([vip_group_footprint(registry[0].vip_group)] if registry else []),
+                          *(postgres_footprints(postgres[0]) if postgres else []),
+                          containers_footprint(containers)])  # a clash names the later one: the plain containers
     return StackSettings(site_access, image, bake_settings(config.get_object("image")), containers, registry,
                          postgres)
 

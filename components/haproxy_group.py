@@ -69,6 +69,8 @@ def role_vars(args: HAProxyGroupArgs, servers: list[list[dict[str, Any]]]) -> di
                                         "expect_status": b.check.expect_status}}
                              for b, resolved in zip(args.backends, servers, strict=True)],
         "haproxy_stats_port": args.stats_port,
+        # keepalived gives the VIP up on a replica whose haproxy does not answer its own /health
+        "keepalived_check_url": f"http://127.0.0.1:{args.stats_port}/health",
         "keepalived_instance": "haproxy",
     }
 

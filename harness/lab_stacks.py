@@ -29,7 +29,7 @@ def stack_config(stack: str, overrides: dict[str, Any]) -> dict[str, Any]:
     config = dict(lab["config"])
     # no bake unless a stack asks for it: each throw-away stack would bake (and destroy) its own image
     config["lxdha:image"] = {**config["lxdha:image"], "alias": f"debian/{stack}", "bake": False}
-    config.pop("lxdha:registry", None)  # only stacks that ask for a registry get one
+    config.pop("lxdha:registry", None)  # only stacks that ask for a registry (or a database) get one
     config.update(overrides)
     return under_state_dir(config)
 
@@ -94,3 +94,25 @@ def registry_overrides(lab_data: dict[str, Any], *, prefix: str, vip: str, vrid:
     if ansible_dir:
         registry["ansibleDir"] = ansible_dir
     return {"lxdha:registry": registry}
+
+
+def postgres_overrides(lab_data: dict[str, Any], *, name: str, vip: str, vrid: int, backup_path: str,
+                       restore: dict[str, str] | None = None) -> dict[str, Any]:
+    """`lxdha:postgres` for a throw-away stack on the lab: its own names, VIP, VRID and backup path; the
+    backups reach the lab's S3 through its TLS front."""
+    s3 = lab_data["s3"]
+    postgres: dict[str, Any] = {
+        "name": name, "members": 3, "prefix": name.replace("_", "-"),
+        "network": {"subnet": lab_data["network"]["subnet"], "dhcpRange": lab_data["network"]["dhcp_range"]},
+        "haproxy": {"vip": vip, "vrid": vrid, "replicas": 2, "advertIntervalS": 0.3},
+        "backup": {"s3": {"endpoint": s3["tls_endpoint"], "region": s3["region"], "bucket": s3["buckets"]["backup"],
+                          "path": backup_path, "caFile": s3["tls_ca_cert"], "accessKeyFile": s3["access_key_file"],
+                          "secretKeyFile": s3["secret_key_file"]}},
+        "tls": {"certFile": ".state/postgres/tls.crt", "keyFile": ".state/postgres/tls.key"},
+        **{f"{field}PasswordFile": f".state/postgres/{file}-password"
+           for field, file in (("superuser", "superuser"), ("replication", "replication"), ("rewind", "rewind"),
+                               ("restApi", "rest-api"), ("app", "app"))},
+    }
+    if restore:
+        postgres["restore"] = restore
+    return {"lxdha:postgres": postgres}

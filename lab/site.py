@@ -121,8 +121,17 @@ def start_s3_tls(config: LabConfig, table: ProcessTable) -> Daemon:
     """The TLS front: the lab's certificate for the site address (its key and certificate in one 0600 file,
     as haproxy reads them)."""
     cert, key = tls_cert_paths(config)
-    ensure_pair(cert, key, "lxdha-site-s3", ips=[config.site.address])
     pem = config.secrets_dir / "s3-tls.pem"
+    if cert.exists() and not _names_address(cert, config):
+        for stale in (cert, key, pem):  # an older lab's certificate, issued for the address as an IP SAN only
+            stale.unlink(missing_ok=True)
+        running = table.get(TLS_FRONT)
+        if running:
+            running.stop(term_timeout=5)
+        table.forget(TLS_FRONT)
+    # pgBackRest 2.45 matches the host it connects to against the CN and DNS SANs only, not IP SANs
+    address = config.site.address
+    ensure_pair(cert, key, address, ips=[address], dns=[address])
     if not pem.exists():
         write_secret(pem, cert.read_text() + key.read_text())
     cfg = config.site_dir / "s3-tls.cfg"
@@ -136,6 +145,14 @@ def start_s3_tls(config: LabConfig, table: ProcessTable) -> Daemon:
     if not holds_within(lambda: _tls_answers(config, cert), timeout_s=15, poll_s=0.2):
         raise LabError(f"the S3 TLS front does not answer on {config.s3_tls_endpoint}; see {config.log_dir}/s3-tls.log")
     return daemon
+
+
+def _names_address(cert: Path, config: LabConfig) -> bool:
+    from cryptography import x509
+
+    certificate = x509.load_pem_x509_certificate(cert.read_bytes())
+    names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    return config.site.address in names.get_values_for_type(x509.DNSName)
 
 
 def _tls_answers(config: LabConfig, ca: Path) -> bool:

@@ -212,7 +212,7 @@ def _haproxy_cfg() -> str:
 def test_haproxy_routes_writes_to_the_primary_and_haproxy_accepts_the_config(tmp_path: Path) -> None:
     cfg = _haproxy_cfg()
     primary = cfg.split("\nbackend pg_primary")[1].split("\nbackend ")[0]
-    assert "option httpchk GET /primary" in primary and "balance first" in primary
+    assert "option httpchk OPTIONS /primary" in primary and "balance first" in primary
     assert "server pg-0 10.0.0.100:5432 check port 8008" in primary
     assert "on-marked-down shutdown-sessions" in primary  # a demoted primary's sessions are cut
     assert "bind 127.0.0.1:8404" in cfg and "monitor-uri /health" in cfg  # keepalived's check, loopback only
