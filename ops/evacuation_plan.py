@@ -45,4 +45,9 @@ def stale_origins(workloads: Sequence[Workload], member: str) -> list[str]:
 
 def staying(workloads: Sequence[Workload], member: str) -> list[Workload]:
     """Instances on `member` outside the scope: the host step takes them down with the member."""
-    return [w for w in workloads if w.member == member and not w.movable]
+    return [w for w in workloads if w.member == member and not w.movable and not w.stateful]
+
+
+def stopped_in_place(workloads: Sequence[Workload], member: str) -> list[Workload]:
+    """The stateful instances on `member` (their data is local): stopped cleanly there, started again after."""
+    return sorted((w for w in workloads if w.member == member and w.stateful), key=lambda w: w.name)

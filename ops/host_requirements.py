@@ -41,6 +41,14 @@ KEEPALIVED = (
     SysctlRequirement("net.ipv4.ip_nonlocal_bind", "1", "keepalived",
                       "the service binds the VIP on replicas that do not hold it yet"),
 )
+# Heuristic overcommit: 1 (always) lets the OOM killer take the postmaster instead of failing one
+# allocation; 2 (strict, PostgreSQL's advice for hosts of its own) fails other containers' allocations on a
+# shared LXD host. vm.* is the host's, shared by every container on it.
+POSTGRES = (
+    SysctlRequirement("vm.overcommit_memory", "0", "postgres",
+                      "heuristic overcommit: neither the OOM killer for the postmaster nor failed "
+                      "allocations for the other containers"),
+)
 
 
 class SysctlReader(Protocol):

@@ -22,7 +22,8 @@ class Workload:
     group: str | None = None
     movable: bool = True
     running: bool = True
-    origin: str | None = None  # the member it was evacuated from, while maintenance is under way
+    origin: str | None = None  # the member it was evacuated from (or stopped on), while maintenance is under way
+    stateful: bool = False  # its data is on the member (a database member): stopped in place, never moved
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,10 @@ import pylxd
 from cluster.facts import member_statuses
 from cluster.operations import post_and_wait
 from cluster.retry import with_retries
+from cluster.steps import ensure_running, ensure_stopped
 from ops.cluster_health import InstancesRunning, MembersOnline
 from ops.command_template import render, run
-from ops.evacuation_plan import plan_evacuation, plan_return, stale_origins, staying
+from ops.evacuation_plan import plan_evacuation, plan_return, stale_origins, staying, stopped_in_place
 from ops.health import CheckResult, FunctionCheck, HealthCheck, wait_healthy
 from ops.host_requirements import SysctlReader, check_requirements
 from ops.move_exec import MoveResult, execute_moves, set_origin
@@ -85,16 +86,41 @@ class Roll:
 
     # --- gates -------------------------------------------------------------------------------
     def _checks(self, expected_running: Sequence[str]) -> list[HealthCheck]:
+        """Before and after a member: the cluster, our instances, every service, stateful ones whole."""
         checks: list[HealthCheck] = [MembersOnline(self.client), InstancesRunning.of(self.client, expected_running)]
         for service in self.options.services:
             checks.extend(service.checks)
-        return checks
+        return [*checks, *self._whole_checks()]
+
+    def _whole_checks(self) -> list[HealthCheck]:
+        return [FunctionCheck(f"{s.name} whole", s.stateful.whole) for s in self.options.services
+                if s.stateful is not None]
 
     def _gate(self, member: str, label: str, checks: Sequence[HealthCheck]) -> None:
         result = wait_healthy(checks, timeout_s=self.options.gate_timeout_s)
         log.info(f"[{member}] gate {label}: {result.summary()}")
         if not result.ok:
             raise GateFailed(f"{member}: gate {label}: " + "; ".join(result.failures()))
+
+    def _stop_stateful(self, member: str, names: list[str]) -> None:
+        """The stateful instances stay on `member` (their data is local) and are stopped cleanly; first each
+        stateful service gets ready for it (a database moves its primary elsewhere)."""
+        if not names:
+            return
+        for service in self.options.services:
+            if service.stateful is not None:
+                done = service.stateful.before_down(names)
+                if done:
+                    log.info(f"[{member}] {service.name}: {done}")
+        for name in names:
+            log.info(f"[{member}] stop in place (its data is local): {name}")
+            set_origin(self.client, name, member)  # started again after the member's maintenance, by any run
+            ensure_stopped(self.client, name)
+
+    def _stateful_gate(self, member: str) -> None:
+        checks = self._whole_checks()
+        if checks:
+            self._gate(member, "replicating again", checks)
 
     def _service_gate(self, member: str, label: str) -> None:
         checks = [c for s in self.options.services for c in s.checks]
@@ -156,6 +182,7 @@ class Roll:
         for move in moves:
             log.info(f"[{member}] evacuate: {move.describe()}")
         self.report.moves += execute_moves(self.client, moves, record_origin=True)
+        self._stop_stateful(member, [w.name for w in stopped_in_place(snapshot.workloads, member)])
         evacuated = self.options.marks_evacuated()
         if evacuated:
             self._lxd_state(member, "evacuate")
@@ -166,6 +193,8 @@ class Roll:
             self._lxd_state(member, "restore")
         self._requirements(member, snapshot.member_info[member].address)
         snapshot = read_snapshot(self.client, self.options.scope)
+        start_stopped_in_place(self.client, snapshot, member)
+        self._stateful_gate(member)
         back = plan_return(snapshot.members, snapshot.workloads, member)
         for move in back:
             log.info(f"[{member}] restore: {move.describe()}")
@@ -211,6 +240,8 @@ class Roll:
                 log.info(f"[{member}] evacuate: {move.describe()}")
             for workload in staying(snapshot.workloads, member):
                 log.info(f"[{member}] stays (outside the scope): {workload.name}")
+            for workload in stopped_in_place(snapshot.workloads, member):
+                log.info(f"[{member}] stop in place after its service is ready (data is local): {workload.name}")
             if self.options.marks_evacuated():
                 log.info(f"[{member}] LXD evacuate (stops what is left), then restore after the host step")
             step = " ".join(render(self.options.host_step, member=member, address=address)) \
@@ -228,11 +259,27 @@ def _tolerant(read: Callable[[], CheckResult]) -> Callable[[], CheckResult]:
     return call
 
 
+def start_stopped_in_place(client: pylxd.Client, snapshot: ClusterSnapshot, member: str) -> list[str]:
+    """Starts the stateful instances a roll stopped on `member` (recorded as their origin) once it is ONLINE."""
+    if not snapshot.member_info[member].online:
+        return []
+    started = []
+    for workload in stopped_in_place(snapshot.workloads, member):
+        if workload.origin == member:
+            log.info(f"[{member}] start again: {workload.name}")
+            ensure_running(client, workload.name)
+            set_origin(client, workload.name, None)
+            started.append(workload.name)
+    return started
+
+
 def return_home(client: pylxd.Client, scope: Scope) -> list[MoveResult]:
-    """Moves every instance recorded as evacuated back to its ONLINE origin (recovery after a stop)."""
+    """Moves every instance recorded as evacuated back to its ONLINE origin, and starts the stateful ones a
+    roll stopped in place (recovery after a stop)."""
     snapshot = read_snapshot(client, scope)
     results = []
     for member in sorted(snapshot.member_info):
+        start_stopped_in_place(client, snapshot, member)
         back = plan_return(snapshot.members, snapshot.workloads, member)
         for move in back:
             log.info(f"[{member}] restore: {move.describe()}")

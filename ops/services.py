@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cluster.connection import LxdEndpoint, lxd_client
 from cluster.facts import read_instances
@@ -18,9 +18,20 @@ from cluster.operations import execute
 from config.operations import OPERATIONS_KEY, operations_settings
 from config.registry import REGISTRY_DEBUG_PORT, registry_settings
 from ops.health import CheckResult, HealthCheck, HttpCheck
-from ops.host_requirements import SysctlRequirement
+from ops.host_requirements import POSTGRES, SysctlRequirement
+from ops.postgres_service import postgres_operations
 from toolchain.pulumi_cli import ROOT
 from toolchain.stack_config import StackConfig, endpoint_from_stack
+
+
+class Stateful(Protocol):
+    """A service whose members hold their data (a database): what a roll asks of it around a member."""
+
+    def before_down(self, instances: list[str]) -> str | None:
+        """Prepares for these instances going down (e.g. moves a primary away); returns what it did."""
+
+    def whole(self) -> CheckResult:
+        """Whether every member is back and replicating (the gate after a member's maintenance)."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +39,7 @@ class Service:
     name: str
     checks: tuple[HealthCheck, ...] = ()
     requirements: tuple[SysctlRequirement, ...] = ()
+    stateful: Stateful | None = None
 
 
 def services(config: StackConfig) -> list[Service]:
@@ -40,6 +52,10 @@ def services(config: StackConfig) -> list[Service]:
     registry = registry_service(config)
     if registry:
         found.append(registry)
+    database = postgres_operations(config)
+    if database:
+        operations, checks = database
+        found.append(Service("postgres", checks=checks, requirements=POSTGRES, stateful=operations))
     return found
 
 

@@ -44,7 +44,8 @@ class ClusterSnapshot:
     workloads: list[Workload]
 
     def in_scope(self) -> list[Workload]:
-        return [w for w in self.workloads if w.movable]
+        """The instances the command acts on: the movable ones, and the stateful ones it stops in place."""
+        return [w for w in self.workloads if w.movable or w.stateful]
 
     def leader(self) -> str | None:
         return next((m.name for m in self.member_info.values() if m.leader), None)
@@ -53,7 +54,8 @@ class ClusterSnapshot:
 def _read(client: pylxd.Client, scope: Scope) -> ClusterSnapshot:
     instances = read_instances(client)
     members = read_members(client)
-    workloads = [Workload(i.name, i.location, i.group, scope.includes(i.name, dict(i.config)), i.running, i.origin)
+    workloads = [Workload(i.name, i.location, i.group, scope.includes(i.name, dict(i.config)) and not i.stateful,
+                          i.running, i.origin, stateful=bool(i.stateful) and scope.includes(i.name, dict(i.config)))
                  for i in instances]
     return ClusterSnapshot(members_for_placement(members, instances), {m.name: m for m in members}, workloads)
 

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ops.host_requirements import KEEPALIVED
+from ops.host_requirements import KEEPALIVED, POSTGRES
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_role_defaults_cover_every_declared_requirement() -> None:
     defaults = yaml.safe_load((ROOT / "ansible/roles/hosts/defaults/main.yml").read_text())["lxdha_host_sysctls"]
-    for requirement in KEEPALIVED:
+    for requirement in KEEPALIVED + POSTGRES:
         assert str(defaults.get(requirement.key)) == requirement.value, requirement.key
 
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ops.evacuation_plan import plan_evacuation, plan_return, staying
+from ops.evacuation_plan import plan_evacuation, plan_return, staying, stopped_in_place
 from ops.moves import Workload, spread_of, violations
 from ops.rebalance_plan import plan_rebalance
 from provisioners.placement import Member, NoMemberAvailable
@@ -80,6 +80,16 @@ def test_out_of_scope_instances_stay_and_are_reported() -> None:
     workloads = [Workload("f", "m1", movable=False), Workload("a", "m1")]
     assert [w.name for w in staying(workloads, "m1")] == ["f"]
     assert [m.instance for m in plan_evacuation(M3, workloads, "m1")] == ["a"]
+
+
+def test_stateful_instances_stop_in_place_and_never_move() -> None:
+    """A database member's data is on its host: a roll stops it there and starts it again, never moves it."""
+    workloads = [Workload("pg1", "m1", "pg", movable=False, stateful=True), Workload("a", "m1"),
+                 Workload("pg2", "m2", "pg", movable=False, stateful=True, origin="m2")]
+    assert [w.name for w in stopped_in_place(workloads, "m1")] == ["pg1"]
+    assert staying(workloads, "m1") == []
+    assert [m.instance for m in plan_evacuation(M3, workloads, "m1")] == ["a"]
+    assert plan_return(M3, workloads, "m2") == []
 
 
 MEMBER_NAMES = ["m1", "m2", "m3", "m4"]
