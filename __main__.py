@@ -7,21 +7,25 @@ Every setting is read and validated before the first resource is declared, so ba
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pulumi
 
-from cluster.connection import reach_problem
+from cluster.connection import lxd_client, reach_problem
 from cluster.errors import ConfigError
+from cluster.facts import read_instance
 from components.baked_image import BakedImage, BakedImageArgs
 from components.balanced_container import BalancedContainer, BalancedContainerArgs, PlaybookSpec
 from components.image_alias import AlpineImageAlias, AlpineImageAliasArgs
 from components.postgres_cluster import PostgresCluster, PostgresClusterArgs
 from components.registry import HARegistry, HARegistryArgs
 from components.vip_replicas import ServiceImage
+from config.backup_catalog import check_restore_source
 from config.checks import url_host
 from config.containers import ContainersSettings, containers_settings
 from config.footprints import check_services_apart, containers_footprint, vip_group_footprint
+from config.lxd import endpoint_from_settings
 from config.postgres import (
     PostgresSettings,
     postgres_endpoints,
@@ -75,12 +79,19 @@ def read_settings() -> StackSettings:
         database = postgres_settings(raw)
         check_vip_is_not_an_endpoint(database.haproxy.vip_group, {**endpoints, **postgres_endpoints(database)})
         postgres = (database, postgres_secrets(config, raw, database))
+        if database.restore is not None and not _instance_exists(database.names()[0]):
+            check_restore_source(config, raw, database)  # only while the restored cluster is still to be made
     containers = containers_settings(config.get_object("containers"))
     check_services_apart([*([vip_group_footprint(registry[0].vip_group)] if registry else []),
                           *(postgres_footprints(postgres[0]) if postgres else []),
                           containers_footprint(containers)])  # a clash names the later one: the plain containers
     return StackSettings(site_access, image, bake_settings(config.get_object("image")), containers, registry,
                          postgres)
+
+
+def _instance_exists(name: str) -> bool:
+    with lxd_client(endpoint_from_settings(pulumi.Config("lxd").get, Path.cwd())) as client:
+        return read_instance(client, name) is not None
 
 
 def declare(settings: StackSettings) -> None:

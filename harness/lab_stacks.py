@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from harness.lab_secrets import ensure_all
+from lab.info import LabInfo
 from toolchain.pulumi_cli import ROOT, STATE_DIR, PulumiCli
 
 STATE_PREFIX = ".state/"
@@ -116,3 +117,16 @@ def postgres_overrides(lab_data: dict[str, Any], *, name: str, vip: str, vrid: i
     if restore:
         postgres["restore"] = restore
     return {"lxdha:postgres": postgres}
+
+
+def empty_backup_path(lab: LabInfo, path: str) -> int:
+    """Deletes a throw-away cluster's backups in the lab's bucket (a new cluster refuses a repository that
+    holds another cluster's); returns how many objects went."""
+    s3, bucket = lab.s3_client(), lab.data["s3"]["buckets"]["backup"]
+    deleted = 0
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=path.strip("/") + "/"):
+        keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+        if keys:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+            deleted += len(keys)
+    return deleted

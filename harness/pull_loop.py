@@ -1,19 +1,18 @@
 """A client pulling known images through a registry in a background thread, recording every pull.
 
-Tests and benchmarks run it while they disturb the registry (a roll, a fault, a migration): failed pulls
-are what a real client would have seen. As a real client would, it retries a failed pull once after a
-short pause; a pull that fails twice is a failed pull. What one pull does (a full pull, an inspect) is the
-`check` passed in, so the loop itself needs no registry and is tested without one.
+As a real client would, it retries a failed pull once after a short pause; a pull that fails twice is a
+failed pull. What one pull does (a full pull, an inspect) is the `check` passed in, so the loop itself needs
+no registry and is tested without one.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from harness.client_loop import ClientLoop
 from harness.registry_client import Image, error_line
 
 RETRY_PAUSE_S = 1.0
@@ -60,51 +59,26 @@ def _attempt(check: Check, image: Image) -> str | None:
         return error_line(error)
 
 
-class PullLoop:
-    """Pulls `images` round-robin, one every `interval_s`, until stopped or `max_s` after its start.
-
-    `max_s` bounds a loop whose owner forgets to stop it; `join_s` bounds the wait in `stop` for the pull
-    in flight, which otherwise completes (with its retry): no pull fails because the owner stopped.
-    """
+class PullLoop(ClientLoop):
+    """Pulls `images` round-robin, one every `interval_s`, until stopped or `max_s` after its start."""
 
     def __init__(self, images: Sequence[Image], check: Check, *, interval_s: float, max_s: float, join_s: float,
                  retry_pause_s: float = RETRY_PAUSE_S) -> None:
         if not images:
             raise ValueError("a pull loop needs at least one image")
-        self.images, self.check = list(images), check
-        self.interval_s, self.max_s, self.join_s, self.retry_pause_s = interval_s, max_s, join_s, retry_pause_s
+        super().__init__(interval_s=interval_s, max_s=max_s, join_s=join_s, name="pull-loop")
+        self.images, self.check, self.retry_pause_s = list(images), check, retry_pause_s
         self.phase: int | None = None
         self.pulls: list[Pull] = []
-        self.started = time.monotonic()  # reset by start(): every at_s counts from there
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="pull-loop", daemon=True)
 
-    def _pull(self, image: Image) -> Pull:
-        return pull_with_retry(self.check, image, clock_zero=self.started, phase=self.phase,
-                               retry_pause_s=self.retry_pause_s)
-
-    def _loop(self) -> None:
-        index = 0
-        while not self._stop.is_set() and time.monotonic() - self.started < self.max_s:
-            self.pulls.append(self._pull(self.images[index % len(self.images)]))
-            index += 1
-            self._stop.wait(self.interval_s)
-
-    def start(self) -> PullLoop:
-        self.started = time.monotonic()
-        self._thread.start()
-        return self
+    def step(self) -> None:
+        image = self.images[len(self.pulls) % len(self.images)]
+        self.pulls.append(pull_with_retry(self.check, image, clock_zero=self.started, phase=self.phase,
+                                          retry_pause_s=self.retry_pause_s))
 
     def stop(self) -> list[Pull]:
-        self._stop.set()
-        self._thread.join(timeout=self.join_s)
+        self.stop_loop()
         return list(self.pulls)
-
-    def __enter__(self) -> PullLoop:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
 
     @property
     def retried(self) -> int:

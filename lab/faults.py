@@ -1,19 +1,24 @@
 """Faults for tests and demos: crash or restart a member daemon, cut a member off the segment and
-heal it, stop and start the S3 host. Each acts only on the lab's own processes and links."""
+heal it, stop and start the S3 host; and a way into a container that needs no LXD call (to see what a
+cut-off member's containers do). Each acts only on the lab's own processes and links."""
 
 from __future__ import annotations
 
 import logging
+import subprocess
+from pathlib import Path
 
 from cluster.polling import wait_until
 from lab.cluster import statuses_seen
 from lab.config import LabConfig
 from lab.members import kill_lxd, shutdown_lxd, start_until_ready
 from lab.net import host_veth_is_up, set_host_veth
-from lab.proc import ProcessTable
+from lab.proc import LabError, ProcessTable
 from lab.site import start_s3, stop_s3
 
 log = logging.getLogger(__name__)
+
+CONTAINER_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LANG": "C.UTF-8"}
 
 
 def _table(config: LabConfig) -> ProcessTable:
@@ -85,3 +90,33 @@ def rotate_cluster_certificate(config: LabConfig) -> str:
     new = info.data["lxd"]["server_fingerprint"]
     log.info(f"cluster certificate rotated: now {new[:16]}...")
     return new
+
+
+def container_init_pid(name: str) -> int | None:
+    """The host PID of a running container's init, found in /proc without asking LXD (a cut-off member's
+    daemon cannot reach the cluster database, and refuses even an exec)."""
+    own = f"/lxc.payload.{name}"
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cgroups = (entry / "cgroup").read_text()
+            status = (entry / "status").read_text()
+        except OSError:
+            continue  # ended while we looked
+        paths = {line.split(":", 2)[2] for line in cgroups.splitlines() if line.count(":") >= 2}
+        if not any(path == own or path.startswith(own + "/") for path in paths):
+            continue
+        nspid = next((line.split()[1:] for line in status.splitlines() if line.startswith("NSpid:")), [])
+        if nspid and nspid[-1] == "1":
+            return int(entry.name)
+    return None
+
+
+def run_in_container(name: str, argv: list[str], timeout_s: float) -> subprocess.CompletedProcess:
+    """Runs `argv` inside a running container by entering its init's namespaces (see container_init_pid)."""
+    pid = container_init_pid(name)
+    if pid is None:
+        raise LabError(f"container {name} is not running on this host")
+    return subprocess.run(["nsenter", "-t", str(pid), "-a", "--", *argv], capture_output=True, text=True,
+                          timeout=timeout_s, check=False, env=CONTAINER_ENV)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -128,6 +129,10 @@ class LabFaults:
     def start_s3(self) -> None:
         lab_fault_ops.start_site_s3(self.config)
         self._s3_stopped = False
+
+    def run_in_container(self, name: str, argv: list[str], timeout_s: float) -> subprocess.CompletedProcess:
+        """A command in a container without LXD (which refuses on a cut-off member)."""
+        return lab_fault_ops.run_in_container(name, argv, timeout_s)
 
     def member_status(self, name: str) -> str | None:
         return lab_fault_ops.member_status(self.config, name)

@@ -46,9 +46,10 @@ class ClusterView:
     def sync_standbys(self) -> list[ClusterMember]:
         return [m for m in self.members if m.role == "sync_standby" and m.state == "running"]
 
-    def problem(self, expected: int) -> str | None:
-        """Why the cluster is not whole and replicating, or None: a running leader, every member running and
-        close behind it, a synchronous standby (when synchronous mode asks for one)."""
+    def problem(self, expected: int, streaming: set[str]) -> str | None:
+        """Why the cluster is not whole and replicating, or None: a running leader, every other member
+        running, streaming from it (`streaming`: the names in the primary's pg_stat_replication) and close
+        behind it. A replica's lag alone is not enough: one that stopped streaming keeps its last lag."""
         if self.leader is None or self.leader.state != "running":
             return "no running primary"
         if len(self.members) < expected:
@@ -56,6 +57,8 @@ class ClusterView:
         for member in self.members:
             if member.state != "running":
                 return f"{member.name} is {member.state}"
+            if member is not self.leader and member.name not in streaming:
+                return f"{member.name} is not streaming from the primary"
             if member is not self.leader and (member.lag is None or member.lag > CAUGHT_UP_BYTES):
                 return f"{member.name} is {member.lag if member.lag is not None else 'an unknown number of'} " \
                        "bytes behind the primary"
@@ -90,6 +93,18 @@ class Patroni:
             except requests.RequestException as error:
                 errors.append(f"{url}: {type(error).__name__}")
         raise PatroniError(f"no member's Patroni answered: {'; '.join(errors)}")
+
+    def streaming(self, leader: ClusterMember) -> set[str]:
+        """The members the primary streams WAL to now: its pg_stat_replication, as its own Patroni reports it."""
+        url = f"http://{leader.host}:{self.port}/patroni"
+        try:
+            response = self._session.get(url, timeout=REQUEST_TIMEOUT_S)
+        except requests.RequestException as error:
+            raise PatroniError(f"{url}: {type(error).__name__}") from None
+        if response.status_code != 200:
+            raise PatroniError(f"{url}: HTTP {response.status_code}")
+        return {str(entry.get("application_name")) for entry in response.json().get("replication") or ()
+                if entry.get("state") == "streaming"}
 
     def switchover(self, leader: str, candidate: str | None = None) -> str:
         """Asks Patroni to hand the primary role from `leader` to `candidate` (None: a synchronous standby of

@@ -41,11 +41,13 @@ class PostgresOperations:
 
     def whole(self) -> CheckResult:
         """A running primary, every member running and close behind it, a synchronous standby."""
+        patroni = self.patroni()
         try:
-            view = self.patroni().cluster()
+            view = patroni.cluster()
+            streaming = patroni.streaming(view.leader) if view.leader is not None else set()
         except PatroniError as error:
             return CheckResult(False, str(error))
-        problem = view.problem(self.settings.members)
+        problem = view.problem(self.settings.members, streaming)
         if problem is None and self.settings.synchronous and not view.sync_standbys:
             problem = "no synchronous standby yet"
         return CheckResult(problem is None, problem or f"primary {view.leader.name}, "  # type: ignore[union-attr]

@@ -1,0 +1,63 @@
+"""What the operations read from Patroni: whole means a running primary and every other member running,
+streaming from it and close behind; a switchover goes to a synchronous standby off the leaving members."""
+
+from __future__ import annotations
+
+import pytest
+
+from ops.patroni import ClusterMember, ClusterView, PatroniError, move_primary_away
+
+LEADER = ClusterMember("pg-0", "leader", "running", "10.0.0.10", None)
+SYNC = ClusterMember("pg-1", "sync_standby", "running", "10.0.0.11", 0)
+REPLICA = ClusterMember("pg-2", "replica", "running", "10.0.0.12", 1024)
+
+
+def test_a_whole_cluster_has_no_problem() -> None:
+    assert ClusterView((LEADER, SYNC, REPLICA)).problem(3, {"pg-1", "pg-2"}) is None
+
+
+def test_a_replica_not_streaming_is_a_problem_whatever_its_last_lag() -> None:
+    assert ClusterView((LEADER, SYNC, REPLICA)).problem(3, {"pg-1"}) == "pg-2 is not streaming from the primary"
+
+
+@pytest.mark.parametrize(("members", "problem"), [
+    ((SYNC, REPLICA), "no running primary"),
+    ((LEADER, SYNC), "2 of 3 members in the cluster"),
+    ((LEADER, SYNC, ClusterMember("pg-2", "replica", "starting", "10.0.0.12", None)), "pg-2 is starting"),
+    ((LEADER, SYNC, ClusterMember("pg-2", "replica", "running", "10.0.0.12", 64 << 20)), "pg-2 is 67108864 bytes"),
+])
+def test_what_is_not_whole(members: tuple[ClusterMember, ...], problem: str) -> None:
+    assert (ClusterView(members).problem(3, {"pg-1", "pg-2"}) or "").startswith(problem)
+
+
+class FakePatroni:
+    """Answers /cluster from a list of views (one per call) and records switchovers."""
+
+    def __init__(self, *views: ClusterView) -> None:
+        self.views, self.switched = list(views), []
+
+    def cluster(self) -> ClusterView:
+        return self.views.pop(0) if len(self.views) > 1 else self.views[0]
+
+    def switchover(self, leader: str, candidate: str | None = None) -> str:
+        self.switched.append((leader, candidate))
+        return "Successfully switched over"
+
+
+def test_no_switchover_when_the_primary_stays() -> None:
+    patroni = FakePatroni(ClusterView((LEADER, SYNC, REPLICA)))
+    assert move_primary_away(patroni, {"pg-2"}) is None and patroni.switched == []  # type: ignore[arg-type]
+
+
+def test_the_primary_moves_to_the_synchronous_standby_and_the_move_is_waited_for() -> None:
+    after = ClusterView((ClusterMember("pg-1", "leader", "running", "10.0.0.11", None),
+                         ClusterMember("pg-0", "replica", "running", "10.0.0.10", 0), REPLICA))
+    patroni = FakePatroni(ClusterView((LEADER, SYNC, REPLICA)), after)
+    done = move_primary_away(patroni, {"pg-0"}, timeout_s=5)  # type: ignore[arg-type]
+    assert patroni.switched == [("pg-0", "pg-1")] and done is not None and "pg-0 to pg-1" in done
+
+
+def test_without_a_synchronous_standby_elsewhere_the_roll_stops_rather_than_lose_commits() -> None:
+    patroni = FakePatroni(ClusterView((LEADER, ClusterMember("pg-1", "replica", "running", "10.0.0.11", 0))))
+    with pytest.raises(PatroniError, match="no synchronous standby"):
+        move_primary_away(patroni, {"pg-0"})  # type: ignore[arg-type]
