@@ -5,7 +5,7 @@ PY := .venv/bin/python
 export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/.venv/bin:$(PATH)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup demo test unit integration e2e lint lab-up lab-down lab-status bench soak migration-demo clean-state maintenance rebalance host-check
+.PHONY: setup demo test unit integration e2e lint lab-up lab-down lab-status bench bench-postgres soak migration-demo clean-state maintenance rebalance host-check
 
 setup:  ## Debian packages, venv, Pulumi toolchain (built once, cached by version)
 	@toolchain/setup.sh
@@ -38,8 +38,13 @@ lab-down:
 lab-status:
 	@$(PY) -m lab status
 
-bench: setup
+bench: setup  ## the container benchmark, then the PostgreSQL cluster's figures (bench-postgres)
 	@$(PY) -m bench
+	@$(PY) -m bench.postgres
+
+bench-postgres: setup  ## PostgreSQL only: serving time, pgbench via the VIP vs direct, failover, switchover gap
+	@$(PY) -m lab up
+	@$(PY) -m bench.postgres
 
 ROLLS ?= 20
 SOAK_ARGS ?=

@@ -129,7 +129,9 @@ def declare(settings: StackSettings) -> None:
         pulumi.export("postgres", {
             "write_endpoint": database.write_endpoint,
             "read_endpoint": database.read_endpoint,
-            "members": [{"name": m.name, "member": m.member, "ipv4": m.ipv4} for m in database.members],
+            "members": [{"name": m.name, "member": m.member, "ipv4": m.ipv4,
+                         "role": pulumi.Output.all(database.roles, m.name).apply(lambda v: v[0].get(v[1], "unknown"))}
+                        for m in database.members],
             "haproxy": [{"name": r.name, "member": r.member, "ipv4": r.ipv4} for r in database.haproxy.replicas],
         })
     pulumi.export("image", {"alias": image.alias, "fingerprint": image.fingerprint})

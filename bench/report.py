@@ -10,6 +10,7 @@ from typing import Any
 from bench.merge import session_bakes
 from bench.migration.report import stored_section
 from bench.ours import NOOP_SAMPLES
+from bench.postgres.report import stored_section as postgres_section
 from bench.soak.report import kept_section
 from bench.summary import TARGET_N
 
@@ -126,8 +127,9 @@ def render(document: dict[str, Any], table_path: Path, results_dir: Path) -> str
     errors = [err for e in summary["by_n"].values() for err in e["errors"]]
     if errors:
         lines += ["Failed runs (excluded above):", "", *[f"- {_one_line(err)}" for err in errors], ""]
-    migration = stored_section(results_dir)  # `python -m bench.migration` owns that section; keep it
-    return "\n".join(lines).rstrip() + "\n" + (f"\n{migration}" if migration else "")
+    # the sections `python -m bench.migration` and `python -m bench.postgres` own, from their own results
+    owned = [text for text in (stored_section(results_dir), postgres_section(results_dir)) if text]
+    return "\n".join(lines).rstrip() + "\n" + "".join(f"\n{text}" for text in owned)
 
 
 def write(document: dict[str, Any], table_path: Path, results_dir: Path) -> Path:

@@ -23,6 +23,7 @@ from components.vip_replicas import ServiceImage
 from config.postgres import PATRONI_PORT, PLAYBOOK, PostgresSettings
 from config.postgres_secrets import PostgresSecrets
 from config.site import AccessConfig
+from provisioners.patroni_roles import PatroniRoles
 
 DATA_PATH = "/var/lib/postgresql/15"
 STATEFUL_KIND = "postgres"
@@ -90,6 +91,7 @@ class PostgresCluster(pulumi.ComponentResource):
     write_endpoint: pulumi.Output[str]
     read_endpoint: pulumi.Output[str]
     members: list[BalancedContainer]
+    roles: pulumi.Output[dict[str, str]]  # as Patroni reported them at the last up or refresh
     haproxy: HAProxyGroup
 
     def __init__(self, resource_name: str, args: PostgresClusterArgs,
@@ -113,11 +115,16 @@ class PostgresCluster(pulumi.ComponentResource):
             s3_secret_key=secrets.s3_secret_key, s3_ca=secrets.s3_ca)
         roster = pulumi.Output.all(*[pulumi.Output.all(m.name, m.ipv4) for m in self.members]).apply(
             lambda pairs: [{"name": name, "address": address} for name, address in pairs])
+        configured = []
         for member in self.members:  # set up together (etcd forms its cluster), updated one at a time
             extra_vars = pulumi.Output.secret(pulumi.Output.all(shared, member.ipv4, roster).apply(
                 lambda values: {**member_vars(settings, values[0], values[1], values[2]),
                                 "lxdha_distro": image.distro}))
-            member.configure(PlaybookSpec(settings.ansible_dir, PLAYBOOK, extra_vars), rolling_group=resource_name)
+            configured.append(member.configure(PlaybookSpec(settings.ansible_dir, PLAYBOOK, extra_vars),
+                                               rolling_group=resource_name))
+        self.roles = PatroniRoles(f"{resource_name}-roles", settings.name, roster.apply(
+            lambda pairs: {pair["name"]: pair["address"] for pair in pairs}), PATRONI_PORT,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=configured)).roles
         haproxy = settings.haproxy
         write_check = HealthCheck("http", "/primary", PATRONI_PORT, 200)
         read_check = HealthCheck("http", "/replica", PATRONI_PORT, 200)

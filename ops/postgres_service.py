@@ -15,7 +15,7 @@ from cluster.facts import read_instances
 from config.postgres import KEY, PATRONI_PORT, PostgresSettings, postgres_settings
 from config.postgres_secrets import REST_API
 from ops.health import CheckResult, FunctionCheck
-from ops.patroni import Patroni, PatroniError, move_primary_away
+from provisioners.patroni import Patroni, PatroniError, move_primary_away
 from toolchain.pulumi_cli import ROOT
 from toolchain.stack_config import StackConfig, endpoint_from_stack
 

@@ -177,8 +177,9 @@ def test_writes_reach_the_primary_reads_a_replica_and_backups_reach_s3(lab: LabI
         assert writer.execute("SHOW ssl").fetchone() == ("on",)
     view = operations.patroni().cluster()
     assert view.leader is not None and len(view.sync_standbys) == 1, view
-    members = {m["member"] for m in stack.outputs()["postgres"]["members"]}
-    assert len(members) == 3, f"one database member per LXD member: {members}"
+    outputs = stack.outputs()["postgres"]["members"]
+    assert len({m["member"] for m in outputs}) == 3, f"one database member per LXD member: {outputs}"
+    assert sorted(m["role"] for m in outputs) == ["leader", "replica", "sync_standby"], outputs
     primary, _ = _primary(stack, operations)
     info = execute(lab.lxd_client(), primary, ["pgbackrest", f"--stanza={NAME}", "info", "--output=json"],
                    timeout_s=60)

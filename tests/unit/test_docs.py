@@ -25,9 +25,11 @@ DESIGN_CONSTANTS = {
     "0.3 s",   # lxdha:registry.advertIntervalS default
     "1 s",     # the VRRPv2 advert interval default (whole seconds only)
     "40.95 s",  # the longest VRRPv3 advert interval (4095 centiseconds)
-    "2 s",     # member-down poll interval; how long one cluster listing answers reads
+    "2 s",     # member-down poll interval; how long one cluster listing answers reads; fast retryTimeoutS
+    "3 s",     # lxdha:postgres.patroni.retryTimeoutS default
     "10 s",    # connect timeout of one attempt to lxd:remote
     "20 s",    # LXD's cluster.offline_threshold default: a dead member still listed ONLINE
+    "60 s",    # the database's archive_timeout (a WAL segment at least every minute)
     "30 s",    # bound of the reachability check of lxd:remote before anything is declared
     "120 s",   # bounded wait for a member; default gate timeout of a maintenance roll
     "240 s",   # time window of a move's retries

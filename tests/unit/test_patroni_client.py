@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ops.patroni import ClusterMember, ClusterView, PatroniError, move_primary_away
+from provisioners.patroni import ClusterMember, ClusterView, PatroniError, move_primary_away
+from provisioners.patroni_roles import PatroniRolesProvider
 
 LEADER = ClusterMember("pg-0", "leader", "running", "10.0.0.10", None)
 SYNC = ClusterMember("pg-1", "sync_standby", "running", "10.0.0.11", 0)
@@ -61,3 +62,11 @@ def test_without_a_synchronous_standby_elsewhere_the_roll_stops_rather_than_lose
     patroni = FakePatroni(ClusterView((LEADER, ClusterMember("pg-1", "replica", "running", "10.0.0.11", 0))))
     with pytest.raises(PatroniError, match="no synchronous standby"):
         move_primary_away(patroni, {"pg-0"})  # type: ignore[arg-type]
+
+
+def test_a_changed_role_is_no_change_to_make() -> None:
+    olds = {"scope": "pg", "members": {"pg-0": "10.0.0.10"}, "port": 8008, "roles": {"pg-0": "leader"}}
+    news = {"scope": "pg", "members": {"pg-0": "10.0.0.10"}, "port": 8008, "roles": None}
+    assert not PatroniRolesProvider().diff("roles-pg", olds, news).changes
+    moved = {**news, "members": {"pg-0": "10.0.0.99"}}
+    assert PatroniRolesProvider().diff("roles-pg", olds, moved).changes

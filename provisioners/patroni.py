@@ -1,6 +1,7 @@
-"""What the operations ask a PostgreSQL cluster's Patroni (its REST API on every member): who is the
-primary and the synchronous standby, whether every member runs and keeps up, and a switchover before
-the primary's member goes down. Patroni decides; these only ask and wait for what it reports.
+"""What the stack and the operations ask a PostgreSQL cluster's Patroni (its REST API on every member):
+who is the primary and the synchronous standby, whether every member runs, streams and keeps up, and a
+switchover before the primary's member goes down. Patroni decides; these only ask and wait for what it
+reports.
 """
 
 from __future__ import annotations
