@@ -28,6 +28,7 @@ from config.footprints import check_services_apart, containers_footprint, vip_gr
 from config.lxd import endpoint_from_settings
 from config.postgres import (
     PostgresSettings,
+    check_distro,
     postgres_endpoints,
     postgres_footprints,
     postgres_packages,
@@ -77,6 +78,7 @@ def read_settings() -> StackSettings:
     raw = config.get_object("postgres")
     if raw is not None:
         database = postgres_settings(raw)
+        check_distro(image.distro)
         check_vip_is_not_an_endpoint(database.haproxy.vip_group, {**endpoints, **postgres_endpoints(database)})
         postgres = (database, postgres_secrets(config, raw, database))
         if database.restore is not None and not _instance_exists(database.names()[0]):

@@ -52,6 +52,7 @@ class BalancedContainerArgs:
     pinned_member: str | None = None
     group_size: int = 0  # containers the group will have: checked against the cluster at preview
     allow_group_overcommit: bool = False
+    overcommit_setting: str | None = None  # the setting that allows it, named when the group is too big
     profiles: pulumi.Input[list[str]] = field(default_factory=lambda: ["default"])
     config: pulumi.Input[dict[str, str]] = field(default_factory=dict)
     devices: pulumi.Input[list[lxd.InstanceDeviceArgs]] = field(default_factory=list)
@@ -76,6 +77,7 @@ class BalancedContainer(pulumi.ComponentResource):
         placement = Placement(f"{resource_name}-placement", args.name, group=args.group,
                               pinned_member=args.pinned_member, group_size=args.group_size,
                               allow_group_overcommit=args.allow_group_overcommit,
+                              overcommit_setting=args.overcommit_setting,
                               opts=pulumi.ResourceOptions(parent=self))
         config = pulumi.Output.from_input(args.config).apply(
             lambda values: {**(values or {}), **({GROUP_KEY: args.group} if args.group else {})})

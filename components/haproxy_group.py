@@ -28,6 +28,7 @@ class HealthCheck:
     path: str = "/"
     port: int | None = None
     expect_status: int = 200
+    interval_ms: int = 1000  # a server is down after 2 failed checks, up after 1 good one
 
 
 @dataclass
@@ -37,6 +38,9 @@ class Backend:
     mode: str = "tcp"
     balance: str = "roundrobin"
     check: HealthCheck = field(default_factory=HealthCheck)
+    # a server that refuses a connection is marked down at once and the retry goes to the next server up,
+    # instead of haproxy retrying it after 1 s pauses: for a backend whose one right server moves (a primary)
+    fail_fast: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,8 +69,9 @@ def role_vars(args: HAProxyGroupArgs, servers: list[list[dict[str, Any]]]) -> di
         "haproxy_frontends": [{"name": f.name, "port": f.port, "backend": f.backend, "mode": f.mode}
                               for f in args.frontends],
         "haproxy_backends": [{"name": b.name, "mode": b.mode, "balance": b.balance, "servers": resolved,
+                              "fail_fast": b.fail_fast,
                               "check": {"kind": b.check.kind, "path": b.check.path, "port": b.check.port,
-                                        "expect_status": b.check.expect_status}}
+                                        "expect_status": b.check.expect_status, "interval_ms": b.check.interval_ms}}
                              for b, resolved in zip(args.backends, servers, strict=True)],
         "haproxy_stats_port": args.stats_port,
         # keepalived gives the VIP up on a replica whose haproxy does not answer its own /health

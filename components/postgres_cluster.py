@@ -20,7 +20,7 @@ from cluster.facts import STATEFUL_KEY
 from components.balanced_container import BalancedContainer, BalancedContainerArgs, DataVolume, PlaybookSpec
 from components.haproxy_group import Backend, Frontend, HAProxyGroup, HAProxyGroupArgs, HealthCheck
 from components.vip_replicas import ServiceImage
-from config.postgres import PATRONI_PORT, PLAYBOOK, PostgresSettings
+from config.postgres import KEY, PATRONI_PORT, PLAYBOOK, PostgresSettings
 from config.postgres_secrets import PostgresSecrets
 from config.site import AccessConfig
 from provisioners.patroni_roles import PatroniRoles
@@ -104,6 +104,7 @@ class PostgresCluster(pulumi.ComponentResource):
                 name=name, image=image.alias, distro=image.distro, access=args.access, group=settings.group,
                 baked=image.baked, group_size=settings.members,
                 allow_group_overcommit=settings.allow_members_over_cluster_members,
+                overcommit_setting=f"{KEY}.allowMembersOverClusterMembers",
                 config={"cluster.evacuate": "stop", STATEFUL_KEY: STATEFUL_KIND},
                 volumes=[DataVolume("data", settings.pool, settings.data_size, DATA_PATH)]), opts=child)
             for name in settings.names()
@@ -126,13 +127,15 @@ class PostgresCluster(pulumi.ComponentResource):
             lambda pairs: {pair["name"]: pair["address"] for pair in pairs}), PATRONI_PORT,
             opts=pulumi.ResourceOptions(parent=self, depends_on=configured)).roles
         haproxy = settings.haproxy
-        write_check = HealthCheck("http", "/primary", PATRONI_PORT, 200)
-        read_check = HealthCheck("http", "/replica", PATRONI_PORT, 200)
+        # Patroni's view every 0.5 s: a new primary takes writes within half a second of its promotion
+        write_check = HealthCheck("http", "/primary", PATRONI_PORT, 200, interval_ms=500)
+        read_check = HealthCheck("http", "/replica", PATRONI_PORT, 200, interval_ms=500)
         self.haproxy = HAProxyGroup(f"{resource_name}-haproxy", HAProxyGroupArgs(
             vip_group=haproxy.vip_group,
             frontends=[Frontend("pg_write", haproxy.write_port, "pg_primary"),
                        Frontend("pg_read", haproxy.read_port, "pg_replicas")],
-            backends=[Backend("pg_primary", _servers(self.members, settings.port), balance="first", check=write_check),
+            backends=[Backend("pg_primary", _servers(self.members, settings.port), balance="first", check=write_check,
+                              fail_fast=True),
                       Backend("pg_replicas", _servers(self.members, settings.port), check=read_check)],
             image=image, access=args.access, ansible_dir=settings.ansible_dir, stats_port=haproxy.stats_port),
             opts=child)

@@ -74,7 +74,8 @@ def vip_replicas(owner: pulumi.ComponentResource, resource_name: str, group: Vip
     replicas = [
         BalancedContainer(name, BalancedContainerArgs(
             name=name, image=image.alias, distro=image.distro, access=access, group=group.group, baked=image.baked,
-            group_size=group.replicas, allow_group_overcommit=group.allow_replicas_over_members),
+            group_size=group.replicas, allow_group_overcommit=group.allow_replicas_over_members,
+            overcommit_setting=group.setting("allowReplicasOverMembers")),
             opts=replica_opts)
         for name in group.names()
     ]

@@ -338,6 +338,15 @@ def postgres_settings(raw: dict[str, Any]) -> PostgresSettings:
         restore=_restore(raw, backup, name))
 
 
+def check_distro(distro: str) -> None:
+    """The members and the HAProxy group install Debian 12's packages (PACKAGES): no other distribution
+    ships Patroni 3.0, etcd 3.4 and pgBackRest 2.45 as the roles expect them."""
+    if distro != "debian":
+        raise ConfigError(KEY, f"needs a Debian image, and lxdha:image.distro is {distro}",
+                          "set lxdha:image to a Debian 12 image (distro: debian) with a Debian mirror, or drop "
+                          f"{KEY}")
+
+
 def postgres_endpoints(settings: PostgresSettings) -> dict[str, str]:
     """The database's own endpoints (setting -> host), which its VIP must not be."""
     return {f"{KEY}.backup.s3.endpoint": settings.backup.host}

@@ -111,13 +111,24 @@ def host_outcomes(events: list[dict[str, Any]], hosts: list[str], succeeded: boo
         data = event.get("event_data", {})
         if event.get("event") in ("runner_on_failed", "runner_on_unreachable") and not data.get("ignore_errors"):
             result = data.get("res", {})
-            message = result.get("msg") or result.get("stderr") or str(result)[:500]
+            message = _failure_message(result)
             last_failure[data.get("host")] = f"task '{data.get('task')}' on {data.get('host')}: {message}"
         elif event.get("event") == "playbook_on_stats":
             failed |= {host for kind in ("failures", "dark") for host, count in (data.get(kind) or {}).items() if count}
     if not failed and not succeeded:
         return dict.fromkeys(hosts, summary)
     return {host: (last_failure.get(host, summary) if host in failed else None) for host in hosts}
+
+
+def _failure_message(result: dict[str, Any]) -> str:
+    """A failed task's message, with the last lines of its command's output when it has both (e.g. why
+    `haproxy -c` refused a configuration: "failed to validate" alone does not say)."""
+    message = str(result.get("msg") or "")
+    output = str(result.get("stderr") or result.get("stdout") or "").strip()
+    detail = " | ".join(line.strip() for line in output.splitlines()[-3:])
+    if message and detail:
+        return f"{message}: {detail}"[:1000]
+    return message or detail or str(result)[:500]
 
 
 def run_playbook(targets: list[AnsibleTarget], job: AnsibleJob) -> dict[str, str | None]:

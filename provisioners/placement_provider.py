@@ -40,7 +40,7 @@ def group_problems(members: list[str], props: dict[str, Any]) -> list[tuple[str,
         problems.append(("group_size", f"{group_size} replicas of group {props.get('group')!r} but the cluster has "
                                        f"{len(members)} members, so two would share a member. Fix: lower the "
                                        "replica count, add members, or allow it explicitly "
-                                       "(allowReplicasOverMembers: true)"))
+                                       f"({props.get('overcommit_setting') or 'allowReplicasOverMembers'}: true)"))
     return problems
 
 
@@ -112,7 +112,8 @@ class Placement(pulumi.dynamic.Resource):
 
     def __init__(self, resource_name: str, name: pulumi.Input[str], group: str | None = None,
                  pinned_member: str | None = None, group_size: int = 0, allow_group_overcommit: bool = False,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+                 overcommit_setting: str | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(PlacementProvider(), resource_name, {
             "name": name, "group": group, "pinned_member": pinned_member, "group_size": group_size,
-            "allow_group_overcommit": allow_group_overcommit, "member": None}, opts)
+            "allow_group_overcommit": allow_group_overcommit, "overcommit_setting": overcommit_setting,
+            "member": None}, opts)

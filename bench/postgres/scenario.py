@@ -42,7 +42,7 @@ STACK = "postgres"  # bench-postgres
 POSTGRES_KEY = "lxdha:postgres"
 FAST_TIMING = {"ttlS": 6, "loopWaitS": 1, "retryTimeoutS": 2}
 PGBENCH = "/usr/lib/postgresql/15/bin/pgbench"
-PGBENCH_SCALE, PGBENCH_CLIENTS, PGBENCH_SECONDS, PGBENCH_ROUNDS = 10, 4, 20, 2
+PGBENCH_SCALE, PGBENCH_CLIENTS, PGBENCH_SECONDS, PGBENCH_ROUNDS = 10, 4, 20, 3
 COMMIT_INTERVAL_S = 0.05
 WAIT_S = 300  # bounds each wait; the figures are what the loops measured, not these
 
@@ -173,10 +173,14 @@ def _switchover(cli: PulumiCli, database: Database, operations: PostgresOperatio
 
 
 TPS = re.compile(r"^tps = ([0-9.]+) \(without initial connection time\)", re.MULTILINE)
+LATENCY = re.compile(r"^latency average = ([0-9.]+) ms", re.MULTILINE)
+WARM_UP_S = 10
+PACED_SHARE = 0.5  # the paced runs ask for half the direct TPS: the latency the VIP adds, without CPU starvation
 
 
 def _pgbench(lab: LabInfo, cli: PulumiCli, operations: PostgresOperations) -> dict[str, Any]:
-    """TPS through the VIP and directly to the primary, from a replica's container, alternating."""
+    """TPS through the VIP and directly to the primary, from a replica's container, alternating after a
+    warm-up; then both paths paced at half the direct TPS, for the latency the VIP adds per transaction."""
     client = lab.lxd_client()
     primary = _primary(cli, operations)
     runner = next(m["name"] for m in cli.outputs()["postgres"]["members"] if m["name"] != primary["name"])
@@ -185,24 +189,32 @@ def _pgbench(lab: LabInfo, cli: PulumiCli, operations: PostgresOperations) -> di
     pgpass = "".join(f"{host}:5432:app:app:{password}\n" for host in targets.values())
     push_file(client, runner, "/root/.pgpass", pgpass.encode(), mode="0600")  # never on a command line
     environment = {"PGSSLMODE": "require", "PGUSER": "app", "PGDATABASE": "app", "PGPORT": "5432"}
+
+    def pgbench(host: str, *options: str) -> tuple[float, float]:
+        result = execute(client, runner, [PGBENCH, "-h", host, "-n", "-c", str(PGBENCH_CLIENTS), "-j", "2", *options],
+                         timeout_s=PGBENCH_SECONDS + 120, environment=environment)
+        tps, latency = TPS.search(result.stdout), LATENCY.search(result.stdout)
+        if result.exit_code != 0 or not tps or not latency:
+            raise RuntimeError(f"pgbench -h {host}: {(result.stderr or result.stdout).strip()[-300:]}")
+        return float(tps.group(1)), float(latency.group(1))
+
     try:
         init = execute(client, runner, [PGBENCH, "-h", VIP, "-i", "-q", "-s", str(PGBENCH_SCALE)], timeout_s=600,
                        environment=environment)
         if init.exit_code != 0:
             raise RuntimeError(f"pgbench -i: {init.stderr.strip()[-300:]}")
+        pgbench(VIP, "-T", str(WARM_UP_S))
         tps: dict[str, list[float]] = {"vip": [], "direct": []}
         for _ in range(PGBENCH_ROUNDS):
             for path, host in targets.items():
-                result = execute(client, runner, [PGBENCH, "-h", host, "-n", "-c", str(PGBENCH_CLIENTS), "-j", "2",
-                                                  "-T", str(PGBENCH_SECONDS)], timeout_s=PGBENCH_SECONDS + 120,
-                                 environment=environment)
-                found = TPS.search(result.stdout)
-                if result.exit_code != 0 or not found:
-                    raise RuntimeError(f"pgbench via {path}: {(result.stderr or result.stdout).strip()[-300:]}")
-                tps[path].append(float(found.group(1)))
+                tps[path].append(pgbench(host, "-T", str(PGBENCH_SECONDS))[0])
+        rate = max(1, int(PACED_SHARE * statistics.median(tps["direct"])))
+        paced = {path: pgbench(host, "-T", str(PGBENCH_SECONDS), "-R", str(rate))[1] for path, host in targets.items()}
     finally:
         execute(client, runner, ["rm", "-f", "/root/.pgpass"], timeout_s=30)
     vip, direct = statistics.median(tps["vip"]), statistics.median(tps["direct"])
     return {"tps": tps, "vip_tps": round(vip, 1), "direct_tps": round(direct, 1),
-            "overhead_pct": round(100 * (1 - vip / direct), 1), "client": runner, "scale": PGBENCH_SCALE,
-            "clients": PGBENCH_CLIENTS, "seconds": PGBENCH_SECONDS, "rounds": PGBENCH_ROUNDS}
+            "overhead_pct": round(100 * (1 - vip / direct), 1), "paced_tps": rate,
+            "paced_latency_ms": paced, "added_latency_ms": round(paced["vip"] - paced["direct"], 2),
+            "client": runner, "scale": PGBENCH_SCALE, "clients": PGBENCH_CLIENTS, "seconds": PGBENCH_SECONDS,
+            "rounds": PGBENCH_ROUNDS}

@@ -20,6 +20,7 @@ from cluster.facts import read_instances
 from cluster.images import copy_image
 from cluster.operations import execute
 from cluster.steps import wait_for_ipv4
+from harness.lab_stacks import postgres_overrides
 from lab.info import LabInfo
 from lab.pki import issue_self_signed
 from provisioners.address_claims import ClaimRequest
@@ -31,7 +32,8 @@ pytestmark = pytest.mark.integration
 HANDMADE_ALIAS = "debian/handmade"
 OTHER_STACK = "lxdha/it-elsewhere"  # a stack that exists only through the claims a row creates
 HOLDER_ADDRESS = "10.91.0.246"  # an address the holder instance carries (outside the DHCP range)
-OUR_PREFIXES = ("badreg-", "bp-", "app-", "Bad_Name")  # what the rows' stacks would create (others share the lab)
+# what the rows' stacks would create (others share the lab)
+OUR_PREFIXES = ("badreg-", "badpg-", "bp-", "app-", "Bad_Name")
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,13 @@ def _registry(ctx: Context, **changes: Any) -> dict[str, Any]:
                        "secretKeyFile": s3["secret_key_file"]},
                 "usersFile": ".state/registry/users",
                 "tls": {"certFile": ".state/registry/tls.crt", "keyFile": ".state/registry/tls.key"}}
+    return {"lxdha:registry": _changed(registry, changes)}
+
+
+def _changed(section: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """`section` with each change applied: a path whose parts are joined by `__`; None removes the key."""
     for path, value in changes.items():
-        node = registry
+        node = section
         *parents, last = path.split("__")
         for key in parents:
             node = node[key]
@@ -71,7 +78,12 @@ def _registry(ctx: Context, **changes: Any) -> dict[str, Any]:
             node.pop(last)
         else:
             node[last] = value
-    return {"lxdha:registry": registry}
+    return section
+
+
+def _postgres(ctx: Context, **changes: Any) -> dict[str, Any]:
+    database = postgres_overrides(ctx.lab.data, name="badpg", vip="10.91.0.245", vrid=73, backup_path="/badpg")
+    return {"lxdha:postgres": _changed(database["lxdha:postgres"], changes)}
 
 
 def _registry_at(vip: str, **changes: Any) -> Overrides:
@@ -266,6 +278,22 @@ ROWS = [
         "lxdha:registryUsers: user name '#ops' starts with '#'"),
     Row("registry password past bcrypt's 72 bytes", _registry_users({"ops": "p" * 73}),
         "lxdha:registryUsers: user 'ops' has a password longer than 72 bytes"),
+    Row("database members even", lambda c: _postgres(c, members=4), "lxdha:postgres.members"),
+    Row("database members < 3", lambda c: _postgres(c, members=1), "lxdha:postgres.members"),
+    Row("database members > cluster members", lambda c: _postgres(c, members=5),
+        "lxdha:postgres.allowMembersOverClusterMembers: true"),
+    Row("database password missing", lambda c: _postgres(c, replicationPasswordFile=None),
+        "lxdha:postgresReplicationPassword"),
+    Row("database port = Patroni's", lambda c: _postgres(c, port=8008), "lxdha:postgres.port: 8008"),
+    Row("HAProxy read port = write port", lambda c: _postgres(c, haproxy__readPort=5432),
+        "lxdha:postgres.haproxy.readPort"),
+    Row("database VIP claimed by another stack", lambda c: _postgres(c, haproxy__vip="10.91.0.247"),
+        "lxdha:postgres.haproxy.vip: 10.91.0.247 is already taken by stack",
+        claims_of_another_stack("10.91.0.247", 90)),
+    Row("database backups over plain HTTP", lambda c: _postgres(c, backup__s3__endpoint="http://10.91.0.30:9000"),
+        "lxdha:postgres.backup.s3.endpoint"),
+    Row("Patroni ttl too short for its loop", lambda c: _postgres(c, patroni={"ttlS": 5, "loopWaitS": 2}),
+        "lxdha:postgres.patroni.ttlS"),
 ]
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from cluster.errors import ConfigError
 from config.footprints import check_services_apart, vip_group_footprint
-from config.postgres import postgres_footprints, postgres_settings
+from config.postgres import check_distro, postgres_footprints, postgres_settings
 from config.postgres_secrets import postgres_secrets
 from config.registry import registry_settings
 from lab.pki import issue_self_signed
@@ -94,6 +94,12 @@ def test_each_setting_against_what_consumes_it(rule: str, path: str, refused: An
         postgres_settings(_with(path, refused))
     assert caught.value.field == key and words in str(caught.value) and "Fix:" in str(caught.value), rule
     postgres_settings(_with(path, accepted))
+
+
+def test_the_database_needs_a_debian_image() -> None:
+    check_distro("debian")
+    with pytest.raises(ConfigError, match="lxdha:postgres: needs a Debian image, and lxdha:image.distro is alpine"):
+        check_distro("alpine")
 
 
 def test_the_database_and_the_registry_do_not_share_a_vip() -> None:

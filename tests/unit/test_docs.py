@@ -23,6 +23,7 @@ README_MAX_LINES = 150
 # measured duration belongs in bench/BENCHMARKS.md, linked from the docs, never copied.
 DESIGN_CONSTANTS = {
     "0.3 s",   # lxdha:registry.advertIntervalS default
+    "0.5 s",   # the database backends' HAProxy check interval
     "1 s",     # the VRRPv2 advert interval default (whole seconds only)
     "40.95 s",  # the longest VRRPv3 advert interval (4095 centiseconds)
     "2 s",     # member-down poll interval; how long one cluster listing answers reads; fast retryTimeoutS

@@ -35,7 +35,8 @@ def _render(template: Path, **variables: object) -> str:
 
 
 def _render_text(text: str, **variables: object) -> str:
-    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    # as Ansible's template module renders: a block tag's own newline is dropped (trim_blocks)
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True)
     return environment.from_string(text).render(**variables)
 
 
@@ -201,8 +202,8 @@ def _haproxy_cfg() -> str:
     args = HAProxyGroupArgs(vip_group=None, image=None, access=None, ansible_dir="",  # type: ignore[arg-type]
                             frontends=[Frontend("pg_write", 5432, "pg_primary"), Frontend("pg_read", 5433,
                                                                                           "pg_replicas")],
-                            backends=[Backend("pg_primary", [], balance="first",
-                                              check=HealthCheck("http", "/primary", 8008)),
+                            backends=[Backend("pg_primary", [], balance="first", fail_fast=True,
+                                              check=HealthCheck("http", "/primary", 8008, interval_ms=500)),
                                       Backend("pg_replicas", [], check=HealthCheck("http", "/replica", 8008))])
     servers = [{"name": f"pg-{i}", "address": f"10.0.0.10{i}", "port": 5432} for i in range(3)]
     defaults = yaml.safe_load((ROLES / "haproxy/defaults/main.yml").read_text())
@@ -215,6 +216,10 @@ def test_haproxy_routes_writes_to_the_primary_and_haproxy_accepts_the_config(tmp
     assert "option httpchk OPTIONS /primary" in primary and "balance first" in primary
     assert "server pg-0 10.0.0.100:5432 check port 8008" in primary
     assert "on-marked-down shutdown-sessions" in primary  # a demoted primary's sessions are cut
+    assert "inter 500ms" in primary and "timeout check 1000ms" in primary
+    assert "option redispatch 1" in primary and "on-error mark-down" in primary  # a refusing server: the next one
+    replicas = cfg.split("\nbackend pg_replicas")[1]
+    assert "inter 1000ms" in replicas and "redispatch" not in replicas
     assert "bind 127.0.0.1:8404" in cfg and "monitor-uri /health" in cfg  # keepalived's check, loopback only
     binary = shutil.which("haproxy")
     if binary is None:
