@@ -26,8 +26,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.postgres", description=__doc__)
     parser.add_argument("--out", type=Path, default=HERE / "results", help=f"{report.RESULT_FILE} goes here")
     parser.add_argument("--table", type=Path, default=HERE / "BENCHMARKS.md", help="the section is written here")
+    parser.add_argument("--from-json", action="store_true",
+                        help=f"measure nothing: re-render from {report.RESULT_FILE}")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)
+    if args.from_json:
+        return _write(json.loads((args.out / report.RESULT_FILE).read_text()), args.table)
     from bench.postgres import scenario  # noqa: PLC0415 - the lab's modules only when measuring
     from lab.config import LabConfig  # noqa: PLC0415
     from lab.info import LabInfo  # noqa: PLC0415
@@ -38,8 +42,12 @@ def main(argv: list[str] | None = None) -> int:
         document = scenario.run(LabInfo(config))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / report.RESULT_FILE).write_text(json.dumps(document, indent=2) + "\n")
-    table = args.table.read_text() if args.table.exists() else "# Benchmarks\n"
-    args.table.write_text(report.MARKERS.replace(table, report.section(document)))
+    return _write(document, args.table)
+
+
+def _write(document: dict, table_path: Path) -> int:
+    table = table_path.read_text() if table_path.exists() else "# Benchmarks\n"
+    table_path.write_text(report.MARKERS.replace(table, report.section(document)))
     for name, check in report.checks(document).items():
         print(f"{name}: {check['value']} ({check['met']})")
     return 0 if report.passed(document) else 1
