@@ -5,6 +5,7 @@ cut-off member's containers do). Each acts only on the lab's own processes and l
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 from pathlib import Path
 
@@ -94,8 +95,9 @@ def rotate_cluster_certificate(config: LabConfig) -> str:
 
 def container_init_pid(name: str) -> int | None:
     """The host PID of a running container's init, found in /proc without asking LXD (a cut-off member's
-    daemon cannot reach the cluster database, and refuses even an exec)."""
-    own = f"/lxc.payload.{name}"
+    daemon cannot reach the cluster database, and refuses even an exec). liblxc names the cgroup
+    lxc.payload.NAME, or NAME-1, -2... when an earlier run of the same name left its cgroup behind."""
+    own = re.compile(rf"/lxc\.payload\.{re.escape(name)}(-\d+)?(/.*)?")
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -105,7 +107,7 @@ def container_init_pid(name: str) -> int | None:
         except OSError:
             continue  # ended while we looked
         paths = {line.split(":", 2)[2] for line in cgroups.splitlines() if line.count(":") >= 2}
-        if not any(path == own or path.startswith(own + "/") for path in paths):
+        if not any(own.fullmatch(path) for path in paths):
             continue
         nspid = next((line.split()[1:] for line in status.splitlines() if line.startswith("NSpid:")), [])
         if nspid and nspid[-1] == "1":
@@ -113,10 +115,21 @@ def container_init_pid(name: str) -> int | None:
     return None
 
 
+def _payload_cgroups() -> set[str]:
+    found = set()
+    for cgroup in Path("/proc").glob("[0-9]*/cgroup"):
+        try:
+            found.update(re.findall(r"lxc\.payload\.[^/\n]+", cgroup.read_text()))
+        except OSError:
+            continue
+    return found
+
+
 def run_in_container(name: str, argv: list[str], timeout_s: float) -> subprocess.CompletedProcess:
     """Runs `argv` inside a running container by entering its init's namespaces (see container_init_pid)."""
     pid = container_init_pid(name)
     if pid is None:
-        raise LabError(f"container {name} is not running on this host")
+        raise LabError(f"container {name} is not running on this host (container cgroups here: "
+                       f"{', '.join(sorted(_payload_cgroups())) or 'none'})")
     return subprocess.run(["nsenter", "-t", str(pid), "-a", "--", *argv], capture_output=True, text=True,
                           timeout=timeout_s, check=False, env=CONTAINER_ENV)

@@ -266,7 +266,7 @@ ROWS = [
         "lxdha:image.bakedAlias: 'debian/bad' is also lxdha:image.alias"),
     Row("plain containers in the registry's group", lambda c: {
         **_registry(c), "lxdha:containers": {"count": 1, "prefix": "bp", "group": "badreg"}},
-        "lxdha:containers.group: 'badreg' is also the registry's anti-affinity group"),
+        "lxdha:containers.group: 'badreg' is also the anti-affinity group of lxdha:registry"),
     Row("playbook outside ansibleDir",
         lambda _c: {"lxdha:containers": {"count": 1, "prefix": "bp", "playbook": "../ansible/base.yml"}},
         "lxdha:containers.playbook: '../ansible/base.yml' is not a path inside ansibleDir"),

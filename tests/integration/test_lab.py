@@ -23,7 +23,15 @@ from cluster.operations import execute, push_file
 from cluster.polling import wait_until
 from cluster.steps import ensure_deleted, ensure_launched, ensure_stopped, wait_for_ipv4
 from lab import lb, site
-from lab.config import IMAGE_ALIASES, MIRROR_BUCKET, MIRROR_SUITE, REGISTRY_BUCKET, VIP_RANGE, in_dhcp_range
+from lab.config import (
+    BACKUP_BUCKET,
+    IMAGE_ALIASES,
+    MIRROR_BUCKET,
+    MIRROR_SUITE,
+    REGISTRY_BUCKET,
+    VIP_RANGE,
+    in_dhcp_range,
+)
 from lab.info import LabInfo
 from lab.pki import fingerprint, issue_self_signed, presented_certificate
 from lab.proc import ProcessTable
@@ -103,7 +111,7 @@ def test_lab_json_is_complete_and_holds_no_secrets(lab: LabInfo) -> None:
     assert data["lxd"]["url"] == "https://10.91.0.10:8443"
     assert [m["name"] for m in data["lxd"]["members"]] == lab.member_names
     assert data["image_remote"]["aliases"] == list(IMAGE_ALIASES)
-    assert data["s3"]["buckets"] == {"mirror": MIRROR_BUCKET, "registry": REGISTRY_BUCKET}
+    assert data["s3"]["buckets"] == {"mirror": MIRROR_BUCKET, "registry": REGISTRY_BUCKET, "backup": BACKUP_BUCKET}
     assert data["mirror"]["url"].endswith(f"/{MIRROR_BUCKET}") and data["mirror"]["suite"] == MIRROR_SUITE
     for key in ("server_cert", "client_cert"):
         assert Path(data["lxd"][key]).is_file()

@@ -85,7 +85,8 @@ def cluster_whole(request: pytest.FixtureRequest, lab: LabInfo) -> None:
     client = lab.lxd_client()
     for container in _containers(stack):
         ensure_running(client, container["name"])
-    _wait_whole(request.getfixturevalue("operations"))
+    _wait_whole(request.getfixturevalue("operations"), lab=lab,
+                members=[m["name"] for m in stack.outputs()["postgres"]["members"]])
 
 
 def _containers(stack: PulumiCli) -> list[dict[str, str]]:
@@ -93,8 +94,21 @@ def _containers(stack: PulumiCli) -> list[dict[str, str]]:
     return [*outputs["members"], *outputs["haproxy"]]
 
 
-def _wait_whole(operations: PostgresOperations, timeout_s: float = WHOLE_TIMEOUT_S) -> None:
-    wait_until(lambda: operations.whole().ok, timeout_s=timeout_s, poll_s=1, what="the cluster whole again")
+def _wait_whole(operations: PostgresOperations, timeout_s: float = WHOLE_TIMEOUT_S,
+                lab: LabInfo | None = None, members: Iterable[str] = ()) -> None:
+    """Until Patroni reports the cluster whole; on timeout, what it reported last and the members' logs."""
+    seen: list[str] = []
+
+    def whole() -> bool:
+        result = operations.whole()
+        seen.append(result.detail)
+        return result.ok
+
+    try:
+        wait_until(whole, timeout_s=timeout_s, poll_s=1, what="the cluster whole again")
+    except WaitTimeout as error:
+        diagnosis = _diagnose(lab, operations, members) if lab is not None else ""
+        raise AssertionError(f"{error}; last seen: {seen[-1] if seen else '-'}\n{diagnosis}") from error
 
 
 def _primary(stack: PulumiCli, operations: PostgresOperations) -> tuple[str, str]:
@@ -139,11 +153,17 @@ def _every_member_has(lab: LabInfo, stack: PulumiCli, database: Database, operat
 
 def _diagnose(lab: LabInfo, operations: PostgresOperations, containers: Iterable[str]) -> str:
     """Patroni's view and the named members' last Patroni log lines, for a failure message."""
-    lines = [f"patroni: {operations.patroni().cluster()}"]
+    try:
+        lines = [f"patroni: {operations.patroni().cluster()}"]
+    except Exception as error:  # noqa: BLE001 - a diagnosis reports what it cannot read too
+        lines = [f"patroni: unreadable ({error})"]
     for name in containers:
-        journal = execute(lab.lxd_client(), name, ["journalctl", "-u", "patroni", "-n", "40", "--no-pager"],
-                          timeout_s=30)
-        lines.append(f"--- {name}\n{journal.stdout[-4000:]}")
+        try:
+            journal = execute(lab.lxd_client(), name, ["journalctl", "-u", "patroni", "-n", "40", "--no-pager"],
+                              timeout_s=30).stdout[-4000:]
+        except Exception as error:  # noqa: BLE001
+            journal = f"unreadable ({error})"
+        lines.append(f"--- {name}\n{journal}")
     return "\n".join(lines)
 
 
@@ -155,7 +175,7 @@ def _through_fault(lab: LabInfo, stack: PulumiCli, database: Database, operation
         wait_until(lambda: len(loop.acked()) >= 5, timeout_s=60, poll_s=0.2, what="5 acknowledged commits first")
         fault_at = loop.elapsed()
         fault(loop)
-        _wait_whole(operations)
+        _wait_whole(operations, lab=lab, members=[m["name"] for m in stack.outputs()["postgres"]["members"]])
         acked = len(loop.acked())
         wait_until(lambda: len(loop.acked()) >= acked + 5, timeout_s=WRITES_BACK_S, poll_s=0.2,
                    what="5 acknowledged commits after the fault")
