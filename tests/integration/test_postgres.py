@@ -308,6 +308,27 @@ def test_haproxy_master_hard_stopped(lab: LabInfo, stack: PulumiCli, database: D
     _through_fault(lab, stack, database, operations, f"HAProxy MASTER {master} hard-stopped", fault)
 
 
+def test_haproxy_reload_keeps_established_sessions(lab: LabInfo, stack: PulumiCli, database: Database) -> None:
+    """A config change reloads HAProxy (master-worker, the role's handler): the MASTER's old worker keeps
+    serving a session opened through the VIP before the reload, while new sessions reach the new one."""
+    master = _vip_holder(lab, stack)
+    with database.connect() as held:
+        session = held.execute("SELECT pg_backend_pid()").fetchone()
+        reload = execute(lab.lxd_client(), master, ["systemctl", "reload", "haproxy"], timeout_s=60)
+        assert reload.exit_code == 0, reload.stderr
+
+        def haproxy_processes() -> int:
+            found = execute(lab.lxd_client(), master, ["sh", "-c", "grep -lx haproxy /proc/[0-9]*/comm | wc -l"],
+                            timeout_s=30)
+            return int(found.stdout.strip() or 0)
+
+        wait_until(lambda: haproxy_processes() >= 3, timeout_s=30, poll_s=0.5,
+                   what="the master, its new worker and the old one still serving the session")
+        with database.connect() as fresh:
+            assert fresh.execute("SELECT 1").fetchone() == (1,)
+        assert held.execute("SELECT pg_backend_pid()").fetchone() == session, "the same session after the reload"
+
+
 def test_maintenance_roll_of_every_member(lab: LabInfo, stack: PulumiCli, database: Database,
                                           operations: PostgresOperations) -> None:
     rolled: list[subprocess.CompletedProcess] = []
