@@ -91,7 +91,8 @@ def send_and_wait(client: pylxd.Client, request: Callable[[], Any], timeout_s: f
 def post_and_wait(client: pylxd.Client, node: Any, body: dict[str, Any], timeout_s: float, what: str,
                   params: dict[str, str] | None = None) -> dict[str, Any]:
     """POST to an async endpoint and wait for its operation."""
-    return send_and_wait(client, lambda: node.post(json=body, params=params), timeout_s, what)
+    # a dict even when empty: a client bound to a project adds `project` to it (pylxd cannot add it to None)
+    return send_and_wait(client, lambda: node.post(json=body, params=dict(params or {})), timeout_s, what)
 
 
 def get_or_none(node: Any) -> Any:

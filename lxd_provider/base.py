@@ -4,6 +4,7 @@ property, and the context a call runs in (the cluster connection, the stack that
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -12,13 +13,11 @@ from typing import Any, ClassVar
 import pylxd
 from pulumi.provider.experimental.provider import PropertyDiff, PropertyDiffKind
 
-from cluster.connection import ClusterConnection
-from cluster.errors import ConfigError
+from cluster.connection import DEFAULT_PROJECT, ClusterConnection
+from cluster.errors import ConfigError, ProjectMissing
 from cluster.recent_reads import RecentReads
 from lxd_provider.spec import Prop, TypeSpec
 from lxd_provider.values import UNKNOWN, has_unknowns
-
-DEFAULT_PROJECT = "default"
 
 Failures = list[tuple[str, str]]  # (property, reason)
 
@@ -48,7 +47,12 @@ class Context:
 
     @property
     def client(self) -> pylxd.Client:
+        """A client of the default project (cluster-wide reads: members)."""
         return self._connected().client()
+
+    def client_for(self, project: str | None) -> pylxd.Client:
+        """A client whose every call goes to that LXD project; ProjectMissing when it does not exist."""
+        return self._connected().client(project or DEFAULT_PROJECT)
 
     @property
     def owner(self) -> str:
@@ -145,7 +149,9 @@ class Resource:
         if not failures:
             failures += self.validate(inputs)
         if not failures and not has_unknowns(inputs):
-            failures += self.live_problems(ctx, inputs)
+            # a project not there yet may be declared in the same program (made first); create names it otherwise
+            with contextlib.suppress(ProjectMissing):
+                failures += self.live_problems(ctx, inputs)
         return inputs, failures
 
     def validate(self, inputs: dict[str, Any]) -> Failures:

@@ -150,8 +150,6 @@ class Instance(Resource):
         for device in inputs.get("devices") or []:
             if not device.get("name") or not device.get("type"):
                 failures.append(("devices", "every device needs a name and a type"))
-        if inputs.get("project", "default") != "default":
-            failures.append(("project", "only the default project is supported by this provider so far"))
         if inputs.get("target") is not None and instance_name_problem(str(inputs["target"])):
             failures.append(("target", f"{inputs['target']!r} is not a cluster member name"))
         return failures
@@ -167,7 +165,7 @@ class Instance(Resource):
 
     # --- lifecycle ------------------------------------------------------------------------------
     def create(self, ctx: Context, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        client, name = ctx.client, inputs["name"]
+        client, name = ctx.client_for(inputs.get("project")), inputs["name"]
         body = {"name": name, "type": inputs["type"], "source": image_source(inputs["image"]),
                 "profiles": list(inputs["profiles"]), "config": lxd_config(inputs, ctx.owner),
                 "devices": devices_to_lxd(inputs.get("devices")), "description": inputs.get("description", ""),
@@ -176,19 +174,19 @@ class Instance(Resource):
         outcome = ensure_created(client, body, target, ctx.owner)
         if outcome == "adopted":
             log.info("adopting %s: left by an earlier run of this stack", name)
-            self._put(ctx, name, inputs)
+            self._put(client, ctx.owner, name, inputs)
             if target:
                 ensure_moved(client, name, target)
         if inputs["running"]:
-            self._start(ctx, name, outcome)
-        return join_id(inputs.get("project"), name), self._outputs(ctx, name, inputs)
+            self._start(client, name, outcome)
+        return join_id(inputs.get("project"), name), self._outputs(client, name, inputs)
 
     @staticmethod
-    def _start(ctx: Context, name: str, outcome: str) -> None:
+    def _start(client: pylxd.Client, name: str, outcome: str) -> None:
         """Starts it; an adopted leftover that does not start is left for a person (it may have run and hold
         data: never deleted on a guess). A record whose create was cut off never gets here (made again)."""
         try:
-            ensure_running(ctx.client, name)
+            ensure_running(client, name)
         except OperationFailed as error:
             if outcome != "adopted":
                 raise
@@ -196,16 +194,16 @@ class Instance(Resource):
                              f"({error})", f"see `lxc info --show-log {name}`; if nothing in it is worth keeping, "
                              f"delete it (`lxc delete --force {name}`) and run `pulumi up` again") from error
 
-    def _put(self, ctx: Context, name: str, inputs: dict[str, Any]) -> None:
+    @staticmethod
+    def _put(client: pylxd.Client, owner: str, name: str, inputs: dict[str, Any]) -> None:
         """Makes config, devices, profiles and description what the inputs say (LXD's own keys kept)."""
-        client = ctx.client
 
         def attempt() -> None:
             current = read_instance(client, name)
             if current is None:
                 raise StepFailed(f"instance {name}", "vanished during the update", "run `pulumi up` again")
             kept = {k: v for k, v in (current.get("config") or {}).items() if k.startswith(HIDDEN_PREFIXES)}
-            body = {"config": {**kept, **lxd_config(inputs, ctx.owner)},
+            body = {"config": {**kept, **lxd_config(inputs, owner)},
                     "devices": devices_to_lxd(inputs.get("devices")), "profiles": list(inputs["profiles"]),
                     "description": inputs.get("description", ""), "ephemeral": bool(inputs.get("ephemeral")),
                     "architecture": current.get("architecture")}
@@ -216,8 +214,7 @@ class Instance(Resource):
 
         with_retries(attempt, f"update {name}")
 
-    def _outputs(self, ctx: Context, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        client = ctx.client
+    def _outputs(self, client: pylxd.Client, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         current = with_retries(lambda: read_instance(client, name), f"read {name}") or {}
         running = current.get("status") == "Running"
         if running and inputs.get("waitForNetwork", True):
@@ -238,12 +235,12 @@ class Instance(Resource):
                 "uuid": (current.get("config") or {}).get("volatile.uuid", "")}
 
     @staticmethod
-    def _live(ctx: Context, name: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    def _live(ctx: Context, project: str, name: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
         """The instance's record and, when it runs, its state. Taken from one listing of every instance
-        with state, shared by the reads of a refresh; read on its own when the listing does not show
-        it plainly (not listed, or on a member that did not answer)."""
-        client = ctx.client
-        record = ctx.recent_reads.get("instances", lambda: listed_by_name(client)).get(name)
+        of its project with state, shared by the reads of a refresh; read on its own when the listing does
+        not show it plainly (not listed, or on a member that did not answer)."""
+        client = ctx.client_for(project)
+        record = ctx.recent_reads.get(("instances", project), lambda: listed_by_name(client)).get(name)
         if record is not None and record.get("status") in LISTED_STATES and (
                 record.get("status") != "Running" or record.get("state")):
             return record, record.get("state") if record.get("status") == "Running" else None
@@ -253,8 +250,8 @@ class Instance(Resource):
 
     def read(self, ctx: Context, resource_id: str, state: dict[str, Any],
              inputs: dict[str, Any]) -> tuple[str | None, dict[str, Any], dict[str, Any]]:
-        _project, name = split_id(resource_id)
-        current, live_state = self._live(ctx, name)
+        project, name = split_id(resource_id)
+        current, live_state = self._live(ctx, project, name)
         if current is None or foreign_owner(current.get("config") or {}, ctx.owner):
             return None, {}, {}
         old = {**state, **inputs}
@@ -270,18 +267,18 @@ class Instance(Resource):
             "config": config,
             "devices": devices_from_lxd(current.get("devices")),
             "limits": limits,
-            "project": current.get("project") or old.get("project") or "default",
+            "project": project,
             "target": old.get("target") or current.get("location"),
             "waitForNetwork": old.get("waitForNetwork", True),
         }
         return resource_id, {**live_inputs, **self._observed(current, live_state)}, live_inputs
 
     def update(self, ctx: Context, resource_id: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
-        _project, name = split_id(resource_id)
-        client = ctx.client
+        project, name = split_id(resource_id)
+        client = ctx.client_for(project)
         if any(self.diff(olds, news).detailed.get(key) for key in
                ("config", "devices", "profiles", "limits", "description")):
-            self._put(ctx, name, news)
+            self._put(client, ctx.owner, name, news)
         target = news.get("target")
         if target and target != olds.get("target"):
             ensure_moved(client, name, target, keep_running=news["running"])
@@ -289,10 +286,10 @@ class Instance(Resource):
             ensure_running(client, name)
         else:
             ensure_stopped(client, name)
-        return self._outputs(ctx, name, news)
+        return self._outputs(client, name, news)
 
     def delete(self, ctx: Context, resource_id: str, state: dict[str, Any]) -> None:
-        _project, name = split_id(resource_id)
-        ensure_deleted(ctx.client, name, ctx.owner)
+        project, name = split_id(resource_id)
+        ensure_deleted(ctx.client_for(project), name, ctx.owner)
 
 

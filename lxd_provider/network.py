@@ -17,7 +17,7 @@ class Network(NamedObject):
     collection = "networks"
     what = "network"
     pending_on_members = True
-    reports_declared_keys_only = True
+    filled_in_by_lxd = ("",)  # every key
     member_keys = frozenset({"bridge.external_interfaces", "parent", "bgp.ipv4.nexthop", "bgp.ipv6.nexthop"})
     props = (
         Prop("name", STRING, "Network name (an interface name: at most 15 characters).", required=True,

@@ -16,12 +16,13 @@ from lxd_provider.cached_image import CachedImage
 from lxd_provider.instance import Instance
 from lxd_provider.network import Network
 from lxd_provider.profile import Profile
+from lxd_provider.project import Project
 from lxd_provider.storage_pool import StoragePool
 from lxd_provider.volume import Volume
 
 PACKAGE = "lxd"
 VERSION = "0.1.0"
-RESOURCES: tuple[type[Resource], ...] = (Instance, CachedImage, Profile, Network, StoragePool, Volume)
+RESOURCES: tuple[type[Resource], ...] = (Instance, CachedImage, Profile, Network, StoragePool, Volume, Project)
 
 CONFIG_DESCRIPTIONS = {
     "remote": "https://<load balancer>:8443 in front of every cluster member.",

@@ -19,7 +19,7 @@ class StoragePool(NamedObject):
     collection = "storage_pools"
     what = "storage pool"
     pending_on_members = True
-    reports_declared_keys_only = True
+    filled_in_by_lxd = ("",)  # every key
     member_keys = frozenset({"source", "size", "zfs.pool_name", "lvm.vg_name", "lvm.thinpool_name"})
     props = (
         Prop("name", STRING, "Pool name.", required=True, replaces=True),

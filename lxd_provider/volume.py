@@ -21,7 +21,7 @@ class Volume(NamedObject):
     description: ClassVar[str] = "A custom LXD storage volume."
     id_description: ClassVar[str] = "[<project>/]<pool>/<name> (plus `target` in the state for local pools)"
     what = "volume"
-    reports_declared_keys_only = True
+    filled_in_by_lxd = ("",)  # every key
     props = (
         Prop("name", STRING, "Volume name.", required=True, replaces=True),
         Prop("pool", STRING, "Storage pool that holds it.", required=True, replaces=True),
@@ -37,8 +37,8 @@ class Volume(NamedObject):
     def node(self, client: pylxd.Client, inputs: Mapping[str, Any]) -> _APINode:
         return client.api.storage_pools[str(inputs["pool"])].volumes.custom
 
-    def params(self, inputs: Mapping[str, Any]) -> dict[str, str] | None:
-        return {"target": str(inputs["target"])} if inputs.get("target") else None
+    def params(self, inputs: Mapping[str, Any]) -> dict[str, str]:
+        return {"target": str(inputs["target"])} if inputs.get("target") else {}
 
     def body(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         return {**super().body(inputs), "type": "custom", "content_type": inputs.get("contentType", "filesystem")}

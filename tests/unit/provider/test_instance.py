@@ -207,3 +207,21 @@ def test_delete_is_idempotent_and_spares_other_stacks(ctx: Context, fake: FakeLx
     fake.add_instance("web-0", "m1", config={MANAGED_KEY: "true", OWNER_KEY: "lxdha/prod"})
     with pytest.raises(OwnershipConflict):
         INSTANCE.delete(ctx, resource_id, state)
+
+
+def test_an_instance_of_another_project_lives_there_and_its_reads_share_that_projects_listing(
+        ctx: Context, fake: FakeLxd) -> None:
+    fake.add_project("team-a", **{"features.images": "false"})  # the default project's images serve it
+    resource_id, state = INSTANCE.create(ctx, checked(ctx, project="team-a", target="m2"))
+    team = fake.in_project("team-a")
+    assert resource_id == "team-a/web-0" and "web-0" in team.instances and "web-0" not in fake.instances
+    fake.add_instance("web-0", "m1", config={MANAGED_KEY: "true", OWNER_KEY: OWNER})  # same name, default project
+    team.add_instance("web-1", "m3", config={MANAGED_KEY: "true", OWNER_KEY: OWNER})
+    ctx.recent_reads.forget()
+    reads = {i: INSTANCE.read(ctx, i, {}, {}) for i in ("team-a/web-0", "team-a/web-1", "web-0")}
+    assert {i: r[1]["location"] for i, r in reads.items()} == {"team-a/web-0": "m2", "team-a/web-1": "m3",
+                                                                "web-0": "m1"}
+    assert reads["team-a/web-1"][2]["project"] == "team-a"
+    assert fake.count("GET", r"/instances") == 2  # one listing per project, shared by its reads
+    INSTANCE.delete(ctx, resource_id, state)
+    assert "web-0" not in team.instances and "web-0" in fake.instances

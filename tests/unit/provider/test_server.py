@@ -96,3 +96,11 @@ def test_errors_reach_the_user_as_one_message_without_a_traceback(tmp_path: Path
         unexpected = user_message(error)
     assert unexpected.startswith("KeyError: 'boom'") and "Traceback" not in unexpected
     assert "Traceback" in Path(".state/logs/plugins.log").read_text()
+
+
+def test_objects_of_a_project_that_is_gone_are_gone_and_deleting_them_succeeds(provider: LxdProvider) -> None:
+    checked = run(provider.check(CheckRequest(URN, {}, values(**DECLARED, project="gone"), b"")))
+    assert checked.failures is None  # the project may be declared in the same program
+    read = run(provider.read(ReadRequest(URN, "gone/web-0", checked.inputs, checked.inputs)))
+    assert read.resource_id is None
+    run(provider.delete(DeleteRequest(URN, "gone/web-0", checked.inputs, 60)))
