@@ -17,12 +17,14 @@ from lxd_provider.instance import Instance
 from lxd_provider.network import Network
 from lxd_provider.profile import Profile
 from lxd_provider.project import Project
+from lxd_provider.snapshot import Snapshot
 from lxd_provider.storage_pool import StoragePool
 from lxd_provider.volume import Volume
 
 PACKAGE = "lxd"
 VERSION = "0.1.0"
-RESOURCES: tuple[type[Resource], ...] = (Instance, CachedImage, Profile, Network, StoragePool, Volume, Project)
+RESOURCES: tuple[type[Resource], ...] = (Instance, CachedImage, Profile, Network, StoragePool, Volume, Project,
+                                        Snapshot)
 
 CONFIG_DESCRIPTIONS = {
     "remote": "https://<load balancer>:8443 in front of every cluster member.",

@@ -18,7 +18,7 @@ from tests.support.provider import engine_call
 UPSTREAM_TOKENS = {
     "lxd:index/instance:Instance", "lxd:index/cachedImage:CachedImage", "lxd:index/profile:Profile",
     "lxd:index/network:Network", "lxd:index/storagePool:StoragePool", "lxd:index/volume:Volume",
-    "lxd:index/project:Project",
+    "lxd:index/project:Project", "lxd:index/snapshot:Snapshot",
 }
 
 
@@ -64,4 +64,6 @@ def test_the_schema_copy_the_cli_caches_beside_the_plugin_is_current() -> None:
     """The CLI keeps the served schema as schema-lxd-<version>-.json and reuses it for that version: a stale
     copy would hide new resources from `pulumi import` and Pulumi YAML."""
     cached = Path(lxd_provider.__file__).parent / f"schema-lxd-{VERSION}-.json"
-    assert cached.read_text() == json.dumps(schema())
+    assert cached.read_text() == json.dumps(schema()), (
+        f"rewrite it: python -c 'import json, lxd_provider.schema as s; print(json.dumps(s.schema()), end=\"\")' "
+        f"> {cached.relative_to(Path.cwd())}")
