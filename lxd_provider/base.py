@@ -15,6 +15,7 @@ from pulumi.provider.experimental.provider import PropertyDiff, PropertyDiffKind
 
 from cluster.connection import DEFAULT_PROJECT, ClusterConnection
 from cluster.errors import ConfigError, ProjectMissing
+from cluster.names import instance_name_problem
 from cluster.recent_reads import RecentReads
 from lxd_provider.spec import Prop, TypeSpec
 from lxd_provider.values import UNKNOWN, has_unknowns
@@ -74,6 +75,13 @@ def split_id(resource_id: str) -> tuple[str, str]:
 
 def join_id(project: str | None, name: str) -> str:
     return name if (project or DEFAULT_PROJECT) == DEFAULT_PROJECT else f"{project}/{name}"
+
+
+def instance_problems(inputs: Mapping[str, Any]) -> Failures:
+    """The `instance` an object belongs to (a snapshot, a file) must be an instance name, once it is known."""
+    value = inputs.get("instance")
+    problem = None if value is None or has_unknowns(value) else instance_name_problem(str(value))
+    return [("instance", problem)] if problem else []
 
 
 _TYPE_CHECKS = {"string": str, "boolean": bool, "integer": int, "number": (int, float), "array": list, "object": dict}

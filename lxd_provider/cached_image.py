@@ -33,7 +33,7 @@ from cluster.images import (
 )
 from cluster.retry import with_retries
 from lxd_provider.base import Context, Failures, Resource, join_id, split_id
-from lxd_provider.spec import BOOLEAN, STRING, STRING_LIST, Prop
+from lxd_provider.spec import BOOLEAN, PROJECT, STRING, STRING_LIST, Prop
 
 SOURCE_FIELD = {"image": "sourceImage", "server": "sourceRemote", "certificate": "sourceCertificate"}
 
@@ -58,7 +58,7 @@ class CachedImage(Resource):
         Prop("aliases", STRING_LIST, "Local aliases pointing at the copied image (changed in place).",
              default=[], normalize=_sorted_unique),
         Prop("type", STRING, "container or virtual-machine.", default="container", replaces=True),
-        Prop("project", STRING, "LXD project.", default="default", replaces=True),
+        PROJECT,
         Prop("copyAliases", BOOLEAN, "Copy the remote's aliases too (not supported: always false).",
              default=False, replaces=True),
         Prop("fingerprint", STRING, "SHA-256 fingerprint of the image.", input=False),

@@ -7,6 +7,9 @@ Every instance carries our marks (`user.lxdha.managed`, `user.lxdha.stack`): a c
 this stack's own leftover (a create whose answer was lost, or a run that failed after it), never an
 instance another stack or a person made; delete and refresh leave another stack's instance alone.
 
+`files` are written after the create (a container's before its first start, a VM's once it runs) and
+again when they change; a file dropped from the list is removed from the instance.
+
 `read` reports drift: a move (location), a stop (running=false), a deletion (gone), config changes.
 The declared `target` is kept as it was declared, so after a rebalance or a maintenance roll moved
 the instance, the next `pulumi up` moves nothing back (the actual member is the `location` output).
@@ -16,9 +19,11 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import pylxd
+from pulumi.provider.experimental.provider import PropertyDiff, PropertyDiffKind
 
 from cluster.errors import StepFailed
 from cluster.facts import (
@@ -42,9 +47,19 @@ from cluster.steps import (
     foreign_owner,
     wait_for_ipv4,
 )
-from lxd_provider.base import Context, Failures, Resource, join_id, split_id
+from lxd_provider.base import Context, DiffResult, Failures, Resource, join_id, split_id
+from lxd_provider.instance_file import (
+    FILE,
+    content_hash,
+    declared_hashes,
+    file_problems,
+    files_by_path,
+    remove_file,
+    write_file,
+)
 from lxd_provider.spec import (
     BOOLEAN,
+    PROJECT,
     STRING,
     STRING_LIST,
     STRING_MAP,
@@ -57,6 +72,7 @@ from lxd_provider.spec import (
     ref,
     sorted_map,
 )
+from lxd_provider.values import has_unknowns
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +125,7 @@ class Instance(Resource):
     description: ClassVar[str] = (
         "An LXD instance (system container or VM) on the cluster member `target` names. A `target` "
         "change migrates it in place; the member it actually runs on is the `location` output.")
-    types = (DEVICE,)
+    types = (DEVICE, FILE)
     props = (
         Prop("name", STRING, "Instance name (a hostname label).", required=True, replaces=True),
         Prop("image", STRING, "Image alias (e.g. debian/stable) or fingerprint in the cluster's image store.",
@@ -125,7 +141,10 @@ class Instance(Resource):
              default=[], normalize=devices_by_name),
         Prop("limits", STRING_MAP, "Resource limits, as config `limits.<key>` (e.g. cpu: \"2\").", default={},
              normalize=sorted_map),
-        Prop("project", STRING, "LXD project.", default="default", replaces=True),
+        Prop("files", list_of(ref(FILE.token)), "Files written after the create (a container's before it first "
+             "starts) and whenever they change; a file dropped from the list is removed.", default=[],
+             normalize=files_by_path),
+        PROJECT,
         Prop("target", STRING, "Cluster member to create it on; a change migrates it (stop, move, start)."),
         Prop("waitForNetwork", BOOLEAN, "Wait for a global IPv4 address before finishing.", default=True),
         Prop("location", STRING, "Cluster member the instance runs on now.", input=False),
@@ -134,6 +153,8 @@ class Instance(Resource):
         Prop("ipv6Address", STRING, "First global IPv6 address.", input=False),
         Prop("macAddress", STRING, "MAC address of the first NIC.", input=False),
         Prop("uuid", STRING, "LXD's volatile.uuid: changes only when the instance is created anew.", input=False),
+        Prop("fileHashes", STRING_MAP, "SHA-256 of each written file's content, by targetPath (how a changed "
+             "source file is noticed).", input=False),
     )
 
     def validate(self, inputs: dict[str, Any]) -> Failures:
@@ -152,7 +173,31 @@ class Instance(Resource):
                 failures.append(("devices", "every device needs a name and a type"))
         if inputs.get("target") is not None and instance_name_problem(str(inputs["target"])):
             failures.append(("target", f"{inputs['target']!r} is not a cluster member name"))
+        return failures + self._files_problems(inputs)
+
+    @staticmethod
+    def _files_problems(inputs: dict[str, Any]) -> Failures:
+        files, failures = inputs.get("files") or [], []
+        for index, entry in enumerate(files):
+            failures += [("files", f"files[{index}] ({entry.get('targetPath')}): {problem}")
+                         for _prop, problem in file_problems(entry)]
+        paths = [entry.get("targetPath") for entry in files]
+        failures += [("files", f"{path} is declared twice in files: keep one") for path in
+                     sorted({p for p in paths if paths.count(p) > 1})]
+        if files and inputs.get("type") == "virtual-machine" and not inputs.get("running"):
+            failures.append(("files", "a virtual machine takes files only while it runs (through its agent): set "
+                                      "running: true, or drop files"))
         return failures
+
+    def diff(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> DiffResult:
+        """Property by property, and the files by their content's hash too: a changed source file is an update."""
+        result = super().diff(olds, news)
+        files = news.get("files")
+        if "files" not in result.detailed and not has_unknowns(files) and \
+                declared_hashes(files) != (olds.get("fileHashes") or {}):
+            result.detailed["files"] = PropertyDiff(PropertyDiffKind.UPDATE, input_diff=True)
+            result.changes = True
+        return result
 
     def live_problems(self, ctx: Context, inputs: dict[str, Any]) -> Failures:
         target = inputs.get("target")
@@ -177,9 +222,29 @@ class Instance(Resource):
             self._put(client, ctx.owner, name, inputs)
             if target:
                 ensure_moved(client, name, target)
+        vm = inputs["type"] == "virtual-machine"  # files go through its agent: once it runs
+        hashes = {} if vm else self._write_files(client, name, inputs)
         if inputs["running"]:
             self._start(client, name, outcome)
-        return join_id(inputs.get("project"), name), self._outputs(client, name, inputs)
+        if vm:
+            hashes = self._write_files(client, name, inputs)
+        return join_id(inputs.get("project"), name), self._outputs(client, name, inputs, hashes)
+
+    @staticmethod
+    def _write_files(client: pylxd.Client, name: str, inputs: dict[str, Any],
+                     olds: dict[str, Any] | None = None) -> dict[str, str]:
+        """Writes the declared files that are new or changed since `olds` and removes those no longer
+        declared; returns each one's content hash by targetPath."""
+        before = {entry["targetPath"]: entry for entry in files_by_path((olds or {}).get("files"))}
+        written = (olds or {}).get("fileHashes") or {}
+        hashes = {}
+        for entry in files_by_path(inputs.get("files")):
+            path = entry["targetPath"]
+            unchanged = before.get(path) == entry and written.get(path) == content_hash(entry)
+            hashes[path] = written[path] if unchanged else write_file(client, name, entry)
+        for path in sorted(set(before) - set(hashes)):
+            remove_file(client, name, path)
+        return hashes
 
     @staticmethod
     def _start(client: pylxd.Client, name: str, outcome: str) -> None:
@@ -214,13 +279,14 @@ class Instance(Resource):
 
         with_retries(attempt, f"update {name}")
 
-    def _outputs(self, client: pylxd.Client, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    def _outputs(self, client: pylxd.Client, name: str, inputs: dict[str, Any],
+                 file_hashes: dict[str, str]) -> dict[str, Any]:
         current = with_retries(lambda: read_instance(client, name), f"read {name}") or {}
         running = current.get("status") == "Running"
         if running and inputs.get("waitForNetwork", True):
             wait_for_ipv4(client, name, interface=None)
         state = with_retries(lambda: read_state(client, name), f"read {name}'s state") if running else None
-        return {**inputs, **self._observed(current, state)}
+        return {**inputs, **self._observed(current, state), "fileHashes": file_hashes}
 
     @staticmethod
     def _observed(current: dict[str, Any], state: dict[str, Any] | None) -> dict[str, Any]:
@@ -268,16 +334,19 @@ class Instance(Resource):
             "devices": devices_from_lxd(current.get("devices")),
             "limits": limits,
             "project": project,
-            "target": old.get("target") or current.get("location"),
+            # as declared (a move by maintenance is not undone); an import takes where it runs
+            "target": old.get("target") if state or inputs else current.get("location"),
             "waitForNetwork": old.get("waitForNetwork", True),
+            "files": old.get("files") or [],
         }
-        return resource_id, {**live_inputs, **self._observed(current, live_state)}, live_inputs
+        outputs = {**live_inputs, **self._observed(current, live_state), "fileHashes": old.get("fileHashes") or {}}
+        return resource_id, outputs, live_inputs
 
     def update(self, ctx: Context, resource_id: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
         project, name = split_id(resource_id)
         client = ctx.client_for(project)
-        if any(self.diff(olds, news).detailed.get(key) for key in
-               ("config", "devices", "profiles", "limits", "description")):
+        changed = self.diff(olds, news).detailed
+        if any(changed.get(key) for key in ("config", "devices", "profiles", "limits", "description")):
             self._put(client, ctx.owner, name, news)
         target = news.get("target")
         if target and target != olds.get("target"):
@@ -286,7 +355,10 @@ class Instance(Resource):
             ensure_running(client, name)
         else:
             ensure_stopped(client, name)
-        return self._outputs(client, name, news)
+        hashes = olds.get("fileHashes") or {}
+        if changed.get("files"):
+            hashes = self._write_files(client, name, news, olds)
+        return self._outputs(client, name, news, hashes)
 
     def delete(self, ctx: Context, resource_id: str, state: dict[str, Any]) -> None:
         project, name = split_id(resource_id)

@@ -14,6 +14,7 @@ from config.lxd import SECRET_KEYS
 from lxd_provider.base import Resource
 from lxd_provider.cached_image import CachedImage
 from lxd_provider.instance import Instance
+from lxd_provider.instance_file import InstanceFile
 from lxd_provider.network import Network
 from lxd_provider.profile import Profile
 from lxd_provider.project import Project
@@ -24,7 +25,7 @@ from lxd_provider.volume import Volume
 PACKAGE = "lxd"
 VERSION = "0.1.0"
 RESOURCES: tuple[type[Resource], ...] = (Instance, CachedImage, Profile, Network, StoragePool, Volume, Project,
-                                        Snapshot)
+                                        Snapshot, InstanceFile)
 
 CONFIG_DESCRIPTIONS = {
     "remote": "https://<load balancer>:8443 in front of every cluster member.",

@@ -19,11 +19,10 @@ from pylxd.exceptions import NotFound
 from cluster.connection import DEFAULT_PROJECT
 from cluster.errors import OwnershipConflict, StepFailed
 from cluster.facts import read_instance
-from cluster.names import instance_name_problem
 from cluster.operations import OperationFailed, get_or_none, post_and_wait, send_and_wait
 from cluster.retry import with_retries
-from lxd_provider.base import Context, Failures, Resource, join_id
-from lxd_provider.spec import BOOLEAN, STRING, Prop
+from lxd_provider.base import Context, Failures, Resource, instance_problems, join_id
+from lxd_provider.spec import BOOLEAN, INSTANCE, PROJECT, STRING, Prop
 
 SNAPSHOT_TIMEOUT_S = 600  # a stateful snapshot writes the instance's memory out
 NAME_RE = re.compile(r"^[^/\s]{1,63}$")
@@ -58,10 +57,10 @@ class Snapshot(Resource):
     id_description: ClassVar[str] = "[<project>/]<instance>/<name>"
     props = (
         Prop("name", STRING, "Snapshot name.", required=True, replaces=True),
-        Prop("instance", STRING, "Instance to snapshot.", required=True, replaces=True),
+        INSTANCE,
         Prop("stateful", BOOLEAN, "Keep the runtime state too: a running instance; on a container CRIU on its "
              "member, on a VM config migration.stateful=true.", default=False, replaces=True),
-        Prop("project", STRING, "LXD project.", default=DEFAULT_PROJECT, replaces=True),
+        PROJECT,
         Prop("createdAt", STRING, "When LXD took it (UTC).", input=False),
     )
 
@@ -70,10 +69,7 @@ class Snapshot(Resource):
         if not NAME_RE.match(str(inputs["name"])):
             failures.append(("name", f"{inputs['name']!r} is not a snapshot name: 1 to 63 characters, no slash or "
                                      "space"))
-        problem = instance_name_problem(inputs["instance"])
-        if problem:
-            failures.append(("instance", problem))
-        return failures
+        return failures + instance_problems(inputs)
 
     def live_problems(self, ctx: Context, inputs: dict[str, Any]) -> Failures:
         if not inputs.get("stateful"):

@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cluster.connection import DEFAULT_PROJECT
+
 STRING: dict[str, Any] = {"type": "string"}
 BOOLEAN: dict[str, Any] = {"type": "boolean"}
 INTEGER: dict[str, Any] = {"type": "integer"}
@@ -67,6 +69,11 @@ class TypeSpec:
         return {"type": "object", "description": self.description,
                 "properties": {p.name: p.schema_entry() for p in self.props},
                 "required": [p.name for p in self.props if p.required]}
+
+
+INSTANCE = Prop("instance", STRING, "Name of the instance it belongs to.", required=True, replaces=True)
+PROJECT = Prop("project", STRING, "LXD project: every call goes there (`?project=`).", default=DEFAULT_PROJECT,
+               replaces=True)
 
 
 def sorted_map(value: Mapping[str, Any]) -> dict[str, Any]:

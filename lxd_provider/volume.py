@@ -11,7 +11,7 @@ from pylxd.client import _APINode
 
 from lxd_provider.base import join_id
 from lxd_provider.named import NamedObject
-from lxd_provider.spec import STRING, STRING_MAP, Prop, sorted_map
+from lxd_provider.spec import PROJECT, STRING, STRING_MAP, Prop, sorted_map
 
 CONTENT_TYPES = ("filesystem", "block")
 
@@ -30,7 +30,7 @@ class Volume(NamedObject):
         Prop("description", STRING, "Description.", default=""),
         Prop("config", STRING_MAP, "Volume config (e.g. size).", default={}, normalize=sorted_map),
         Prop("target", STRING, "Member that holds it, for a pool local to each member.", replaces=True),
-        Prop("project", STRING, "LXD project.", default="default", replaces=True),
+        PROJECT,
         Prop("location", STRING, "Member that holds it (empty on shared pools).", input=False),
     )
 

@@ -4,13 +4,14 @@ provider the way the engine does (PropertyValues in, PropertyValues out)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import pylxd
 
 from cluster.connection import RECENT_READ_S, ClusterConnection, LxdEndpoint
 from cluster.recent_reads import RecentReads
-from lxd_provider.base import Context
+from lxd_provider.base import Context, Resource
 from lxd_provider.values import marshal
 from tests.support.fake_lxd import URL, FakeLxd
 
@@ -52,3 +53,14 @@ def engine_call(coroutine: Any) -> Any:
 
 def values(**kwargs: Any) -> dict[str, Any]:
     return marshal(kwargs)
+
+
+def checker(resource: Resource, **declared: Any) -> Callable[..., dict[str, Any]]:
+    """`checked(ctx, **changes)`: the resource's checked inputs for `declared` with `changes`; the check must pass."""
+
+    def checked(ctx: Context, **changes: Any) -> dict[str, Any]:
+        inputs, failures = resource.check(ctx, {**declared, **changes})
+        assert failures == []
+        return inputs
+
+    return checked

@@ -13,16 +13,11 @@ from lxd_provider.base import Context
 from lxd_provider.instance import Instance
 from lxd_provider.values import UNKNOWN
 from tests.support.fake_lxd import FakeLxd
-from tests.support.provider import OWNER, context
+from tests.support.provider import OWNER
 
 INSTANCE = Instance()
 MOVE = r"/instances/web-0"
 TARGETED = r"(\?target)?"
-
-
-@pytest.fixture
-def ctx(fake: FakeLxd) -> Context:
-    return context(fake)
 
 
 def checked(ctx: Context, **news: Any) -> dict[str, Any]:
@@ -225,3 +220,43 @@ def test_an_instance_of_another_project_lives_there_and_its_reads_share_that_pro
     assert fake.count("GET", r"/instances") == 2  # one listing per project, shared by its reads
     INSTANCE.delete(ctx, resource_id, state)
     assert "web-0" not in team.instances and "web-0" in fake.instances
+
+
+def test_files_are_written_before_the_first_start_and_follow_their_declaration(ctx: Context, fake: FakeLxd,
+                                                                                tmp_path) -> None:
+    source = tmp_path / "app.ini"
+    source.write_text("port=80\n")
+    seen_before_start = []
+    fake.fail("PUT", r"/instances/web-0/state", kind="pass",
+              before=lambda: seen_before_start.append(sorted(p for i, p in fake.files if i == "web-0")))
+    files = [{"targetPath": "/etc/motd", "content": "hello\n"},
+             {"targetPath": "/opt/app/app.ini", "sourcePath": str(source), "createDirectories": True, "mode": "0600"}]
+    inputs = checked(ctx, files=files)
+    resource_id, state = INSTANCE.create(ctx, inputs)
+    assert seen_before_start == [["/etc/motd", "/opt/app", "/opt/app/app.ini"]]
+    assert fake.files[("web-0", "/opt/app/app.ini")]["mode"] == "0600"
+    assert set(state["fileHashes"]) == {"/etc/motd", "/opt/app/app.ini"}
+    assert not INSTANCE.diff(state, inputs).changes
+    _, outputs, _ = INSTANCE.read(ctx, resource_id, state, inputs)
+    assert not INSTANCE.diff(outputs, inputs).changes
+
+    source.write_text("port=8080\n")  # the local source changed: an update writes it again
+    assert list(INSTANCE.diff(outputs, inputs).detailed) == ["files"]
+    posts = fake.count("POST", r"/instances/web-0/files")
+    news = {**inputs, "files": files[1:]}  # /etc/motd dropped: removed from the instance
+    state = INSTANCE.update(ctx, resource_id, outputs, news)
+    assert fake.files[("web-0", "/opt/app/app.ini")]["content"] == b"port=8080\n"
+    assert ("web-0", "/etc/motd") not in fake.files and list(state["fileHashes"]) == ["/opt/app/app.ini"]
+    assert fake.count("POST", r"/instances/web-0/files") == posts + 1  # only what changed is written
+
+
+def test_files_are_checked_at_preview(ctx: Context) -> None:
+    files = [{"targetPath": "etc/motd", "content": "x"}, {"targetPath": "/a", "content": "x"},
+             {"targetPath": "/a", "content": "y"}]
+    _, failures = INSTANCE.check(ctx, {"name": "web-0", "image": "debian/stable", "files": files})
+    assert [reason for _, reason in failures] == [
+        "files[0] (etc/motd): targetPath 'etc/motd' must be an absolute path to a file, e.g. /etc/motd",
+        "/a is declared twice in files: keep one"]
+    _, failures = INSTANCE.check(ctx, {"name": "vm-0", "image": "debian/stable", "type": "virtual-machine",
+                                       "running": False, "files": files[1:2]})
+    assert [prop for prop, _ in failures] == ["files"] and "takes files only while it runs" in failures[0][1]

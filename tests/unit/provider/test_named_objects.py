@@ -17,7 +17,6 @@ from lxd_provider.project import Project
 from lxd_provider.storage_pool import StoragePool
 from lxd_provider.volume import Volume
 from tests.support.fake_lxd import FakeLxd
-from tests.support.provider import context
 
 CASES: list[tuple[NamedObject, dict[str, Any], str, str, dict[str, Any]]] = [
     # resource, declaration, its id, API path, a change that replaces it
@@ -34,11 +33,6 @@ CASES: list[tuple[NamedObject, dict[str, Any], str, str, dict[str, Any]]] = [
      {"name": "team-b"}),
 ]
 IDS = [case[0].what for case in CASES]
-
-
-@pytest.fixture
-def ctx(fake: FakeLxd) -> Context:
-    return context(fake)
 
 
 def checked(resource: NamedObject, ctx: Context, declaration: dict[str, Any]) -> dict[str, Any]:

@@ -11,22 +11,17 @@ from cluster.errors import OwnershipConflict, StepFailed
 from lxd_provider.base import Context
 from lxd_provider.snapshot import Snapshot
 from tests.support.fake_lxd import FakeLxd
-from tests.support.provider import context
+from tests.support.provider import checker
 
 SNAPSHOT = Snapshot()
 PATH = r"/instances/web-0/snapshots"
 
+checked = checker(SNAPSHOT, name="before-upgrade", instance="web-0")
 
-@pytest.fixture
-def ctx(fake: FakeLxd) -> Context:
+
+@pytest.fixture(autouse=True)
+def web_0(fake: FakeLxd) -> None:
     fake.add_instance("web-0", "m2")
-    return context(fake)
-
-
-def checked(ctx: Context, **news: Any) -> dict[str, Any]:
-    inputs, failures = SNAPSHOT.check(ctx, {"name": "before-upgrade", "instance": "web-0", **news})
-    assert failures == []
-    return inputs
 
 
 def failures_of(ctx: Context, **news: Any) -> dict[str, str]:
