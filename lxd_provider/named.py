@@ -91,7 +91,8 @@ class NamedObject(Resource):
         except NotFound:
             return None
 
-    def _matches(self, live: Mapping[str, Any], inputs: Mapping[str, Any]) -> bool:
+    def _matches(self, client: pylxd.Client, live: Mapping[str, Any], inputs: Mapping[str, Any]) -> bool:
+        """Whether an object found where the create goes is this declaration's own (a lost answer)."""
         return not self.diff(self.inputs_from(live, inputs), inputs).changes
 
     def _define_on_members(self, client: pylxd.Client, inputs: Mapping[str, Any], body: dict[str, Any]) -> None:
@@ -113,7 +114,7 @@ class NamedObject(Resource):
         def attempt() -> None:
             live = self._get(client, inputs)
             if live is not None:
-                if self._matches(live, inputs):
+                if self._matches(client, live, inputs):
                     return  # our own create, whose answer was lost
                 fix = f"import it (`pulumi import {self.token} <resource name> {self.id_for(inputs)}`) or choose " \
                       "another name"

@@ -21,11 +21,12 @@ from lxd_provider.project import Project
 from lxd_provider.snapshot import Snapshot
 from lxd_provider.storage_pool import StoragePool
 from lxd_provider.volume import Volume
+from lxd_provider.volume_copy import VolumeCopy
 
 PACKAGE = "lxd"
 VERSION = "0.1.0"
 RESOURCES: tuple[type[Resource], ...] = (Instance, CachedImage, Profile, Network, StoragePool, Volume, Project,
-                                        Snapshot, InstanceFile)
+                                        Snapshot, InstanceFile, VolumeCopy)
 
 CONFIG_DESCRIPTIONS = {
     "remote": "https://<load balancer>:8443 in front of every cluster member.",

@@ -645,7 +645,9 @@ class FakeLxd:
                 source = body.get("source") or {}
                 if source.get("type") == "copy":  # a copy is an operation, as in LXD
                     original = self.volumes.get((source["pool"], source["name"]))
-                    if original is None:
+                    # on a member's local pool, the source is looked for on the member the request goes to
+                    where = source.get("location") or query.get("target")
+                    if original is None or (where and original.get("location") not in ("", None, where)):
                         raise FakeResponseError(404, "Storage volume not found")
                     self.volumes[key] = {**copy.deepcopy(original), "name": body["name"],
                                          "location": query.get("target", original.get("location", ""))}
@@ -655,8 +657,9 @@ class FakeLxd:
                 return sync({})
             return sync([v for (p, _), v in self.volumes.items() if p == pool])
         key = (pool, rest[-1])
-        if key not in self.volumes:
-            raise FakeResponseError(404, "Storage volume not found")
+        if key not in self.volumes or query.get("target") not in (None, self.volumes[key].get("location") or
+                                                                   query.get("target")):
+            raise FakeResponseError(404, "Storage volume not found")  # (on a local pool: not on that member)
         if method == "GET":
             return sync({**self.volumes[key], "used_by": []})
         if method in ("PUT", "PATCH"):
