@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cluster.connection import DEFAULT_PROJECT
+from lxd_provider.values import has_unknowns
 
 STRING: dict[str, Any] = {"type": "string"}
 BOOLEAN: dict[str, Any] = {"type": "boolean"}
@@ -44,7 +45,8 @@ class Prop:
     def normalized(self, value: Any) -> Any:
         if value is None and self.default is not None:
             value = self.default
-        return self.normalize(value) if self.normalize and value is not None else value
+        # a value not known yet (preview) is a change anyway: only a known one is put in its normal form
+        return self.normalize(value) if self.normalize and value is not None and not has_unknowns(value) else value
 
     def schema_entry(self) -> dict[str, Any]:
         entry = {**self.schema, "description": self.description}

@@ -1,4 +1,4 @@
-"""Profile, Network, StoragePool, Volume and Project share one implementation; each is driven through its
+"""Profile, Network, StoragePool, Volume, Project and NetworkAcl share one implementation; each is driven through its
 whole life against the fake cluster: check, diff, create (incl. a lost answer), read (drift, import), update,
 delete -- in the default project and in another one."""
 
@@ -12,6 +12,7 @@ from cluster.errors import OwnershipConflict, ProjectMissing, StepFailed
 from lxd_provider.base import Context
 from lxd_provider.named import NamedObject
 from lxd_provider.network import Network
+from lxd_provider.network_acl import NetworkAcl
 from lxd_provider.profile import Profile
 from lxd_provider.project import Project
 from lxd_provider.storage_pool import StoragePool
@@ -31,6 +32,8 @@ CASES: list[tuple[NamedObject, dict[str, Any], str, str, dict[str, Any]]] = [
      "/storage-pools/default/volumes/custom/data", {"pool": "fast"}),
     (Project(), {"name": "team-a", "config": {"limits.instances": "5"}}, "team-a", "/projects/team-a",
      {"name": "team-b"}),
+    (NetworkAcl(), {"name": "web", "ingress": [{"action": "allow", "protocol": "tcp", "destinationPort": "80"}]},
+     "web", "/network-acls/web", {"name": "web2"}),
 ]
 IDS = [case[0].what for case in CASES]
 

@@ -19,7 +19,7 @@ UPSTREAM_TOKENS = {
     "lxd:index/instance:Instance", "lxd:index/cachedImage:CachedImage", "lxd:index/profile:Profile",
     "lxd:index/network:Network", "lxd:index/storagePool:StoragePool", "lxd:index/volume:Volume",
     "lxd:index/project:Project", "lxd:index/snapshot:Snapshot", "lxd:index/instanceFile:InstanceFile",
-    "lxd:index/volumeCopy:VolumeCopy",
+    "lxd:index/volumeCopy:VolumeCopy", "lxd:index/networkAcl:NetworkAcl",
 }
 
 
