@@ -64,6 +64,7 @@ from lxd_provider.spec import (
     STRING_LIST,
     STRING_MAP,
     Prop,
+    TypeSpec,
     device_type,
     devices_by_name,
     devices_from_lxd,
@@ -120,12 +121,42 @@ def declared_config(live: dict[str, str], limit_names: set[str]) -> tuple[dict[s
     return sorted_map(config), sorted_map(limits)
 
 
+INTERFACE_IP = TypeSpec("lxd:index/InstanceInterfacesIp:InstanceInterfacesIp", "An address of an interface.", (
+    Prop("address", STRING, "IP address."),
+    Prop("family", STRING, "inet or inet6."),
+    Prop("scope", STRING, "global, link or local."),
+))
+INTERFACE = TypeSpec("lxd:index/InstanceInterfaces:InstanceInterfaces", "A network interface of the instance, "
+                     "as its state shows it.", (
+                         Prop("name", STRING, "Name of the interface inside the instance (a VM's: e.g. enp5s0)."),
+                         Prop("type", STRING, "Interface type (e.g. broadcast)."),
+                         Prop("state", STRING, "up or down."),
+                         Prop("ips", list_of(ref(INTERFACE_IP.token)), "Its addresses."),
+                     ))
+
+
+def interfaces(config: Mapping[str, str], state: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """The instance's interfaces by the name of their device in its config (the NIC whose
+    `volatile.<device>.hwaddr` is the interface's MAC address); the loopback and others no device
+    names are left out, as upstream does."""
+    devices = {value: key.split(".")[1] for key, value in config.items()
+               if key.startswith("volatile.") and key.endswith(".hwaddr") and key.count(".") == 2}
+    found = {}
+    for name, network in sorted(((state or {}).get("network") or {}).items()):
+        device = devices.get(network.get("hwaddr") or "")
+        if device:
+            found[device] = {"name": name, "type": network.get("type", ""), "state": network.get("state", ""),
+                             "ips": [{key: address.get(key, "") for key in ("address", "family", "scope")}
+                                     for address in network.get("addresses") or []]}
+    return found
+
+
 class Instance(Resource):
     token: ClassVar[str] = "lxd:index/instance:Instance"
     description: ClassVar[str] = (
         "An LXD instance (system container or VM) on the cluster member `target` names. A `target` "
         "change migrates it in place; the member it actually runs on is the `location` output.")
-    types = (DEVICE, FILE)
+    types = (DEVICE, FILE, INTERFACE, INTERFACE_IP)
     props = (
         Prop("name", STRING, "Instance name (a hostname label).", required=True, replaces=True),
         Prop("image", STRING, "Image alias (e.g. debian/stable) or fingerprint in the cluster's image store.",
@@ -153,6 +184,8 @@ class Instance(Resource):
         Prop("ipv6Address", STRING, "First global IPv6 address.", input=False),
         Prop("macAddress", STRING, "MAC address of the first NIC.", input=False),
         Prop("uuid", STRING, "LXD's volatile.uuid: changes only when the instance is created anew.", input=False),
+        Prop("interfaces", {"type": "object", "additionalProperties": ref(INTERFACE.token)}, "Its network "
+             "interfaces while it runs, by the name of their NIC device (the loopback left out).", input=False),
         Prop("fileHashes", STRING_MAP, "SHA-256 of each written file's content, by targetPath (how a changed "
              "source file is noticed).", input=False),
     )
@@ -298,7 +331,8 @@ class Instance(Resource):
         return {"location": current.get("location", ""), "status": current.get("status", ""),
                 "ipv4Address": ipv4[0] if ipv4 else "", "ipv6Address": ipv6[0] if ipv6 else "",
                 "macAddress": macs[0] if macs else "",
-                "uuid": (current.get("config") or {}).get("volatile.uuid", "")}
+                "uuid": (current.get("config") or {}).get("volatile.uuid", ""),
+                "interfaces": interfaces(current.get("config") or {}, state)}
 
     @staticmethod
     def _live(ctx: Context, project: str, name: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:

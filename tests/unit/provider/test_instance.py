@@ -10,7 +10,7 @@ import pytest
 from cluster.errors import OwnershipConflict, StepFailed
 from cluster.facts import MANAGED_KEY, OWNER_KEY
 from lxd_provider.base import Context
-from lxd_provider.instance import Instance
+from lxd_provider.instance import Instance, interfaces
 from lxd_provider.values import UNKNOWN
 from tests.support.fake_lxd import FakeLxd
 from tests.support.provider import OWNER
@@ -72,6 +72,20 @@ def test_create_places_on_the_target_starts_and_reports_addresses(ctx: Context, 
     assert record["config"][MANAGED_KEY] == "true" and record["config"][OWNER_KEY] == OWNER
     assert (outputs["location"], outputs["status"], outputs["ipv4Address"]) == ("m2", "Running", "10.9.0.100")
     assert outputs["uuid"].startswith("uuid-web-0")
+    assert outputs["interfaces"] == {"eth0": {"name": "eth0", "type": "broadcast", "state": "up", "ips": [
+        {"address": "10.9.0.100", "family": "inet", "scope": "global"},
+        {"address": "fd00::1", "family": "inet6", "scope": "global"}]}}  # the loopback left out
+
+
+def test_interfaces_are_named_by_their_nic_device_and_gone_while_stopped(ctx: Context, fake: FakeLxd) -> None:
+    config = {"volatile.eth0.hwaddr": "00:16:3e:aa:aa:aa", "volatile.uplink.hwaddr": "00:16:3e:bb:bb:bb"}
+    state = {"network": {  # a VM's interfaces have names of their own
+        "enp5s0": {"hwaddr": "00:16:3e:bb:bb:bb", "type": "broadcast", "state": "up", "addresses": []},
+        "docker0": {"hwaddr": "02:42:00:00:00:01", "type": "broadcast", "state": "down", "addresses": []}}}
+    assert interfaces(config, state) == {"uplink": {"name": "enp5s0", "type": "broadcast", "state": "up", "ips": []}}
+    resource_id, state = INSTANCE.create(ctx, checked(ctx))
+    fake.instances["web-0"]["status"] = "Stopped"
+    assert INSTANCE.read(ctx, resource_id, state, {})[1]["interfaces"] == {}
 
 
 def test_create_whose_answer_was_lost_adopts_and_never_duplicates(ctx: Context, fake: FakeLxd) -> None:
