@@ -30,6 +30,7 @@ from cluster.facts import (
     MANAGED_KEY,
     OWNER_KEY,
     global_ipv4,
+    is_running,
     read_instance,
     read_instance_records,
     read_members,
@@ -74,6 +75,7 @@ from lxd_provider.spec import (
     sorted_map,
 )
 from lxd_provider.values import has_unknowns
+from lxd_provider.wait_for import WAIT_FOR, await_conditions, wait_for_problems
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +84,7 @@ MARKS = (MANAGED_KEY, OWNER_KEY)
 HIDDEN_PREFIXES = ("volatile.", "image.")
 FINGERPRINT = re.compile(r"^[0-9a-f]{12,64}$")
 TYPES = ("container", "virtual-machine")
-LISTED_STATES = ("Running", "Stopped", "Frozen")  # a listing's answer taken as is; others are read one by one
+LISTED_STATES = ("Running", "Ready", "Stopped", "Frozen")  # a listing's answer taken as is; others are read one by one
 
 
 def listed_by_name(client: pylxd.Client) -> dict[str, dict[str, Any]]:
@@ -156,7 +158,7 @@ class Instance(Resource):
     description: ClassVar[str] = (
         "An LXD instance (system container or VM) on the cluster member `target` names. A `target` "
         "change migrates it in place; the member it actually runs on is the `location` output.")
-    types = (DEVICE, FILE, INTERFACE, INTERFACE_IP)
+    types = (DEVICE, FILE, INTERFACE, INTERFACE_IP, WAIT_FOR)
     props = (
         Prop("name", STRING, "Instance name (a hostname label).", required=True, replaces=True),
         Prop("image", STRING, "Image alias (e.g. debian/stable) or fingerprint in the cluster's image store.",
@@ -178,6 +180,8 @@ class Instance(Resource):
         PROJECT,
         Prop("target", STRING, "Cluster member to create it on; a change migrates it (stop, move, start)."),
         Prop("waitForNetwork", BOOLEAN, "Wait for a global IPv4 address before finishing.", default=True),
+        Prop("waitFors", list_of(ref(WAIT_FOR.token)), "Conditions awaited in order once the provider started it "
+             "(created, started or moved): ipv4, ipv6 (on nic), ready, agent (a VM's), delay.", default=[]),
         Prop("location", STRING, "Cluster member the instance runs on now.", input=False),
         Prop("status", STRING, "LXD status (Running, Stopped, ...).", input=False),
         Prop("ipv4Address", STRING, "First global IPv4 address.", input=False),
@@ -206,7 +210,7 @@ class Instance(Resource):
                 failures.append(("devices", "every device needs a name and a type"))
         if inputs.get("target") is not None and instance_name_problem(str(inputs["target"])):
             failures.append(("target", f"{inputs['target']!r} is not a cluster member name"))
-        return failures + self._files_problems(inputs)
+        return failures + self._files_problems(inputs) + wait_for_problems(inputs.get("waitFors"), inputs.get("type"))
 
     @staticmethod
     def _files_problems(inputs: dict[str, Any]) -> Failures:
@@ -259,8 +263,12 @@ class Instance(Resource):
         hashes = {} if vm else self._write_files(client, name, inputs)
         if inputs["running"]:
             self._start(client, name, outcome)
+            if vm and inputs.get("files"):
+                await_conditions(client, name, [{"type": "agent"}])
         if vm:
             hashes = self._write_files(client, name, inputs)
+        if inputs["running"]:
+            await_conditions(client, name, inputs.get("waitFors"))
         return join_id(inputs.get("project"), name), self._outputs(client, name, inputs, hashes)
 
     @staticmethod
@@ -315,7 +323,7 @@ class Instance(Resource):
     def _outputs(self, client: pylxd.Client, name: str, inputs: dict[str, Any],
                  file_hashes: dict[str, str]) -> dict[str, Any]:
         current = with_retries(lambda: read_instance(client, name), f"read {name}") or {}
-        running = current.get("status") == "Running"
+        running = is_running(current)
         if running and inputs.get("waitForNetwork", True):
             wait_for_ipv4(client, name, interface=None)
         state = with_retries(lambda: read_state(client, name), f"read {name}'s state") if running else None
@@ -342,10 +350,10 @@ class Instance(Resource):
         client = ctx.client_for(project)
         record = ctx.recent_reads.get(("instances", project), lambda: listed_by_name(client)).get(name)
         if record is not None and record.get("status") in LISTED_STATES and (
-                record.get("status") != "Running" or record.get("state")):
-            return record, record.get("state") if record.get("status") == "Running" else None
+                not is_running(record) or record.get("state")):
+            return record, record.get("state") if is_running(record) else None
         current = with_retries(lambda: read_instance(client, name), f"read {name}")
-        running = current is not None and current.get("status") == "Running"
+        running = is_running(current)
         return current, with_retries(lambda: read_state(client, name), f"read {name}'s state") if running else None
 
     def read(self, ctx: Context, resource_id: str, state: dict[str, Any],
@@ -362,7 +370,7 @@ class Instance(Resource):
             "description": current.get("description", ""),
             "type": current.get("type", "container"),
             "ephemeral": bool(current.get("ephemeral")),
-            "running": current.get("status") == "Running",
+            "running": is_running(current),
             "profiles": list(current.get("profiles") or []),
             "config": config,
             "devices": devices_from_lxd(current.get("devices")),
@@ -371,6 +379,7 @@ class Instance(Resource):
             # as declared (a move by maintenance is not undone); an import takes where it runs
             "target": old.get("target") if state or inputs else current.get("location"),
             "waitForNetwork": old.get("waitForNetwork", True),
+            "waitFors": old.get("waitFors") or [],
             "files": old.get("files") or [],
         }
         outputs = {**live_inputs, **self._observed(current, live_state), "fileHashes": old.get("fileHashes") or {}}
@@ -383,7 +392,7 @@ class Instance(Resource):
         if any(changed.get(key) for key in ("config", "devices", "profiles", "limits", "description")):
             self._put(client, ctx.owner, name, news)
         target = news.get("target")
-        if target and target != olds.get("target"):
+        moved = bool(target and target != olds.get("target")) and \
             ensure_moved(client, name, target, keep_running=news["running"])
         if news["running"]:
             ensure_running(client, name)
@@ -392,6 +401,8 @@ class Instance(Resource):
         hashes = olds.get("fileHashes") or {}
         if changed.get("files"):
             hashes = self._write_files(client, name, news, olds)
+        if news["running"] and (moved or not is_running({"status": olds.get("status")})):
+            await_conditions(client, name, news.get("waitFors"))  # it was started (or restarted) just now
         return self._outputs(client, name, news, hashes)
 
     def delete(self, ctx: Context, resource_id: str, state: dict[str, Any]) -> None:

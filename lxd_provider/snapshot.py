@@ -18,7 +18,7 @@ from pylxd.exceptions import NotFound
 
 from cluster.connection import DEFAULT_PROJECT
 from cluster.errors import OwnershipConflict, StepFailed
-from cluster.facts import read_instance
+from cluster.facts import is_running, read_instance
 from cluster.operations import OperationFailed, get_or_none, post_and_wait, send_and_wait
 from cluster.retry import with_retries
 from lxd_provider.base import Context, Failures, Resource, instance_problems, join_id
@@ -42,7 +42,7 @@ def read_snapshot(client: pylxd.Client, instance: str, name: str) -> dict[str, A
 
 def stateful_refusal(record: Mapping[str, Any]) -> str | None:
     """What in the instance's record makes LXD refuse a stateful snapshot (its phrase), or None."""
-    if record.get("status") != "Running":
+    if not is_running(record):
         return "isn't running"
     config = record.get("expanded_config") or record.get("config") or {}
     if record.get("type") == "virtual-machine" and config.get("migration.stateful") != "true":

@@ -489,7 +489,7 @@ class FakeLxd:
         raise FakeResponseError(400, f"{method} on files is not implemented in the fake")
 
     def _state(self, instance: dict[str, Any]) -> dict[str, Any]:
-        running = instance["status"] == "Running"
+        running = instance["status"] in ("Running", "Ready")
         address = instance.get("fake_ipv4", "10.9.0.100")
         addresses = [{"family": "inet", "address": address, "scope": "global"}] if address else []
         if instance.get("fake_ipv6", "fd00::1"):

@@ -3,6 +3,7 @@ read (drift and import), update (in place and migration), delete -- against the 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from cluster.facts import MANAGED_KEY, OWNER_KEY
 from lxd_provider.base import Context
 from lxd_provider.instance import Instance, interfaces
 from lxd_provider.values import UNKNOWN
+from tests.support.fake_clock import FakeClock
 from tests.support.fake_lxd import FakeLxd
 from tests.support.provider import OWNER
 
@@ -274,3 +276,64 @@ def test_files_are_checked_at_preview(ctx: Context) -> None:
     _, failures = INSTANCE.check(ctx, {"name": "vm-0", "image": "debian/stable", "type": "virtual-machine",
                                        "running": False, "files": files[1:2]})
     assert [prop for prop, _ in failures] == ["files"] and "takes files only while it runs" in failures[0][1]
+
+
+def test_wait_fors_are_checked_at_preview(ctx: Context) -> None:
+    def reasons(type_: str = "container", **entry: Any) -> list[str]:
+        _, failures = INSTANCE.check(ctx, {"name": "web-0", "image": "debian/stable", "type": type_,
+                                           "waitFors": [{"type": "ipv4"}, entry]})
+        return [reason for prop, reason in failures if prop == "waitFors"]
+
+    assert reasons(type="online") == ["waitFors[1]: type 'online' must be one of agent, delay, ipv4, ipv6, ready"]
+    assert reasons(type="ready", nic="eth0") == ["waitFors[1]: nic goes only with type ipv4 or ipv6"]
+    assert reasons(type="delay") == ["waitFors[1]: delay goes with type delay, and type delay needs it"]
+    assert reasons(type="delay", delay="30 seconds") == [
+        "waitFors[1]: delay '30 seconds' is not a duration such as \"30s\" or \"1m30s\""]
+    assert reasons(type="agent") == ["waitFors[1]: only a virtual machine has an agent to wait for"]
+    assert reasons("virtual-machine", type="agent") == reasons(type="ipv6", nic="eth0") == \
+        reasons(type="delay", delay="1m30s") == reasons(type=UNKNOWN) == []
+
+
+def test_create_waits_for_each_condition_in_turn(ctx: Context, fake: FakeLxd,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    polls: list[str] = []
+
+    def ready_on_the_third_poll() -> None:
+        polls.append(fake.instances["web-0"]["status"])
+        if len(polls) == 3:
+            fake.instances["web-0"]["status"] = "Ready"  # what the instance says through /dev/lxd
+
+    fake.fail("GET", r"/instances/web-0/state", kind="pass", times=99, before=ready_on_the_third_poll)
+    waits = [{"type": "ipv6", "nic": "eth0"}, {"type": "delay", "delay": "1m30s"}, {"type": "ready"}]
+    resource_id, outputs = INSTANCE.create(ctx, checked(ctx, waitFors=waits))
+    assert 90.0 in slept and polls[:3] == ["Running", "Running", "Running"]
+    assert (outputs["status"], outputs["ipv6Address"], outputs["waitFors"]) == ("Ready", "fd00::1", waits)
+    found, state, live = INSTANCE.read(ctx, resource_id, outputs, {})
+    assert live["running"] is True and not INSTANCE.diff(state, checked(ctx, waitFors=waits)).changes
+    INSTANCE.update(ctx, resource_id, state, checked(ctx, waitFors=waits, description="x"))  # not started: no wait
+    assert slept.count(90.0) == 1 and fake.count("PUT", r"/instances/web-0/state") == 1  # a Ready one runs
+
+
+def test_a_condition_that_never_comes_is_named(ctx: Context, fake: FakeLxd, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(time, "monotonic", clock)
+    monkeypatch.setattr(time, "sleep", clock.sleep)
+    inputs = checked(ctx, waitFors=[{"type": "ipv4", "nic": "eth1"}], waitForNetwork=False)
+    with pytest.raises(StepFailed) as raised:
+        INSTANCE.create(ctx, inputs)
+    assert "instance web-0: a global ipv4 address on eth1 did not come within 180s" in str(raised.value)
+
+
+def test_an_update_that_starts_or_moves_it_waits_again(ctx: Context, fake: FakeLxd,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    inputs = checked(ctx, target="m1", running=False, waitFors=[{"type": "delay", "delay": "5s"}])
+    resource_id, state = INSTANCE.create(ctx, inputs)
+    assert slept == []  # not started
+    state = INSTANCE.update(ctx, resource_id, state, {**inputs, "running": True})
+    state = INSTANCE.update(ctx, resource_id, state, {**inputs, "running": True, "target": "m2"})
+    INSTANCE.update(ctx, resource_id, state, {**inputs, "running": True, "target": "m2", "description": "x"})
+    assert slept.count(5.0) == 2
