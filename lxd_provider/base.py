@@ -136,8 +136,10 @@ class Resource:
         }
 
     # --- check ----------------------------------------------------------------------------------
-    def check(self, ctx: Context, news: Mapping[str, Any]) -> tuple[dict[str, Any], Failures]:
-        """Inputs with defaults applied, and every problem naming its property."""
+    def check(self, ctx: Context, news: Mapping[str, Any],
+              olds: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], Failures]:
+        """Inputs with defaults applied, and every problem naming its property; `olds`: the inputs of the
+        object as it exists (a change), when there is one."""
         inputs: dict[str, Any] = {}
         failures: Failures = []
         for prop in self.inputs():
@@ -160,6 +162,8 @@ class Resource:
             # a project not there yet may be declared in the same program (made first); create names it otherwise
             with contextlib.suppress(ProjectMissing):
                 failures += self.live_problems(ctx, inputs)
+                if olds:
+                    failures += self.change_problems(ctx, olds, inputs)
         return inputs, failures
 
     def validate(self, inputs: dict[str, Any]) -> Failures:
@@ -168,6 +172,10 @@ class Resource:
 
     def live_problems(self, ctx: Context, inputs: dict[str, Any]) -> Failures:
         """Rules that need the cluster (checked at preview, before anything is created)."""
+        return []
+
+    def change_problems(self, ctx: Context, olds: Mapping[str, Any], inputs: dict[str, Any]) -> Failures:
+        """Rules on a change of an existing object that need the cluster (checked at preview)."""
         return []
 
     # --- diff -----------------------------------------------------------------------------------

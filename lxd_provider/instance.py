@@ -179,6 +179,9 @@ class Instance(Resource):
              normalize=files_by_path),
         PROJECT,
         Prop("target", STRING, "Cluster member to create it on; a change migrates it (stop, move, start)."),
+        Prop("allowRestart", BOOLEAN, "Let the provider stop and start the instance for a change that needs it (a "
+             "move to another target member); false refuses such a change at preview. Upstream's default is false; "
+             "here it is true, so a changed target keeps migrating the instance as before.", default=True),
         Prop("waitForNetwork", BOOLEAN, "Wait for a global IPv4 address before finishing.", default=True),
         Prop("waitFors", list_of(ref(WAIT_FOR.token)), "Conditions awaited in order once the provider started it "
              "(created, started or moved): ipv4, ipv6 (on nic), ready, agent (a VM's), delay.", default=[]),
@@ -244,6 +247,25 @@ class Instance(Resource):
         if target not in members:
             return [("target", f"member {target!r} is not in the cluster ({', '.join(sorted(members))})")]
         return []
+
+    def change_problems(self, ctx: Context, olds: Mapping[str, Any], inputs: dict[str, Any]) -> Failures:
+        refusal = self._restart_refusal(ctx.client_for(inputs.get("project")), str(inputs["name"]), olds, inputs)
+        return [("target", f"{refusal[0]}: {refusal[1]}")] if refusal else []
+
+    @staticmethod
+    def _restart_refusal(client: pylxd.Client, name: str, olds: Mapping[str, Any],
+                         news: Mapping[str, Any]) -> tuple[str, str] | None:
+        """(why, fix) when the change may not go ahead: it would stop the running instance, and allowRestart
+        is false."""
+        target = news.get("target")
+        if news.get("allowRestart", True) or not news.get("running") or not target or target == olds.get("target"):
+            return None
+        record = with_retries(lambda: read_instance(client, name), f"read {name}")
+        if record is None or not is_running(record) or record.get("location") == target:
+            return None  # nothing to stop: not there, stopped, or on that member already
+        return (f"moving {name} from {record.get('location')} to {target} stops and starts it, and allowRestart is "
+                "false", f"set allowRestart: true, stop it first (running: false), or keep target "
+                f"{olds.get('target')!r}")
 
     # --- lifecycle ------------------------------------------------------------------------------
     def create(self, ctx: Context, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -378,6 +400,7 @@ class Instance(Resource):
             "project": project,
             # as declared (a move by maintenance is not undone); an import takes where it runs
             "target": old.get("target") if state or inputs else current.get("location"),
+            "allowRestart": old.get("allowRestart", True),
             "waitForNetwork": old.get("waitForNetwork", True),
             "waitFors": old.get("waitFors") or [],
             "files": old.get("files") or [],
@@ -391,6 +414,9 @@ class Instance(Resource):
         changed = self.diff(olds, news).detailed
         if any(changed.get(key) for key in ("config", "devices", "profiles", "limits", "description")):
             self._put(client, ctx.owner, name, news)
+        refusal = self._restart_refusal(client, name, olds, news)
+        if refusal:  # checked at preview too; the instance may have started since
+            raise StepFailed(f"instance {name}", *refusal)
         target = news.get("target")
         moved = bool(target and target != olds.get("target")) and \
             ensure_moved(client, name, target, keep_running=news["running"])

@@ -122,7 +122,8 @@ class LxdProvider(Provider):
     # --- resources --------------------------------------------------------------------------------
     async def check(self, request: CheckRequest) -> CheckResponse:
         resource = self._resource(request.urn)
-        inputs, failures = await self._run(resource.check, self._context(request.urn), plain_map(request.new_inputs))
+        inputs, failures = await self._run(resource.check, self._context(request.urn), plain_map(request.new_inputs),
+                                           plain_map(request.old_inputs or {}))
         return CheckResponse(inputs=marshal(inputs, resource.secret_names()),
                              failures=[CheckFailure(prop, reason) for prop, reason in failures] or None)
 

@@ -337,3 +337,21 @@ def test_an_update_that_starts_or_moves_it_waits_again(ctx: Context, fake: FakeL
     state = INSTANCE.update(ctx, resource_id, state, {**inputs, "running": True, "target": "m2"})
     INSTANCE.update(ctx, resource_id, state, {**inputs, "running": True, "target": "m2", "description": "x"})
     assert slept.count(5.0) == 2
+
+
+def test_allow_restart_false_refuses_a_move_of_a_running_instance(ctx: Context, fake: FakeLxd) -> None:
+    inputs = checked(ctx, target="m1", allowRestart=False)
+    resource_id, state = INSTANCE.create(ctx, inputs)
+    moving = {**inputs, "target": "m2"}
+    _, failures = INSTANCE.check(ctx, moving, inputs)  # preview
+    assert failures == [("target", "moving web-0 from m1 to m2 stops and starts it, and allowRestart is false: "
+                                   "set allowRestart: true, stop it first (running: false), or keep target 'm1'")]
+    with pytest.raises(StepFailed, match="allowRestart is false"):
+        INSTANCE.update(ctx, resource_id, state, moving)
+    assert fake.instances["web-0"]["location"] == "m1" and fake.count("POST", MOVE + TARGETED) == 0
+    assert INSTANCE.check(ctx, {**moving, "allowRestart": True}, inputs)[1] == []
+    assert INSTANCE.check(ctx, {**moving, "running": False}, inputs)[1] == []  # stopping it is declared
+    fake.instances["web-0"]["location"] = "m2"  # moved by maintenance: nothing to restart
+    assert INSTANCE.check(ctx, moving, inputs)[1] == []
+    INSTANCE.update(ctx, resource_id, state, moving)
+    assert fake.count("POST", MOVE + TARGETED) == 0 and fake.instances["web-0"]["status"] == "Running"

@@ -69,6 +69,16 @@ def test_check_failures_name_the_property(provider: LxdProvider) -> None:
     assert [f.property for f in checked.failures] == ["name"]
 
 
+def test_check_of_a_change_sees_the_old_inputs(provider: LxdProvider) -> None:
+    declared = values(**DECLARED, allowRestart=False)
+    created = run(provider.create(CreateRequest(URN, run(provider.check(CheckRequest(URN, {}, declared, b""))).inputs,
+                                                60, preview=False)))
+    assert created.resource_id == "web-0"
+    moving = run(provider.check(CheckRequest(URN, declared, values(**{**DECLARED, "target": "m3"},
+                                                                   allowRestart=False), b"")))
+    assert [f.property for f in moving.failures] == ["target"] and "allowRestart is false" in moving.failures[0].reason
+
+
 def test_configure_reads_the_connection_every_run_and_check_config_names_the_key(tmp_path: Path) -> None:
     cert, key = self_signed_client_cert("x")
     (tmp_path / "client.key").write_text(key)
