@@ -46,6 +46,17 @@ class MemberNotOnline(ActionableError, RuntimeError):
         self.status = status
 
 
+class ProjectMissing(ConfigError):
+    """An object names an LXD project the cluster does not have: what is in it is gone, and nothing can be
+    created there until it exists."""
+
+    def __init__(self, project: str) -> None:
+        super().__init__(f"project {project!r}", "does not exist in the cluster",
+                         "declare it with lxd.Project and pass that resource's `name` output as `project` (so it is "
+                         f"created first), or create it (`lxc project create {project}`)")
+        self.project = project
+
+
 class OwnershipConflict(ActionableError, RuntimeError):
     """An LXD object of that name exists and belongs to someone else: never adopted, never deleted."""
 

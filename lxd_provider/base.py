@@ -4,6 +4,7 @@ property, and the context a call runs in (the cluster connection, the stack that
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -12,13 +13,12 @@ from typing import Any, ClassVar
 import pylxd
 from pulumi.provider.experimental.provider import PropertyDiff, PropertyDiffKind
 
-from cluster.connection import ClusterConnection
-from cluster.errors import ConfigError
+from cluster.connection import DEFAULT_PROJECT, ClusterConnection
+from cluster.errors import ConfigError, ProjectMissing
+from cluster.names import instance_name_problem
 from cluster.recent_reads import RecentReads
 from lxd_provider.spec import Prop, TypeSpec
 from lxd_provider.values import UNKNOWN, has_unknowns
-
-DEFAULT_PROJECT = "default"
 
 Failures = list[tuple[str, str]]  # (property, reason)
 
@@ -48,7 +48,12 @@ class Context:
 
     @property
     def client(self) -> pylxd.Client:
+        """A client of the default project (cluster-wide reads: members)."""
         return self._connected().client()
+
+    def client_for(self, project: str | None) -> pylxd.Client:
+        """A client whose every call goes to that LXD project; ProjectMissing when it does not exist."""
+        return self._connected().client(project or DEFAULT_PROJECT)
 
     @property
     def owner(self) -> str:
@@ -70,6 +75,13 @@ def split_id(resource_id: str) -> tuple[str, str]:
 
 def join_id(project: str | None, name: str) -> str:
     return name if (project or DEFAULT_PROJECT) == DEFAULT_PROJECT else f"{project}/{name}"
+
+
+def instance_problems(inputs: Mapping[str, Any]) -> Failures:
+    """The `instance` an object belongs to (a snapshot, a file) must be an instance name, once it is known."""
+    value = inputs.get("instance")
+    problem = None if value is None or has_unknowns(value) else instance_name_problem(str(value))
+    return [("instance", problem)] if problem else []
 
 
 _TYPE_CHECKS = {"string": str, "boolean": bool, "integer": int, "number": (int, float), "array": list, "object": dict}
@@ -124,8 +136,10 @@ class Resource:
         }
 
     # --- check ----------------------------------------------------------------------------------
-    def check(self, ctx: Context, news: Mapping[str, Any]) -> tuple[dict[str, Any], Failures]:
-        """Inputs with defaults applied, and every problem naming its property."""
+    def check(self, ctx: Context, news: Mapping[str, Any],
+              olds: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], Failures]:
+        """Inputs with defaults applied, and every problem naming its property; `olds`: the inputs of the
+        object as it exists (a change), when there is one."""
         inputs: dict[str, Any] = {}
         failures: Failures = []
         for prop in self.inputs():
@@ -145,7 +159,11 @@ class Resource:
         if not failures:
             failures += self.validate(inputs)
         if not failures and not has_unknowns(inputs):
-            failures += self.live_problems(ctx, inputs)
+            # a project not there yet may be declared in the same program (made first); create names it otherwise
+            with contextlib.suppress(ProjectMissing):
+                failures += self.live_problems(ctx, inputs)
+                if olds:
+                    failures += self.change_problems(ctx, olds, inputs)
         return inputs, failures
 
     def validate(self, inputs: dict[str, Any]) -> Failures:
@@ -154,6 +172,10 @@ class Resource:
 
     def live_problems(self, ctx: Context, inputs: dict[str, Any]) -> Failures:
         """Rules that need the cluster (checked at preview, before anything is created)."""
+        return []
+
+    def change_problems(self, ctx: Context, olds: Mapping[str, Any], inputs: dict[str, Any]) -> Failures:
+        """Rules on a change of an existing object that need the cluster (checked at preview)."""
         return []
 
     # --- diff -----------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from lxd_provider.named import NamedObject
-from lxd_provider.spec import STRING, STRING_MAP, Prop, sorted_map
+from lxd_provider.spec import PROJECT, STRING, STRING_MAP, Prop, sorted_map
 
 
 class Network(NamedObject):
@@ -17,7 +17,7 @@ class Network(NamedObject):
     collection = "networks"
     what = "network"
     pending_on_members = True
-    reports_declared_keys_only = True
+    filled_in_by_lxd = ("",)  # every key
     member_keys = frozenset({"bridge.external_interfaces", "parent", "bgp.ipv4.nexthop", "bgp.ipv6.nexthop"})
     props = (
         Prop("name", STRING, "Network name (an interface name: at most 15 characters).", required=True,
@@ -26,7 +26,7 @@ class Network(NamedObject):
         Prop("type", STRING, "bridge, macvlan, sriov, ovn or physical.", default="bridge", replaces=True),
         Prop("config", STRING_MAP, "Network config (e.g. ipv4.address, ipv4.dhcp.ranges).", default={},
              normalize=sorted_map),
-        Prop("project", STRING, "LXD project.", default="default", replaces=True),
+        PROJECT,
     )
 
     def body(self, inputs: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from lxd_provider.named import NamedObject
 from lxd_provider.spec import (
+    PROJECT,
     STRING,
     STRING_MAP,
     Prop,
@@ -33,7 +34,7 @@ class Profile(NamedObject):
         Prop("description", STRING, "Description.", default=""),
         Prop("config", STRING_MAP, "Profile config.", default={}, normalize=sorted_map),
         Prop("devices", list_of(ref(DEVICE.token)), "Devices.", default=[], normalize=devices_by_name),
-        Prop("project", STRING, "LXD project.", default="default", replaces=True),
+        PROJECT,
     )
 
     def body(self, inputs: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,14 +14,20 @@ from config.lxd import SECRET_KEYS
 from lxd_provider.base import Resource
 from lxd_provider.cached_image import CachedImage
 from lxd_provider.instance import Instance
+from lxd_provider.instance_file import InstanceFile
 from lxd_provider.network import Network
+from lxd_provider.network_acl import NetworkAcl
 from lxd_provider.profile import Profile
+from lxd_provider.project import Project
+from lxd_provider.snapshot import Snapshot
 from lxd_provider.storage_pool import StoragePool
 from lxd_provider.volume import Volume
+from lxd_provider.volume_copy import VolumeCopy
 
 PACKAGE = "lxd"
 VERSION = "0.1.0"
-RESOURCES: tuple[type[Resource], ...] = (Instance, CachedImage, Profile, Network, StoragePool, Volume)
+RESOURCES: tuple[type[Resource], ...] = (Instance, CachedImage, Profile, Network, StoragePool, Volume, Project,
+                                        Snapshot, InstanceFile, VolumeCopy, NetworkAcl)
 
 CONFIG_DESCRIPTIONS = {
     "remote": "https://<load balancer>:8443 in front of every cluster member.",

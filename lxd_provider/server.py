@@ -37,7 +37,7 @@ from pulumi.provider.experimental.provider import (
 )
 
 from cluster.connection import ClusterConnection
-from cluster.errors import ActionableError, ConfigError
+from cluster.errors import ActionableError, ConfigError, ProjectMissing
 from config.lxd import KEYS, endpoint_from_settings
 from lxd_provider.base import Context, Resource
 from lxd_provider.schema import by_token, schema
@@ -122,7 +122,8 @@ class LxdProvider(Provider):
     # --- resources --------------------------------------------------------------------------------
     async def check(self, request: CheckRequest) -> CheckResponse:
         resource = self._resource(request.urn)
-        inputs, failures = await self._run(resource.check, self._context(request.urn), plain_map(request.new_inputs))
+        inputs, failures = await self._run(resource.check, self._context(request.urn), plain_map(request.new_inputs),
+                                           plain_map(request.old_inputs or {}))
         return CheckResponse(inputs=marshal(inputs, resource.secret_names()),
                              failures=[CheckFailure(prop, reason) for prop, reason in failures] or None)
 
@@ -152,8 +153,12 @@ class LxdProvider(Provider):
 
     async def read(self, request: ReadRequest) -> ReadResponse:
         resource = self._resource(request.urn)
-        resource_id, outputs, inputs = await self._run(resource.read, self._context(request.urn), request.resource_id,
-                                                       plain_map(request.properties), plain_map(request.inputs))
+        try:
+            resource_id, outputs, inputs = await self._run(resource.read, self._context(request.urn),
+                                                           request.resource_id, plain_map(request.properties),
+                                                           plain_map(request.inputs))
+        except ProjectMissing:
+            resource_id = None  # the project is gone, and everything that was in it
         if resource_id is None:
             return ReadResponse(resource_id=None, properties={}, inputs={})
         secrets = resource.secret_names()
@@ -171,6 +176,9 @@ class LxdProvider(Provider):
 
     async def delete(self, request: DeleteRequest) -> None:
         resource = self._resource(request.urn)
-        await self._change(resource.delete, self._context(request.urn), request.resource_id,
-                        plain_map(request.properties))
+        try:
+            await self._change(resource.delete, self._context(request.urn), request.resource_id,
+                               plain_map(request.properties))
+        except ProjectMissing:
+            return  # gone with its project
 

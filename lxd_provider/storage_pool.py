@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from lxd_provider.named import NamedObject
-from lxd_provider.spec import STRING, STRING_MAP, Prop, sorted_map
+from lxd_provider.spec import PROJECT, STRING, STRING_MAP, Prop, sorted_map
 
 DRIVERS = ("dir", "btrfs", "lvm", "zfs", "ceph", "cephfs", "cephobject")
 
@@ -19,14 +19,14 @@ class StoragePool(NamedObject):
     collection = "storage_pools"
     what = "storage pool"
     pending_on_members = True
-    reports_declared_keys_only = True
+    filled_in_by_lxd = ("",)  # every key
     member_keys = frozenset({"source", "size", "zfs.pool_name", "lvm.vg_name", "lvm.thinpool_name"})
     props = (
         Prop("name", STRING, "Pool name.", required=True, replaces=True),
         Prop("driver", STRING, f"Storage driver: {', '.join(DRIVERS)}.", required=True, replaces=True),
         Prop("description", STRING, "Description.", default=""),
         Prop("config", STRING_MAP, "Pool config (e.g. source, size).", default={}, normalize=sorted_map),
-        Prop("project", STRING, "LXD project.", default="default", replaces=True),
+        PROJECT,
     )
 
     def body(self, inputs: Mapping[str, Any]) -> dict[str, Any]:

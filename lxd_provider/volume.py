@@ -11,7 +11,7 @@ from pylxd.client import _APINode
 
 from lxd_provider.base import join_id
 from lxd_provider.named import NamedObject
-from lxd_provider.spec import STRING, STRING_MAP, Prop, sorted_map
+from lxd_provider.spec import PROJECT, STRING, STRING_MAP, Prop, sorted_map
 
 CONTENT_TYPES = ("filesystem", "block")
 
@@ -21,7 +21,7 @@ class Volume(NamedObject):
     description: ClassVar[str] = "A custom LXD storage volume."
     id_description: ClassVar[str] = "[<project>/]<pool>/<name> (plus `target` in the state for local pools)"
     what = "volume"
-    reports_declared_keys_only = True
+    filled_in_by_lxd = ("",)  # every key
     props = (
         Prop("name", STRING, "Volume name.", required=True, replaces=True),
         Prop("pool", STRING, "Storage pool that holds it.", required=True, replaces=True),
@@ -30,15 +30,15 @@ class Volume(NamedObject):
         Prop("description", STRING, "Description.", default=""),
         Prop("config", STRING_MAP, "Volume config (e.g. size).", default={}, normalize=sorted_map),
         Prop("target", STRING, "Member that holds it, for a pool local to each member.", replaces=True),
-        Prop("project", STRING, "LXD project.", default="default", replaces=True),
+        PROJECT,
         Prop("location", STRING, "Member that holds it (empty on shared pools).", input=False),
     )
 
     def node(self, client: pylxd.Client, inputs: Mapping[str, Any]) -> _APINode:
         return client.api.storage_pools[str(inputs["pool"])].volumes.custom
 
-    def params(self, inputs: Mapping[str, Any]) -> dict[str, str] | None:
-        return {"target": str(inputs["target"])} if inputs.get("target") else None
+    def params(self, inputs: Mapping[str, Any]) -> dict[str, str]:
+        return {"target": str(inputs["target"])} if inputs.get("target") else {}
 
     def body(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         return {**super().body(inputs), "type": "custom", "content_type": inputs.get("contentType", "filesystem")}
