@@ -95,4 +95,6 @@ def test_errors_reach_the_user_as_one_message_without_a_traceback(tmp_path: Path
     except KeyError as error:
         unexpected = user_message(error)
     assert unexpected.startswith("KeyError: 'boom'") and "Traceback" not in unexpected
+    # the log is named absolutely, in the directory the engine started the plugin in: the user's project
+    assert unexpected.endswith(f"details in {tmp_path / '.state/logs/plugins.log'}")
     assert "Traceback" in Path(".state/logs/plugins.log").read_text()
