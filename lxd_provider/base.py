@@ -51,8 +51,10 @@ class Context:
         return self._connected().client()
 
     @property
-    def owner(self) -> str:
-        return owner_from_urn(self.urn)
+    def owner(self) -> str | None:
+        """The stack that owns what this call touches; None for a function (an Invoke has no URN), which
+        reads whatever it is asked for, whoever made it."""
+        return owner_from_urn(self.urn) if self.urn else None
 
     @property
     def recent_reads(self) -> RecentReads:
@@ -84,6 +86,28 @@ def _type_problem(prop: Prop, value: Any) -> str | None:
     if python_type is None or (isinstance(value, python_type) and not bool_as_number):
         return None
     return f"must be {'an' if expected[0] in 'aeiou' else 'a'} {expected}, got {type(value).__name__}"
+
+
+def declared_values(props: tuple[Prop, ...], news: Mapping[str, Any], token: str) -> tuple[dict[str, Any], Failures]:
+    """The values of `props` in `news` with defaults applied, and every missing, mistyped or unknown one
+    named: a resource's inputs and a function's arguments alike."""
+    values: dict[str, Any] = {}
+    failures: Failures = []
+    for prop in props:
+        value = news.get(prop.name)
+        if value is None and prop.default is not None:
+            value = copy.deepcopy(prop.default)
+        if value is None:
+            if prop.required:
+                failures.append((prop.name, f"{prop.name} is required: {prop.description}"))
+            continue
+        problem = _type_problem(prop, value)
+        if problem:
+            failures.append((prop.name, f"{prop.name} {problem}"))
+        values[prop.name] = value
+    unknown = sorted(set(news) - {p.name for p in props} - {"__defaults"})
+    failures += [(name, f"{name} is not a property of {token}") for name in unknown]
+    return values, failures
 
 
 @dataclass
@@ -126,22 +150,7 @@ class Resource:
     # --- check ----------------------------------------------------------------------------------
     def check(self, ctx: Context, news: Mapping[str, Any]) -> tuple[dict[str, Any], Failures]:
         """Inputs with defaults applied, and every problem naming its property."""
-        inputs: dict[str, Any] = {}
-        failures: Failures = []
-        for prop in self.inputs():
-            value = news.get(prop.name)
-            if value is None and prop.default is not None:
-                value = copy.deepcopy(prop.default)
-            if value is None:
-                if prop.required:
-                    failures.append((prop.name, f"{prop.name} is required: {prop.description}"))
-                continue
-            problem = _type_problem(prop, value)
-            if problem:
-                failures.append((prop.name, f"{prop.name} {problem}"))
-            inputs[prop.name] = value
-        unknown = sorted(set(news) - {p.name for p in self.inputs()} - {"__defaults"})
-        failures += [(name, f"{name} is not a property of {self.token}") for name in unknown]
+        inputs, failures = declared_values(self.inputs(), news, self.token)
         if not failures:
             failures += self.validate(inputs)
         if not failures and not has_unknowns(inputs):

@@ -111,9 +111,14 @@ class CachedImage(Resource):
         return f"source={inputs['sourceImage']} {mark}".strip()
 
     @staticmethod
-    def _outputs(inputs: dict[str, Any], image: dict[str, Any], mark: str) -> dict[str, Any]:
-        return {**inputs, "fingerprint": image["fingerprint"], "architecture": image.get("architecture", ""),
-                "createdAt": image.get("created_at", ""), "copiedAliases": [], "aliasMark": mark}
+    def observed(image: dict[str, Any]) -> dict[str, Any]:
+        """What an image record in the cluster shows, as this provider names it (getImage shares it)."""
+        return {"fingerprint": image["fingerprint"], "architecture": image.get("architecture", ""),
+                "createdAt": image.get("created_at", "")}
+
+    @classmethod
+    def _outputs(cls, inputs: dict[str, Any], image: dict[str, Any], mark: str) -> dict[str, Any]:
+        return {**inputs, **cls.observed(image), "copiedAliases": [], "aliasMark": mark}
 
     def read(self, ctx: Context, resource_id: str, state: dict[str, Any],
              inputs: dict[str, Any]) -> tuple[str | None, dict[str, Any], dict[str, Any]]:

@@ -13,6 +13,7 @@ from typing import Any
 from config.lxd import SECRET_KEYS
 from lxd_provider.base import Resource
 from lxd_provider.cached_image import CachedImage
+from lxd_provider.functions import FUNCTIONS
 from lxd_provider.instance import Instance
 from lxd_provider.network import Network
 from lxd_provider.profile import Profile
@@ -50,15 +51,17 @@ def schema() -> dict[str, Any]:
         "displayName": "LXD (lxdha)",
         "version": VERSION,
         "description": "LXD cluster objects (instances, cached images, profiles, networks, storage pools, volumes) "
-                       "over a pinned connection, with idempotent, reconciling operations.",
+                       "over a pinned connection, with idempotent, reconciling operations, and lookups of what "
+                       "exists (getInstance, getImage, getProfile, getNetwork, getStoragePool, getProject, getInfo).",
         "keywords": ["lxd", "containers", "category/infrastructure"],
         "license": "Apache-2.0",
         "meta": {"moduleFormat": "(.*)(?:/[^/]*)"},
         "config": {"variables": variables},
         "provider": {"description": "The connection to one LXD cluster.", "inputProperties": variables,
                      "properties": variables},
-        "types": {spec.token: spec.schema() for resource in RESOURCES for spec in resource.types},
+        "types": {spec.token: spec.schema() for owner in (*RESOURCES, *FUNCTIONS) for spec in owner.types},
         "resources": {resource.token: resource.schema() for resource in RESOURCES},
+        "functions": {function.token: function.schema() for function in FUNCTIONS},
         "language": {"python": {"packageName": "pulumi_lxd", "respectSchemaVersion": True,
                                 "requires": {"pulumi": ">=3.0.0,<4.0.0"}}},
     }

@@ -27,6 +27,8 @@ from pulumi.provider.experimental.provider import (
     DiffResponse,
     GetSchemaRequest,
     GetSchemaResponse,
+    InvokeRequest,
+    InvokeResponse,
     PropertyDiff,
     PropertyDiffKind,
     Provider,
@@ -40,6 +42,8 @@ from cluster.connection import ClusterConnection
 from cluster.errors import ActionableError, ConfigError
 from config.lxd import KEYS, endpoint_from_settings
 from lxd_provider.base import Context, Resource
+from lxd_provider.functions import Function
+from lxd_provider.functions import by_token as functions_by_token
 from lxd_provider.schema import by_token, schema
 from lxd_provider.values import UNKNOWN, has_unknowns, marshal, plain_map
 
@@ -52,6 +56,7 @@ class LxdProvider(Provider):
         self._connection: ClusterConnection | None = None
         self._config_error: ActionableError | None = None
         self._resources: dict[str, Resource] = {token: cls() for token, cls in by_token().items()}
+        self._functions: dict[str, Function] = functions_by_token()
 
     # --- provider ---------------------------------------------------------------------------------
     async def get_schema(self, request: GetSchemaRequest) -> GetSchemaResponse:
@@ -118,6 +123,16 @@ class LxdProvider(Provider):
         finally:
             if self._connection is not None:
                 self._connection.recent_reads.forget()
+
+    # --- functions --------------------------------------------------------------------------------
+    async def invoke(self, request: InvokeRequest) -> InvokeResponse:
+        function = self._functions.get(request.tok)
+        if function is None:
+            raise ConfigError(request.tok, "is not a function of this provider",
+                              f"use one of {', '.join(sorted(self._functions))}")
+        results, failures = await self._run(function.call, self._context(""), plain_map(request.args))
+        return InvokeResponse(return_value=marshal(results) if results is not None else None,
+                              failures=[CheckFailure(arg, reason) for arg, reason in failures])
 
     # --- resources --------------------------------------------------------------------------------
     async def check(self, request: CheckRequest) -> CheckResponse:

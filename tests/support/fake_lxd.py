@@ -78,6 +78,7 @@ class FakeLxd:
     networks: dict[str, dict[str, Any]] = field(default_factory=dict)
     pools: dict[str, dict[str, Any]] = field(default_factory=dict)
     volumes: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    projects: dict[str, dict[str, Any]] = field(default_factory=dict)
     operations: dict[str, dict[str, Any]] = field(default_factory=dict)
     remote_images: dict[str, str] = field(default_factory=dict)  # image on the remote -> fingerprint
     faults: list[Fault] = field(default_factory=list)
@@ -102,6 +103,8 @@ class FakeLxd:
         fake.profiles["default"] = {"name": "default", "config": {}, "devices": {}, "description": "Default"}
         fake.pools["default"] = {"name": "default", "driver": "dir", "config": {}, "description": "",
                                  "status": "Created"}
+        fake.projects["default"] = {"name": "default", "description": "Default LXD project",
+                                    "config": {"features.images": "true", "features.profiles": "true"}}
         return fake
 
     # --- what tests use ----------------------------------------------------------------------
@@ -220,7 +223,8 @@ class FakeLxd:
         sync, async_ = (lambda m, s=200: self._sync(request, m, s)), (lambda m=None: self._async(request, m))
         if not parts:
             return sync({"auth": "trusted" if self.trusted else "untrusted", "api_extensions": ["projects"],
-                         "environment": {"server_clustered": True}, "config": {}})
+                         "environment": {"server_clustered": bool(self.members), "server_name": "m1",
+                                         "server_version": "5.0.2", "driver": "lxc | qemu"}, "config": {}})
         head = parts[0]
         if head == "cluster" and parts[1:] == ["members"]:
             return sync(self._member_listing())
@@ -235,8 +239,8 @@ class FakeLxd:
             return self._instances(parts[1:], method, query, body, sync, async_, request)
         if head == "images":
             return self._images(parts[1:], method, body, sync, async_, query)
-        if head in ("profiles", "networks"):
-            store = self.profiles if head == "profiles" else self.networks
+        if head in ("profiles", "networks", "projects"):
+            store = {"profiles": self.profiles, "networks": self.networks, "projects": self.projects}[head]
             return self._simple(store, head[:-1], parts[1:], method, body, sync, query)
         if head == "storage-pools":
             if len(parts) >= 3 and parts[2] == "volumes":
@@ -424,13 +428,14 @@ class FakeLxd:
             if method == "POST":
                 if body["name"] in store:
                     raise FakeResponseError(409, f"The {what} already exists")
-                if what != "profile" and query.get("target"):  # a clustered network/pool: defined per member first
+                per_member = what in ("network", "storage pool")
+                if per_member and query.get("target"):  # a clustered network/pool: defined per member first
                     pending = self.pending.setdefault((what, body["name"]), set())
                     if query["target"] in pending:
                         raise FakeResponseError(409, f"The {what} already defined on member {query['target']}")
                     pending.add(query["target"])
                     return sync({})
-                if what != "profile" and self.pending.get((what, body["name"])) != set(self.members):
+                if per_member and self.pending.get((what, body["name"])) != set(self.members):
                     raise FakeResponseError(400, f"The {what} is not defined on every member")
                 store[body["name"]] = {"config": {}, "devices": {}, "description": "", **copy.deepcopy(body)}
                 return sync({})

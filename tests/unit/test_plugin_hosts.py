@@ -165,6 +165,8 @@ def test_the_sdk_provider_interface_we_convert_to_is_unchanged() -> None:
     sdk_provider.DeleteRequest("urn", "id", {}, timeout=60.0)
     sdk_provider.ConfigureRequest({}, {}, True, True)
     sdk_provider.GetSchemaRequest(0, None, None)
+    sdk_provider.InvokeRequest("lxd:index/getInfo:getInfo", {})
+    sdk_provider.InvokeResponse(return_value={}, failures=[sdk_provider.CheckFailure("name", "why")])
     for rpc_name in ("Check", "Diff", "Create", "Read", "Update", "Delete", "Configure", "CheckConfig", "DiffConfig",
                      "GetSchema", "GetPluginInfo", "Cancel", "Invoke"):
         assert hasattr(provider_pb2_grpc.ResourceProviderServicer, rpc_name), rpc_name
