@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lxd_provider.values import UNKNOWN
+from lxd_provider.values import UNKNOWN, known_list, known_map
 
 DOCS = "https://documentation.ubuntu.com/lxd/en/stable-5.0/reference"
 CONTAINER, VM = "container", "virtual-machine"
@@ -329,8 +329,8 @@ def config_problems(table: Table, config: Mapping[str, Any], before: Mapping[str
     """Why LXD would refuse each key of `config` that is new or changed since `before` (a key already
     applied was accepted then). `prefix` turns a key into LXD's (limits: cpu -> limits.cpu)."""
     problems = []
-    for key, value in sorted(config.items()):
-        if value is UNKNOWN or (before is not None and before.get(key) == value):
+    for key, value in sorted(known_map(config).items()):
+        if value is UNKNOWN or (before is not None and known_map(before).get(key) == value):
             continue
         name, text = prefix + str(key), str(value)
         where = f"{label}[{_quoted(key)}] = {_quoted(text)}"
@@ -360,16 +360,21 @@ def choice_problem(label: str, value: Any, choices: Iterable[str], what: str, do
             f"Fix: use one of {', '.join(options)} ({doc})")
 
 
+def changed_devices(devices: Any, before: Any) -> list[Mapping[str, Any]]:
+    """The devices that are new or differ from `before` (one applied already was accepted then)."""
+    applied = known_list(before)
+    return [device for device in known_list(devices) if device not in applied]
+
+
 def device_problems(devices: Iterable[Mapping[str, Any]], instance_type: str | None = None) -> list[str]:
     """Why LXD would refuse a device: an unknown type or NIC type, a NIC with both or neither of
     nictype and network, a type the instance type does not take."""
     problems = []
-    for device in devices:
-        name, kind = device.get("name"), device.get("type")
-        properties = device.get("properties") or {}
-        where = f"devices[{_quoted(name)}]"
-        if kind is UNKNOWN:
+    for device in known_list(devices):
+        if not isinstance(device, Mapping) or device.get("type") is UNKNOWN:
             continue
+        name, kind, properties = device.get("name"), device.get("type"), known_map(device.get("properties"))
+        where = f"devices[{_quoted(name)}]"
         problem = choice_problem(f"{where}.type", kind, DEVICE_TYPES, "device type", f"{DOCS}/devices/")
         if problem:
             problems.append(problem)
