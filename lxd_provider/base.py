@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, ClassVar
 
 import pylxd
@@ -15,6 +16,7 @@ from pulumi.provider.experimental.provider import PropertyDiff, PropertyDiffKind
 from cluster.connection import ClusterConnection
 from cluster.errors import ConfigError
 from cluster.recent_reads import RecentReads
+from lxd_provider.references import Declared, Reference, References, new_references
 from lxd_provider.spec import Prop, TypeSpec
 from lxd_provider.values import UNKNOWN, has_unknowns
 
@@ -35,11 +37,14 @@ def owner_from_urn(urn: str) -> str:
 
 @dataclass
 class Context:
-    """One engine call: the provider's (lazy) cluster connection and the URN of the resource."""
+    """One engine call: the provider's (lazy) cluster connection and the URN of the resource; for a check,
+    the inputs applied before (empty for a create) and what the program declares."""
 
     connection: ClusterConnection | None
     urn: str = ""
     preview: bool = False
+    olds: Mapping[str, Any] = field(default_factory=dict)
+    declared: Declared = field(default_factory=Declared)
 
     def _connected(self) -> ClusterConnection:
         if self.connection is None:
@@ -55,6 +60,10 @@ class Context:
         """The stack that owns what this call touches; None for a function (an Invoke has no URN), which
         reads whatever it is asked for, whoever made it."""
         return owner_from_urn(self.urn) if self.urn else None
+
+    @cached_property
+    def references(self) -> References:
+        return References(lambda: self.client, self.declared)
 
     @property
     def recent_reads(self) -> RecentReads:
@@ -153,13 +162,31 @@ class Resource:
         inputs, failures = declared_values(self.inputs(), news, self.token)
         if not failures:
             failures += self.validate(inputs)
+        if not failures:
+            failures += self.lxd_problems(ctx, inputs)
         if not failures and not has_unknowns(inputs):
             failures += self.live_problems(ctx, inputs)
+        for kind, name, detail in self.declares(inputs):
+            ctx.declared.add(kind, name, detail)
         return inputs, failures
 
     def validate(self, inputs: dict[str, Any]) -> Failures:
         """The resource's own rules on its inputs (no cluster access)."""
         return []
+
+    def references(self, inputs: Mapping[str, Any]) -> list[Reference]:
+        """The objects the inputs name, which must exist (lxd_provider/references.py)."""
+        project = inputs.get("project")
+        return [Reference("project", "project", project)] if project not in (None, DEFAULT_PROJECT) else []
+
+    def declares(self, inputs: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+        """(kind, name, detail) of what this resource makes, for the references of others in the program."""
+        return []
+
+    def lxd_problems(self, ctx: Context, inputs: dict[str, Any]) -> Failures:
+        """What LXD would refuse, checked at preview for what is new or changed: references to objects that
+        do not exist; resources add their config and device rules (lxd_provider/config_rules.py)."""
+        return ctx.references.problems(new_references(self.references(inputs), self.references(ctx.olds)))
 
     def live_problems(self, ctx: Context, inputs: dict[str, Any]) -> Failures:
         """Rules that need the cluster (checked at preview, before anything is created)."""

@@ -13,6 +13,7 @@ An alias marked as another stack's (or made by a person) is refused at preview.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlparse
 
@@ -32,6 +33,7 @@ from cluster.images import (
 from cluster.retry import with_retries
 from lxd_provider.base import Context, Failures, Resource, join_id, split_id
 from lxd_provider.spec import BOOLEAN, STRING, STRING_LIST, Prop
+from lxd_provider.values import known_list
 
 SOURCE_FIELD = {"image": "sourceImage", "server": "sourceRemote", "certificate": "sourceCertificate"}
 
@@ -86,6 +88,9 @@ class CachedImage(Resource):
         if any(not str(a).strip() or " " in str(a) for a in inputs.get("aliases") or []):
             failures.append(("aliases", "aliases must be non-empty names without spaces"))
         return failures
+
+    def declares(self, inputs: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+        return [("image", alias, inputs.get("type")) for alias in known_list(inputs.get("aliases"))]
 
     def live_problems(self, ctx: Context, inputs: dict[str, Any]) -> Failures:
         failures: Failures = []

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import pylxd
@@ -27,7 +28,6 @@ from cluster.facts import (
     global_ipv4,
     read_instance,
     read_instance_records,
-    read_members,
     read_state,
 )
 from cluster.names import instance_name_problem
@@ -43,6 +43,8 @@ from cluster.steps import (
     wait_for_ipv4,
 )
 from lxd_provider.base import Context, Failures, Resource, join_id, split_id
+from lxd_provider.config_rules import INSTANCE, changed_devices, config_problems, device_problems
+from lxd_provider.references import Reference, device_references
 from lxd_provider.spec import (
     BOOLEAN,
     STRING,
@@ -57,6 +59,7 @@ from lxd_provider.spec import (
     ref,
     sorted_map,
 )
+from lxd_provider.values import known_list
 
 log = logging.getLogger(__name__)
 
@@ -156,14 +159,22 @@ class Instance(Resource):
             failures.append(("target", f"{inputs['target']!r} is not a cluster member name"))
         return failures
 
-    def live_problems(self, ctx: Context, inputs: dict[str, Any]) -> Failures:
-        target = inputs.get("target")
-        if not target:
-            return []
-        members = {m.name for m in with_retries(lambda: read_members(ctx.client), "read cluster members")}
-        if target not in members:
-            return [("target", f"member {target!r} is not in the cluster ({', '.join(sorted(members))})")]
-        return []
+    def references(self, inputs: Mapping[str, Any]) -> list[Reference]:
+        return [*super().references(inputs), Reference("image", "image", inputs.get("image")),
+                *(Reference("profiles", "profile", profile) for profile in known_list(inputs.get("profiles"))),
+                *device_references("devices", inputs.get("devices")),
+                Reference("target", "member", inputs.get("target"))]
+
+    def lxd_problems(self, ctx: Context, inputs: dict[str, Any]) -> Failures:
+        kind = inputs.get("type")
+        before = ctx.olds if ctx.olds.get("type") == kind else {}  # another type: every key anew
+        return [*(("config", p) for p in config_problems(INSTANCE, inputs.get("config"), before.get("config"),
+                                                        instance_type=kind)),
+                *(("limits", p) for p in config_problems(INSTANCE, inputs.get("limits"), before.get("limits"),
+                                                        label="limits", prefix="limits.", instance_type=kind)),
+                *(("devices", p) for p in device_problems(changed_devices(inputs.get("devices"),
+                                                                          before.get("devices")), kind)),
+                *super().lxd_problems(ctx, inputs)]
 
     # --- lifecycle ------------------------------------------------------------------------------
     def create(self, ctx: Context, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:

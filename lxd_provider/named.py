@@ -21,6 +21,7 @@ from cluster.facts import read_members
 from cluster.names import instance_name_problem
 from cluster.retry import with_retries
 from lxd_provider.base import Context, Failures, Resource, join_id, split_id
+from lxd_provider.config_rules import Table, choice_problem, config_problems
 
 
 class NamedObject(Resource):
@@ -32,6 +33,9 @@ class NamedObject(Resource):
     # LXD fills in config keys nobody declared (a network's address, a pool's source): read reports
     # only the declared keys then, so those never show as drift
     reports_declared_keys_only: ClassVar[bool] = False
+    # the property that picks which config keys LXD takes (a network's type, a pool's driver): its name, the
+    # tables by its value (lxd_provider/config_rules.py), what the value is called, and where LXD lists them
+    variant: ClassVar[tuple[str, Mapping[str, Table], str, str] | None] = None
 
     # --- shape --------------------------------------------------------------------------------
     def node(self, client: pylxd.Client, inputs: Mapping[str, Any]) -> _APINode:
@@ -76,7 +80,24 @@ class NamedObject(Resource):
         failures: Failures = [("name", problem)] if problem else []
         if inputs.get("project", "default") != "default":
             failures.append(("project", "only the default project is supported by this provider so far"))
+        if self.variant:
+            prop, tables, what, doc = self.variant
+            problem = choice_problem(prop, inputs.get(prop), tables, what, doc)
+            failures += [(prop, problem)] if problem else []
         return failures
+
+    def declares(self, inputs: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+        """The object, by its `what`, with the value of its variant (what a volume needs of its pool)."""
+        return [(self.what, inputs.get("name"), inputs.get(self.variant[0]) if self.variant else None)]
+
+    def config_table(self, inputs: Mapping[str, Any]) -> Table | None:
+        """The config keys LXD takes for this object, or None when they are not known here."""
+        return self.variant[1].get(inputs.get(self.variant[0])) if self.variant else None
+
+    def lxd_problems(self, ctx: Context, inputs: dict[str, Any]) -> Failures:
+        table = self.config_table(inputs)
+        config = config_problems(table, inputs.get("config"), ctx.olds.get("config")) if table else []
+        return [*(("config", problem) for problem in config), *super().lxd_problems(ctx, inputs)]
 
     # --- cluster calls ----------------------------------------------------------------------------
     def _get(self, client: pylxd.Client, inputs: Mapping[str, Any]) -> dict[str, Any] | None:

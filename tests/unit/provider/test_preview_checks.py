@@ -1,0 +1,148 @@
+"""What LXD would refuse half-way through `up` is refused by `check`, at preview: each of the five mistakes
+a new user met only at `up` (an image alias that does not exist, an invalid limits.cpu, an unknown config
+key, a pool that does not exist, an unknown network driver), and the rules around them: what this program
+declares counts as there, only what is new or changed is checked, values not known yet wait for `up`.
+Every line the engine prints names the resource, the property, the value and the fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pulumi.provider.experimental.provider import CheckRequest
+
+from lxd_provider import cached_image
+from lxd_provider.server import LxdProvider
+from lxd_provider.values import UNKNOWN, plain_map
+from tests.support.fake_lxd import FakeLxd
+from tests.support.provider import FakeConnection, engine_call, values
+
+
+@pytest.fixture
+def provider(fake: FakeLxd) -> LxdProvider:
+    plugin = LxdProvider()
+    plugin._connection = FakeConnection(fake)  # type: ignore[assignment]
+    return plugin
+
+
+def urn(token: str, name: str) -> str:
+    return f"urn:pulumi:dev::shop::{token}::{name}"
+
+
+INSTANCE, VOLUME = "lxd:index/instance:Instance", "lxd:index/volume:Volume"
+NETWORK, POOL = "lxd:index/network:Network", "lxd:index/storagePool:StoragePool"
+PROFILE, IMAGE = "lxd:index/profile:Profile", "lxd:index/cachedImage:CachedImage"
+
+
+def engine_lines(provider: LxdProvider, token: str, resource: str, news: dict[str, Any],
+                 olds: dict[str, Any] | None = None) -> list[str]:
+    """What the engine prints for each failure (its diagnostic 2003: type, resource name, property, value)."""
+    checked = engine_call(provider.check(CheckRequest(urn(token, resource), values(**(olds or {})), values(**news),
+                                                      b"")))
+    declared = plain_map(checked.inputs)
+    return [f"{token} resource '{resource}': property {f.property} value {declared.get(f.property)!r} has a "
+            f"problem: {f.reason}" for f in checked.failures or []]
+
+
+WEB = {"name": "web-0", "image": "debian/stable"}
+
+
+@pytest.mark.parametrize(("token", "name", "news", "expected"), [
+    (INSTANCE, "web", {**WEB, "image": "debian/nope"},
+     "lxd:index/instance:Instance resource 'web': property image value 'debian/nope' has a problem: image "
+     '"debian/nope" does not exist (nor is it declared in this program). Fix: check the name (`lxc image alias '
+     "list` shows what exists), or copy it into the cluster with lxd.CachedImage and pass its `aliases` output "
+     "here"),
+    (INSTANCE, "web", {**WEB, "config": {"limits.cpu": "lots"}},
+     "lxd:index/instance:Instance resource 'web': property config value {'limits.cpu': 'lots'} has a problem: "
+     'config["limits.cpu"] = "lots": limits.cpu takes a number of CPUs, or a set of CPU ids (a range pins to '
+     'one: 1-1). Fix: e.g. "limits.cpu": "2"'),
+    (INSTANCE, "web", {**WEB, "config": {"limits.cpus": "2"}},
+     "lxd:index/instance:Instance resource 'web': property config value {'limits.cpus': '2'} has a problem: "
+     'config["limits.cpus"] = "2": limits.cpus is not an LXD 5.0 instance option. Fix: did you mean "limits.cpu"? '
+     "(the options: https://documentation.ubuntu.com/lxd/en/stable-5.0/reference/instance_options/)"),
+    (VOLUME, "data", {"name": "data", "pool": "fast"},
+     "lxd:index/volume:Volume resource 'data': property pool value 'fast' has a problem: storage pool \"fast\" "
+     "does not exist (nor is it declared in this program). Fix: check the name (`lxc storage list` shows what "
+     "exists), or declare it with lxd.StoragePool and pass its `name` output here"),
+    (NETWORK, "lan", {"name": "lan0", "type": "bridg"},
+     "lxd:index/network:Network resource 'lan': property type value 'bridg' has a problem: type \"bridg\" is not "
+     'an LXD 5.0 network type (did you mean "bridge"?). Fix: use one of bridge, macvlan, sriov, ovn, physical '
+     "(https://documentation.ubuntu.com/lxd/en/stable-5.0/reference/networks/)"),
+], ids=["image alias", "limits.cpu", "unknown key", "pool", "network driver"])
+def test_the_five_mistakes_fail_at_preview_naming_resource_property_value_and_fix(
+        provider: LxdProvider, fake: FakeLxd, token: str, name: str, news: dict[str, Any], expected: str) -> None:
+    before = len(fake.calls)
+    assert engine_lines(provider, token, name, news) == [expected]
+    assert all(method == "GET" for method, _ in fake.calls[before:]), "a check only reads"
+
+
+def test_references_inside_devices_and_lists(provider: LxdProvider) -> None:
+    lines = engine_lines(provider, INSTANCE, "web", {**WEB, "profiles": ["default", "smal"], "devices": [
+        {"name": "data", "type": "disk", "properties": {"path": "/data", "pool": "fast"}},
+        {"name": "lan", "type": "nic", "properties": {"network": "lan0"}}]})
+    assert [line.split(" has a problem: ")[1].split(" does not exist")[0] for line in lines] == [
+        'profile "smal"', 'devices["data"].pool: storage pool "fast"', 'devices["lan"].network: network "lan0"']
+
+
+def test_what_the_program_declares_counts_as_there(provider: LxdProvider, fake: FakeLxd,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    fake.remote_images["alpine/3.23"] = "c" * 64
+    monkeypatch.setattr(cached_image, "remote_image_problem", lambda _source: None)
+    assert engine_lines(provider, IMAGE, "base", {"sourceRemote": "https://images.example",
+                                                  "sourceImage": "alpine/3.23", "aliases": ["alpine/stable"]}) == []
+    assert engine_lines(provider, POOL, "fast", {"name": "fast", "driver": "zfs", "config": {"size": "20GiB"}}) == []
+    assert engine_lines(provider, PROFILE, "small", {"name": "small", "config": {"limits.cpu": "1"}}) == []
+    assert engine_lines(provider, NETWORK, "lan", {"name": "lan0", "config": {"ipv4.address": "10.7.0.1/24"}}) == []
+    lan = {"name": "lan", "type": "nic", "properties": {"network": "lan0"}}
+    web = {**WEB, "image": "alpine/stable", "profiles": ["small"], "devices": [lan]}
+    assert engine_lines(provider, INSTANCE, "web", web) == []
+    data = {"name": "data", "pool": "fast", "config": {"zfs.use_refquota": "true"}}
+    assert engine_lines(provider, VOLUME, "data", data) == []
+    # the declared pool's driver decides its volumes' keys
+    [line] = engine_lines(provider, VOLUME, "data", {**data, "config": {"btrfs.x": "1"}})
+    assert "btrfs.x is not an LXD 5.0 zfs storage volume option" in line
+
+
+def test_volume_keys_follow_the_live_pools_driver(provider: LxdProvider) -> None:
+    data = {"name": "data", "pool": "default"}
+    assert engine_lines(provider, VOLUME, "data", {**data, "config": {"size": "1GiB"}}) == []
+    [line] = engine_lines(provider, VOLUME, "data", {**data, "config": {"zfs.blocksize": "8KiB"}})
+    assert 'config["zfs.blocksize"] = "8KiB": zfs.blocksize is not an LXD 5.0 dir storage volume option' in line
+
+
+def test_only_what_is_new_or_changed_is_checked(provider: LxdProvider, fake: FakeLxd) -> None:
+    applied = {**WEB, "image": "debian/old", "config": {"user.x": "1", "limits.cpu": "2"}}
+    # the alias the instance was made from is gone, and it still refreshes and updates: nothing new refers to it
+    assert engine_lines(provider, INSTANCE, "web", applied, olds=applied) == []
+    changed = {**applied, "config": {"user.x": "1", "limits.cpu": "x"}}
+    [line] = engine_lines(provider, INSTANCE, "web", changed, olds=applied)
+    assert 'config["limits.cpu"] = "x"' in line and "user.x" not in line.split(" has a problem: ")[1]
+    assert len(engine_lines(provider, INSTANCE, "web", {**applied, "image": "debian/next"}, olds=applied)) == 1
+
+
+def test_values_not_known_yet_wait_for_up(provider: LxdProvider) -> None:
+    lines = engine_lines(provider, INSTANCE, "web", {**WEB, "image": "debian/nope", "target": UNKNOWN,
+                                                     "config": UNKNOWN})
+    assert [line.split(" value ")[0].rsplit(" ", 1)[1] for line in lines] == ["image"], lines
+    assert engine_lines(provider, INSTANCE, "web", {**WEB, "image": UNKNOWN, "profiles": UNKNOWN}) == []
+
+
+def test_rules_of_the_instance_type_and_devices(provider: LxdProvider) -> None:
+    vm_config = {"security.nesting": "true"}
+    [vm] = engine_lines(provider, INSTANCE, "vm", {**WEB, "type": "virtual-machine", "config": vm_config})
+    assert "security.nesting applies to containers only, and this instance is a virtual-machine" in vm
+    [nic] = engine_lines(provider, INSTANCE, "web", {**WEB, "devices": [
+        {"name": "eth1", "type": "nic", "properties": {"nictype": "bridge", "parent": "br0"}}]})
+    assert "property devices value" in nic and 'did you mean "bridged"?' in nic
+    [limit] = engine_lines(provider, INSTANCE, "web", {**WEB, "limits": {"memory": "lots"}})
+    assert 'limits["memory"] = "lots": limits.memory takes' in limit
+
+
+def test_networks_and_pools_check_their_config(provider: LxdProvider) -> None:
+    [network] = engine_lines(provider, NETWORK, "lan", {"name": "lan0", "config": {"ipv4.address": "10.7.0.1"}})
+    assert 'config["ipv4.address"] = "10.7.0.1": ipv4.address takes one of auto, none, or an IPv4 address' in network
+    [pool] = engine_lines(provider, POOL, "fast", {"name": "fast", "driver": "zfss"})
+    assert 'driver "zfss" is not an LXD 5.0 storage driver (did you mean "zfs"?)' in pool
+    [key] = engine_lines(provider, POOL, "fast", {"name": "fast", "driver": "dir", "config": {"size": "20GiB"}})
+    assert "size is not an LXD 5.0 dir storage pool option" in key
