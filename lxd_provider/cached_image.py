@@ -95,8 +95,8 @@ class CachedImage(Resource):
     def live_problems(self, ctx: Context, inputs: dict[str, Any]) -> Failures:
         failures: Failures = []
         for alias in inputs.get("aliases") or []:
-            problem = alias_problem(alias, with_retries(lambda a=alias: read_alias(ctx.client, a), "read alias"),
-                                    ctx.owner)
+            answered, record = ctx.references.ask(f"read alias {alias}", lambda client, a=alias: read_alias(client, a))
+            problem = alias_problem(alias, record, ctx.owner) if answered else None
             if problem:
                 failures.append(("aliases", f"{problem}: use another alias name, or remove that alias first"))
         remote = remote_image_problem(self.source_of(inputs))

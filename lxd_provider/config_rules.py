@@ -319,7 +319,7 @@ def _quoted(value: Any) -> str:
     return f'"{value}"'
 
 
-def _near(words: Iterable[str], word: str) -> str:
+def did_you_mean(words: Iterable[str], word: str) -> str:
     found = difflib.get_close_matches(word, list(words), n=1, cutoff=0.6)
     return f" (did you mean {_quoted(found[0])}?)" if found else ""
 
@@ -356,7 +356,7 @@ def choice_problem(label: str, value: Any, choices: Iterable[str], what: str, do
     options = list(choices)
     if value is UNKNOWN or value in options:
         return None
-    return (f"{label} {_quoted(value)} is not an LXD 5.0 {what}{_near(options, str(value))}. "
+    return (f"{label} {_quoted(value)} is not an LXD 5.0 {what}{did_you_mean(options, str(value))}. "
             f"Fix: use one of {', '.join(options)} ({doc})")
 
 

@@ -11,6 +11,7 @@ it was applied, even if it is gone since.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -18,14 +19,19 @@ from typing import Any
 
 import pylxd
 
+from cluster.errors import ConfigError, ConnectionSetupError
 from cluster.facts import read_members
-from cluster.images import read_alias, read_image
+from cluster.images import read_alias, read_aliases, read_image
 from cluster.operations import get_or_none
-from cluster.retry import with_retries
+from cluster.retry import is_transient, with_retries
+from lxd_provider.config_rules import did_you_mean
 from lxd_provider.values import UNKNOWN, known_list, known_map
+
+log = logging.getLogger(__name__)
 
 Failures = list[tuple[str, str]]
 FINGERPRINT_CHARS = frozenset("0123456789abcdef")
+PREVIEW_ATTEMPTS, PREVIEW_DEADLINE_S = 2, 10.0  # a preview asks briefly: `up` has the patience
 
 
 @dataclass(frozen=True)
@@ -40,11 +46,13 @@ class Reference:
 
 class Declared:
     """The objects this run's program declares, by kind, as the engine checks them (a plugin process
-    serves one run); `detail` is what a reference may need to know (a pool's driver)."""
+    serves one run); `detail` is what a reference may need to know (a pool's driver). And whether the
+    server answers: once it did not, the run's other checks do not ask it again."""
 
     def __init__(self) -> None:
         self._objects: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
+        self.silent: str | None = None  # why the server did not answer a check of this run
 
     def add(self, kind: str, name: Any, detail: Any = None) -> None:
         if isinstance(name, str) and name:
@@ -54,6 +62,10 @@ class Declared:
     def find(self, kind: str, name: str) -> tuple[bool, Any]:
         with self._lock:
             return (kind, name) in self._objects, self._objects.get((kind, name))
+
+    def names(self, kind: str) -> list[str]:
+        with self._lock:
+            return [name for known, name in self._objects if known == kind]
 
 
 def _image(client: pylxd.Client, name: str) -> Any:
@@ -71,42 +83,84 @@ def _named(collection: str, detail: str) -> Callable[[pylxd.Client, str], Any]:
     return read
 
 
+def _names_in(collection: str) -> Callable[[pylxd.Client], list[str]]:
+    def names(client: pylxd.Client) -> list[str]:
+        return [o["name"] for o in getattr(client.api, collection).get(params={"recursion": "1"}).json()["metadata"]]
+    return names
+
+
 def _member(client: pylxd.Client, name: str) -> Any:
-    return "member" if name in {m.name for m in read_members(client)} else None
+    return "member" if name in _member_names(client) else None
 
 
-# kind -> (how to read it: a detail, or None when it is not there; what lists what exists; how to declare it)
-KINDS: dict[str, tuple[Callable[[pylxd.Client, str], Any], str, str]] = {
-    "image": (_image, "lxc image alias list", "copy it into the cluster with lxd.CachedImage and pass its "
-                                               "`aliases` output here"),
-    "profile": (_named("profiles", "name"), "lxc profile list", "declare it with lxd.Profile and pass its `name` "
-                                                                 "output here"),
-    "storage pool": (_named("storage_pools", "driver"), "lxc storage list", "declare it with lxd.StoragePool and "
-                                                                             "pass its `name` output here"),
-    "network": (_named("networks", "type"), "lxc network list", "declare it with lxd.Network and pass its `name` "
-                                                                 "output here"),
-    "project": (_named("projects", "name"), "lxc project list", "create the project first"),
-    "member": (_member, "lxc cluster list", ""),  # not declared in a program: the message names the members
+def _member_names(client: pylxd.Client) -> list[str]:
+    return sorted(m.name for m in read_members(client))
+
+
+@dataclass(frozen=True)
+class Kind:
+    read: Callable[[pylxd.Client, str], Any]  # a detail of the object, or None when it is not there
+    names: Callable[[pylxd.Client], list[str]]  # what exists
+    listing: str  # the command that lists what exists
+    fix: str  # how a program makes one
+
+
+KINDS: dict[str, Kind] = {
+    "image": Kind(_image, lambda client: [a["name"] for a in read_aliases(client)], "lxc image alias list",
+                  "copy it into the cluster with lxd.CachedImage and pass its `aliases` output here"),
+    "profile": Kind(_named("profiles", "name"), _names_in("profiles"), "lxc profile list",
+                    "declare it with lxd.Profile and pass its `name` output here"),
+    "storage pool": Kind(_named("storage_pools", "driver"), _names_in("storage_pools"), "lxc storage list",
+                         "declare it with lxd.StoragePool and pass its `name` output here"),
+    "network": Kind(_named("networks", "type"), _names_in("networks"), "lxc network list",
+                    "declare it with lxd.Network and pass its `name` output here"),
+    "project": Kind(_named("projects", "name"), _names_in("projects"), "lxc project list", "create the project first"),
+    "member": Kind(_member, _member_names, "lxc cluster list", ""),  # not declared: the message names them all
 }
 
 
 class References:
-    """Finds what declarations refer to, in this program or the cluster (each asked once per check)."""
+    """Finds what declarations refer to, in this program or the cluster (each asked once per check).
+
+    A check is a preview's: when the server cannot answer (the provider is not configured yet, the remote
+    is unreachable), what needs it is not checked -- `up` meets the real error -- and the run's other checks
+    do not wait for it again."""
 
     def __init__(self, client: Callable[[], pylxd.Client], declared: Declared) -> None:
         self._client = client
         self._declared = declared
         self._seen: dict[tuple[str, str], Any] = {}
 
+    def ask(self, what: str, read: Callable[[pylxd.Client], Any]) -> tuple[bool, Any]:
+        """(whether the server answered, its answer): a short bounded wait, not `up`'s patience."""
+        if self._declared.silent is not None:
+            return False, None
+        try:
+            client = self._client()
+            return True, with_retries(lambda: read(client), what, attempts=PREVIEW_ATTEMPTS,
+                                      deadline_s=PREVIEW_DEADLINE_S)
+        except ConfigError as error:  # not configured (yet): nothing to ask
+            log.info("preview checks that need the server are skipped: %s", error)
+            return False, None
+        except Exception as error:
+            if not isinstance(error, ConnectionSetupError) and not is_transient(error):
+                raise
+            self._declared.silent = str(error)
+            log.warning("preview checks that need the server are skipped for this run: %s", error)
+            return False, None
+
     def find(self, kind: str, name: str) -> tuple[bool, Any]:
-        """(whether it is there, its detail: an image's type, a pool's driver, a network's type)."""
+        """(whether it may be there, its detail: an image's type, a pool's driver, a network's type). It may
+        be there when the server did not answer; the detail is None then."""
         declared, detail = self._declared.find(kind, name)
         if declared:
             return True, detail
         if (kind, name) not in self._seen:
-            read = KINDS[kind][0]
-            client = self._client()
-            self._seen[(kind, name)] = with_retries(lambda: read(client, name), f"read {kind} {name}")
+            read = KINDS[kind].read
+            answered, found = self.ask(f"read {kind} {name}", lambda client: read(client, name))
+            if not answered:
+                return True, None
+            self._seen[(kind, name)] = found
         found = self._seen[(kind, name)]
         return found is not None, found
 
@@ -119,14 +173,15 @@ class References:
         return failures
 
     def _missing(self, ref: Reference) -> str:
+        kind = KINDS[ref.kind]
+        _answered, names = self.ask(f"list {ref.kind}s", kind.names)
+        names = sorted({*(names or []), *self._declared.names(ref.kind)})
+        near = did_you_mean(names, str(ref.name))
         if ref.kind == "member":
-            client = self._client()
-            names = with_retries(lambda: sorted(m.name for m in read_members(client)), "read cluster members")
-            return f"member \"{ref.name}\" is not in the cluster. Fix: use one of {', '.join(names)}"
-        _read, listing, fix = KINDS[ref.kind]
+            return f"member \"{ref.name}\" is not in the cluster{near}. Fix: use one of {', '.join(names)}"
         where = f"{ref.where}: " if ref.where else ""
-        return (f"{where}{ref.kind} \"{ref.name}\" does not exist (nor is it declared in this program). "
-                f"Fix: check the name (`{listing}` shows what exists), or {fix}")
+        return (f"{where}{ref.kind} \"{ref.name}\" does not exist, nor is it declared in this program{near}. "
+                f"Fix: check the name (`{kind.listing}` shows what exists), or {kind.fix}")
 
 
 def new_references(now: Iterable[Reference], before: Iterable[Reference]) -> list[Reference]:

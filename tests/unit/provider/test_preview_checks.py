@@ -1,8 +1,9 @@
 """What LXD would refuse half-way through `up` is refused by `check`, at preview: each of the five mistakes
 a new user met only at `up` (an image alias that does not exist, an invalid limits.cpu, an unknown config
 key, a pool that does not exist, an unknown network driver), and the rules around them: what this program
-declares counts as there, only what is new or changed is checked, values not known yet wait for `up`.
-Every line the engine prints names the resource, the property, the value and the fix."""
+declares counts as there, only what is new or changed is checked, values not known yet wait for `up`, and
+so does what needs a server that cannot answer. Every line the engine prints names the resource, the
+property, the value and the fix (the nearest valid name, key or value when there is one)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from pulumi.provider.experimental.provider import CheckRequest
 
+from cluster.errors import ConnectionSetupError
 from lxd_provider import cached_image
 from lxd_provider.server import LxdProvider
 from lxd_provider.values import UNKNOWN, plain_map
@@ -50,9 +52,9 @@ WEB = {"name": "web-0", "image": "debian/stable"}
 @pytest.mark.parametrize(("token", "name", "news", "expected"), [
     (INSTANCE, "web", {**WEB, "image": "debian/nope"},
      "lxd:index/instance:Instance resource 'web': property image value 'debian/nope' has a problem: image "
-     '"debian/nope" does not exist (nor is it declared in this program). Fix: check the name (`lxc image alias '
-     "list` shows what exists), or copy it into the cluster with lxd.CachedImage and pass its `aliases` output "
-     "here"),
+     '"debian/nope" does not exist, nor is it declared in this program (did you mean "debian/stable"?). Fix: '
+     "check the name (`lxc image alias list` shows what exists), or copy it into the cluster with "
+     "lxd.CachedImage and pass its `aliases` output here"),
     (INSTANCE, "web", {**WEB, "config": {"limits.cpu": "lots"}},
      "lxd:index/instance:Instance resource 'web': property config value {'limits.cpu': 'lots'} has a problem: "
      'config["limits.cpu"] = "lots": limits.cpu takes a number of CPUs, or a set of CPU ids (a range pins to '
@@ -63,7 +65,7 @@ WEB = {"name": "web-0", "image": "debian/stable"}
      "(the options: https://documentation.ubuntu.com/lxd/en/stable-5.0/reference/instance_options/)"),
     (VOLUME, "data", {"name": "data", "pool": "fast"},
      "lxd:index/volume:Volume resource 'data': property pool value 'fast' has a problem: storage pool \"fast\" "
-     "does not exist (nor is it declared in this program). Fix: check the name (`lxc storage list` shows what "
+     "does not exist, nor is it declared in this program. Fix: check the name (`lxc storage list` shows what "
      "exists), or declare it with lxd.StoragePool and pass its `name` output here"),
     (NETWORK, "lan", {"name": "lan0", "type": "bridg"},
      "lxd:index/network:Network resource 'lan': property type value 'bridg' has a problem: type \"bridg\" is not "
@@ -75,6 +77,76 @@ def test_the_five_mistakes_fail_at_preview_naming_resource_property_value_and_fi
     before = len(fake.calls)
     assert engine_lines(provider, token, name, news) == [expected]
     assert all(method == "GET" for method, _ in fake.calls[before:]), "a check only reads"
+
+
+def disk(pool: str) -> dict[str, Any]:
+    return {"name": "data", "type": "disk", "properties": {"path": "/data", "pool": pool}}
+
+
+def nic(**properties: str) -> dict[str, Any]:
+    return {"name": "eth1", "type": "nic", "properties": properties}
+
+
+# rule -> (resource type, its inputs, the property named, what the reason says: the value and the fix)
+RULES: dict[str, tuple[str, dict[str, Any], str, str]] = {
+    "image": (INSTANCE, {**WEB, "image": "debian/stabel"}, "image",
+              'image "debian/stabel" does not exist, nor is it declared in this program (did you mean '
+              '"debian/stable"?). Fix: check the name (`lxc image alias list` shows what exists)'),
+    "profile": (INSTANCE, {**WEB, "profiles": ["default", "smal"]}, "profiles",
+                'profile "smal" does not exist, nor is it declared in this program (did you mean "small"?)'),
+    "member": (INSTANCE, {**WEB, "target": "m11"}, "target",
+               'member "m11" is not in the cluster (did you mean "m1"?). Fix: use one of m1, m2, m3'),
+    "volume pool": (VOLUME, {"name": "data", "pool": "defualt"}, "pool",
+                    'storage pool "defualt" does not exist, nor is it declared in this program (did you mean '
+                    '"default"?). Fix: check the name (`lxc storage list` shows what exists), or declare it with '
+                    "lxd.StoragePool"),
+    "device pool": (INSTANCE, {**WEB, "devices": [disk("fast")]}, "devices",
+                    'devices["data"].pool: storage pool "fast" does not exist'),
+    "device network": (PROFILE, {"name": "net", "devices": [nic(network="lxdbr1")]}, "devices",
+                       'devices["eth1"].network: network "lxdbr1" does not exist, nor is it declared in this '
+                       'program (did you mean "lxdbr0"?)'),
+    "config key": (INSTANCE, {**WEB, "config": {"boot.autostrat": "true"}}, "config",
+                   'config["boot.autostrat"] = "true": boot.autostrat is not an LXD 5.0 instance option. Fix: did '
+                   'you mean "boot.autostart"?'),
+    "config value": (PROFILE, {"name": "small", "config": {"limits.memory": "2 gigs"}}, "config",
+                     'config["limits.memory"] = "2 gigs": limits.memory takes a size in bytes'),
+    "limits value": (INSTANCE, {**WEB, "limits": {"cpu": "two"}}, "limits",
+                     'limits["cpu"] = "two": limits.cpu takes a number of CPUs'),
+    "instance type": (INSTANCE, {**WEB, "type": "virtual-machine", "config": {"security.nesting": "true"}},
+                      "config", "security.nesting applies to containers only, and this instance is a virtual-machine"),
+    "reserved key": (INSTANCE, {**WEB, "config": {"volatile.eth0.hwaddr": "00:16:3e:00:00:01"}}, "config",
+                     "volatile.* keys are LXD's own record of an object and cannot be set. Fix: remove it"),
+    "device type": (INSTANCE, {**WEB, "devices": [{"name": "d", "type": "disc", "properties": {}}]}, "devices",
+                    'devices["d"].type "disc" is not an LXD 5.0 device type (did you mean "disk"?)'),
+    "device for the type": (INSTANCE, {**WEB, "type": "virtual-machine", "devices": [
+        {"name": "p", "type": "proxy", "properties": {}}]}, "devices",
+        'devices["p"].type "proxy": proxy devices apply to containers only, and this instance is a virtual-machine'),
+    "nic type": (INSTANCE, {**WEB, "devices": [nic(nictype="bridge", parent="br0")]}, "devices",
+                 'devices["eth1"].properties.nictype "bridge" is not an LXD 5.0 NIC type (did you mean "bridged"?)'),
+    "nic source": (PROFILE, {"name": "net", "devices": [nic(parent="br0")]}, "devices",
+                   'devices["eth1"]: a nic device takes either nictype (with parent) or network, one of the two'),
+    "network type": (NETWORK, {"name": "lan0", "type": "ovs"}, "type",
+                     'type "ovs" is not an LXD 5.0 network type (did you mean "ovn"?)'),
+    "network config": (NETWORK, {"name": "lan0", "config": {"ipv4.address": "10.7.0.1"}}, "config",
+                       'config["ipv4.address"] = "10.7.0.1": ipv4.address takes one of auto, none, or an IPv4 '
+                       "address"),
+    "pool driver": (POOL, {"name": "fast", "driver": "zfss"}, "driver",
+                    'driver "zfss" is not an LXD 5.0 storage driver (did you mean "zfs"?)'),
+    "pool config": (POOL, {"name": "fast", "driver": "dir", "config": {"size": "20GiB"}}, "config",
+                    'config["size"] = "20GiB": size is not an LXD 5.0 dir storage pool option'),
+    "volume config": (VOLUME, {"name": "data", "pool": "default", "config": {"zfs.blocksize": "8KiB"}}, "config",
+                      'config["zfs.blocksize"] = "8KiB": zfs.blocksize is not an LXD 5.0 dir storage volume option'),
+}
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_each_rule_names_the_property_the_value_and_the_fix(provider: LxdProvider, fake: FakeLxd,
+                                                            rule: str) -> None:
+    fake.profiles["small"] = {"name": "small", "config": {}, "devices": {}, "description": ""}
+    fake.networks["lxdbr0"] = {"name": "lxdbr0", "type": "bridge", "config": {}, "description": ""}
+    token, news, prop, reason = RULES[rule]
+    [line] = engine_lines(provider, token, "it", news)
+    assert f"resource 'it': property {prop} value " in line and reason in line, line
 
 
 def test_references_inside_devices_and_lists(provider: LxdProvider) -> None:
@@ -146,3 +218,37 @@ def test_networks_and_pools_check_their_config(provider: LxdProvider) -> None:
     assert 'driver "zfss" is not an LXD 5.0 storage driver (did you mean "zfs"?)' in pool
     [key] = engine_lines(provider, POOL, "fast", {"name": "fast", "driver": "dir", "config": {"size": "20GiB"}})
     assert "size is not an LXD 5.0 dir storage pool option" in key
+
+
+class Silent:
+    """A connection to a server that does not answer (the remote is down or unreachable)."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def client(self) -> Any:
+        self.asked += 1
+        raise ConnectionSetupError("lxd:remote", "cannot reach https://lxd.example:8443", "check the address")
+
+
+@pytest.mark.parametrize("connection", [None, Silent()], ids=["not configured", "unreachable"])
+def test_what_needs_the_server_is_skipped_when_it_cannot_answer(connection: Silent | None,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cached_image, "remote_image_problem", lambda _source: None)
+    plugin = LxdProvider()
+    plugin._connection = connection  # type: ignore[assignment]
+    news = {**WEB, "image": "debian/nope", "target": "m9", "config": {"limits.cpus": "2"}}
+    [line] = engine_lines(plugin, INSTANCE, "web", news)
+    assert "limits.cpus is not an LXD 5.0 instance option" in line  # what needs no server is still checked
+    assert engine_lines(plugin, VOLUME, "data", {"name": "data", "pool": "fast", "config": {"x": "1"}}) == []
+    assert engine_lines(plugin, IMAGE, "base", {"sourceRemote": "https://images.example",
+                                                "sourceImage": "alpine/3.23", "aliases": ["a"]}) == []
+    if connection is not None:
+        assert connection.asked == 1, "once the server did not answer, the run's other checks do not wait for it"
+
+
+def test_a_server_that_stops_answering_mid_check_is_skipped(provider: LxdProvider, fake: FakeLxd) -> None:
+    fake.fail("GET", r"/images/aliases/.*", kind="connection", times=99)
+    assert engine_lines(provider, INSTANCE, "web", {**WEB, "image": "debian/nope"}) == []
+    assert engine_lines(provider, VOLUME, "data", {"name": "data", "pool": "fast"}) == [], "not asked again"
+    assert not any(path.startswith("/storage-pools") for _, path in fake.calls)
