@@ -15,7 +15,6 @@ the instance, the next `pulumi up` moves nothing back (the actual member is the 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -44,7 +43,7 @@ from cluster.steps import (
 )
 from lxd_provider.base import Context, Failures, Resource, join_id, split_id
 from lxd_provider.config_rules import INSTANCE, changed_devices, config_problems, device_problems
-from lxd_provider.references import Reference, device_references
+from lxd_provider.references import FINGERPRINT, Reference, device_references
 from lxd_provider.spec import (
     BOOLEAN,
     STRING,
@@ -59,14 +58,13 @@ from lxd_provider.spec import (
     ref,
     sorted_map,
 )
-from lxd_provider.values import known_list
+from lxd_provider.values import UNKNOWN, known_list
 
 log = logging.getLogger(__name__)
 
 DEVICE = device_type("lxd:index/InstanceDevice:InstanceDevice", "instance")
 MARKS = (MANAGED_KEY, OWNER_KEY)
 HIDDEN_PREFIXES = ("volatile.", "image.")
-FINGERPRINT = re.compile(r"^[0-9a-f]{12,64}$")
 TYPES = ("container", "virtual-machine")
 LISTED_STATES = ("Running", "Stopped", "Frozen")  # a listing's answer taken as is; others are read one by one
 
@@ -174,7 +172,19 @@ class Instance(Resource):
                                                         label="limits", prefix="limits.", instance_type=kind)),
                 *(("devices", p) for p in device_problems(changed_devices(inputs.get("devices"),
                                                                           before.get("devices")), kind)),
-                *super().lxd_problems(ctx, inputs)]
+                *super().lxd_problems(ctx, inputs), *self._image_type_problems(ctx, inputs, before)]
+
+    @staticmethod
+    def _image_type_problems(ctx: Context, inputs: dict[str, Any], before: Mapping[str, Any]) -> Failures:
+        """A container image does not make a virtual machine, nor the other way round."""
+        image, kind = inputs.get("image"), inputs.get("type")
+        if image is UNKNOWN or kind is UNKNOWN or not image or before.get("image") == image:
+            return []
+        found, image_type = ctx.references.find("image", str(image))
+        if not found or not image_type or image_type == kind:
+            return []
+        return [("image", f"image \"{image}\" is a {image_type} image, and this instance is a {kind}. Fix: use a "
+                          f"{kind} image (lxd.CachedImage with type \"{kind}\"), or set type to \"{image_type}\"")]
 
     # --- lifecycle ------------------------------------------------------------------------------
     def create(self, ctx: Context, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:

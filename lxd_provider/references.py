@@ -12,6 +12,7 @@ it was applied, even if it is gone since.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from lxd_provider.values import UNKNOWN, known_list, known_map
 log = logging.getLogger(__name__)
 
 Failures = list[tuple[str, str]]
-FINGERPRINT_CHARS = frozenset("0123456789abcdef")
+FINGERPRINT = re.compile(r"^[0-9a-f]{12,64}$")  # an image named by its fingerprint (or a prefix)
 PREVIEW_ATTEMPTS, PREVIEW_DEADLINE_S = 2, 10.0  # a preview asks briefly: `up` has the patience
 
 
@@ -72,7 +73,7 @@ def _image(client: pylxd.Client, name: str) -> Any:
     alias = read_alias(client, name)
     if alias is not None:
         return alias.get("type", "container")
-    image = read_image(client, name) if set(name) <= FINGERPRINT_CHARS and len(name) >= 12 else None
+    image = read_image(client, name) if FINGERPRINT.match(name) else None
     return image.get("type", "container") if image else None
 
 
@@ -178,7 +179,8 @@ class References:
         names = sorted({*(names or []), *self._declared.names(ref.kind)})
         near = did_you_mean(names, str(ref.name))
         if ref.kind == "member":
-            return f"member \"{ref.name}\" is not in the cluster{near}. Fix: use one of {', '.join(names)}"
+            fix = f"use one of {', '.join(names)}" if names else f"`{kind.listing}` shows the members"
+            return f"member \"{ref.name}\" is not in the cluster{near}. Fix: {fix}"
         where = f"{ref.where}: " if ref.where else ""
         return (f"{where}{ref.kind} \"{ref.name}\" does not exist, nor is it declared in this program{near}. "
                 f"Fix: check the name (`{kind.listing}` shows what exists), or {kind.fix}")

@@ -24,6 +24,8 @@ from tests.support.provider import FakeConnection, engine_call, values
 def provider(fake: FakeLxd) -> LxdProvider:
     plugin = LxdProvider()
     plugin._connection = FakeConnection(fake)  # type: ignore[assignment]
+    fake.add_image("b" * 64, aliases=("fedora/vm",))
+    fake.images["b" * 64]["type"] = fake.aliases["fedora/vm"]["type"] = "virtual-machine"
     return plugin
 
 
@@ -47,6 +49,7 @@ def engine_lines(provider: LxdProvider, token: str, resource: str, news: dict[st
 
 
 WEB = {"name": "web-0", "image": "debian/stable"}
+VM = {**WEB, "type": "virtual-machine", "image": "fedora/vm"}
 
 
 @pytest.mark.parametrize(("token", "name", "news", "expected"), [
@@ -112,13 +115,16 @@ RULES: dict[str, tuple[str, dict[str, Any], str, str]] = {
                      'config["limits.memory"] = "2 gigs": limits.memory takes a size in bytes'),
     "limits value": (INSTANCE, {**WEB, "limits": {"cpu": "two"}}, "limits",
                      'limits["cpu"] = "two": limits.cpu takes a number of CPUs'),
-    "instance type": (INSTANCE, {**WEB, "type": "virtual-machine", "config": {"security.nesting": "true"}},
+    "instance type": (INSTANCE, {**VM, "config": {"security.nesting": "true"}},
                       "config", "security.nesting applies to containers only, and this instance is a virtual-machine"),
+    "image type": (INSTANCE, {**VM, "image": "debian/stable"}, "image",
+                   'image "debian/stable" is a container image, and this instance is a virtual-machine. Fix: use a '
+                   'virtual-machine image (lxd.CachedImage with type "virtual-machine"), or set type to "container"'),
     "reserved key": (INSTANCE, {**WEB, "config": {"volatile.eth0.hwaddr": "00:16:3e:00:00:01"}}, "config",
                      "volatile.* keys are LXD's own record of an object and cannot be set. Fix: remove it"),
     "device type": (INSTANCE, {**WEB, "devices": [{"name": "d", "type": "disc", "properties": {}}]}, "devices",
                     'devices["d"].type "disc" is not an LXD 5.0 device type (did you mean "disk"?)'),
-    "device for the type": (INSTANCE, {**WEB, "type": "virtual-machine", "devices": [
+    "device for the type": (INSTANCE, {**VM, "devices": [
         {"name": "p", "type": "proxy", "properties": {}}]}, "devices",
         'devices["p"].type "proxy": proxy devices apply to containers only, and this instance is a virtual-machine'),
     "nic type": (INSTANCE, {**WEB, "devices": [nic(nictype="bridge", parent="br0")]}, "devices",
@@ -202,7 +208,7 @@ def test_values_not_known_yet_wait_for_up(provider: LxdProvider) -> None:
 
 def test_rules_of_the_instance_type_and_devices(provider: LxdProvider) -> None:
     vm_config = {"security.nesting": "true"}
-    [vm] = engine_lines(provider, INSTANCE, "vm", {**WEB, "type": "virtual-machine", "config": vm_config})
+    [vm] = engine_lines(provider, INSTANCE, "vm", {**VM, "config": vm_config})
     assert "security.nesting applies to containers only, and this instance is a virtual-machine" in vm
     [nic] = engine_lines(provider, INSTANCE, "web", {**WEB, "devices": [
         {"name": "eth1", "type": "nic", "properties": {"nictype": "bridge", "parent": "br0"}}]})
