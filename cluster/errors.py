@@ -8,7 +8,9 @@ import time
 import traceback
 from pathlib import Path
 
-LOG = Path(".state/logs/plugins.log")  # relative to the project directory, where the engine starts plugins
+# Relative to the working directory: for a plugin, the user's project directory (the engine starts plugins
+# there); a message names it absolutely, so nobody looks for it next to the provider's code.
+LOG = Path(".state/logs/plugins.log")
 
 
 class ActionableError(Exception):
@@ -74,6 +76,7 @@ def user_message(error: BaseException, log: Path = LOG) -> str:
     else as its type and message, with the traceback kept in `log` for whoever debugs it."""
     if isinstance(error, ActionableError):
         return str(error)
+    log = log.absolute()
     try:
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("a") as handle:

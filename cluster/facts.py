@@ -40,6 +40,7 @@ class MemberFact:
     status: str
     address: str = ""
     roles: tuple[str, ...] = ()
+    url: str = ""  # https://<address>:<port>, as LXD lists it
 
     @property
     def online(self) -> bool:
@@ -85,7 +86,7 @@ class InstanceFact:
 
 def member_from(raw: Mapping[str, Any]) -> MemberFact:
     return MemberFact(raw["server_name"], raw.get("status", ""), urlparse(raw.get("url", "")).hostname or "",
-                      tuple(raw.get("roles") or ()))
+                      tuple(raw.get("roles") or ()), raw.get("url", ""))
 
 
 def global_addresses(state: Mapping[str, Any] | None, family: str, interface: str | None = None) -> tuple[str, ...]:

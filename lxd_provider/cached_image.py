@@ -13,6 +13,7 @@ An alias marked as another stack's (or made by a person) is refused at preview.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlparse
 
@@ -34,6 +35,7 @@ from cluster.images import (
 from cluster.retry import with_retries
 from lxd_provider.base import Context, Failures, Resource, join_id, split_id
 from lxd_provider.spec import BOOLEAN, PROJECT, STRING, STRING_LIST, Prop
+from lxd_provider.values import known_list
 
 SOURCE_FIELD = {"image": "sourceImage", "server": "sourceRemote", "certificate": "sourceCertificate"}
 
@@ -87,11 +89,15 @@ class CachedImage(Resource):
             failures.append(("aliases", "aliases must be non-empty names without spaces"))
         return failures
 
+    def declares(self, inputs: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+        return [("image", alias, inputs.get("type")) for alias in known_list(inputs.get("aliases"))]
+
     def live_problems(self, ctx: Context, inputs: dict[str, Any]) -> Failures:
         failures: Failures = []
         for alias in inputs.get("aliases") or []:
-            live = with_retries(lambda a=alias: read_alias(ctx.client_for(inputs.get("project")), a), "read alias")
-            problem = alias_problem(alias, live, ctx.owner)
+            answered, record = ctx.references.ask(f"read alias {alias}", lambda client, a=alias: read_alias(client, a),
+                                                  inputs.get("project"))
+            problem = alias_problem(alias, record, ctx.owner) if answered else None
             if problem:
                 failures.append(("aliases", f"{problem}: use another alias name, or remove that alias first"))
         remote = remote_image_problem(self.source_of(inputs))
@@ -112,9 +118,14 @@ class CachedImage(Resource):
         return f"source={inputs['sourceImage']} {mark}".strip()
 
     @staticmethod
-    def _outputs(inputs: dict[str, Any], image: dict[str, Any], mark: str) -> dict[str, Any]:
-        return {**inputs, "fingerprint": image["fingerprint"], "architecture": image.get("architecture", ""),
-                "createdAt": image.get("created_at", ""), "copiedAliases": [], "aliasMark": mark}
+    def observed(image: dict[str, Any]) -> dict[str, Any]:
+        """What an image record in the cluster shows, as this provider names it (getImage shares it)."""
+        return {"fingerprint": image["fingerprint"], "architecture": image.get("architecture", ""),
+                "createdAt": image.get("created_at", "")}
+
+    @classmethod
+    def _outputs(cls, inputs: dict[str, Any], image: dict[str, Any], mark: str) -> dict[str, Any]:
+        return {**inputs, **cls.observed(image), "copiedAliases": [], "aliasMark": mark}
 
     def read(self, ctx: Context, resource_id: str, state: dict[str, Any],
              inputs: dict[str, Any]) -> tuple[str | None, dict[str, Any], dict[str, Any]]:

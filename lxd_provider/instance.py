@@ -18,7 +18,6 @@ the instance, the next `pulumi up` moves nothing back (the actual member is the 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -33,7 +32,6 @@ from cluster.facts import (
     is_running,
     read_instance,
     read_instance_records,
-    read_members,
     read_state,
 )
 from cluster.names import instance_name_problem
@@ -49,6 +47,7 @@ from cluster.steps import (
     wait_for_ipv4,
 )
 from lxd_provider.base import Context, DiffResult, Failures, Resource, join_id, split_id
+from lxd_provider.config_rules import INSTANCE, changed_devices, config_problems, device_problems
 from lxd_provider.instance_file import (
     FILE,
     content_hash,
@@ -58,6 +57,7 @@ from lxd_provider.instance_file import (
     remove_file,
     write_file,
 )
+from lxd_provider.references import FINGERPRINT, Reference, device_references
 from lxd_provider.spec import (
     BOOLEAN,
     PROJECT,
@@ -74,7 +74,7 @@ from lxd_provider.spec import (
     ref,
     sorted_map,
 )
-from lxd_provider.values import has_unknowns
+from lxd_provider.values import UNKNOWN, has_unknowns, known_list
 from lxd_provider.wait_for import WAIT_FOR, await_conditions, wait_for_problems
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,6 @@ log = logging.getLogger(__name__)
 DEVICE = device_type("lxd:index/InstanceDevice:InstanceDevice", "instance")
 MARKS = (MANAGED_KEY, OWNER_KEY)
 HIDDEN_PREFIXES = ("volatile.", "image.")
-FINGERPRINT = re.compile(r"^[0-9a-f]{12,64}$")
 TYPES = ("container", "virtual-machine")
 LISTED_STATES = ("Running", "Ready", "Stopped", "Frozen")  # a listing's answer taken as is; others are read one by one
 
@@ -239,14 +238,37 @@ class Instance(Resource):
             result.changes = True
         return result
 
-    def live_problems(self, ctx: Context, inputs: dict[str, Any]) -> Failures:
-        target = inputs.get("target")
-        if not target:
+    def references(self, inputs: Mapping[str, Any]) -> list[Reference]:
+        return [*super().references(inputs), Reference("image", "image", inputs.get("image")),
+                *(Reference("profiles", "profile", profile) for profile in known_list(inputs.get("profiles"))),
+                *device_references("devices", inputs.get("devices")),
+                Reference("target", "member", inputs.get("target"))]
+
+    def declares(self, inputs: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+        return [("instance", inputs.get("name"), inputs.get("type"))]
+
+    def lxd_problems(self, ctx: Context, inputs: dict[str, Any]) -> Failures:
+        kind = inputs.get("type")
+        before = ctx.olds if ctx.olds.get("type") == kind else {}  # another type: every key anew
+        return [*(("config", p) for p in config_problems(INSTANCE, inputs.get("config"), before.get("config"),
+                                                        instance_type=kind)),
+                *(("limits", p) for p in config_problems(INSTANCE, inputs.get("limits"), before.get("limits"),
+                                                        label="limits", prefix="limits.", instance_type=kind)),
+                *(("devices", p) for p in device_problems(changed_devices(inputs.get("devices"),
+                                                                          before.get("devices")), kind)),
+                *super().lxd_problems(ctx, inputs), *self._image_type_problems(ctx, inputs, before)]
+
+    @staticmethod
+    def _image_type_problems(ctx: Context, inputs: dict[str, Any], before: Mapping[str, Any]) -> Failures:
+        """A container image does not make a virtual machine, nor the other way round."""
+        image, kind = inputs.get("image"), inputs.get("type")
+        if image is UNKNOWN or kind is UNKNOWN or not image or before.get("image") == image:
             return []
-        members = {m.name for m in with_retries(lambda: read_members(ctx.client), "read cluster members")}
-        if target not in members:
-            return [("target", f"member {target!r} is not in the cluster ({', '.join(sorted(members))})")]
-        return []
+        found, image_type = ctx.references.find("image", str(image), inputs.get("project"))
+        if not found or not image_type or image_type == kind:
+            return []
+        return [("image", f"image \"{image}\" is a {image_type} image, and this instance is a {kind}. Fix: use a "
+                          f"{kind} image (lxd.CachedImage with type \"{kind}\"), or set type to \"{image_type}\"")]
 
     def change_problems(self, ctx: Context, olds: Mapping[str, Any], inputs: dict[str, Any]) -> Failures:
         refusal = self._restart_refusal(ctx.client_for(inputs.get("project")), str(inputs["name"]), olds, inputs)

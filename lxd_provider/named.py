@@ -23,6 +23,7 @@ from cluster.names import instance_name_problem
 from cluster.operations import send_and_wait
 from cluster.retry import with_retries
 from lxd_provider.base import Context, Failures, Resource, join_id, split_id
+from lxd_provider.config_rules import Table, choice_problem, config_problems
 
 CREATE_TIMEOUT_S = 300  # a volume copy is the slow one: it waits for its data
 
@@ -36,6 +37,9 @@ class NamedObject(Resource):
     # config keys LXD fills in when nobody declared them (a network's address, a pool's source, a project's
     # features), by prefix ("" = every key): read reports those only when declared, so they never show as drift
     filled_in_by_lxd: ClassVar[tuple[str, ...]] = ()
+    # the property that picks which config keys LXD takes (a network's type, a pool's driver): its name, the
+    # tables by its value (lxd_provider/config_rules.py), what the value is called, and where LXD lists them
+    variant: ClassVar[tuple[str, Mapping[str, Table], str, str] | None] = None
 
     # --- shape --------------------------------------------------------------------------------
     def node(self, client: pylxd.Client, inputs: Mapping[str, Any]) -> _APINode:
@@ -82,7 +86,25 @@ class NamedObject(Resource):
 
     def validate(self, inputs: dict[str, Any]) -> Failures:
         problem = instance_name_problem(self.name_of(inputs))
-        return [("name", problem)] if problem else []
+        failures: Failures = [("name", problem)] if problem else []
+        if self.variant:
+            prop, tables, what, doc = self.variant
+            problem = choice_problem(prop, inputs.get(prop), tables, what, doc)
+            failures += [(prop, problem)] if problem else []
+        return failures
+
+    def declares(self, inputs: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+        """The object, by its `what`, with the value of its variant (what a volume needs of its pool)."""
+        return [(self.what, inputs.get("name"), inputs.get(self.variant[0]) if self.variant else None)]
+
+    def config_table(self, inputs: Mapping[str, Any]) -> Table | None:
+        """The config keys LXD takes for this object, or None when they are not known here."""
+        return self.variant[1].get(inputs.get(self.variant[0])) if self.variant else None
+
+    def lxd_problems(self, ctx: Context, inputs: dict[str, Any]) -> Failures:
+        table = self.config_table(inputs)
+        config = config_problems(table, inputs.get("config"), ctx.olds.get("config")) if table else []
+        return [*(("config", problem) for problem in config), *super().lxd_problems(ctx, inputs)]
 
     # --- cluster calls ----------------------------------------------------------------------------
     def _get(self, client: pylxd.Client, inputs: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ import pylxd
 from pylxd.client import _APINode
 
 from lxd_provider.base import Failures
+from lxd_provider.config_rules import NETWORK_ACL, Table
 from lxd_provider.named import NamedObject
 from lxd_provider.spec import PROJECT, STRING, STRING_MAP, Prop, TypeSpec, list_of, ref, sorted_map
 from lxd_provider.values import has_unknowns
@@ -90,6 +91,9 @@ class NetworkAcl(NamedObject):
         rules = {direction: [{LXD_FIELD.get(k, k): v for k, v in rule.items()} for rule in
                              rules_as_set(inputs.get(direction))] for direction in DIRECTIONS}
         return {**super().body(inputs), **rules}
+
+    def config_table(self, inputs: Mapping[str, Any]) -> Table:
+        return NETWORK_ACL
 
     def validate(self, inputs: dict[str, Any]) -> Failures:
         failures = super().validate(inputs)

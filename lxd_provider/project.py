@@ -8,12 +8,14 @@ when empty (LXD refuses otherwise; the error names what is still in it).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from pylxd.exceptions import LXDAPIException
 
 from cluster.errors import StepFailed
 from lxd_provider.base import Context, Failures
+from lxd_provider.config_rules import PROJECT, Table
 from lxd_provider.named import NamedObject
 from lxd_provider.spec import STRING, STRING_MAP, Prop, sorted_map
 
@@ -35,6 +37,9 @@ class Project(NamedObject):
         Prop("config", STRING_MAP, "Project config (e.g. features.profiles, limits.instances, restricted).",
              default={}, normalize=sorted_map),
     )
+
+    def config_table(self, inputs: Mapping[str, Any]) -> Table:
+        return PROJECT
 
     def validate(self, inputs: dict[str, Any]) -> Failures:
         name = str(inputs["name"])

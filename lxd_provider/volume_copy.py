@@ -18,6 +18,7 @@ import pylxd
 
 from cluster.errors import StepFailed
 from lxd_provider.base import Context, DiffResult, Failures
+from lxd_provider.references import Reference
 from lxd_provider.spec import PROJECT, STRING, Prop
 from lxd_provider.volume import Volume
 
@@ -62,6 +63,10 @@ class VolumeCopy(Volume):
             failures.append(("name", f"{inputs['name']} would be a copy of itself: give the copy another name or "
                                      "pool"))
         return failures
+
+    def references(self, inputs: Mapping[str, Any]) -> list[Reference]:
+        return [*super().references(inputs), Reference("sourcePool", "storage pool", inputs.get("sourcePool")),
+                Reference("sourceTarget", "member", inputs.get("sourceTarget"))]
 
     def diff(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> DiffResult:
         """As declared; an imported copy (no source in its state) takes its source from the declaration."""

@@ -48,6 +48,14 @@ if [ ! -d "$out/python" ]; then  # complete once there: it is moved in whole
 fi
 
 if [ "$(cat "$venv/.sdk-hash" 2>/dev/null)" != "$key" ]; then
+  # The CLI and the YAML host cache a provider's schema next to its plugin directory and reuse it while
+  # the directory is unchanged: a new schema (a new function, a new property) would stay unseen by YAML
+  # programs and `pulumi import` until that copy is current. It is kept in git as the CLI writes it
+  # (tests/unit/provider/test_schema.py compares it): rewritten here from the schema module.
+  if [ -z "${LXDHA_SDK_SCHEMA:-}" ]; then
+    rm -f "$root"/lxd_provider/schema-"$package"-*.json  # an older version's too
+    (cd "$root" && .venv/bin/python -m lxd_provider.schema --cli-copy)
+  fi
   # pip builds in the source tree: build a copy so the cache stays as generated.
   cp -r "$out/python" "$work/sdk"
   "$venv/bin/python" -m pip install -q --no-deps --no-build-isolation "$work/sdk" >&2

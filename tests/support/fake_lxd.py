@@ -273,7 +273,8 @@ class FakeLxd:
         sync, async_ = (lambda m, s=200: self._sync(request, m, s)), (lambda m=None: self._async(request, m))
         if not parts:
             return sync({"auth": "trusted" if self.trusted else "untrusted", "api_extensions": ["projects"],
-                         "environment": {"server_clustered": True}, "config": {}})
+                         "environment": {"server_clustered": bool(self.members), "server_name": "m1",
+                                         "server_version": "5.0.2", "driver": "lxc | qemu"}, "config": {}})
         head = parts[0]
         if head == "cluster" and parts[1:] == ["members"]:
             return sync(self._member_listing())

@@ -47,7 +47,10 @@ def test_check_applies_upstreams_defaults_and_names_each_bad_property(ctx: Conte
     assert problems(ctx, content="x", instance=UNKNOWN, sourcePath=None) == set()  # preview: known later
 
 
-def test_diff_updates_in_place_and_replaces_on_a_new_place(ctx: Context, tmp_path: Path) -> None:
+def test_diff_updates_in_place_and_replaces_on_a_new_place(ctx: Context, fake: FakeLxd, tmp_path: Path) -> None:
+    fake.add_project("team-a")  # a project and an instance named must exist (checked at preview)
+    fake.add_instance("web-1", "m1")
+    fake.in_project("team-a").add_instance("web-0", "m2")
     olds = {**checked(ctx), "contentHash": digest("hello\n")}
     assert not FILE.diff(olds, checked(ctx, mode="755")).changes  # the same mode, spelled otherwise
     for prop, value in (("content", "bye\n"), ("mode", "0600"), ("uid", 1000), ("gid", 1000)):

@@ -126,7 +126,10 @@ def test_a_project_without_its_own_profiles_uses_the_default_projects(ctx: Conte
 
 def test_a_missing_project_is_named_at_create_and_is_gone_for_reads(ctx: Context) -> None:
     profile = Profile()
-    inputs = checked(profile, ctx, {"name": "web", "project": "nowhere"})  # preview: it may be declared too
+    _, failures = profile.check(ctx, {"name": "web", "project": "nowhere"})
+    assert [prop for prop, _ in failures] == ["project"] and 'project "nowhere" does not exist' in failures[0][1]
+    ctx.declared.add("project", "nowhere")  # a Project of the same program, checked first
+    inputs = checked(profile, ctx, {"name": "web", "project": "nowhere"})  # preview: made first at `up`
     with pytest.raises(ProjectMissing) as raised:
         profile.create(ctx, inputs)
     assert "project 'nowhere': does not exist" in str(raised.value) and "lxd.Project" in str(raised.value)

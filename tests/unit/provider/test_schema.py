@@ -11,7 +11,7 @@ from typing import Any
 from pulumi.provider.experimental.provider import GetSchemaRequest
 
 import lxd_provider
-from lxd_provider.schema import RESOURCES, VERSION, schema
+from lxd_provider.schema import RESOURCES, VERSION, cli_copy, schema
 from lxd_provider.server import LxdProvider
 from tests.support.provider import engine_call
 
@@ -65,6 +65,5 @@ def test_the_schema_copy_the_cli_caches_beside_the_plugin_is_current() -> None:
     """The CLI keeps the served schema as schema-lxd-<version>-.json and reuses it for that version: a stale
     copy would hide new resources from `pulumi import` and Pulumi YAML."""
     cached = Path(lxd_provider.__file__).parent / f"schema-lxd-{VERSION}-.json"
-    assert cached.read_text() == json.dumps(schema()), (
-        f"rewrite it: python -c 'import json, lxd_provider.schema as s; print(json.dumps(s.schema()), end=\"\")' "
-        f"> {cached.relative_to(Path.cwd())}")
+    assert cli_copy() == cached
+    assert cached.read_text() == json.dumps(schema()), "rewrite it: python -m lxd_provider.schema --cli-copy"

@@ -105,12 +105,18 @@ def test_errors_reach_the_user_as_one_message_without_a_traceback(tmp_path: Path
     except KeyError as error:
         unexpected = user_message(error)
     assert unexpected.startswith("KeyError: 'boom'") and "Traceback" not in unexpected
+    # the log is named absolutely, in the directory the engine started the plugin in: the user's project
+    assert unexpected.endswith(f"details in {tmp_path / '.state/logs/plugins.log'}")
     assert "Traceback" in Path(".state/logs/plugins.log").read_text()
 
 
 def test_objects_of_a_project_that_is_gone_are_gone_and_deleting_them_succeeds(provider: LxdProvider) -> None:
+    refused = run(provider.check(CheckRequest(URN, {}, values(**DECLARED, project="gone"), b"")))
+    assert [f.property for f in refused.failures or []] == ["project"]  # neither in the cluster nor declared
+    project_urn = "urn:pulumi:test::lxdha::lxd:index/project:Project::gone"
+    assert run(provider.check(CheckRequest(project_urn, {}, values(name="gone"), b""))).failures is None
     checked = run(provider.check(CheckRequest(URN, {}, values(**DECLARED, project="gone"), b"")))
-    assert checked.failures is None  # the project may be declared in the same program
+    assert checked.failures is None  # the program declares it: made first at `up`
     read = run(provider.read(ReadRequest(URN, "gone/web-0", checked.inputs, checked.inputs)))
     assert read.resource_id is None
     run(provider.delete(DeleteRequest(URN, "gone/web-0", checked.inputs, 60)))

@@ -36,6 +36,8 @@ def test_check_names_bad_names_and_a_stateful_snapshot_the_instance_cannot_give(
     assert "instance web-0 is not running" in refused and "Fix: start the instance" in refused
     fake.instances["web-0"].update(status="Running", type="virtual-machine")
     assert "migration.stateful" in failures_of(ctx, stateful=True)["stateful"]
+    assert set(failures_of(ctx, instance="later", stateful=True)) == {"instance"}  # neither there nor declared
+    ctx.declared.add("instance", "later", "container")
     assert failures_of(ctx, instance="later", stateful=True) == {}  # declared in the same program
 
 
@@ -92,5 +94,7 @@ def test_an_existing_snapshot_that_differs_is_refused_and_a_missing_instance_nam
     SNAPSHOT.create(ctx, checked(ctx, stateful=True))
     with pytest.raises(OwnershipConflict, match="already exists"):
         SNAPSHOT.create(ctx, checked(ctx))
+    assert set(failures_of(ctx, instance="nowhere")) == {"instance"}  # named at preview
+    ctx.declared.add("instance", "nowhere")  # declared in the program, but not made
     with pytest.raises(StepFailed, match="instance nowhere: does not exist"):
         SNAPSHOT.create(ctx, checked(ctx, instance="nowhere"))
