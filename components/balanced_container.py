@@ -15,6 +15,7 @@ import pulumi
 import pulumi_lxd as lxd
 
 from cluster.facts import GROUP_KEY
+from config.containers import DataVolume
 from config.site import AccessConfig
 from provisioners.ansible_provider import AnsibleApply
 from provisioners.bootstrap_plan import Mirror, bootstrap_plan
@@ -27,17 +28,6 @@ class PlaybookSpec:
     project_dir: str
     playbook: str
     extra_vars: pulumi.Input[dict] = field(default_factory=dict, repr=False)  # may hold secrets
-
-
-@dataclass(frozen=True)
-class DataVolume:
-    """A custom LXD volume of the container's own, on the member the container is placed on, attached at
-    `path`: a replaced container gets the same volume back, so its data outlives it."""
-
-    suffix: str  # the volume is named <container>-<suffix>
-    pool: str
-    size: str
-    path: str
 
 
 @dataclass

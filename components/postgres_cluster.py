@@ -17,9 +17,11 @@ from typing import Any
 import pulumi
 
 from cluster.facts import STATEFUL_KEY
-from components.balanced_container import BalancedContainer, BalancedContainerArgs, DataVolume, PlaybookSpec
-from components.haproxy_group import Backend, Frontend, HAProxyGroup, HAProxyGroupArgs, HealthCheck
+from components.balanced_container import BalancedContainer, BalancedContainerArgs, PlaybookSpec
+from components.haproxy_group import HAProxyGroup, HAProxyGroupArgs
 from components.vip_replicas import ServiceImage
+from config.containers import DataVolume
+from config.haproxy import Backend, Frontend, HealthCheck
 from config.postgres import KEY, PATRONI_PORT, PLAYBOOK, PostgresSettings
 from config.postgres_secrets import PostgresSecrets
 from config.site import AccessConfig

@@ -20,14 +20,15 @@ from cluster.errors import ConfigError
 from cluster.names import instance_name_problem
 from config import vip_group
 from config.checks import absolute_path_problem, s3_bucket_problem, url_problem, word_problem
-from config.containers import DEFAULT_ANSIBLE_DIR
+from config.containers import SIZE, ansible_dir
 from config.footprints import Footprint, vip_group_footprint
+from config.haproxy import PLAYBOOK as HAPROXY_PLAYBOOK
+from config.haproxy import STATS_PORT as HAPROXY_STATS_PORT
 from config.section import Section, section_of
 from config.vip_group import VipGroupSettings, network_settings, vip_group_settings
 
 KEY = "lxdha:postgres"
 PLAYBOOK = "postgres.yml"
-HAPROXY_PLAYBOOK = "haproxy.yml"
 # what the members and the HAProxy group install from the distribution (baked into the base image)
 PACKAGES = ("postgresql-15", "postgresql-client-15", "patroni", "etcd-server", "etcd-client", "pgbackrest")
 HAPROXY_PACKAGES = ("haproxy", "keepalived")
@@ -52,13 +53,11 @@ ETCD_CLIENT_PORT = 2379
 ETCD_PEER_PORT = 2380
 MEMBER_PORTS = {SSH_PORT: "sshd's (Ansible logs in on it)", PATRONI_PORT: "Patroni's REST API",
                 ETCD_CLIENT_PORT: "etcd's client port", ETCD_PEER_PORT: "etcd's peer port"}
-HAPROXY_STATS_PORT = 8404  # the HAProxy replicas' stats and health listener (loopback)
 # PostgreSQL identifiers we create (role, database) and the Patroni scope: lowercase, so no quoting is needed
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # systemd.time(7) calendar events: keywords, or a DOW? DATE TIME form of digits, '*', ',', '-', '/', ':', '.'
 CALENDAR = re.compile(r"^(minutely|hourly|daily|weekly|monthly|yearly|annually|quarterly|semiannually|"
                       r"([A-Za-z,.\-]+ )?[0-9*,/.\-]+ [0-9*,/:.]+)$")
-SIZE = re.compile(r"^[1-9][0-9]*(MiB|GiB|TiB|MB|GB|TB)$")
 MIN_DATA_BYTES = 1 << 30  # initdb, WAL (wal_keep_size 512MB) and a little data
 
 
@@ -296,11 +295,7 @@ def postgres_settings(raw: dict[str, Any], key: str = KEY) -> PostgresSettings:
         raise postgres.fail("group", f"{group!r} is not a valid group name", "use letters, digits and '-'")
     network = _section(postgres, "network", NETWORK_KNOWN, required=True).raw
     subnet = str(network_settings(raw, key).subnet)
-    ansible_dir = Path(str(raw.get("ansibleDir", DEFAULT_ANSIBLE_DIR))).expanduser().resolve()
-    for playbook in (PLAYBOOK, HAPROXY_PLAYBOOK):
-        if not (ansible_dir / playbook).is_file():
-            raise postgres.fail("ansibleDir", f"{ansible_dir} has no {playbook}",
-                                "point it at a copy of the project's ansible/")
+    playbooks = ansible_dir(postgres, PLAYBOOK, HAPROXY_PLAYBOOK)
     pool = str(raw.get("pool", "default"))
     if instance_name_problem(pool):
         raise postgres.fail("pool", f"{pool!r} is not a storage pool name", "name an LXD storage pool, e.g. default")
@@ -311,17 +306,16 @@ def postgres_settings(raw: dict[str, Any], key: str = KEY) -> PostgresSettings:
         port=_port(postgres), subnet=subnet, app_user=_identifier(postgres, "appUser", "app", "role"),
         app_database=_identifier(postgres, "appDatabase", "app", "database"),
         synchronous=postgres.flag("synchronous", True), strict=postgres.flag("strict", False),
-        timing=_timing(postgres), pool=pool, data_size=_data_size(postgres), ansible_dir=str(ansible_dir),
+        timing=_timing(postgres), pool=pool, data_size=_data_size(postgres), ansible_dir=playbooks,
         haproxy=_haproxy(postgres, network, prefix), backup=backup, restore=_restore(postgres, backup, name))
 
 
-def check_distro(distro: str) -> None:
+def check_distro(distro: str, key: str = KEY, distro_setting: str = "lxdha:image.distro") -> None:
     """The members and the HAProxy group install Debian 12's packages (PACKAGES): no other distribution
     ships Patroni 3.0, etcd 3.4 and pgBackRest 2.45 as the roles expect them."""
     if distro != "debian":
-        raise ConfigError(KEY, f"needs a Debian image, and lxdha:image.distro is {distro}",
-                          "set lxdha:image to a Debian 12 image (distro: debian) with a Debian mirror, or drop "
-                          f"{KEY}")
+        raise ConfigError(key, f"needs a Debian image, and {distro_setting} is {distro}",
+                          f"give {key} a Debian 12 image (distro: debian) with a Debian mirror")
 
 
 def postgres_endpoints(settings: PostgresSettings) -> dict[str, str]:

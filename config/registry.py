@@ -9,12 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from config import vip_group
 from config.checks import absolute_path_problem, s3_bucket_problem, url_host, url_problem, word_problem
-from config.containers import DEFAULT_ANSIBLE_DIR
+from config.containers import ansible_dir
 from config.section import Section, section_of
 from config.vip_group import VipGroupSettings, VrrpSettings, vip_group_settings
 
@@ -176,11 +175,7 @@ def registry_settings(raw: dict[str, Any], mirror_url: str | None = None, key: s
     registry.section("tls", TLS_KNOWN)  # read with the secrets (registry_secrets); its keys are checked here
     group = vip_group_settings(raw, key, default_prefix="registry", default_vrid=51)
     port = _port(registry)
-    ansible_dir = Path(str(raw.get("ansibleDir", DEFAULT_ANSIBLE_DIR))).expanduser().resolve()
-    if not (ansible_dir / PLAYBOOK).is_file():
-        raise registry.fail("ansibleDir", f"{ansible_dir} has no {PLAYBOOK}",
-                            "point it at a copy of the project's ansible/")
-    return RegistrySettings(group, port, _s3(registry), str(ansible_dir), _server(registry, mirror_url))
+    return RegistrySettings(group, port, _s3(registry), ansible_dir(registry, PLAYBOOK), _server(registry, mirror_url))
 
 
 def registry_endpoints(settings: RegistrySettings) -> dict[str, str]:
