@@ -5,8 +5,6 @@ health, so a replica whose haproxy is down gives the VIP up. A config change rol
 one at a time and is applied by a reload (master-worker: established connections stay).
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,14 +49,13 @@ def role_vars(args: HAProxyGroupArgs, servers: list[list[dict[str, Any]]]) -> di
 
 class HAProxyGroup(pulumi.ComponentResource):
     vip: pulumi.Output[str]
-    replicas: list[BalancedContainer]
 
     def __init__(self, resource_name: str, args: HAProxyGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("lxdha:index:HAProxyGroup", resource_name, {}, opts)
         shared = pulumi.Output.all(servers=[backend.servers for backend in args.backends],
                                    vrrp_password=args.vrrp_password or "")
-        self.replicas = vip_replicas(self, resource_name, args.vip_group, "haproxy", args.image, args.access,
-                                     args.ansible_dir, HAPROXY_PLAYBOOK, shared,
-                                     lambda values, _address, _peers: role_vars(args, values["servers"]))
+        self.replicas: list[BalancedContainer] = vip_replicas(
+            self, resource_name, args.vip_group, "haproxy", args.image, args.access, args.ansible_dir,
+            HAPROXY_PLAYBOOK, shared, lambda values, _address, _peers: role_vars(args, values["servers"]))
         self.vip = pulumi.Output.from_input(args.vip_group.vrrp.vip)
         self.register_outputs({"vip": self.vip})

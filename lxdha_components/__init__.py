@@ -1,0 +1,1 @@
+"""The lxdha components served to any Pulumi language (plugin `pulumi-resource-lxdha`, see __main__.py)."""
