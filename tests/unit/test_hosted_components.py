@@ -81,3 +81,25 @@ def test_a_bad_hosted_input_names_the_property(path: str, value: Any, field: str
     with pytest.raises(ConfigError) as caught:
         registry_args("reg", with_setting(REGISTRY, path, value))  # type: ignore[arg-type]
     assert caught.value.field == field, str(caught.value)
+
+
+def test_the_plugin_serves_the_schema_and_the_yaml_example_fits_it() -> None:
+    import json
+    from pathlib import Path
+
+    import yaml
+    from pulumi.provider.experimental.component import ComponentProvider
+
+    from lxdha_components import VERSION
+
+    root = Path(__file__).resolve().parents[2]
+    assert yaml.safe_load((root / "lxdha_components/PulumiPlugin.yaml").read_text())["runtime"]["name"] == "python"
+    schema = json.loads(ComponentProvider(HOSTED, "lxdha", version=VERSION).schema or "{}")
+    assert schema["name"] == "lxdha" and schema["version"] == VERSION
+    example = yaml.safe_load((root / "examples/registry-yaml/Pulumi.yaml").read_text())
+    declared = [resource for resource in example["resources"].values() if resource["type"].startswith("lxdha:")]
+    assert declared
+    for resource in declared:
+        component = schema["resources"][resource["type"]]
+        assert set(resource["properties"]) <= set(component["inputProperties"])
+        assert set(component["requiredInputs"]) <= set(resource["properties"])
