@@ -29,6 +29,15 @@ def build_dist(out: Path) -> Dist:
     return Dist(archive, sdk_wheel, provider_wheel)
 
 
+def pinned(distribution: str) -> str:
+    """The version requirements.txt pins `distribution` to (the SDK pin is the CLI's Python SDK)."""
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        name, _, version = line.partition("==")
+        if name.strip().lower() == distribution:
+            return version.strip()
+    raise LookupError(f"requirements.txt pins no {distribution}")
+
+
 def git_status() -> str:
     """The repository's `git status`, untracked files included: a build must leave it as it was."""
     return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=ROOT, capture_output=True,

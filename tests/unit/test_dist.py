@@ -16,10 +16,9 @@ from pathlib import Path
 import pytest
 
 from lxd_provider.schema import VERSION
-from tests.support.dist import git_status
+from tests.support.dist import git_status, pinned
 from toolchain import plugin_archive, provider_wheel
 
-ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_PACKAGES = {"cluster", "config", "lxd_provider", "plugin_host"}
 
 
@@ -44,9 +43,7 @@ def test_the_plugin_carries_the_modules_its_entry_point_imports_and_no_others(mo
 def test_its_distributions_are_those_it_imports_and_what_they_need_at_the_tested_versions(
         modules: list[str], pins: dict[str, str]) -> None:
     assert {"pulumi", "pylxd", "grpcio", "protobuf", "requests"} <= set(provider_wheel.direct_dependencies(modules))
-    required = dict(line.split("==") for line in (ROOT / "requirements.txt").read_text().splitlines()
-                    if "==" in line and not line.startswith("#"))
-    assert pins["pulumi"] == required["pulumi"] and pins["pylxd"] == required["pylxd"]
+    assert pins["pulumi"] == pinned("pulumi") and pins["pylxd"] == pinned("pylxd")
     assert "debugpy" not in pins  # pulumi requires it for --attach-debugger only: 20 MB never imported
     assert not {"ansible-core", "boto3", "bcrypt", "mitogen", "pytest"} & set(pins)
 
