@@ -33,8 +33,9 @@ import json, sys
 root = sys.argv[1]
 sys.path.insert(0, root)
 import {module}
-print(json.dumps(sorted(m.__file__ for m in list(sys.modules.values())
-                        if getattr(m, "__file__", None) and m.__file__.startswith(root + "/"))))
+ours = [m.__file__ for m in list(sys.modules.values()) if getattr(m, "__file__", None)
+        and m.__file__.startswith(root + "/") and not m.__file__.startswith(sys.prefix + "/")]  # .venv is in root
+print(json.dumps(sorted(ours)))
 """
 
 
