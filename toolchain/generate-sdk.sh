@@ -3,12 +3,13 @@
 # it into the venv, so programs can `import pulumi_lxd as lxd`. Nothing lands in the git tree: the
 # SDK is cached under $LXDHA_CACHE/sdk-<key>/python, key = hash(schema, toolchain build), and the
 # venv records the installed key in .sdk-hash, so an unchanged schema costs one schema dump.
+# Prints the generated SDK's directory on stdout (`make dist` builds its wheel from there).
 #   usage: toolchain/generate-sdk.sh <toolchain bin dir>
 #   LXDHA_SDK_SCHEMA=<file>  use this schema instead of `python -m lxd_provider.schema` (tests)
 #   LXDHA_SDK_VENV=<dir>     install into this venv instead of .venv (tests)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-bin=$(cd "${1:?usage: generate-sdk.sh <toolchain bin dir>}" && pwd)
+bin=$(cd "${1:?usage: generate-sdk.sh <toolchain bin dir>}" && pwd -P)  # its real name carries the build key
 cache=${LXDHA_CACHE:-$HOME/.cache/lxdha}
 venv=${LXDHA_SDK_VENV:-$root/.venv}
 say() { printf '[sdk] %s\n' "$*" >&2; }
@@ -64,3 +65,4 @@ if [ "$(cat "$venv/.sdk-hash" 2>/dev/null)" != "$key" ]; then
 else
   say "the $package SDK is up to date ($key)"
 fi
+echo "$out/python"
