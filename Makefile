@@ -5,7 +5,7 @@ PY := .venv/bin/python
 export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/.venv/bin:$(PATH)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup demo test unit integration e2e lint lab-up lab-down lab-status bench bench-postgres soak migration-demo clean-state maintenance rebalance host-check
+.PHONY: setup demo test unit integration e2e lint dist lab-up lab-down lab-status bench bench-postgres soak migration-demo clean-state maintenance rebalance host-check
 
 setup:  ## Debian packages, venv, Pulumi toolchain (built once, cached by version)
 	@toolchain/setup.sh
@@ -28,6 +28,9 @@ e2e: setup
 
 lint: setup
 	@$(PY) -m ruff check .
+
+dist: setup  ## dist/: the plugin archive (`pulumi plugin install resource lxd V --file`), the pulumi_lxd and provider wheels
+	@$(PY) -m toolchain.dist
 
 lab-up: setup
 	@$(PY) -m lab up

@@ -28,7 +28,8 @@ import requests
 from pylxd.exceptions import ClientConnectionFailed, LXDAPIException
 from requests.adapters import HTTPAdapter
 
-from cluster.errors import ConnectionSetupError
+from cluster.errors import ConnectionSetupError, ProjectMissing
+from cluster.operations import get_or_none
 from cluster.private_dirs import private_dir
 from cluster.recent_reads import RecentReads
 from cluster.retry import with_retries
@@ -36,6 +37,7 @@ from cluster.retry import with_retries
 FINGERPRINT_RE = re.compile(r"^[0-9a-f]{64}$")
 RECENT_READ_S = 2.0  # how long one listing answers the reads that follow it (a refresh's burst)
 POOL_SIZE = 32  # kept-alive connections: one shared client serves the native provider's worker threads
+DEFAULT_PROJECT = "default"  # the LXD project a request without `?project=` goes to
 
 
 def normalize_fingerprint(value: str) -> str:
@@ -186,14 +188,33 @@ class ClusterConnection:
         self.recent_reads = RecentReads(RECENT_READ_S)  # one listing for a refresh's many reads
         self._lock = threading.Lock()
         self._client: pylxd.Client | None = None
+        self._in_project: dict[str, pylxd.Client] = {}
         self._secrets_dir: tempfile.TemporaryDirectory[str] | None = None
         self._session: requests.Session | None = None
 
-    def client(self) -> pylxd.Client:
+    def client(self, project: str = DEFAULT_PROJECT) -> pylxd.Client:
+        """The trusted client; for another LXD project, one on the same session whose every request
+        carries `?project=` (made once the project is seen to exist, else ProjectMissing)."""
         with self._lock:
             if self._client is None:
                 self._client = self._connect()
-            return self._client
+            base, scoped = self._client, self._in_project.get(project)
+        if project == DEFAULT_PROJECT:
+            return base
+        if scoped is None:
+            if with_retries(lambda: get_or_none(base.api.projects[project]), f"read project {project}") is None:
+                raise ProjectMissing(project)
+            scoped = with_retries(lambda: self._new_client(project), f"connect to project {project}")
+            with self._lock:
+                scoped = self._in_project.setdefault(project, scoped)
+        return scoped
+
+    def _new_client(self, project: str | None = None) -> pylxd.Client:
+        try:
+            return pylxd.Client(endpoint=self.endpoint.url, session=self._session,
+                                timeout=self.endpoint.request_timeouts(), project=project)
+        except ClientConnectionFailed as error:
+            raise requests.ConnectionError(str(error)) from error
 
     def _connect(self) -> pylxd.Client:
         endpoint = self.endpoint
@@ -203,16 +224,9 @@ class ClusterConnection:
         for path, content in ((cert_path, endpoint.client_cert_pem), (key_path, endpoint.client_key_pem)):
             with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as handle:
                 handle.write(content)
-        self._session = session = pinned_session(endpoint, cert_path, key_path)
-
-        def connect() -> pylxd.Client:
-            try:
-                return pylxd.Client(endpoint=endpoint.url, session=session, timeout=endpoint.request_timeouts())
-            except ClientConnectionFailed as error:
-                raise requests.ConnectionError(str(error)) from error
-
+        self._session = pinned_session(endpoint, cert_path, key_path)
         try:
-            client = with_retries(connect, f"connect to {endpoint.url}", attempts=4, deadline_s=30)
+            client = with_retries(self._new_client, f"connect to {endpoint.url}", attempts=4, deadline_s=30)
         except (requests.RequestException, OSError) as error:
             raise _explain(endpoint, error) from error
         _ensure_trusted(client, endpoint)
@@ -225,6 +239,7 @@ class ClusterConnection:
             if self._secrets_dir is not None:
                 self._secrets_dir.cleanup()
             self._client = self._session = self._secrets_dir = None
+            self._in_project = {}
 
 
 @contextlib.contextmanager

@@ -8,7 +8,9 @@ import time
 import traceback
 from pathlib import Path
 
-LOG = Path(".state/logs/plugins.log")  # relative to the project directory, where the engine starts plugins
+# Relative to the working directory: for a plugin, the user's project directory (the engine starts plugins
+# there); a message names it absolutely, so nobody looks for it next to the provider's code.
+LOG = Path(".state/logs/plugins.log")
 
 
 class ActionableError(Exception):
@@ -46,6 +48,17 @@ class MemberNotOnline(ActionableError, RuntimeError):
         self.status = status
 
 
+class ProjectMissing(ConfigError):
+    """An object names an LXD project the cluster does not have: what is in it is gone, and nothing can be
+    created there until it exists."""
+
+    def __init__(self, project: str) -> None:
+        super().__init__(f"project {project!r}", "does not exist in the cluster",
+                         "declare it with lxd.Project and pass that resource's `name` output as `project` (so it is "
+                         f"created first), or create it (`lxc project create {project}`)")
+        self.project = project
+
+
 class OwnershipConflict(ActionableError, RuntimeError):
     """An LXD object of that name exists and belongs to someone else: never adopted, never deleted."""
 
@@ -63,6 +76,7 @@ def user_message(error: BaseException, log: Path = LOG) -> str:
     else as its type and message, with the traceback kept in `log` for whoever debugs it."""
     if isinstance(error, ActionableError):
         return str(error)
+    log = log.absolute()
     try:
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("a") as handle:

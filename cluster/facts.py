@@ -29,6 +29,7 @@ LAST_POWER_KEY = "volatile.last_state.power"
 PENDING_TEMPLATES_KEY = "volatile.apply_template"
 
 ONLINE = "Online"
+RUNNING_STATUSES = ("Running", "Ready")  # Ready: running, and it said so itself through /dev/lxd
 MEMBER_WAIT_S = 120.0
 MEMBER_POLL_S = 1.0
 
@@ -39,6 +40,7 @@ class MemberFact:
     status: str
     address: str = ""
     roles: tuple[str, ...] = ()
+    url: str = ""  # https://<address>:<port>, as LXD lists it
 
     @property
     def online(self) -> bool:
@@ -75,7 +77,7 @@ class InstanceFact:
 
     @property
     def running(self) -> bool:
-        return self.status == "Running"
+        return self.status in RUNNING_STATUSES
 
     @property
     def stateful(self) -> str | None:
@@ -84,15 +86,27 @@ class InstanceFact:
 
 def member_from(raw: Mapping[str, Any]) -> MemberFact:
     return MemberFact(raw["server_name"], raw.get("status", ""), urlparse(raw.get("url", "")).hostname or "",
-                      tuple(raw.get("roles") or ()))
+                      tuple(raw.get("roles") or ()), raw.get("url", ""))
+
+
+def global_addresses(state: Mapping[str, Any] | None, family: str, interface: str | None = None) -> tuple[str, ...]:
+    """Global addresses of a family (inet, inet6) in an instance state's `network` section (one interface,
+    or all)."""
+    networks = (state or {}).get("network") or {}
+    names = [interface] if interface else sorted(networks)
+    return tuple(address["address"] for name in names for address in (networks.get(name) or {}).get("addresses", [])
+                 if address.get("family") == family and address.get("scope") == "global")
 
 
 def global_ipv4(state: Mapping[str, Any] | None, interface: str | None = None) -> tuple[str, ...]:
     """Global IPv4 addresses in an instance state's `network` section (one interface, or all)."""
-    networks = (state or {}).get("network") or {}
-    names = [interface] if interface else sorted(networks)
-    return tuple(address["address"] for name in names for address in (networks.get(name) or {}).get("addresses", [])
-                 if address.get("family") == "inet" and address.get("scope") == "global")
+    return global_addresses(state, "inet", interface)
+
+
+def is_running(record: Mapping[str, Any] | None) -> bool:
+    """Whether an instance's record (or state) shows it running: Running, or Ready (running, and it said it
+    is ready through /dev/lxd)."""
+    return (record or {}).get("status") in RUNNING_STATUSES
 
 
 def instance_from(raw: Mapping[str, Any]) -> InstanceFact:

@@ -91,7 +91,8 @@ def send_and_wait(client: pylxd.Client, request: Callable[[], Any], timeout_s: f
 def post_and_wait(client: pylxd.Client, node: Any, body: dict[str, Any], timeout_s: float, what: str,
                   params: dict[str, str] | None = None) -> dict[str, Any]:
     """POST to an async endpoint and wait for its operation."""
-    return send_and_wait(client, lambda: node.post(json=body, params=params), timeout_s, what)
+    # a dict even when empty: a client bound to a project adds `project` to it (pylxd cannot add it to None)
+    return send_and_wait(client, lambda: node.post(json=body, params=dict(params or {})), timeout_s, what)
 
 
 def get_or_none(node: Any) -> Any:
@@ -102,14 +103,46 @@ def get_or_none(node: Any) -> Any:
         return None
 
 
+FILE_TIMEOUT_S = 60
+
+
 def push_file(client: pylxd.Client, instance: str, path: str, content: bytes, mode: str = "0644",
-              uid: int = 0, gid: int = 0) -> None:
-    """Writes `content` to `path` inside the instance (replacing a file there)."""
-    headers = {"X-LXD-type": "file", "X-LXD-mode": mode, "X-LXD-uid": str(uid), "X-LXD-gid": str(gid),
+              uid: int = 0, gid: int = 0, kind: str = "file") -> None:
+    """Writes `content` to `path` inside the instance (replacing a file there); `kind="directory"` makes a
+    directory. NotFound: the instance, or the directory `path` goes into, does not exist."""
+    headers = {"X-LXD-type": kind, "X-LXD-mode": mode, "X-LXD-uid": str(uid), "X-LXD-gid": str(gid),
                "Content-Type": "application/octet-stream"}
     send_and_wait(client, lambda: client.api.instances[instance].files.post(params={"path": path}, data=content,
                                                                            headers=headers),
-                  60, f"push {path} into {instance}")
+                  FILE_TIMEOUT_S, f"push {path} into {instance}")
+
+
+@dataclass(frozen=True)
+class FileInInstance:
+    """A file or directory as LXD's file API shows it (content: a file's bytes)."""
+
+    kind: str
+    content: bytes
+    uid: int
+    gid: int
+    mode: str  # octal, four digits
+
+
+def pull_file(client: pylxd.Client, instance: str, path: str) -> FileInInstance | None:
+    """`path` inside the instance; None when it (or the instance) does not exist."""
+    try:  # a raw GET: the answer is the file itself, its owner and mode in headers
+        response = client.api.instances[instance].files.get(params={"path": path}, is_api=False)
+    except NotFound:
+        return None
+    headers = response.headers
+    return FileInInstance(headers.get("X-LXD-type", "file"), response.content, int(headers.get("X-LXD-uid", "0")),
+                          int(headers.get("X-LXD-gid", "0")), f"{int(headers.get('X-LXD-mode', '0'), 8):04o}")
+
+
+def delete_file(client: pylxd.Client, instance: str, path: str) -> None:
+    """Removes `path` inside the instance; NotFound when it is not there."""
+    send_and_wait(client, lambda: client.api.instances[instance].files.delete(params={"path": path}),
+                  FILE_TIMEOUT_S, f"delete {path} in {instance}")
 
 
 @dataclass(frozen=True)

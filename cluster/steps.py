@@ -33,6 +33,7 @@ from cluster.facts import (
     OWNER_KEY,
     create_cut_off,
     global_ipv4,
+    is_running,
     read_instance,
     read_state,
     wait_member_online,
@@ -148,7 +149,7 @@ def _status_step(client: pylxd.Client, name: str, running: bool, force: bool = F
     current = read_instance(client, name)
     if current is None:
         raise gone_error(name)
-    if (current.get("status") == "Running") != running:
+    if is_running(current) != running:
         _put_state(client, name, "start" if running else "stop", force=force)
 
 
@@ -174,7 +175,7 @@ def ensure_moved(client: pylxd.Client, name: str, target: str, keep_running: boo
         if keep_running:
             ensure_running(client, name)
         return False
-    start_after = first.get("status") == "Running" if keep_running is None else keep_running
+    start_after = is_running(first) if keep_running is None else keep_running
     copy_name = move_copy_name(first)
     log.info("moving %s from %s to %s", name, first.get("location"), target)
 
@@ -182,7 +183,7 @@ def ensure_moved(client: pylxd.Client, name: str, target: str, keep_running: boo
         current = _settle_interrupted_move(client, name, copy_name)
         if current.get("location") != target:
             wait_member_online(client, target, timeout_s=member_wait_s)
-            if current.get("status") == "Running":
+            if is_running(current):
                 _put_state(client, name, "stop")
             try:
                 post_and_wait(client, client.api.instances[name], {"name": name, "migration": True, "live": False},
@@ -273,7 +274,7 @@ def ensure_deleted(client: pylxd.Client, name: str, owner: str | None = None) ->
         if other:
             raise OwnershipConflict(f"instance {name}", f"it is managed by stack {other}, so it is not deleted",
                                     "delete it from that stack, or by hand if it really should go")
-        if current.get("status") == "Running":
+        if is_running(current):
             _put_state(client, name, "stop", force=True)
         try:
             finish(client, client.api.instances[name].delete(), DELETE_TIMEOUT_S, f"delete {name}")

@@ -6,8 +6,6 @@ Baked once per (source image, distro, mirror, package plan); a changed plan bake
 the alias without touching running containers (they keep what they were made from).
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from typing import Any
 

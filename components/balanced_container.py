@@ -6,8 +6,6 @@ bootstrap over LXD exec (dynamic), and optionally one Ansible playbook applied t
 (dynamic, ansible-runner). Outputs: name, member (where it runs now), ipv4, SSH host key.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +13,7 @@ import pulumi
 import pulumi_lxd as lxd
 
 from cluster.facts import GROUP_KEY
+from config.containers import DataVolume
 from config.site import AccessConfig
 from provisioners.ansible_provider import AnsibleApply
 from provisioners.bootstrap_plan import Mirror, bootstrap_plan
@@ -27,17 +26,7 @@ class PlaybookSpec:
     project_dir: str
     playbook: str
     extra_vars: pulumi.Input[dict] = field(default_factory=dict, repr=False)  # may hold secrets
-
-
-@dataclass(frozen=True)
-class DataVolume:
-    """A custom LXD volume of the container's own, on the member the container is placed on, attached at
-    `path`: a replaced container gets the same volume back, so its data outlives it."""
-
-    suffix: str  # the volume is named <container>-<suffix>
-    pool: str
-    size: str
-    path: str
+    rolling_group: str | None = None  # containers of one group: set up together, updated one at a time
 
 
 @dataclass
@@ -67,7 +56,6 @@ class BalancedContainer(pulumi.ComponentResource):
     member: pulumi.Output[str]
     ipv4: pulumi.Output[str]
     host_key: pulumi.Output[str]
-    instance: lxd.Instance
 
     def __init__(self, resource_name: str, args: BalancedContainerArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
@@ -93,7 +81,7 @@ class BalancedContainer(pulumi.ComponentResource):
                 lxd.InstanceDeviceArgs(name=spec.suffix, type="disk",
                                        properties={"pool": spec.pool, "source": volume.name, "path": spec.path})
                 for spec, volume in zip(args.volumes, self.volumes, strict=True)]]
-        self.instance = lxd.Instance(
+        self.instance: lxd.Instance = lxd.Instance(
             f"{resource_name}-instance", name=args.name, image=args.image, target=placement.member,
             profiles=args.profiles, config=config, devices=devices,
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True,
@@ -106,8 +94,8 @@ class BalancedContainer(pulumi.ComponentResource):
         self.host_key = bootstrap.host_key
         self.configured: pulumi.Resource = bootstrap
         if args.playbook is not None:
-            self.configure(args.playbook)
-        self.register_outputs({"name": self.name, "member": self.member, "ipv4": self.ipv4})
+            self.configure(args.playbook, rolling_group=args.playbook.rolling_group)
+        self.register_outputs({"name": self.name, "member": self.member, "ipv4": self.ipv4, "host_key": self.host_key})
 
     def configure(self, playbook: PlaybookSpec, after: list[pulumi.Resource] | None = None,
                   rolling_group: str | None = None) -> pulumi.Resource:

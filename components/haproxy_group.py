@@ -5,50 +5,17 @@ health, so a replica whose haproxy is down gives the VIP up. A config change rol
 one at a time and is applied by a reload (master-worker: established connections stay).
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
 from components.balanced_container import BalancedContainer
 from components.vip_replicas import ServiceImage, vip_replicas
-from config.postgres import HAPROXY_PLAYBOOK
+from config.haproxy import PLAYBOOK as HAPROXY_PLAYBOOK
+from config.haproxy import Backend, Frontend
 from config.site import AccessConfig
 from config.vip_group import VipGroupSettings
-
-
-@dataclass(frozen=True)
-class HealthCheck:
-    """How haproxy tells a server is up: a TCP connect, or an HTTP GET whose status must be `expect_status`
-    (on `port` when the check endpoint is not the served port, e.g. Patroni's REST API)."""
-
-    kind: str = "tcp"  # tcp | http
-    path: str = "/"
-    port: int | None = None
-    expect_status: int = 200
-    interval_ms: int = 1000  # a server is down after 2 failed checks, up after 1 good one
-
-
-@dataclass
-class Backend:
-    name: str
-    servers: pulumi.Input[list[dict[str, Any]]]  # [{name, address, port}]: addresses may come from other resources
-    mode: str = "tcp"
-    balance: str = "roundrobin"
-    check: HealthCheck = field(default_factory=HealthCheck)
-    # a server that refuses a connection is marked down at once and the retry goes to the next server up,
-    # instead of haproxy retrying it after 1 s pauses: for a backend whose one right server moves (a primary)
-    fail_fast: bool = False
-
-
-@dataclass(frozen=True)
-class Frontend:
-    name: str
-    port: int
-    backend: str
-    mode: str = "tcp"
 
 
 @dataclass
@@ -82,14 +49,13 @@ def role_vars(args: HAProxyGroupArgs, servers: list[list[dict[str, Any]]]) -> di
 
 class HAProxyGroup(pulumi.ComponentResource):
     vip: pulumi.Output[str]
-    replicas: list[BalancedContainer]
 
     def __init__(self, resource_name: str, args: HAProxyGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("lxdha:index:HAProxyGroup", resource_name, {}, opts)
         shared = pulumi.Output.all(servers=[backend.servers for backend in args.backends],
                                    vrrp_password=args.vrrp_password or "")
-        self.replicas = vip_replicas(self, resource_name, args.vip_group, "haproxy", args.image, args.access,
-                                     args.ansible_dir, HAPROXY_PLAYBOOK, shared,
-                                     lambda values, _address, _peers: role_vars(args, values["servers"]))
+        self.replicas: list[BalancedContainer] = vip_replicas(
+            self, resource_name, args.vip_group, "haproxy", args.image, args.access, args.ansible_dir,
+            HAPROXY_PLAYBOOK, shared, lambda values, _address, _peers: role_vars(args, values["servers"]))
         self.vip = pulumi.Output.from_input(args.vip_group.vrrp.vip)
         self.register_outputs({"vip": self.vip})

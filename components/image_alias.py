@@ -5,8 +5,6 @@ so pointing it at a newer image (a new `source`) never rebuilds them: the new lx
 the alias over, the old one is deleted without touching it.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 import pulumi

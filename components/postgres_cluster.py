@@ -9,17 +9,17 @@ Members are stopped in place during maintenance (`cluster.evacuate=stop`: their 
 migrated; the operations commands ask Patroni for a switchover before a primary's member goes down.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
 from cluster.facts import STATEFUL_KEY
-from components.balanced_container import BalancedContainer, BalancedContainerArgs, DataVolume, PlaybookSpec
-from components.haproxy_group import Backend, Frontend, HAProxyGroup, HAProxyGroupArgs, HealthCheck
+from components.balanced_container import BalancedContainer, BalancedContainerArgs, PlaybookSpec
+from components.haproxy_group import HAProxyGroup, HAProxyGroupArgs
 from components.vip_replicas import ServiceImage
+from config.containers import DataVolume
+from config.haproxy import Backend, Frontend, HealthCheck
 from config.postgres import KEY, PATRONI_PORT, PLAYBOOK, PostgresSettings
 from config.postgres_secrets import PostgresSecrets
 from config.site import AccessConfig
@@ -90,16 +90,14 @@ def _servers(members: list[BalancedContainer], port: int) -> pulumi.Output[list[
 class PostgresCluster(pulumi.ComponentResource):
     write_endpoint: pulumi.Output[str]
     read_endpoint: pulumi.Output[str]
-    members: list[BalancedContainer]
     roles: pulumi.Output[dict[str, str]]  # as Patroni reported them at the last up or refresh
-    haproxy: HAProxyGroup
 
     def __init__(self, resource_name: str, args: PostgresClusterArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("lxdha:index:PostgresCluster", resource_name, {}, opts)
         settings, secrets, image = args.settings, args.secrets, args.image
         child = pulumi.ResourceOptions(parent=self)
-        self.members = [
+        self.members: list[BalancedContainer] = [
             BalancedContainer(name, BalancedContainerArgs(
                 name=name, image=image.alias, distro=image.distro, access=args.access, group=settings.group,
                 baked=image.baked, group_size=settings.members,
@@ -130,7 +128,7 @@ class PostgresCluster(pulumi.ComponentResource):
         # Patroni's view every 0.5 s: a new primary takes writes within half a second of its promotion
         write_check = HealthCheck("http", "/primary", PATRONI_PORT, 200, interval_ms=500)
         read_check = HealthCheck("http", "/replica", PATRONI_PORT, 200, interval_ms=500)
-        self.haproxy = HAProxyGroup(f"{resource_name}-haproxy", HAProxyGroupArgs(
+        self.haproxy: HAProxyGroup = HAProxyGroup(f"{resource_name}-haproxy", HAProxyGroupArgs(
             vip_group=haproxy.vip_group,
             frontends=[Frontend("pg_write", haproxy.write_port, "pg_primary"),
                        Frontend("pg_read", haproxy.read_port, "pg_replicas")],
@@ -142,4 +140,5 @@ class PostgresCluster(pulumi.ComponentResource):
         vip = haproxy.vip_group.vrrp.vip
         self.write_endpoint = pulumi.Output.from_input(f"{vip}:{haproxy.write_port}")
         self.read_endpoint = pulumi.Output.from_input(f"{vip}:{haproxy.read_port}")
-        self.register_outputs({"write_endpoint": self.write_endpoint, "read_endpoint": self.read_endpoint})
+        self.register_outputs({"write_endpoint": self.write_endpoint, "read_endpoint": self.read_endpoint,
+                               "roles": self.roles})

@@ -6,8 +6,6 @@ every replica to exist; they are chained one after another, so a role or config 
 through the replicas one at a time while the others keep the VIP up.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +51,6 @@ class HARegistryArgs:
 class HARegistry(pulumi.ComponentResource):
     url: pulumi.Output[str]
     vip: pulumi.Output[str]
-    replicas: list[BalancedContainer]
 
     def __init__(self, resource_name: str, args: HARegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("lxdha:index:HARegistry", resource_name, {}, opts)
@@ -64,9 +61,9 @@ class HARegistry(pulumi.ComponentResource):
             http_secret=http_secret, htpasswd=secrets.htpasswd, tls_cert=secrets.tls_cert, tls_key=secrets.tls_key,
             s3_access_key=secrets.s3_access_key, s3_secret_key=secrets.s3_secret_key,
             vrrp_password=secrets.vrrp_password or "")
-        self.replicas = vip_replicas(self, resource_name, settings.vip_group, "registry", args.image, args.access,
-                                     settings.ansible_dir, PLAYBOOK, shared,
-                                     lambda values, _address, _peers: playbook_vars(settings, values))
+        self.replicas: list[BalancedContainer] = vip_replicas(
+            self, resource_name, settings.vip_group, "registry", args.image, args.access, settings.ansible_dir,
+            PLAYBOOK, shared, lambda values, _address, _peers: playbook_vars(settings, values))
         self.vip = pulumi.Output.from_input(settings.vrrp.vip)
         self.url = pulumi.Output.from_input(f"https://{settings.vrrp.vip}:{settings.port}")
         self.register_outputs({"url": self.url, "vip": self.vip})

@@ -9,20 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from cluster.errors import ConfigError
 from config import vip_group
-from config.checks import (
-    absolute_path_problem,
-    check_known_keys,
-    s3_bucket_problem,
-    url_host,
-    url_problem,
-    word_problem,
-)
-from config.containers import DEFAULT_ANSIBLE_DIR
+from config.checks import absolute_path_problem, s3_bucket_problem, url_host, url_problem, word_problem
+from config.containers import ansible_dir
+from config.section import Section, section_of
 from config.vip_group import VipGroupSettings, VrrpSettings, vip_group_settings
 
 KEY = "lxdha:registry"
@@ -34,7 +26,6 @@ PLAYBOOK = "registry.yml"
 KNOWN = (*vip_group.KNOWN, "ansibleDir", "httpSecretFile", "port", "s3", "server", "tls", "usersFile")
 S3_KNOWN = ("endpoint", "region", "bucket", "rootDirectory", "accessKeyFile", "secretKeyFile")
 TLS_KNOWN = ("cert", "certFile", "keyFile")
-MAX_TEXT = vip_group.MAX_TEXT
 
 # The registry server the replicas run by default: distribution v3 built from the module pinned in
 # toolchain/go/registry/go.mod (`python -m toolchain.registry_artifact build` prints both values). The
@@ -100,72 +91,39 @@ class RegistrySettings:
         return (*PACKAGES, DISTRO_SERVER_PACKAGE) if self.server.source == "distro" else PACKAGES
 
 
-def _fail(field: str, problem: str, fix: str) -> ConfigError:
-    return ConfigError(f"{KEY}.{field}", problem, fix)
-
-
-def _text(raw: dict[str, Any], field: str, default: str | None = None, where: str = "") -> str:
-    """A plain string setting; `where` is the section it sits in (e.g. "s3."), for the key in messages."""
-    value = raw.get(field, default)
-    field = f"{where}{field}"
-    if value is None or value == "":
-        raise _fail(field, "is not set", f"set {KEY}.{field}")
-    value = str(value)
-    if len(value) > MAX_TEXT:
-        raise _fail(field, f"is {len(value)} characters long (limit {MAX_TEXT})", "check for a pasted file or key")
-    return value
-
-
-def _whole(raw: dict[str, Any], field: str, default: int, low: int, high: int, fix: str) -> int:
-    value = raw.get(field, default)
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise _fail(field, f"{value!r} is not a whole number from {low} to {high}", fix)
-    return value
-
-
-def _section(raw: dict[str, Any], field: str, known: tuple[str, ...]) -> dict[str, Any] | None:
-    """The mapping under `field` (None when unset), refusing settings it does not know."""
-    section = raw.get(field)
-    if section is None:
-        return None
-    if not isinstance(section, dict):
-        raise _fail(field, f"{str(section)[:60]!r} is not a mapping", f"write it as {{{', '.join(known)}}}")
-    check_known_keys(section, known, f"{KEY}.{field}")
-    return section
-
-
-def _port(raw: dict[str, Any]) -> int:
+def _port(section: Section) -> int:
     """The registry's TCP port: free on the replicas, and one an unprivileged server may bind."""
-    port = _whole(raw, "port", 5000, 1, 65535, "use the registry's TCP port, e.g. 5000")
+    port = section.whole("port", 5000, 1, 65535, "use the registry's TCP port, e.g. 5000")
     if port in TAKEN_PORTS:
-        raise _fail("port", f"{port} is already in use on every replica: it is {TAKEN_PORTS[port]}",
-                    "pick another port, e.g. 5000")
+        raise section.fail("port", f"{port} is already in use on every replica: it is {TAKEN_PORTS[port]}",
+                           "pick another port, e.g. 5000")
     if port < FIRST_UNPRIVILEGED_PORT:
-        raise _fail("port", f"{port} is a privileged port: the registry runs as an unprivileged user and may not "
-                    f"bind ports below {FIRST_UNPRIVILEGED_PORT}", "use a port from 1024 up, e.g. 5000")
+        raise section.fail("port", f"{port} is a privileged port: the registry runs as an unprivileged user and may "
+                           f"not bind ports below {FIRST_UNPRIVILEGED_PORT}", "use a port from 1024 up, e.g. 5000")
     return port
 
 
-def _checked_text(s3: dict[str, Any], field: str, default: str | None, problem_of: Callable[[str], str | None],
+def _checked_text(s3: Section, field: str, default: str | None, problem_of: Callable[[str], str | None],
                   fix: str) -> str:
     """An `s3.<field>` string that passes `problem_of` (the S3 server's or the registry's rule)."""
-    value = _text(s3, field, default, where="s3.")
+    value = s3.text(field, default)
     problem = problem_of(value)
     if problem:
-        raise _fail(f"s3.{field}", problem, fix)
+        raise s3.fail(field, problem, fix)
     return value
 
 
-def _s3(raw: dict[str, Any]) -> S3Settings:
-    s3 = _section(raw, "s3", S3_KNOWN)
-    if s3 is None:
-        raise _fail("s3", "is missing", "set s3.endpoint, s3.bucket and the S3 keys; see docs/config.md (registry)")
-    endpoint = _text(s3, "endpoint", where="s3.") if s3.get("endpoint") else ""
+def _s3(registry: Section) -> S3Settings:
+    if registry.section("s3", S3_KNOWN) is None:
+        raise registry.fail("s3", "is missing", "set s3.endpoint, s3.bucket and the S3 keys; see docs/config.md "
+                            "(registry)")
+    s3 = registry.child("s3", S3_KNOWN)
+    endpoint = s3.text("endpoint") if s3.raw.get("endpoint") else ""
     problem = url_problem(endpoint, path_allowed=False)
     if problem:
-        raise _fail("s3.endpoint", problem, "give the S3 endpoint as http(s)://host:port, e.g. http://10.0.0.55:9000")
-    if not s3.get("bucket"):
-        raise _fail("s3.bucket", "is not set", "name the bucket that holds the blobs")
+        raise s3.fail("endpoint", problem, "give the S3 endpoint as http(s)://host:port, e.g. http://10.0.0.55:9000")
+    if not s3.raw.get("bucket"):
+        raise s3.fail("bucket", "is not set", "name the bucket that holds the blobs")
     bucket = _checked_text(s3, "bucket", None, s3_bucket_problem, "name the bucket as S3 allows, e.g. registry")
     region = _checked_text(s3, "region", "us-east-1", word_problem,
                            "give the region the S3 server signs for, e.g. us-east-1 (MinIO's default)")
@@ -180,50 +138,46 @@ def artifact_url(mirror_url: str, version: str) -> str:
     return f"{mirror_url.rstrip('/')}/artifacts/distribution-registry/{version}/{ARTIFACT_NAME}"
 
 
-def _server(raw: dict[str, Any], mirror_url: str | None) -> ServerSettings:
-    server = _section(raw, "server", SERVER_KNOWN) or {}
-    source = server.get("source", "artifact")
+def _server(registry: Section, mirror_url: str | None) -> ServerSettings:
+    server = registry.child("server", SERVER_KNOWN)
+    source = server.raw.get("source", "artifact")
     if source not in SERVER_SOURCES:
-        raise _fail("server.source", f"{source!r} is not a server source",
-                    "use artifact (the pinned build from the mirror) or distro (the distribution's docker-registry)")
-    version = str(server.get("version", DEFAULT_SERVER_VERSION))
+        raise server.fail("source", f"{source!r} is not a server source",
+                          "use artifact (the pinned build from the mirror) or distro (the distribution's "
+                          "docker-registry)")
+    version = str(server.raw.get("version", DEFAULT_SERVER_VERSION))
     if not re.fullmatch(r"v\d+\.\d+\.\d+", version):
-        raise _fail("server.version", f"{version!r} is not a release version", "write it as vMAJOR.MINOR.PATCH, "
-                    f"e.g. {DEFAULT_SERVER_VERSION}")
-    if "sha256" in server:
-        sha256 = str(server["sha256"]).lower()
+        raise server.fail("version", f"{version!r} is not a release version", "write it as vMAJOR.MINOR.PATCH, "
+                          f"e.g. {DEFAULT_SERVER_VERSION}")
+    if "sha256" in server.raw:
+        sha256 = str(server.raw["sha256"]).lower()
     elif version == DEFAULT_SERVER_VERSION:
         sha256 = DEFAULT_SERVER_SHA256
     else:
-        raise _fail("server.sha256", f"is not set, and the default checksum belongs to {DEFAULT_SERVER_VERSION}, "
-                    f"not {version}", "set the sha256 that `python -m toolchain.registry_artifact build` prints "
-                    "for the build you published")
+        raise server.fail("sha256", f"is not set, and the default checksum belongs to {DEFAULT_SERVER_VERSION}, "
+                          f"not {version}", "set the sha256 that `python -m toolchain.registry_artifact build` "
+                          "prints for the build you published")
     if not re.fullmatch(r"[0-9a-f]{64}", sha256):
-        raise _fail("server.sha256", f"{server.get('sha256')!r} is not a SHA-256 (64 hex digits)",
-                    "copy the sha256 printed by `python -m toolchain.registry_artifact build`")
-    url = server.get("url") or (artifact_url(mirror_url, version) if mirror_url else "")
+        raise server.fail("sha256", f"{server.raw.get('sha256')!r} is not a SHA-256 (64 hex digits)",
+                          "copy the sha256 printed by `python -m toolchain.registry_artifact build`")
+    url = server.raw.get("url") or (artifact_url(mirror_url, version) if mirror_url else "")
     problem = url_problem(url) if url or source == "artifact" else None
     if problem:
-        raise _fail("server.url", problem if url else "is not set and there is no lxdha:mirror.url to derive it "
-                    "from", "set lxdha:mirror.url, or the http(s) URL the build is served at")
+        raise server.fail("url", problem if url else "is not set and there is no lxdha:mirror.url to derive it "
+                          "from", "set lxdha:mirror.url, or the http(s) URL the build is served at")
     return ServerSettings(source, version, sha256, str(url))
 
 
-def registry_settings(raw: dict[str, Any], mirror_url: str | None = None) -> RegistrySettings:
-    """Settings from the raw `lxdha:registry` mapping, or a ConfigError naming the bad key.
-    `mirror_url` (lxdha:mirror.url) gives the default URL of the registry build."""
-    if not isinstance(raw, dict):
-        raise ConfigError(KEY, "is not a mapping", "see docs/config.md (registry)")
-    check_known_keys(raw, KNOWN, KEY)
-    _section(raw, "tls", TLS_KNOWN)  # read with the secrets (registry_secrets); its keys are checked here
-    group = vip_group_settings(raw, KEY, default_prefix="registry", default_vrid=51)
-    port = _port(raw)
-    ansible_dir = Path(str(raw.get("ansibleDir", DEFAULT_ANSIBLE_DIR))).expanduser().resolve()
-    if not (ansible_dir / PLAYBOOK).is_file():
-        raise _fail("ansibleDir", f"{ansible_dir} has no {PLAYBOOK}", "point it at a copy of the project's ansible/")
-    return RegistrySettings(group, port, _s3(raw), str(ansible_dir), _server(raw, mirror_url))
+def registry_settings(raw: dict[str, Any], mirror_url: str | None = None, key: str = KEY) -> RegistrySettings:
+    """Settings from the raw registry section at `key` (the stack's `lxdha:registry`, or a component's
+    inputs), or a ConfigError naming the bad key. `mirror_url` gives the default URL of the registry build."""
+    registry = section_of(raw, key, KNOWN, "see docs/config.md (registry)")
+    registry.section("tls", TLS_KNOWN)  # read with the secrets (registry_secrets); its keys are checked here
+    group = vip_group_settings(raw, key, default_prefix="registry", default_vrid=51)
+    port = _port(registry)
+    return RegistrySettings(group, port, _s3(registry), ansible_dir(registry, PLAYBOOK), _server(registry, mirror_url))
 
 
 def registry_endpoints(settings: RegistrySettings) -> dict[str, str]:
     """The registry's own endpoints (setting -> host), which its VIP must not be."""
-    return {f"{KEY}.s3.endpoint": url_host(settings.s3.endpoint)}
+    return {settings.vip_group.setting("s3.endpoint"): url_host(settings.s3.endpoint)}

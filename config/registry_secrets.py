@@ -17,7 +17,7 @@ from cluster.errors import ConfigError
 from config.files import read_config_file
 from config.htpasswd import htpasswd_lines, parse_users_file, password_problem, user_problem
 from config.registry import RegistrySettings
-from config.secret_values import Secret, one_line, read_one_line, read_plain, server_tls
+from config.secret_values import Given, Secret, checked_tls, one_line, read_plain, stack_certificate
 
 NAMESPACE = "lxdha"
 # the top-level secret keys read below (`lxdha:<key>`), each with a file alternative inside lxdha:registry
@@ -48,14 +48,15 @@ HTTP_SECRET = Secret("registryHttpSecret", f"{NAMESPACE}:registry", "httpSecretF
 VRRP_PASSWORD = Secret("registryVrrpPassword", f"{NAMESPACE}:registry", "vrrpPasswordFile", "VRRP password")
 
 
-def _users(config: pulumi.Config, raw: dict[str, Any]) -> dict[str, str]:
+def _users(config: pulumi.Config, raw: dict[str, Any]) -> tuple[str, Any]:
+    """(the setting they came from, user -> password): `lxdha:registryUsers`, or the `usersFile` lines."""
     inline = config.get_object("registryUsers")
     if inline is not None:
-        return _checked_users(inline, f"{NAMESPACE}:registryUsers")
+        return f"{NAMESPACE}:registryUsers", inline
     if raw.get("usersFile"):
         text = read_config_file(f"{NAMESPACE}:registry.usersFile", raw["usersFile"])
         try:
-            return _checked_users(parse_users_file(text), f"{NAMESPACE}:registry.usersFile")
+            return f"{NAMESPACE}:registry.usersFile", parse_users_file(text)
         except ValueError as error:
             raise ConfigError(f"{NAMESPACE}:registry.usersFile", str(error),
                               "write one user:password per line") from None
@@ -75,22 +76,53 @@ def _checked_users(users: Any, source: str) -> dict[str, str]:
     return {str(user): str(password) for user, password in users.items()}
 
 
-def registry_secrets(config: pulumi.Config, raw: dict[str, Any], settings: RegistrySettings) -> RegistrySecrets:
-    s3 = raw.get("s3") or {}
-    cert, key = server_tls(config, raw.get("tls") or {}, f"{NAMESPACE}:registry.tls", TLS_KEY, settings.vrrp.vip)
-    vrrp_password = read_plain(config, VRRP_PASSWORD, raw, required=settings.vrrp.version == 2)
-    if vrrp_password and settings.vrrp.version != 2:
-        raise ConfigError(vrrp_password[0], f"VRRPv{settings.vrrp.version} has no authentication: keepalived "
-                          "would ignore the password", "remove it, or set lxdha:registry.vrrpVersion 2")
-    if vrrp_password and len(vrrp_password[1]) > VRRP_V2_PASSWORD_CHARS:
-        raise ConfigError(vrrp_password[0], f"VRRPv2 uses only the first {VRRP_V2_PASSWORD_CHARS} characters of "
-                          "the password", f"use a password of at most {VRRP_V2_PASSWORD_CHARS} characters")
+def _htpasswd(source: str, users: Any) -> pulumi.Output[str]:
+    if isinstance(users, pulumi.Output):
+        return pulumi.Output.secret(users.apply(htpasswd_lines))
+    return pulumi.Output.secret(htpasswd_lines(_checked_users(users, source)))
+
+
+def _vrrp_password(settings: RegistrySettings, given: Given | None) -> pulumi.Output[str] | None:
+    version = settings.vrrp.version
+    if given is None:
+        if version == 2:
+            raise ConfigError(settings.vip_group.setting("vrrpPassword"), "is not set (VRRPv2 authenticates its "
+                              "adverts)", "give the group a password of at most 8 characters")
+        return None
+    source, value = given
+    if version != 2:
+        raise ConfigError(source, f"VRRPv{version} has no authentication: keepalived would ignore the password",
+                          f"remove it, or set {settings.vip_group.setting('vrrpVersion')} 2")
+    if isinstance(value, str) and len(value) > VRRP_V2_PASSWORD_CHARS:
+        raise ConfigError(source, f"VRRPv2 uses only the first {VRRP_V2_PASSWORD_CHARS} characters of the password",
+                          f"use a password of at most {VRRP_V2_PASSWORD_CHARS} characters")
+    return one_line(given, VRRP_PASSWORD.what, IN_KEEPALIVED_CONF)
+
+
+def checked_registry_secrets(settings: RegistrySettings, *, s3_access_key: Given, s3_secret_key: Given,
+                             users: tuple[str, Any], tls_cert: tuple[str, str], tls_key: Given,
+                             http_secret: Given | None, vrrp_password: Given | None) -> RegistrySecrets:
+    """The registry's secrets, each given with the setting it came from, checked against what consumes it
+    and wrapped as Pulumi secrets (the stack's and a component's inputs alike)."""
+    cert, key = checked_tls(tls_cert, tls_key, settings.vrrp.vip)
     return RegistrySecrets(
-        s3_access_key=read_one_line(config, S3_ACCESS_KEY, s3, IN_CONFIG_YML),
-        s3_secret_key=read_one_line(config, S3_SECRET_KEY, s3, IN_CONFIG_YML),
-        htpasswd=pulumi.Output.secret(htpasswd_lines(_users(config, raw))),
+        s3_access_key=one_line(s3_access_key, S3_ACCESS_KEY.what, IN_CONFIG_YML),  # type: ignore[arg-type]
+        s3_secret_key=one_line(s3_secret_key, S3_SECRET_KEY.what, IN_CONFIG_YML),  # type: ignore[arg-type]
+        htpasswd=_htpasswd(*users),
         tls_cert=cert,
         tls_key=key,
-        http_secret=one_line(read_plain(config, HTTP_SECRET, raw, required=False), HTTP_SECRET.what, IN_CONFIG_YML),
-        vrrp_password=one_line(vrrp_password, VRRP_PASSWORD.what, IN_KEEPALIVED_CONF),
+        http_secret=one_line(http_secret, HTTP_SECRET.what, IN_CONFIG_YML),
+        vrrp_password=_vrrp_password(settings, vrrp_password),
     )
+
+
+def registry_secrets(config: pulumi.Config, raw: dict[str, Any], settings: RegistrySettings) -> RegistrySecrets:
+    """The stack's registry secrets: each from its `--secret` key or its file in `lxdha:registry`."""
+    s3, tls = raw.get("s3") or {}, raw.get("tls") or {}
+    return checked_registry_secrets(
+        settings, s3_access_key=read_plain(config, S3_ACCESS_KEY, s3),  # type: ignore[arg-type]
+        s3_secret_key=read_plain(config, S3_SECRET_KEY, s3),  # type: ignore[arg-type]
+        users=_users(config, raw), tls_cert=stack_certificate(tls, f"{NAMESPACE}:registry.tls", settings.vrrp.vip),
+        tls_key=read_plain(config, TLS_KEY, tls),  # type: ignore[arg-type]
+        http_secret=read_plain(config, HTTP_SECRET, raw, required=False),
+        vrrp_password=read_plain(config, VRRP_PASSWORD, raw, required=settings.vrrp.version == 2))

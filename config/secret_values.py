@@ -2,6 +2,10 @@
 lxdha:<key>`), or from a file named inside the service's section (how the lab stack points at files it
 generates). Every value is checked before anything is declared, then wrapped as a Pulumi secret; an
 error names the key the value came from and never echoes the value.
+
+The checks take a value with the setting it came from (`Given`), so a component's inputs are checked by
+the same code, naming the property. A value given as an Output (another resource's, or a secret input of
+a component hosted for another language) is not seen here: the host checks it plain before construction.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from config.checks import key_pair_problem, one_token_problem, server_certificat
 from config.files import read_config_file
 
 NAMESPACE = "lxdha"
+
+Given = tuple[str, "str | pulumi.Output[str]"]  # (the setting it came from, the value)
 
 
 @dataclass(frozen=True)
@@ -48,29 +54,34 @@ def read_plain(config: pulumi.Config, secret: Secret, section: dict[str, Any], r
                       f"{secret.file_setting}")
 
 
-def one_line(source_and_value: tuple[str, str] | None, what: str, refused: tuple[str, str] = ("", ""),
-             ) -> pulumi.Output[str] | None:
+def one_line(given: Given | None, what: str, refused: tuple[str, str] = ("", "")) -> pulumi.Output[str] | None:
     """A one-line secret (key, password, shared secret) as a Pulumi secret, checked for paste mistakes and
     for characters the file it is written into cannot hold (`refused`: the characters, and why)."""
-    if source_and_value is None:
+    if given is None:
         return None
-    source, value = source_and_value
-    problem = one_token_problem(value, what, *refused)
+    source, value = given
+    problem = one_token_problem(value, what, *refused) if isinstance(value, str) else None
     if problem:
         raise ConfigError(source, problem, f"set the {what} alone, on one line, without those characters")
     return pulumi.Output.secret(value)
 
 
-def read_one_line(config: pulumi.Config, secret: Secret, section: dict[str, Any],
-                  refused: tuple[str, str] = ("", "")) -> pulumi.Output[str]:
-    """A required one-line secret, checked and wrapped."""
-    return one_line(read_plain(config, secret, section), secret.what, refused)  # type: ignore[return-value]
+def checked_tls(cert: tuple[str, str], key: Given, address: str) -> tuple[str, pulumi.Output[str]]:
+    """(certificate PEM, key as a secret) for a service answering TLS on `address`: the certificate must name
+    the address and be current, the key must be its. Each comes with the setting it came from."""
+    cert_source, cert_pem = cert
+    problem = server_certificate_problem(cert_pem, address)
+    if problem:
+        raise ConfigError(cert_source, problem, f"issue the certificate with {address} as an IP SAN")
+    key_source, key_value = key
+    problem = key_pair_problem(cert_pem, key_value) if isinstance(key_value, str) else None
+    if problem:
+        raise ConfigError(key_source, problem, f"give the private key of the certificate in {cert_source}")
+    return cert_pem, pulumi.Output.secret(key_value)
 
 
-def server_tls(config: pulumi.Config, tls: dict[str, Any], section_key: str, key_secret: Secret,
-               address: str) -> tuple[str, pulumi.Output[str]]:
-    """(certificate PEM, key as a secret) for a service answering TLS on `address`: the certificate (inline
-    `cert` or `certFile` in `<section_key>`) must name the address and be current, the key must be its."""
+def stack_certificate(tls: dict[str, Any], section_key: str, address: str) -> tuple[str, str]:
+    """(the setting it came from, PEM) of the stack's certificate: inline `cert` or `certFile` in `<section_key>`."""
     cert_field = "cert" if tls.get("cert") else "certFile"
     cert_source = f"{section_key}.{cert_field}"
     cert = str(tls["cert"]) if tls.get("cert") else (
@@ -78,11 +89,4 @@ def server_tls(config: pulumi.Config, tls: dict[str, Any], section_key: str, key
     if not cert:
         raise ConfigError(f"{section_key}.certFile", f"no TLS certificate for {address}",
                           f"set {section_key}.certFile (PEM, with {address} as a subject alternative name)")
-    problem = server_certificate_problem(cert, address)
-    if problem:
-        raise ConfigError(cert_source, problem, f"issue the certificate with {address} as an IP SAN")
-    key_source, key = read_plain(config, key_secret, tls)  # type: ignore[misc]
-    problem = key_pair_problem(cert, key)
-    if problem:
-        raise ConfigError(key_source, problem, f"give the private key of the certificate in {cert_source}")
-    return cert, pulumi.Output.secret(key)
+    return cert_source, cert

@@ -65,33 +65,30 @@ def _key(path: str) -> str:
     return f"{NAMESPACE}:{path}"
 
 
-def _file(key: str, path: str) -> str:
-    return read_config_file(_key(key), path)
-
-
 def _section(raw: Any, key: str, known: tuple[str, ...]) -> dict[str, Any]:
-    """The mapping under `lxdha:<key>`, refusing unknown settings (a typo would silently be ignored)."""
+    """The mapping at `key` (e.g. `lxdha:mirror`), refusing unknown settings (a typo would silently be ignored)."""
     if not isinstance(raw, dict):
-        raise ConfigError(_key(key), "is missing or not a mapping", f"see docs/config.md ({key})")
-    check_known_keys(raw, known, _key(key))
+        raise ConfigError(key, "is missing or not a mapping", f"see docs/config.md ({key.rpartition(':')[2]})")
+    check_known_keys(raw, known, key)
     return raw
 
 
 def inline_or_file(section: dict[str, Any], key: str, where: str) -> str:
+    """`<where>.<key>`, given inline or as a file (`<key>File`); empty when neither is set."""
     if section.get(key):
         return str(section[key])
     if section.get(f"{key}File"):
-        return _file(f"{where}.{key}File", section[f"{key}File"])
+        return read_config_file(f"{where}.{key}File", section[f"{key}File"])
     return ""
 
 
 def _source_key(section: dict[str, Any], key: str, where: str) -> str:
-    """The key a value came from, `lxdha:<where>.<key>` or `...<key>File`, for messages."""
-    return _key(f"{where}.{key}" if section.get(key) else f"{where}.{key}File")
+    """The key a value came from, `<where>.<key>` or `...<key>File` (the inline one when neither is set)."""
+    return f"{where}.{key}File" if section.get(f"{key}File") and not section.get(key) else f"{where}.{key}"
 
 
 def image_source(raw: Any) -> ImageSource:
-    image = _section(raw, "image", IMAGE_KEYS)
+    image = _section(raw, _key("image"), IMAGE_KEYS)
     for required in ("remote", "source", "alias", "distro"):
         if not image.get(required):
             raise ConfigError(_key(f"image.{required}"), "is not set", "see docs/config.md (image)")
@@ -110,57 +107,57 @@ def image_source(raw: Any) -> ImageSource:
     if image["distro"] not in DISTROS:
         raise ConfigError(_key("image.distro"), f"unknown distro {image['distro']!r}",
                           f"use one of {', '.join(DISTROS)} (how containers from this image are bootstrapped)")
-    certificate = inline_or_file(image, "remoteCert", "image")
+    certificate = inline_or_file(image, "remoteCert", _key("image"))
     if certificate and pem_certificate_problem(certificate):
-        raise ConfigError(_source_key(image, "remoteCert", "image"), pem_certificate_problem(certificate) or "",
+        raise ConfigError(_source_key(image, "remoteCert", _key("image")), pem_certificate_problem(certificate) or "",
                           "give the image server's certificate (PEM), or leave it unset to use the system CAs")
     return ImageSource(remote_url=image["remote"], protocol=protocol, source=image["source"], alias=image["alias"],
                        distro=image["distro"], remote_certificate=certificate)
 
 
-def _words(raw: dict[str, Any], field: str, default: list[str]) -> list[str]:
+def _words(raw: dict[str, Any], field: str, default: list[str], key: str) -> list[str]:
     values = raw.get(field, default)
     if isinstance(values, str) or not isinstance(values, list) or not values:
-        raise ConfigError(_key(f"mirror.{field}"), f"{values!r} is not a non-empty list", f"e.g. {default}")
+        raise ConfigError(f"{key}.{field}", f"{values!r} is not a non-empty list", f"e.g. {default}")
     for value in values:
         problem = word_problem(value)
         if problem:
-            raise ConfigError(_key(f"mirror.{field}"), problem, f"e.g. {default}")
+            raise ConfigError(f"{key}.{field}", problem, f"e.g. {default}")
     return [str(value) for value in values]
 
 
-def mirror(raw: Any, image: ImageSource) -> dict[str, Any]:
+def mirror(raw: Any, distro: str, release: str | None = None, key: str = _key("mirror")) -> dict[str, Any]:
     """The package mirror for the image's distro: Debian needs suite + components + signing key,
-    Alpine needs repository paths of the image's own release."""
-    section = _section(raw, "mirror", MIRROR_KEYS)
+    Alpine needs repository paths of the image's own release (`release`, the image's remote name such as
+    alpine/3.24, when known). `key` is where the section is: `lxdha:mirror`, or a component's `mirror`."""
+    section = _section(raw, key, MIRROR_KEYS)
     problem = url_problem(section.get("url"))
     if problem:
-        raise ConfigError(_key("mirror.url"), problem, "set the private mirror's base URL, e.g. http://10.0.0.55:9000")
-    signing_key = inline_or_file(section, "signingKey", "mirror")
+        raise ConfigError(f"{key}.url", problem, "set the private mirror's base URL, e.g. http://10.0.0.55:9000")
+    signing_key = inline_or_file(section, "signingKey", key)
     repositories: list[str] = []
-    if image.distro == "debian":
+    if distro == "debian":
         suite = section.get("suite", "bookworm")
         if word_problem(suite):
-            raise ConfigError(_key("mirror.suite"), word_problem(suite) or "", "e.g. bookworm")
-        components = _words(section, "components", ["main"])
+            raise ConfigError(f"{key}.suite", word_problem(suite) or "", "e.g. bookworm")
+        components = _words(section, "components", ["main"], key)
         if "BEGIN PGP PUBLIC KEY BLOCK" not in signing_key:
-            raise ConfigError(_source_key(section, "signingKey", "mirror"),
-                              "the Debian mirror needs its armored signing key",
-                              "set lxdha:mirror.signingKey or signingKeyFile (apt verifies with signed-by)")
+            raise ConfigError(_source_key(section, "signingKey", key), "the Debian mirror needs its armored signing "
+                              "key", "give the mirror's armored public key (apt verifies with signed-by)")
     else:
         suite, components = str(section.get("suite", "bookworm")), ["main"]
         raw_repositories = section.get("repositories")
         if isinstance(raw_repositories, str) or not isinstance(raw_repositories, list) or not raw_repositories:
-            raise ConfigError(_key("mirror.repositories"), "no Alpine repositories listed",
+            raise ConfigError(f"{key}.repositories", "no Alpine repositories listed",
                               "list paths under the mirror URL, e.g. [alpine/v3.24/main, alpine/v3.24/community]")
         for path in raw_repositories:
             problem = repository_path_problem(path)
             if problem:
-                raise ConfigError(_key("mirror.repositories"), problem, "e.g. alpine/v3.24/main")
+                raise ConfigError(f"{key}.repositories", problem, "e.g. alpine/v3.24/main")
         repositories = [str(path) for path in raw_repositories]
-        problem = alpine_release_problem(image.source, repositories)
+        problem = alpine_release_problem(release, repositories) if release else None
         if problem:
-            raise ConfigError(_key("mirror.repositories"), problem,
+            raise ConfigError(f"{key}.repositories", problem,
                               "list the image's release, e.g. alpine/v3.24/main for alpine/3.24")
     return {"url": section["url"], "suite": suite, "components": components, "signing_key": signing_key,
             "repositories": repositories}
@@ -173,40 +170,44 @@ def _checked_key(line: str, where: str, fix: str) -> str:
     return line.strip()
 
 
-def authorized_keys(ssh: dict[str, Any]) -> list[str]:
-    """Every public key from `ssh.authorizedKeys` (a list) and `ssh.authorizedKeysFile` (one per line,
-    '#' comments allowed), each parsed; the error names the entry or file line at fault."""
+def authorized_keys(ssh: dict[str, Any], key: str = _key("ssh")) -> list[str]:
+    """Every public key from `authorizedKeys` (a list) and `authorizedKeysFile` (one per line, '#' comments
+    allowed) of the section at `key`, each parsed; the error names the entry or file line at fault."""
     inline = ssh.get("authorizedKeys") or []
     if isinstance(inline, str) or not isinstance(inline, list):
-        raise ConfigError(_key("ssh.authorizedKeys"), "is not a list of public keys",
+        raise ConfigError(f"{key}.authorizedKeys", "is not a list of public keys",
                           "write it as a YAML list: authorizedKeys: ['ssh-ed25519 AAAA... you@host']")
     fix = "paste the whole line of the .pub file, e.g. 'ssh-ed25519 AAAAC3Nza... you@host'"
-    keys = [_checked_key(str(line), _key(f"ssh.authorizedKeys[{index}]"), fix) for index, line in enumerate(inline)]
+    keys = [_checked_key(str(line), f"{key}.authorizedKeys[{index}]", fix) for index, line in enumerate(inline)]
     if ssh.get("authorizedKeysFile"):
         path = str(ssh["authorizedKeysFile"])
-        for number, line in enumerate(_file("ssh.authorizedKeysFile", path).splitlines(), 1):
+        for number, line in enumerate(read_config_file(f"{key}.authorizedKeysFile", path).splitlines(), 1):
             if line.strip() and not line.lstrip().startswith("#"):
-                keys.append(_checked_key(line, _key("ssh.authorizedKeysFile"), f"fix line {number} of {path}: {fix}"))
+                keys.append(_checked_key(line, f"{key}.authorizedKeysFile", f"fix line {number} of {path}: {fix}"))
     if not keys:
-        raise ConfigError(_key("ssh.authorizedKeys"), "no SSH public key given (nor in ssh.authorizedKeysFile)",
+        raise ConfigError(f"{key}.authorizedKeys", "no SSH public key given",
                           "list at least one public key: Ansible and operators log in with it")
     return keys
 
 
-def private_key(inline: str | None, ssh: dict[str, Any]) -> str:
-    """The key Ansible logs in with: `lxdha:sshPrivateKey` (secret) or `ssh.privateKeyFile`, checked to
-    parse without a passphrase. The value itself never appears in an error."""
-    if inline:
-        source, text = PRIVATE_KEY_SECRET, inline
-    elif ssh.get("privateKeyFile"):
-        source, text = _key("ssh.privateKeyFile"), _file("ssh.privateKeyFile", str(ssh["privateKeyFile"]))
-    else:
-        raise ConfigError(PRIVATE_KEY_SECRET, "no SSH private key for Ansible",
-                          f"pulumi config set --secret {PRIVATE_KEY_SECRET} < key, or set lxdha:ssh.privateKeyFile")
+def checked_private_key(source: str, text: str) -> str:
+    """The key Ansible logs in with, checked to parse without a passphrase; `source` is the setting it came
+    from. The value itself never appears in an error."""
     problem = private_key_problem(text)
     if problem:
         raise ConfigError(source, problem, "give the private half of one of the authorized keys")
     return text
+
+
+def private_key(inline: str | None, ssh: dict[str, Any]) -> str:
+    """The stack's key for Ansible: `lxdha:sshPrivateKey` (secret) or `ssh.privateKeyFile`."""
+    if inline:
+        return checked_private_key(PRIVATE_KEY_SECRET, inline)
+    if ssh.get("privateKeyFile"):
+        return checked_private_key(_key("ssh.privateKeyFile"),
+                                   read_config_file(_key("ssh.privateKeyFile"), str(ssh["privateKeyFile"])))
+    raise ConfigError(PRIVATE_KEY_SECRET, "no SSH private key for Ansible",
+                      f"pulumi config set --secret {PRIVATE_KEY_SECRET} < key, or set lxdha:ssh.privateKeyFile")
 
 
 def lxd_remote_host(get: Callable[[str], object], base_dir: Path | None = None) -> str:
@@ -222,10 +223,10 @@ def lxd_remote_host(get: Callable[[str], object], base_dir: Path | None = None) 
 
 def access(config: pulumi.Config, image: ImageSource) -> AccessConfig:
     """Mirror and SSH access, validated; the private key is wrapped as a Pulumi secret."""
-    ssh = _section(config.get_object("ssh"), "ssh", SSH_KEYS)
+    ssh = _section(config.get_object("ssh"), _key("ssh"), SSH_KEYS)
     keys = authorized_keys(ssh)
     secret_key = pulumi.Output.secret(private_key(config.get("sshPrivateKey"), ssh))
-    return AccessConfig(mirror=mirror(config.get_object("mirror"), image), authorized_keys=keys,
+    return AccessConfig(mirror=mirror(config.get_object("mirror"), image.distro, image.source), authorized_keys=keys,
                         private_key=secret_key)
 
 
@@ -239,7 +240,7 @@ class BakeSettings:
 
 
 def bake_settings(raw: Any) -> BakeSettings:
-    image = _section(raw, "image", IMAGE_KEYS)
+    image = _section(raw, _key("image"), IMAGE_KEYS)
     enabled = image.get("bake", True)
     if not isinstance(enabled, bool):
         raise ConfigError(_key("image.bake"), f"{enabled!r} is not true/false",

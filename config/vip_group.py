@@ -14,13 +14,13 @@ from typing import Any
 from cluster.errors import ConfigError
 from cluster.names import instance_name_problem
 from config.addresses import VIP_FIX, Resolver, endpoint_holder, resolve_ipv4
-from config.checks import check_known_keys, ipv4_range_problem
+from config.checks import ipv4_range_problem
+from config.section import Section
 
 KNOWN = ("advertIntervalS", "allowReplicasOverMembers", "group", "network", "prefix", "replicas", "vip", "vrid",
          "vrrpPasswordFile", "vrrpVersion")
 NETWORK_KNOWN = ("subnet", "dhcpRange")
 MAX_REPLICAS = 9
-MAX_TEXT = 512  # longest plain string setting we accept; anything bigger is a paste mistake
 # keepalived (vrrp.c) and the VRRP packet: v3 carries the interval as 12 bits of centiseconds (RFC 5798),
 # v2 as 8 bits of whole seconds (RFC 3768). Anything else keepalived rounds or clamps without failing.
 ADVERT_INTERVAL_S = {3: (0.01, 40.95), 2: (1, 255)}
@@ -57,49 +57,7 @@ class VipGroupSettings:
         return f"{self.key}.{field}"
 
 
-class _Reader:
-    """Reads one section's fields, failing with `<key>.<field>`."""
-
-    def __init__(self, raw: dict[str, Any], key: str) -> None:
-        self.raw, self.key = raw, key
-
-    def fail(self, field: str, problem: str, fix: str) -> ConfigError:
-        return ConfigError(f"{self.key}.{field}", problem, fix)
-
-    def text(self, field: str, default: str | None = None) -> str:
-        value = self.raw.get(field, default)
-        if value is None or value == "":
-            raise self.fail(field, "is not set", f"set {self.key}.{field}")
-        value = str(value)
-        if len(value) > MAX_TEXT:
-            raise self.fail(field, f"is {len(value)} characters long (limit {MAX_TEXT})",
-                            "check for a pasted file or key")
-        return value
-
-    def whole(self, field: str, default: int, low: int, high: int, fix: str) -> int:
-        value = self.raw.get(field, default)
-        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise self.fail(field, f"{value!r} is not a whole number from {low} to {high}", fix)
-        return value
-
-    def flag(self, field: str, default: bool) -> bool:
-        value = self.raw.get(field, default)
-        if not isinstance(value, bool):
-            raise self.fail(field, f"{value!r} is not true/false", "set true or false")
-        return value
-
-    def section(self, field: str, known: tuple[str, ...]) -> dict[str, Any] | None:
-        """The mapping under `field` (None when unset), refusing settings it does not know."""
-        section = self.raw.get(field)
-        if section is None:
-            return None
-        if not isinstance(section, dict):
-            raise self.fail(field, f"{str(section)[:60]!r} is not a mapping", f"write it as {{{', '.join(known)}}}")
-        check_known_keys(section, known, f"{self.key}.{field}")
-        return section
-
-
-def _advert_interval(reader: _Reader, version: int) -> float:
+def _advert_interval(reader: Section, version: int) -> float:
     low, high = ADVERT_INTERVAL_S[version]
     interval = reader.raw.get("advertIntervalS", DEFAULT_ADVERT_INTERVAL_S[version])
     fix = ("use 0.3 for a ~1 s failover, 1 for keepalived's default" if version == 3 else
@@ -125,7 +83,7 @@ class NetworkSettings:
 
 def network_settings(raw: dict[str, Any], key: str) -> NetworkSettings:
     """`<key>.network`: the subnet, and the DHCP range inside it, lower address first."""
-    reader = _Reader(raw, key)
+    reader = Section(raw, key)
     network = reader.section("network", NETWORK_KNOWN)
     if not network or not network.get("subnet"):
         raise reader.fail("network.subnet", "is not set", "set the containers' subnet, e.g. 10.0.0.0/24, so addresses "
@@ -146,7 +104,7 @@ def network_settings(raw: dict[str, Any], key: str) -> NetworkSettings:
     return NetworkSettings(subnet, (low, high))
 
 
-def _vrrp(reader: _Reader, default_vrid: int) -> VrrpSettings:
+def _vrrp(reader: Section, default_vrid: int) -> VrrpSettings:
     network = network_settings(reader.raw, reader.key)
     subnet = network.subnet
     vip_text = reader.text("vip")
@@ -170,7 +128,7 @@ def vip_group_settings(raw: dict[str, Any], key: str, *, default_prefix: str, de
                        min_replicas: int = 2) -> VipGroupSettings:
     """The group's settings from the section at `key` (only the fields in KNOWN are read here; the
     caller checks the section's other keys)."""
-    reader = _Reader(raw, key)
+    reader = Section(raw, key)
     replicas = raw.get("replicas", min_replicas)
     if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < min_replicas:
         raise reader.fail("replicas", f"{replicas!r} replicas is not highly available",

@@ -4,21 +4,24 @@ property, and the context a call runs in (the cluster connection, the stack that
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, ClassVar
 
 import pylxd
 from pulumi.provider.experimental.provider import PropertyDiff, PropertyDiffKind
 
-from cluster.connection import ClusterConnection
-from cluster.errors import ConfigError
+from cluster.connection import DEFAULT_PROJECT, ClusterConnection
+from cluster.errors import ConfigError, ProjectMissing
+from cluster.names import instance_name_problem
 from cluster.recent_reads import RecentReads
-from lxd_provider.spec import Prop, TypeSpec
+from lxd_provider.references import Declared, Reference, References, new_references
+from lxd_provider.spec import INSTANCE, Prop, TypeSpec
 from lxd_provider.values import UNKNOWN, has_unknowns
-
-DEFAULT_PROJECT = "default"
 
 Failures = list[tuple[str, str]]  # (property, reason)
 
@@ -35,11 +38,14 @@ def owner_from_urn(urn: str) -> str:
 
 @dataclass
 class Context:
-    """One engine call: the provider's (lazy) cluster connection and the URN of the resource."""
+    """One engine call: the provider's (lazy) cluster connection and the URN of the resource; for a check,
+    the inputs applied before (empty for a create) and what the program declares."""
 
     connection: ClusterConnection | None
     urn: str = ""
     preview: bool = False
+    olds: Mapping[str, Any] = field(default_factory=dict)
+    declared: Declared = field(default_factory=Declared)
 
     def _connected(self) -> ClusterConnection:
         if self.connection is None:
@@ -48,11 +54,22 @@ class Context:
 
     @property
     def client(self) -> pylxd.Client:
+        """A client of the default project (cluster-wide reads: members)."""
         return self._connected().client()
 
+    def client_for(self, project: str | None) -> pylxd.Client:
+        """A client whose every call goes to that LXD project; ProjectMissing when it does not exist."""
+        return self._connected().client(project or DEFAULT_PROJECT)
+
     @property
-    def owner(self) -> str:
-        return owner_from_urn(self.urn)
+    def owner(self) -> str | None:
+        """The stack that owns what this call touches; None for a function (an Invoke has no URN), which
+        reads whatever it is asked for, whoever made it."""
+        return owner_from_urn(self.urn) if self.urn else None
+
+    @cached_property
+    def references(self) -> References:
+        return References(self.client_for, self.declared)
 
     @property
     def recent_reads(self) -> RecentReads:
@@ -72,6 +89,13 @@ def join_id(project: str | None, name: str) -> str:
     return name if (project or DEFAULT_PROJECT) == DEFAULT_PROJECT else f"{project}/{name}"
 
 
+def instance_problems(inputs: Mapping[str, Any]) -> Failures:
+    """The `instance` an object belongs to (a snapshot, a file) must be an instance name, once it is known."""
+    value = inputs.get("instance")
+    problem = None if value is None or has_unknowns(value) else instance_name_problem(str(value))
+    return [("instance", problem)] if problem else []
+
+
 _TYPE_CHECKS = {"string": str, "boolean": bool, "integer": int, "number": (int, float), "array": list, "object": dict}
 
 
@@ -84,6 +108,28 @@ def _type_problem(prop: Prop, value: Any) -> str | None:
     if python_type is None or (isinstance(value, python_type) and not bool_as_number):
         return None
     return f"must be {'an' if expected[0] in 'aeiou' else 'a'} {expected}, got {type(value).__name__}"
+
+
+def declared_values(props: tuple[Prop, ...], news: Mapping[str, Any], token: str) -> tuple[dict[str, Any], Failures]:
+    """The values of `props` in `news` with defaults applied, and every missing, mistyped or unknown one
+    named: a resource's inputs and a function's arguments alike."""
+    values: dict[str, Any] = {}
+    failures: Failures = []
+    for prop in props:
+        value = news.get(prop.name)
+        if value is None and prop.default is not None:
+            value = copy.deepcopy(prop.default)
+        if value is None:
+            if prop.required:
+                failures.append((prop.name, f"{prop.name} is required: {prop.description}"))
+            continue
+        problem = _type_problem(prop, value)
+        if problem:
+            failures.append((prop.name, f"{prop.name} {problem}"))
+        values[prop.name] = value
+    unknown = sorted(set(news) - {p.name for p in props} - {"__defaults"})
+    failures += [(name, f"{name} is not a property of {token}") for name in unknown]
+    return values, failures
 
 
 @dataclass
@@ -124,36 +170,55 @@ class Resource:
         }
 
     # --- check ----------------------------------------------------------------------------------
-    def check(self, ctx: Context, news: Mapping[str, Any]) -> tuple[dict[str, Any], Failures]:
-        """Inputs with defaults applied, and every problem naming its property."""
-        inputs: dict[str, Any] = {}
-        failures: Failures = []
-        for prop in self.inputs():
-            value = news.get(prop.name)
-            if value is None and prop.default is not None:
-                value = copy.deepcopy(prop.default)
-            if value is None:
-                if prop.required:
-                    failures.append((prop.name, f"{prop.name} is required: {prop.description}"))
-                continue
-            problem = _type_problem(prop, value)
-            if problem:
-                failures.append((prop.name, f"{prop.name} {problem}"))
-            inputs[prop.name] = value
-        unknown = sorted(set(news) - {p.name for p in self.inputs()} - {"__defaults"})
-        failures += [(name, f"{name} is not a property of {self.token}") for name in unknown]
+    def check(self, ctx: Context, news: Mapping[str, Any],
+              olds: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], Failures]:
+        """Inputs with defaults applied, and every problem naming its property; `olds`: the inputs of the
+        object as it exists (a change), when there is one (the engine's call passes them in the context)."""
+        if olds is not None:
+            ctx = dataclasses.replace(ctx, olds=olds)
+        inputs, failures = declared_values(self.inputs(), news, self.token)
         if not failures:
             failures += self.validate(inputs)
+        if not failures:
+            failures += self.lxd_problems(ctx, inputs)
         if not failures and not has_unknowns(inputs):
-            failures += self.live_problems(ctx, inputs)
+            # a project not there yet may be declared in the same program (made first); create names it otherwise
+            with contextlib.suppress(ProjectMissing):
+                failures += self.live_problems(ctx, inputs)
+                if ctx.olds:
+                    failures += self.change_problems(ctx, ctx.olds, inputs)
+        for kind, name, detail in self.declares(inputs):
+            ctx.declared.add(kind, name, detail)
         return inputs, failures
 
     def validate(self, inputs: dict[str, Any]) -> Failures:
         """The resource's own rules on its inputs (no cluster access)."""
         return []
 
+    def references(self, inputs: Mapping[str, Any]) -> list[Reference]:
+        """The objects the inputs name, which must exist (lxd_provider/references.py)."""
+        project = inputs.get("project")
+        found = [Reference("project", "project", project)] if project not in (None, DEFAULT_PROJECT) else []
+        if INSTANCE in self.props:  # what belongs to an instance (a snapshot, a file)
+            found.append(Reference("instance", "instance", inputs.get("instance")))
+        return found
+
+    def declares(self, inputs: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+        """(kind, name, detail) of what this resource makes, for the references of others in the program."""
+        return []
+
+    def lxd_problems(self, ctx: Context, inputs: dict[str, Any]) -> Failures:
+        """What LXD would refuse, checked at preview for what is new or changed: references to objects that
+        do not exist; resources add their config and device rules (lxd_provider/config_rules.py)."""
+        return ctx.references.problems(new_references(self.references(inputs), self.references(ctx.olds)),
+                                       inputs.get("project"))
+
     def live_problems(self, ctx: Context, inputs: dict[str, Any]) -> Failures:
         """Rules that need the cluster (checked at preview, before anything is created)."""
+        return []
+
+    def change_problems(self, ctx: Context, olds: Mapping[str, Any], inputs: dict[str, Any]) -> Failures:
+        """Rules on a change of an existing object that need the cluster (checked at preview)."""
         return []
 
     # --- diff -----------------------------------------------------------------------------------

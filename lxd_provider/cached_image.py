@@ -13,8 +13,11 @@ An alias marked as another stack's (or made by a person) is refused at preview.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlparse
+
+import pylxd
 
 from cluster.image_remote import remote_image_problem
 from cluster.images import (
@@ -31,7 +34,8 @@ from cluster.images import (
 )
 from cluster.retry import with_retries
 from lxd_provider.base import Context, Failures, Resource, join_id, split_id
-from lxd_provider.spec import BOOLEAN, STRING, STRING_LIST, Prop
+from lxd_provider.spec import BOOLEAN, PROJECT, STRING, STRING_LIST, Prop
+from lxd_provider.values import known_list
 
 SOURCE_FIELD = {"image": "sourceImage", "server": "sourceRemote", "certificate": "sourceCertificate"}
 
@@ -56,7 +60,7 @@ class CachedImage(Resource):
         Prop("aliases", STRING_LIST, "Local aliases pointing at the copied image (changed in place).",
              default=[], normalize=_sorted_unique),
         Prop("type", STRING, "container or virtual-machine.", default="container", replaces=True),
-        Prop("project", STRING, "LXD project.", default="default", replaces=True),
+        PROJECT,
         Prop("copyAliases", BOOLEAN, "Copy the remote's aliases too (not supported: always false).",
              default=False, replaces=True),
         Prop("fingerprint", STRING, "SHA-256 fingerprint of the image.", input=False),
@@ -81,17 +85,19 @@ class CachedImage(Resource):
             failures.append(("sourceProtocol", f"sourceProtocol must be one of {', '.join(PROTOCOLS)}"))
         if inputs.get("copyAliases"):
             failures.append(("copyAliases", "copying the remote's aliases is not supported: list aliases instead"))
-        if inputs.get("project", "default") != "default":
-            failures.append(("project", "only the default project is supported by this provider so far"))
         if any(not str(a).strip() or " " in str(a) for a in inputs.get("aliases") or []):
             failures.append(("aliases", "aliases must be non-empty names without spaces"))
         return failures
 
+    def declares(self, inputs: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+        return [("image", alias, inputs.get("type")) for alias in known_list(inputs.get("aliases"))]
+
     def live_problems(self, ctx: Context, inputs: dict[str, Any]) -> Failures:
         failures: Failures = []
         for alias in inputs.get("aliases") or []:
-            problem = alias_problem(alias, with_retries(lambda a=alias: read_alias(ctx.client, a), "read alias"),
-                                    ctx.owner)
+            answered, record = ctx.references.ask(f"read alias {alias}", lambda client, a=alias: read_alias(client, a),
+                                                  inputs.get("project"))
+            problem = alias_problem(alias, record, ctx.owner) if answered else None
             if problem:
                 failures.append(("aliases", f"{problem}: use another alias name, or remove that alias first"))
         remote = remote_image_problem(self.source_of(inputs))
@@ -100,10 +106,11 @@ class CachedImage(Resource):
         return failures
 
     def create(self, ctx: Context, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        image = copy_image(ctx.client, self.source_of(inputs))
+        client = ctx.client_for(inputs.get("project"))
+        image = copy_image(client, self.source_of(inputs))
         fingerprint, mark = image["fingerprint"], f"mark={secrets.token_hex(6)}"
         for alias in _sorted_unique(inputs.get("aliases")):
-            ensure_alias(ctx.client, alias, fingerprint, ctx.owner, self._note(inputs, mark))
+            ensure_alias(client, alias, fingerprint, ctx.owner, self._note(inputs, mark))
         return join_id(inputs.get("project"), fingerprint), self._outputs(inputs, image, mark)
 
     @staticmethod
@@ -111,14 +118,19 @@ class CachedImage(Resource):
         return f"source={inputs['sourceImage']} {mark}".strip()
 
     @staticmethod
-    def _outputs(inputs: dict[str, Any], image: dict[str, Any], mark: str) -> dict[str, Any]:
-        return {**inputs, "fingerprint": image["fingerprint"], "architecture": image.get("architecture", ""),
-                "createdAt": image.get("created_at", ""), "copiedAliases": [], "aliasMark": mark}
+    def observed(image: dict[str, Any]) -> dict[str, Any]:
+        """What an image record in the cluster shows, as this provider names it (getImage shares it)."""
+        return {"fingerprint": image["fingerprint"], "architecture": image.get("architecture", ""),
+                "createdAt": image.get("created_at", "")}
+
+    @classmethod
+    def _outputs(cls, inputs: dict[str, Any], image: dict[str, Any], mark: str) -> dict[str, Any]:
+        return {**inputs, **cls.observed(image), "copiedAliases": [], "aliasMark": mark}
 
     def read(self, ctx: Context, resource_id: str, state: dict[str, Any],
              inputs: dict[str, Any]) -> tuple[str | None, dict[str, Any], dict[str, Any]]:
-        _project, fingerprint = split_id(resource_id)
-        client = ctx.client
+        project, fingerprint = split_id(resource_id)
+        client = ctx.client_for(project)
         image = with_retries(lambda: read_image(client, fingerprint), f"read image {fingerprint[:12]}")
         if image is None:
             return None, {}, {}
@@ -126,40 +138,43 @@ class CachedImage(Resource):
         declared = old.get("aliases")
         if declared is None:  # an import: every alias of this image that is not another stack's
             declared = [a["name"] for a in image.get("aliases") or []]
-        pointing = [a for a in declared if self._points_here(ctx, a, fingerprint, old.get("aliasMark", ""))]
-        live_inputs = {**self.inputs_of(old), "aliases": _sorted_unique(pointing)}
+        mark = old.get("aliasMark", "")
+        pointing = [a for a in declared if self._points_here(client, ctx.owner, a, fingerprint, mark)]
+        live_inputs = {**self.inputs_of(old), "aliases": _sorted_unique(pointing), "project": project}
         for key, default in (("sourceProtocol", "simplestreams"), ("type", image.get("type", "container")),
-                             ("project", "default"), ("copyAliases", False), ("sourceCertificate", "")):
+                             ("copyAliases", False), ("sourceCertificate", "")):
             live_inputs.setdefault(key, default)
         return resource_id, self._outputs(live_inputs, image, old.get("aliasMark", "")), live_inputs
 
     @staticmethod
-    def _points_here(ctx: Context, alias: str, fingerprint: str, mark: str) -> bool:
-        live = with_retries(lambda: read_alias(ctx.client, alias), f"read alias {alias}")
-        return bool(live) and live.get("target") == fingerprint and _marked(live, ctx.owner, mark)
+    def _points_here(client: pylxd.Client, owner: str, alias: str, fingerprint: str, mark: str) -> bool:
+        live = with_retries(lambda: read_alias(client, alias), f"read alias {alias}")
+        return bool(live) and live.get("target") == fingerprint and _marked(live, owner, mark)
 
     def update(self, ctx: Context, resource_id: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
-        _project, fingerprint = split_id(resource_id)
+        project, fingerprint = split_id(resource_id)
+        client = ctx.client_for(project)
         wanted, before = _sorted_unique(news.get("aliases")), _sorted_unique(olds.get("aliases"))
         mark = olds.get("aliasMark") or f"mark={secrets.token_hex(6)}"
         for alias in wanted:
-            ensure_alias(ctx.client, alias, fingerprint, ctx.owner, self._note(news, mark))
+            ensure_alias(client, alias, fingerprint, ctx.owner, self._note(news, mark))
         for alias in set(before) - set(wanted):
-            self._release(ctx, alias, fingerprint, mark)
-        image = with_retries(lambda: read_image(ctx.client, fingerprint), "read image") or {"fingerprint": fingerprint}
+            self._release(client, ctx.owner, alias, fingerprint, mark)
+        image = with_retries(lambda: read_image(client, fingerprint), "read image") or {"fingerprint": fingerprint}
         return self._outputs(news, image, mark)
 
     @staticmethod
-    def _release(ctx: Context, alias: str, fingerprint: str, mark: str) -> None:
-        live = with_retries(lambda: read_alias(ctx.client, alias), f"read alias {alias}")
-        if live and _marked(live, ctx.owner, mark):
-            remove_alias(ctx.client, alias, ctx.owner, fingerprint)
+    def _release(client: pylxd.Client, owner: str, alias: str, fingerprint: str, mark: str) -> None:
+        live = with_retries(lambda: read_alias(client, alias), f"read alias {alias}")
+        if live and _marked(live, owner, mark):
+            remove_alias(client, alias, owner, fingerprint)
 
     def delete(self, ctx: Context, resource_id: str, state: dict[str, Any]) -> None:
-        _project, fingerprint = split_id(resource_id)
+        project, fingerprint = split_id(resource_id)
+        client = ctx.client_for(project)
         for alias in _sorted_unique(state.get("aliases")):
-            self._release(ctx, alias, fingerprint, state.get("aliasMark", ""))
-        delete_if_unused(ctx.client, fingerprint)
+            self._release(client, ctx.owner, alias, fingerprint, state.get("aliasMark", ""))
+        delete_if_unused(client, fingerprint)
 
 
 def _marked(alias: dict[str, Any], owner: str, mark: str) -> bool:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from lxd_provider.config_rules import DOCS, NETWORKS
 from lxd_provider.named import NamedObject
-from lxd_provider.spec import STRING, STRING_MAP, Prop, sorted_map
+from lxd_provider.spec import PROJECT, STRING, STRING_MAP, Prop, sorted_map
 
 
 class Network(NamedObject):
@@ -17,16 +18,17 @@ class Network(NamedObject):
     collection = "networks"
     what = "network"
     pending_on_members = True
-    reports_declared_keys_only = True
+    variant = ("type", NETWORKS, "network type", f"{DOCS}/networks/")
+    filled_in_by_lxd = ("",)  # every key
     member_keys = frozenset({"bridge.external_interfaces", "parent", "bgp.ipv4.nexthop", "bgp.ipv6.nexthop"})
     props = (
         Prop("name", STRING, "Network name (an interface name: at most 15 characters).", required=True,
              replaces=True),
         Prop("description", STRING, "Description.", default=""),
-        Prop("type", STRING, "bridge, macvlan, sriov, ovn or physical.", default="bridge", replaces=True),
+        Prop("type", STRING, f"{', '.join(NETWORKS)}.", default="bridge", replaces=True),
         Prop("config", STRING_MAP, "Network config (e.g. ipv4.address, ipv4.dhcp.ranges).", default={},
              normalize=sorted_map),
-        Prop("project", STRING, "LXD project.", default="default", replaces=True),
+        PROJECT,
     )
 
     def body(self, inputs: Mapping[str, Any]) -> dict[str, Any]:

@@ -27,6 +27,8 @@ from pulumi.provider.experimental.provider import (
     DiffResponse,
     GetSchemaRequest,
     GetSchemaResponse,
+    InvokeRequest,
+    InvokeResponse,
     PropertyDiff,
     PropertyDiffKind,
     Provider,
@@ -37,9 +39,12 @@ from pulumi.provider.experimental.provider import (
 )
 
 from cluster.connection import ClusterConnection
-from cluster.errors import ActionableError, ConfigError
+from cluster.errors import ActionableError, ConfigError, ProjectMissing
 from config.lxd import KEYS, endpoint_from_settings
 from lxd_provider.base import Context, Resource
+from lxd_provider.functions import Function
+from lxd_provider.functions import by_token as functions_by_token
+from lxd_provider.references import Declared
 from lxd_provider.schema import by_token, schema
 from lxd_provider.values import UNKNOWN, has_unknowns, marshal, plain_map
 
@@ -52,6 +57,8 @@ class LxdProvider(Provider):
         self._connection: ClusterConnection | None = None
         self._config_error: ActionableError | None = None
         self._resources: dict[str, Resource] = {token: cls() for token, cls in by_token().items()}
+        self._functions: dict[str, Function] = functions_by_token()
+        self._declared = Declared()  # what this run's program declares, as its resources are checked
 
     # --- provider ---------------------------------------------------------------------------------
     async def get_schema(self, request: GetSchemaRequest) -> GetSchemaResponse:
@@ -95,10 +102,10 @@ class LxdProvider(Provider):
         return ConfigureResponse(accept_secrets=True, supports_preview=True, accept_resources=True,
                                  accept_outputs=True)
 
-    def _context(self, urn: str, preview: bool = False) -> Context:
+    def _context(self, urn: str, preview: bool = False, olds: dict[str, Any] | None = None) -> Context:
         if self._connection is None and self._config_error is not None:
             raise self._config_error
-        return Context(self._connection, urn, preview)
+        return Context(self._connection, urn, preview, olds or {}, self._declared)
 
     def _resource(self, urn: str) -> Resource:
         token = urn.split("::")[-2].split("$")[-1]
@@ -119,10 +126,21 @@ class LxdProvider(Provider):
             if self._connection is not None:
                 self._connection.recent_reads.forget()
 
+    # --- functions --------------------------------------------------------------------------------
+    async def invoke(self, request: InvokeRequest) -> InvokeResponse:
+        function = self._functions.get(request.tok)
+        if function is None:
+            raise ConfigError(request.tok, "is not a function of this provider",
+                              f"use one of {', '.join(sorted(self._functions))}")
+        results, failures = await self._run(function.call, self._context(""), plain_map(request.args))
+        return InvokeResponse(return_value=marshal(results) if results is not None else None,
+                              failures=[CheckFailure(arg, reason) for arg, reason in failures])
+
     # --- resources --------------------------------------------------------------------------------
     async def check(self, request: CheckRequest) -> CheckResponse:
         resource = self._resource(request.urn)
-        inputs, failures = await self._run(resource.check, self._context(request.urn), plain_map(request.new_inputs))
+        ctx = self._context(request.urn, olds=plain_map(request.old_inputs or {}))
+        inputs, failures = await self._run(resource.check, ctx, plain_map(request.new_inputs))
         return CheckResponse(inputs=marshal(inputs, resource.secret_names()),
                              failures=[CheckFailure(prop, reason) for prop, reason in failures] or None)
 
@@ -152,8 +170,12 @@ class LxdProvider(Provider):
 
     async def read(self, request: ReadRequest) -> ReadResponse:
         resource = self._resource(request.urn)
-        resource_id, outputs, inputs = await self._run(resource.read, self._context(request.urn), request.resource_id,
-                                                       plain_map(request.properties), plain_map(request.inputs))
+        try:
+            resource_id, outputs, inputs = await self._run(resource.read, self._context(request.urn),
+                                                           request.resource_id, plain_map(request.properties),
+                                                           plain_map(request.inputs))
+        except ProjectMissing:
+            resource_id = None  # the project is gone, and everything that was in it
         if resource_id is None:
             return ReadResponse(resource_id=None, properties={}, inputs={})
         secrets = resource.secret_names()
@@ -171,6 +193,9 @@ class LxdProvider(Provider):
 
     async def delete(self, request: DeleteRequest) -> None:
         resource = self._resource(request.urn)
-        await self._change(resource.delete, self._context(request.urn), request.resource_id,
-                        plain_map(request.properties))
+        try:
+            await self._change(resource.delete, self._context(request.urn), request.resource_id,
+                               plain_map(request.properties))
+        except ProjectMissing:
+            return  # gone with its project
 

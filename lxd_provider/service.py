@@ -92,6 +92,16 @@ class ProviderService(QuietServicer):  # type: ignore[misc, valid-type]
             acceptOutputs=response.accept_outputs, supportsPreview=response.supports_preview)
 
     @reported
+    async def Invoke(self, request: Any, context: Context) -> provider_pb2.InvokeResponse:  # noqa: N802
+        response = await self._lxd.invoke(provider.InvokeRequest(request.tok, _unmarshal(request.args)))
+        # `return` is a Python keyword: the field is passed by name through a dict
+        fields: dict[str, Any] = {"failures": [provider_pb2.CheckFailure(property=f.property, reason=f.reason)
+                                               for f in response.failures]}
+        if response.return_value is not None:
+            fields["return"] = PropertyValue.marshal_map(response.return_value)
+        return provider_pb2.InvokeResponse(**fields)
+
+    @reported
     async def Check(self, request: Any, context: Context) -> provider_pb2.CheckResponse:  # noqa: N802
         return _check_response(await self._lxd.check(_check_request(request)))
 

@@ -7,6 +7,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cluster.connection import DEFAULT_PROJECT
+from lxd_provider.values import has_unknowns
+
 STRING: dict[str, Any] = {"type": "string"}
 BOOLEAN: dict[str, Any] = {"type": "boolean"}
 INTEGER: dict[str, Any] = {"type": "integer"}
@@ -42,7 +45,8 @@ class Prop:
     def normalized(self, value: Any) -> Any:
         if value is None and self.default is not None:
             value = self.default
-        return self.normalize(value) if self.normalize and value is not None else value
+        # a value not known yet (preview) is a change anyway: only a known one is put in its normal form
+        return self.normalize(value) if self.normalize and value is not None and not has_unknowns(value) else value
 
     def schema_entry(self) -> dict[str, Any]:
         entry = {**self.schema, "description": self.description}
@@ -67,6 +71,11 @@ class TypeSpec:
         return {"type": "object", "description": self.description,
                 "properties": {p.name: p.schema_entry() for p in self.props},
                 "required": [p.name for p in self.props if p.required]}
+
+
+INSTANCE = Prop("instance", STRING, "Name of the instance it belongs to.", required=True, replaces=True)
+PROJECT = Prop("project", STRING, "LXD project: every call goes there (`?project=`).", default=DEFAULT_PROJECT,
+               replaces=True)
 
 
 def sorted_map(value: Mapping[str, Any]) -> dict[str, Any]:

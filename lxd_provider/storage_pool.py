@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from lxd_provider.config_rules import DOCS, STORAGE_POOLS
 from lxd_provider.named import NamedObject
-from lxd_provider.spec import STRING, STRING_MAP, Prop, sorted_map
+from lxd_provider.spec import PROJECT, STRING, STRING_MAP, Prop, sorted_map
 
-DRIVERS = ("dir", "btrfs", "lvm", "zfs", "ceph", "cephfs", "cephobject")
+DRIVERS = tuple(STORAGE_POOLS)
 
 
 class StoragePool(NamedObject):
@@ -19,14 +20,15 @@ class StoragePool(NamedObject):
     collection = "storage_pools"
     what = "storage pool"
     pending_on_members = True
-    reports_declared_keys_only = True
+    variant = ("driver", STORAGE_POOLS, "storage driver", f"{DOCS}/storage_drivers/")
+    filled_in_by_lxd = ("",)  # every key
     member_keys = frozenset({"source", "size", "zfs.pool_name", "lvm.vg_name", "lvm.thinpool_name"})
     props = (
         Prop("name", STRING, "Pool name.", required=True, replaces=True),
         Prop("driver", STRING, f"Storage driver: {', '.join(DRIVERS)}.", required=True, replaces=True),
         Prop("description", STRING, "Description.", default=""),
         Prop("config", STRING_MAP, "Pool config (e.g. source, size).", default={}, normalize=sorted_map),
-        Prop("project", STRING, "LXD project.", default="default", replaces=True),
+        PROJECT,
     )
 
     def body(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -34,12 +36,6 @@ class StoragePool(NamedObject):
 
     def immutable(self) -> tuple[str, ...]:
         return ("name", "driver")
-
-    def validate(self, inputs: dict[str, Any]) -> list[tuple[str, str]]:
-        failures = super().validate(inputs)
-        if inputs.get("driver") not in DRIVERS:
-            failures.append(("driver", f"driver must be one of {', '.join(DRIVERS)}"))
-        return failures
 
     def inputs_from(self, live: Mapping[str, Any], old: Mapping[str, Any]) -> dict[str, Any]:
         return {**super().inputs_from(live, old), "driver": live.get("driver", old.get("driver")),

@@ -63,6 +63,16 @@ def marshal(values: Mapping[str, Any], secret_names: Iterable[str] = ()) -> dict
     return {k: from_plain(v, k in secrets) for k, v in values.items() if v is not None}
 
 
+def known_map(value: Any) -> Mapping[str, Any]:
+    """A map's entries, or none while the whole map is not known yet."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def known_list(value: Any) -> list[Any]:
+    """A list's items, or none while the whole list is not known yet."""
+    return value if isinstance(value, list) else []
+
+
 def has_unknowns(value: Any) -> bool:
     if value is UNKNOWN:
         return True

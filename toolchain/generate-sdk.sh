@@ -3,12 +3,13 @@
 # it into the venv, so programs can `import pulumi_lxd as lxd`. Nothing lands in the git tree: the
 # SDK is cached under $LXDHA_CACHE/sdk-<key>/python, key = hash(schema, toolchain build), and the
 # venv records the installed key in .sdk-hash, so an unchanged schema costs one schema dump.
+# Prints the generated SDK's directory on stdout (`make dist` builds its wheel from there).
 #   usage: toolchain/generate-sdk.sh <toolchain bin dir>
 #   LXDHA_SDK_SCHEMA=<file>  use this schema instead of `python -m lxd_provider.schema` (tests)
 #   LXDHA_SDK_VENV=<dir>     install into this venv instead of .venv (tests)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-bin=$(cd "${1:?usage: generate-sdk.sh <toolchain bin dir>}" && pwd)
+bin=$(cd "${1:?usage: generate-sdk.sh <toolchain bin dir>}" && pwd -P)  # its real name carries the build key
 cache=${LXDHA_CACHE:-$HOME/.cache/lxdha}
 venv=${LXDHA_SDK_VENV:-$root/.venv}
 say() { printf '[sdk] %s\n' "$*" >&2; }
@@ -48,6 +49,14 @@ if [ ! -d "$out/python" ]; then  # complete once there: it is moved in whole
 fi
 
 if [ "$(cat "$venv/.sdk-hash" 2>/dev/null)" != "$key" ]; then
+  # The CLI and the YAML host cache a provider's schema next to its plugin directory and reuse it while
+  # the directory is unchanged: a new schema (a new function, a new property) would stay unseen by YAML
+  # programs and `pulumi import` until that copy is current. It is kept in git as the CLI writes it
+  # (tests/unit/provider/test_schema.py compares it): rewritten here from the schema module.
+  if [ -z "${LXDHA_SDK_SCHEMA:-}" ]; then
+    rm -f "$root"/lxd_provider/schema-"$package"-*.json  # an older version's too
+    (cd "$root" && .venv/bin/python -m lxd_provider.schema --cli-copy)
+  fi
   # pip builds in the source tree: build a copy so the cache stays as generated.
   cp -r "$out/python" "$work/sdk"
   "$venv/bin/python" -m pip install -q --no-deps --no-build-isolation "$work/sdk" >&2
@@ -56,3 +65,4 @@ if [ "$(cat "$venv/.sdk-hash" 2>/dev/null)" != "$key" ]; then
 else
   say "the $package SDK is up to date ($key)"
 fi
+echo "$out/python"

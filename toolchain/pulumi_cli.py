@@ -142,17 +142,23 @@ class PulumiCli:
     def preview_json(self, *extra: str) -> dict[str, Any]:
         return json.loads(self.run("preview", "--json", *extra).stdout)
 
-    def up_events(self, *extra: str) -> list[dict[str, Any]]:
-        """`pulumi up --json` streams engine events, one JSON object per line."""
-        stdout = self.run("up", "--yes", "--json", "--skip-preview", *extra).stdout
+    def events(self, command: str, *extra: str) -> list[dict[str, Any]]:
+        """`pulumi up|refresh|destroy --json` streams engine events, one JSON object per line."""
+        stdout = self.run(command, "--yes", "--json", "--skip-preview", *extra).stdout
         return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
 
-    def up_summary(self, *extra: str) -> dict[str, Any]:
-        """The engine's summary event of an up: resourceChanges, result, durationSeconds."""
-        summaries = [event["summaryEvent"] for event in self.up_events(*extra) if "summaryEvent" in event]
+    def up_events(self, *extra: str) -> list[dict[str, Any]]:
+        return self.events("up", *extra)
+
+    def summary(self, command: str, *extra: str) -> dict[str, Any]:
+        """The engine's summary event of an up, refresh or destroy: resourceChanges, result, durationSeconds."""
+        summaries = [event["summaryEvent"] for event in self.events(command, *extra) if "summaryEvent" in event]
         if not summaries:
-            raise RuntimeError("pulumi up printed no summary event")
+            raise RuntimeError(f"pulumi {command} printed no summary event")
         return summaries[-1]
+
+    def up_summary(self, *extra: str) -> dict[str, Any]:
+        return self.summary("up", *extra)
 
     def destroy(self, *extra: str) -> subprocess.CompletedProcess:
         """Destroy with today's provider settings (the program runs); a program that cannot run (its

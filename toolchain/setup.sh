@@ -32,7 +32,7 @@ bin=$(toolchain/build-pulumi.sh)
 mkdir -p .tools
 ln -sfn "$bin" .tools/bin
 step "pulumi $(.tools/bin/pulumi version) at $bin"
-toolchain/generate-sdk.sh "$bin"
+toolchain/generate-sdk.sh "$bin" >/dev/null
 
 # Pinned Go programs: the registry server the replicas run and the OCI conformance suite (cached).
 .venv/bin/python -m toolchain.go_tools >&2

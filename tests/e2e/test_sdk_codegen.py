@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from tests.e2e.conftest import TOY_PROVIDER, TOY_SCHEMA
+from tests.support.dist import git_status
 from toolchain.pulumi_cli import ROOT, PulumiCli
 
 pytestmark = pytest.mark.e2e
@@ -81,13 +82,8 @@ def _generate_sdk_step(tmp_path: Path, venv: Path) -> str:
     return result.stderr
 
 
-def _git_status() -> str:
-    return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=ROOT, capture_output=True,
-                          text=True, check=True).stdout
-
-
 def test_setup_step_generates_once_and_installs(pulumi_toolchain, scratch_venv, tmp_path: Path) -> None:
-    before = _git_status()
+    before = git_status()
     first = _generate_sdk_step(tmp_path, scratch_venv)
     assert "generated pulumi_lxd" in first and "installed the lxd SDK" in first
     again = _generate_sdk_step(tmp_path, scratch_venv)
@@ -96,4 +92,4 @@ def test_setup_step_generates_once_and_installs(pulumi_toolchain, scratch_venv, 
     assert (scratch_venv / ".sdk-hash").read_text().strip() == sdk_dir.name.removeprefix("sdk-")
     assert _imports(scratch_venv / "bin" / "python", "import pulumi_lxd; print(pulumi_lxd.Profile.__name__)") \
         == "Profile"
-    assert _git_status() == before  # nothing generated lands in the git tree
+    assert git_status() == before  # nothing generated lands in the git tree

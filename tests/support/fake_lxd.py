@@ -25,6 +25,13 @@ from cluster.facts import LAST_POWER_KEY as POWER_KEY
 from cluster.facts import PENDING_TEMPLATES_KEY as TEMPLATE_KEY
 
 URL = "https://fake-lxd:8443"
+# what LXD turns on in a project created without them (LXD 5.0)
+DEFAULT_FEATURES = ("features.images", "features.profiles", "features.storage.volumes")
+# collections kept per project: instances always; the others when the project's feature is on
+SCOPED_BY = {"instances": None, "profiles": "features.profiles", "images": "features.images",
+             "networks": "features.networks", "network-acls": "features.networks",
+             "storage-pools": "features.storage.volumes"}
+DIRECTORIES = frozenset({"/", "/etc", "/root", "/tmp", "/opt"})  # in every fake instance from the start
 
 ExecHandler = Callable[[str, list[str]], tuple[int, str, str]]
 
@@ -78,6 +85,16 @@ class FakeLxd:
     networks: dict[str, dict[str, Any]] = field(default_factory=dict)
     pools: dict[str, dict[str, Any]] = field(default_factory=dict)
     volumes: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    acls: dict[str, dict[str, Any]] = field(default_factory=dict)  # network ACLs
+    snapshots: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (instance, snapshot)
+    files: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (instance, path) -> entry
+    projects: dict[str, dict[str, Any]] = field(default_factory=lambda: {"default": {
+        "name": "default", "description": "Default LXD project",
+        "config": {key: "true" for key in (*DEFAULT_FEATURES, "features.networks")}}})
+    views: dict[str, FakeLxd] = field(default_factory=dict)  # project -> the objects kept in it
+    project_name: str = "default"
+    root: FakeLxd | None = None  # of a project's view: the cluster it is part of
+    criu: bool = False  # CRIU installed on the members (stateful snapshots of containers)
     operations: dict[str, dict[str, Any]] = field(default_factory=dict)
     remote_images: dict[str, str] = field(default_factory=dict)  # image on the remote -> fingerprint
     faults: list[Fault] = field(default_factory=list)
@@ -105,10 +122,26 @@ class FakeLxd:
         return fake
 
     # --- what tests use ----------------------------------------------------------------------
-    def client(self) -> pylxd.Client:
+    def client(self, project: str | None = None) -> pylxd.Client:
         session = requests.Session()
         session.mount(URL, _Adapter(self))
-        return pylxd.Client(endpoint=URL, session=session, timeout=5)
+        return pylxd.Client(endpoint=URL, session=session, timeout=5, project=project)
+
+    def in_project(self, name: str) -> FakeLxd:
+        """The objects kept in project `name` (members, pools and operations are shared)."""
+        if name == self.project_name:
+            return self
+        if name not in self.views:
+            self.views[name] = FakeLxd(
+                members=self.members, pools=self.pools, operations=self.operations, remote_images=self.remote_images,
+                exec_handler=self.exec_handler, criu=self.criu, _ids=self._ids, project_name=name, root=self,
+                profiles={"default": {"name": "default", "config": {}, "devices": {},
+                                      "description": f"Default LXD profile for project {name}"}})
+        return self.views[name]
+
+    def add_project(self, name: str, **config: str) -> None:
+        self.projects[name] = {"name": name, "description": "",
+                               "config": {**{key: "true" for key in DEFAULT_FEATURES}, **config}}
 
     def fail(self, method: str, path: str, **kwargs: Any) -> Fault:
         fault = Fault(method, path, **kwargs)
@@ -122,8 +155,10 @@ class FakeLxd:
         storage was made: neither)."""
         marks = {"ran": {POWER_KEY: "RUNNING" if status == "Running" else "STOPPED"},
                  "created": {TEMPLATE_KEY: "create"}, "cut-off": {}}[lifecycle]
-        record = {"name": name, "type": "container", "location": location, "status": status, "project": "default",
-                  "config": {"volatile.uuid": f"uuid-{name}", "volatile.base_image": "f" * 64, **marks}, "devices": {},
+        record = {"name": name, "type": "container", "location": location, "status": status,
+                  "project": self.project_name,
+                  "config": {"volatile.uuid": f"uuid-{name}", "volatile.base_image": "f" * 64,
+                             "volatile.eth0.hwaddr": "00:16:3e:00:00:01", **marks}, "devices": {},
                   "expanded_config": {}, "expanded_devices": {}, "profiles": ["default"], "description": "",
                   "ephemeral": False, "created_at": "2026-11-29T00:00:00Z", "architecture": "x86_64",
                   "stateful": False}
@@ -150,7 +185,8 @@ class FakeLxd:
         path = url.path.removeprefix("/1.0") or "/"
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         method = request.method or "GET"
-        body = json.loads(request.body) if request.body else {}
+        raw = request.headers.get("Content-Type") == "application/octet-stream"
+        body = json.loads(request.body) if request.body and not raw else {}
         self.calls.append((method, path + ("?target" if "target" in query else "")))
         fault = next((f for f in self.faults if f.matches(method, path)), None)
         if fault is not None:
@@ -163,7 +199,7 @@ class FakeLxd:
                 return _response(request, fault.status, {"type": "error", "error": fault.message,
                                                          "error_code": fault.status})
         try:
-            response = self._route(request, method, path, query, body)
+            response = self._owner(query, path)._route(request, method, path, query, body)
         except FakeResponseError as error:
             return _response(request, error.status, {"type": "error", "error": error.message,
                                                      "error_code": error.status})
@@ -185,6 +221,23 @@ class FakeLxd:
         return _response(request, 202, {"type": "async", "status": "Operation created", "status_code": 100,
                                         "operation": f"/1.0/operations/{op_id}?project=default",
                                         "metadata": self.operations[op_id]})
+
+    def _owner(self, query: dict[str, str], path: str) -> FakeLxd:
+        """Who keeps what the request names: the project's own objects, or the default project's where the
+        project does not have that feature (LXD's rule); members, pools and operations are global."""
+        project, parts = query.get("project", "default"), [p for p in path.split("/") if p]
+        head = parts[0] if parts else ""
+        if project == "default" or head not in SCOPED_BY or (head == "storage-pools" and "volumes" not in parts):
+            return self
+        if project not in self.projects:
+            raise FakeResponseError(404, "Project not found")
+        feature = SCOPED_BY[head]
+        return self if feature and self.projects[project]["config"].get(feature) != "true" else self.in_project(project)
+
+    def _image_keeper(self) -> FakeLxd:
+        """Where this project's instances find their images: its own, or the default project's."""
+        features = self.root.projects[self.project_name]["config"] if self.root else {}
+        return self.root if self.root and features.get("features.images") != "true" else self
 
     def _member_listing(self) -> list[dict[str, Any]]:
         listing = []
@@ -220,7 +273,8 @@ class FakeLxd:
         sync, async_ = (lambda m, s=200: self._sync(request, m, s)), (lambda m=None: self._async(request, m))
         if not parts:
             return sync({"auth": "trusted" if self.trusted else "untrusted", "api_extensions": ["projects"],
-                         "environment": {"server_clustered": True}, "config": {}})
+                         "environment": {"server_clustered": bool(self.members), "server_name": "m1",
+                                         "server_version": "5.0.2", "driver": "lxc | qemu"}, "config": {}})
         head = parts[0]
         if head == "cluster" and parts[1:] == ["members"]:
             return sync(self._member_listing())
@@ -235,12 +289,15 @@ class FakeLxd:
             return self._instances(parts[1:], method, query, body, sync, async_, request)
         if head == "images":
             return self._images(parts[1:], method, body, sync, async_, query)
-        if head in ("profiles", "networks"):
-            store = self.profiles if head == "profiles" else self.networks
-            return self._simple(store, head[:-1], parts[1:], method, body, sync, query)
+        if head == "projects":
+            return self._projects(parts[1:], method, body, sync)
+        if head in ("profiles", "networks", "network-acls"):
+            store, what = {"profiles": (self.profiles, "profile"), "networks": (self.networks, "network"),
+                           "network-acls": (self.acls, "network ACL")}[head]
+            return self._simple(store, what, parts[1:], method, body, sync, query)
         if head == "storage-pools":
             if len(parts) >= 3 and parts[2] == "volumes":
-                return self._volumes(parts[1], parts[3:], method, body, sync)
+                return self._volumes(parts[1], parts[3:], method, body, sync, async_, query)
             return self._simple(self.pools, "storage pool", parts[1:], method, body, sync, query)
         raise FakeResponseError(404, f"not implemented in the fake: {method} {path}")
 
@@ -258,9 +315,10 @@ class FakeLxd:
                 raise FakeResponseError(409, "Instance already exists")
             source = body.get("source") or {}
             alias = source.get("alias")
-            if alias and alias not in self.aliases:
+            aliases = self._image_keeper().aliases
+            if alias and alias not in aliases:
                 raise FakeResponseError(404, "Image not found")
-            fingerprint = source.get("fingerprint") or (self.aliases[alias]["target"] if alias else "")
+            fingerprint = source.get("fingerprint") or (aliases[alias]["target"] if alias else "")
             self.add_instance(body["name"], target, "Stopped", lifecycle="created", config={
                 **body.get("config", {}), "volatile.uuid": f"uuid-{body['name']}-{next(self._ids)}",
                 "volatile.base_image": fingerprint}, devices=body.get("devices", {}),
@@ -285,6 +343,8 @@ class FakeLxd:
                 if instance["status"] == "Running":
                     raise FakeResponseError(400, "Instance is running")
                 del self.instances[name]
+                self.snapshots = {key: value for key, value in self.snapshots.items() if key[0] != name}
+                self.files = {key: value for key, value in self.files.items() if key[0] != name}
                 return async_()
             if method == "POST":  # move between members (migration) or rename
                 target = query.get("target")
@@ -310,6 +370,10 @@ class FakeLxd:
             instance["config"].pop(TEMPLATE_KEY, None)  # applied at the first start
             instance["config"][POWER_KEY] = instance["status"].upper()
             return async_()
+        if rest[1] == "snapshots":
+            return self._snapshots(request, instance, rest[2:], method, body, sync, async_)
+        if rest[1] == "files":
+            return self._files(request, name, query["path"], method, sync)
         if rest[1] == "exec":
             code, stdout, stderr = self.exec_handler(name, body["command"])
             logs = {"1": f"/1.0/instances/{name}/logs/exec_{next(self._ids)}.stdout",
@@ -352,13 +416,91 @@ class FakeLxd:
         self.instances[name] = {**self.instances.pop(copy_name), "name": name}
         return self._async(request)
 
+    def _snapshots(self, request: requests.PreparedRequest, instance: dict[str, Any], rest: list[str], method: str,
+                   body: dict[str, Any], sync: Callable, async_: Callable) -> requests.Response:
+        name = instance["name"]
+        if not rest:
+            if method == "POST":
+                if (name, body["name"]) in self.snapshots:
+                    raise FakeResponseError(409, "Snapshot already exists")
+                problem = self._stateful_problem(instance) if body.get("stateful") else None
+                if problem:  # LXD finds out in the operation, not when it takes the request
+                    return self._async(request, failure=problem)
+                self.snapshots[(name, body["name"])] = {
+                    "name": body["name"], "stateful": bool(body.get("stateful")), "created_at": "2026-11-29T01:00:00Z",
+                    "config": copy.deepcopy(instance["config"]), "devices": copy.deepcopy(instance["devices"])}
+                return async_()
+            return sync([s for (owner, _), s in self.snapshots.items() if owner == name])
+        key = (name, rest[0])
+        if key not in self.snapshots:
+            raise FakeResponseError(404, "Snapshot not found")
+        if method == "GET":
+            return sync(self.snapshots[key])
+        if method == "DELETE":
+            del self.snapshots[key]
+            return async_()
+        raise FakeResponseError(400, f"{method} on a snapshot is not implemented in the fake")
+
+    def _stateful_problem(self, instance: dict[str, Any]) -> str | None:
+        """LXD's own words when a stateful snapshot cannot be taken."""
+        if instance["status"] != "Running":
+            return "Unable to create a stateful snapshot. The instance isn't running"
+        if instance["type"] == "virtual-machine":
+            stateful = instance["config"].get("migration.stateful") == "true"
+            return None if stateful else "Stateful snapshot requires migration.stateful to be set to true"
+        return None if self.criu else "Unable to create a stateful snapshot. CRIU isn't installed"
+
+    def _file(self, name: str, path: str) -> dict[str, Any] | None:
+        if path in DIRECTORIES:
+            return self.files.get((name, path), {"type": "directory", "uid": 0, "gid": 0, "mode": "0755"})
+        return self.files.get((name, path))
+
+    def _files(self, request: requests.PreparedRequest, name: str, path: str, method: str,
+               sync: Callable) -> requests.Response:
+        """LXD's file API: GET answers the raw content and X-LXD-* headers (a directory: its entries), POST
+        writes (its parent must exist), DELETE removes."""
+        entry = self._file(name, path)
+        if method == "GET":
+            if entry is None:
+                raise FakeResponseError(404, "Not Found")
+            if entry["type"] == "directory":
+                response = sync([p.rsplit("/", 1)[1] for (owner, p) in self.files
+                                 if owner == name and p.rsplit("/", 1)[0] == path.rstrip("/")])
+            else:
+                response = _response(request, 200, None, raw=entry["content"].decode(errors="replace"))
+                response._content = entry["content"]
+            response.headers.update({"X-LXD-type": entry["type"], "X-LXD-uid": str(entry["uid"]),
+                                     "X-LXD-gid": str(entry["gid"]), "X-LXD-mode": entry["mode"]})
+            return response
+        if method == "POST":
+            if self._file(name, path.rsplit("/", 1)[0] or "/") is None:
+                raise FakeResponseError(404, f"Failed to open {path}: no such file or directory")
+            headers = request.headers
+            kind = headers.get("X-LXD-type", "file")
+            content = request.body if isinstance(request.body, bytes) else (request.body or "").encode()
+            self.files[(name, path)] = {"type": kind, "content": content if kind == "file" else b"",
+                                        "uid": int(headers.get("X-LXD-uid", "0")),
+                                        "gid": int(headers.get("X-LXD-gid", "0")),
+                                        "mode": headers.get("X-LXD-mode", "0644")}
+            return sync({})
+        if method == "DELETE":
+            if self.files.pop((name, path), None) is None:
+                raise FakeResponseError(404, "Not Found")
+            return sync({})
+        raise FakeResponseError(400, f"{method} on files is not implemented in the fake")
+
     def _state(self, instance: dict[str, Any]) -> dict[str, Any]:
-        running = instance["status"] == "Running"
+        running = instance["status"] in ("Running", "Ready")
         address = instance.get("fake_ipv4", "10.9.0.100")
-        network = {"eth0": {"hwaddr": "00:16:3e:00:00:01", "addresses": [
-            {"family": "inet", "address": address, "scope": "global"},
-            {"family": "inet6", "address": "fd00::1", "scope": "global"}]}} if running else {}
-        return {"status": instance["status"], "network": network}
+        addresses = [{"family": "inet", "address": address, "scope": "global"}] if address else []
+        if instance.get("fake_ipv6", "fd00::1"):
+            addresses.append({"family": "inet6", "address": instance.get("fake_ipv6", "fd00::1"), "scope": "global"})
+        network = {"eth0": {"hwaddr": "00:16:3e:00:00:01", "type": "broadcast", "state": "up", "addresses": addresses},
+                   "lo": {"hwaddr": "", "type": "loopback", "state": "up", "addresses": [
+                       {"family": "inet", "address": "127.0.0.1", "scope": "local"}]}} if running else {}
+        processes = instance.get("fake_processes", 12) if running else 0
+        return {"status": instance["status"], "network": network, "pid": 4242 if running else 0,
+                "processes": processes}
 
     def _with_state(self, instance: dict[str, Any]) -> dict[str, Any]:
         return {**instance, "state": self._state(instance)}
@@ -418,21 +560,63 @@ class FakeLxd:
         return sync({**self.images[fingerprint],
                      "aliases": [a for a in self.aliases.values() if a["target"] == fingerprint]})
 
+    def _projects(self, rest: list[str], method: str, body: dict[str, Any], sync: Callable) -> requests.Response:
+        if not rest:
+            if method == "POST":
+                if body["name"] in self.projects:
+                    raise FakeResponseError(409, "Error inserting into database: The project already exists")
+                self.add_project(body["name"], **body.get("config", {}))
+                self.projects[body["name"]]["description"] = body.get("description", "")
+                return sync({})
+            return sync(list(self.projects.values()))
+        name = rest[0]
+        if name not in self.projects:
+            raise FakeResponseError(404, "Project not found")
+        if method == "GET":
+            return sync({**self.projects[name], "used_by": self._used_by(name)})
+        if method == "PUT":
+            self.projects[name].update(config=copy.deepcopy(body.get("config", {})),
+                                       description=body.get("description", ""))
+            return sync({})
+        if method == "DELETE":
+            if name == "default":
+                raise FakeResponseError(403, "The 'default' project cannot be deleted")
+            if self._used_by(name):
+                raise FakeResponseError(400, "Only empty projects can be removed")
+            del self.projects[name]
+            self.views.pop(name, None)
+            return sync({})
+        raise FakeResponseError(400, f"{method} on a project is not implemented in the fake")
+
+    def _used_by(self, project: str) -> list[str]:
+        view = self.views.get(project)
+        if view is None:
+            return []
+        return [*(f"/1.0/instances/{n}" for n in view.instances), *(f"/1.0/images/{f}" for f in view.images),
+                *(f"/1.0/profiles/{n}" for n in view.profiles if n != "default"),
+                *(f"/1.0/storage-pools/{p}/volumes/custom/{n}" for p, n in view.volumes),
+                *(f"/1.0/network-acls/{n}" for n in view.acls), *(f"/1.0/networks/{n}" for n in view.networks)]
+
     def _simple(self, store: dict[str, dict[str, Any]], what: str, rest: list[str], method: str,
                 body: dict[str, Any], sync: Callable, query: dict[str, str]) -> requests.Response:
+        clustered = what in ("network", "storage pool")  # defined on each member first, then created
         if not rest:
             if method == "POST":
                 if body["name"] in store:
                     raise FakeResponseError(409, f"The {what} already exists")
-                if what != "profile" and query.get("target"):  # a clustered network/pool: defined per member first
+                if clustered and query.get("target"):  # a clustered network/pool: defined per member first
                     pending = self.pending.setdefault((what, body["name"]), set())
                     if query["target"] in pending:
                         raise FakeResponseError(409, f"The {what} already defined on member {query['target']}")
                     pending.add(query["target"])
                     return sync({})
-                if what != "profile" and self.pending.get((what, body["name"])) != set(self.members):
+                if clustered and self.pending.get((what, body["name"])) != set(self.members):
                     raise FakeResponseError(400, f"The {what} is not defined on every member")
                 store[body["name"]] = {"config": {}, "devices": {}, "description": "", **copy.deepcopy(body)}
+                if what == "network ACL":  # LXD answers every rule field, empty where not set
+                    for direction in ("ingress", "egress"):
+                        store[body["name"]][direction] = [{**dict.fromkeys(ACL_RULE_FIELDS, ""), **rule}
+                                                          for rule in body.get(direction) or []]
                 return sync({})
             return sync(list(store.values()))
         name = rest[0]
@@ -450,8 +634,8 @@ class FakeLxd:
             return sync({})
         raise FakeResponseError(400, f"{method} not implemented in the fake")
 
-    def _volumes(self, pool: str, rest: list[str], method: str, body: dict[str, Any],
-                 sync: Callable) -> requests.Response:
+    def _volumes(self, pool: str, rest: list[str], method: str, body: dict[str, Any], sync: Callable,
+                 async_: Callable, query: dict[str, str]) -> requests.Response:
         if pool not in self.pools:
             raise FakeResponseError(404, "Storage pool not found")
         if not rest or rest == ["custom"]:
@@ -459,12 +643,24 @@ class FakeLxd:
                 key = (pool, body["name"])
                 if key in self.volumes:
                     raise FakeResponseError(409, "Volume already exists")
-                self.volumes[key] = {"type": "custom", "config": {}, "description": "", **copy.deepcopy(body)}
+                source = body.get("source") or {}
+                if source.get("type") == "copy":  # a copy is an operation, as in LXD
+                    original = self.volumes.get((source["pool"], source["name"]))
+                    # on a member's local pool, the source is looked for on the member the request goes to
+                    where = source.get("location") or query.get("target")
+                    if original is None or (where and original.get("location") not in ("", None, where)):
+                        raise FakeResponseError(404, "Storage volume not found")
+                    self.volumes[key] = {**copy.deepcopy(original), "name": body["name"],
+                                         "location": query.get("target", original.get("location", ""))}
+                    return async_()
+                self.volumes[key] = {"type": "custom", "config": {}, "description": "", **copy.deepcopy(body),
+                                     "location": query.get("target", "")}
                 return sync({})
             return sync([v for (p, _), v in self.volumes.items() if p == pool])
         key = (pool, rest[-1])
-        if key not in self.volumes:
-            raise FakeResponseError(404, "Storage volume not found")
+        if key not in self.volumes or query.get("target") not in (None, self.volumes[key].get("location") or
+                                                                   query.get("target")):
+            raise FakeResponseError(404, "Storage volume not found")  # (on a local pool: not on that member)
         if method == "GET":
             return sync({**self.volumes[key], "used_by": []})
         if method in ("PUT", "PATCH"):
@@ -474,6 +670,10 @@ class FakeLxd:
             del self.volumes[key]
             return sync({})
         raise FakeResponseError(400, f"{method} not implemented in the fake")
+
+
+ACL_RULE_FIELDS = ("action", "source", "destination", "protocol", "source_port", "destination_port", "icmp_type",
+                   "icmp_code", "description", "state")
 
 
 class _Adapter(BaseAdapter):

@@ -4,27 +4,34 @@ provider the way the engine does (PropertyValues in, PropertyValues out)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import pylxd
 
-from cluster.connection import RECENT_READ_S
+from cluster.connection import RECENT_READ_S, ClusterConnection, LxdEndpoint
 from cluster.recent_reads import RecentReads
-from lxd_provider.base import Context
+from lxd_provider.base import Context, Resource
 from lxd_provider.values import marshal
-from tests.support.fake_lxd import FakeLxd
+from tests.support.fake_lxd import URL, FakeLxd
 
 URN = "urn:pulumi:test::lxdha::lxd:index/instance:Instance::web"
 OWNER = "lxdha/test"
 
 
-class FakeConnection:
+class FakeConnection(ClusterConnection):
+    """The provider's connection (one client per project, made once the project exists) to a fake cluster."""
+
     def __init__(self, fake: FakeLxd) -> None:
-        self._client = fake.client()
+        super().__init__(LxdEndpoint(URL, "0" * 64, "", ""))
+        self._fake = fake
         self.recent_reads = RecentReads(RECENT_READ_S)
 
-    def client(self) -> pylxd.Client:
-        return self._client
+    def _connect(self) -> pylxd.Client:
+        return self._fake.client()
+
+    def _new_client(self, project: str | None = None) -> pylxd.Client:
+        return self._fake.client(project)
 
     def close(self) -> None:
         return None
@@ -46,3 +53,14 @@ def engine_call(coroutine: Any) -> Any:
 
 def values(**kwargs: Any) -> dict[str, Any]:
     return marshal(kwargs)
+
+
+def checker(resource: Resource, **declared: Any) -> Callable[..., dict[str, Any]]:
+    """`checked(ctx, **changes)`: the resource's checked inputs for `declared` with `changes`; the check must pass."""
+
+    def checked(ctx: Context, **changes: Any) -> dict[str, Any]:
+        inputs, failures = resource.check(ctx, {**declared, **changes})
+        assert failures == []
+        return inputs
+
+    return checked

@@ -3,7 +3,6 @@ and an accepted one), and the secrets it needs, from their keys or files, never 
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from config.postgres import check_distro, postgres_footprints, postgres_settings
 from config.postgres_secrets import postgres_secrets
 from config.registry import registry_settings
 from lab.pki import issue_self_signed
+from tests.unit.settings_edit import with_setting
 
 VALID: dict[str, Any] = {
     "name": "pg", "members": 3, "network": {"subnet": "10.0.0.0/24", "dhcpRange": ["10.0.0.100", "10.0.0.199"]},
@@ -25,16 +25,7 @@ VALID: dict[str, Any] = {
 
 
 def _with(path: str, value: Any) -> dict[str, Any]:
-    raw = copy.deepcopy(VALID)
-    *parents, last = path.split(".")
-    node = raw
-    for part in parents:
-        node = node.setdefault(part, {})
-    if value is None:
-        node.pop(last, None)
-    else:
-        node[last] = value
-    return raw
+    return with_setting(VALID, path, value)
 
 
 def test_valid_settings() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from config.registry_secrets import registry_secrets
 from config.vip_group import check_vip_is_not_an_endpoint
 from lab.pki import issue_self_signed
 from provisioners.bootstrap_plan import SSHD_DROP_IN
+from tests.unit.settings_edit import with_setting
 
 ROOT = Path(__file__).resolve().parents[2]
 VALID: dict[str, Any] = {
@@ -34,21 +34,11 @@ VALID: dict[str, Any] = {
     "s3": {"endpoint": "http://10.0.0.55:9000", "bucket": "registry"},
 }
 
-
 MIRROR = "http://10.0.0.55:9000/debian"
 
 
 def _with(path: str, value: Any) -> dict[str, Any]:
-    raw = copy.deepcopy(VALID)
-    node = raw
-    *parents, last = path.split(".")
-    for key in parents:
-        node = node[key]
-    if value is None:
-        del node[last]
-    else:
-        node[last] = value
-    return raw
+    return with_setting(VALID, path, value)
 
 
 def test_valid_settings() -> None:

@@ -50,18 +50,25 @@ def test_image_mistakes_name_the_key(changes: dict, key: str, words: str) -> Non
     ({**ALPINE_MIRROR, "repositories": ["http://x/alpine"]}, IMAGE, "lxdha:mirror.repositories", "relative path"),
     ({**ALPINE_MIRROR, "repositories": ["alpine/v3.23/main"]}, IMAGE, "lxdha:mirror.repositories", "Alpine 3.23"),
     ({**ALPINE_MIRROR, "repos": []}, IMAGE, "lxdha:mirror.repos", "not a known setting"),
-    ({**DEBIAN_MIRROR, "signingKey": ""}, DEBIAN_IMAGE, "lxdha:mirror.signingKeyFile", "armored signing key"),
+    ({**DEBIAN_MIRROR, "signingKey": ""}, DEBIAN_IMAGE, "lxdha:mirror.signingKey", "armored signing key"),
     ({**DEBIAN_MIRROR, "suite": "book worm"}, DEBIAN_IMAGE, "lxdha:mirror.suite", "single word"),
     ({**DEBIAN_MIRROR, "components": "main"}, DEBIAN_IMAGE, "lxdha:mirror.components", "non-empty list"),
 ])
 def test_mirror_mistakes_name_the_key(raw: dict, image: Any, key: str, words: str) -> None:
-    error = _error(mirror, raw, image if not isinstance(image, dict) else image_source(image))
+    source = image if not isinstance(image, dict) else image_source(image)
+    error = _error(mirror, raw, source.distro, source.source)
     assert error.field == key and words in str(error)
 
 
 def test_good_mirrors_read() -> None:
-    assert mirror(ALPINE_MIRROR, image_source(IMAGE))["repositories"] == ALPINE_MIRROR["repositories"]
-    assert mirror(DEBIAN_MIRROR, DEBIAN_IMAGE)["signing_key"] == ARMORED
+    assert mirror(ALPINE_MIRROR, "alpine", IMAGE["source"])["repositories"] == ALPINE_MIRROR["repositories"]
+    assert mirror(DEBIAN_MIRROR, "debian")["signing_key"] == ARMORED
+
+
+def test_a_components_mirror_is_named_by_its_property_and_its_release_may_be_unknown() -> None:
+    error = _error(mirror, {**DEBIAN_MIRROR, "signingKey": ""}, "debian", None, "registry.mirror")
+    assert error.field == "registry.mirror.signingKey"
+    assert mirror({**ALPINE_MIRROR, "repositories": ["alpine/v3.23/main"]}, "alpine", None, "registry.mirror")
 
 
 def test_authorized_keys_name_the_entry_or_the_file(tmp_path: Path) -> None:

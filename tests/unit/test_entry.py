@@ -20,7 +20,7 @@ def test_a_command_ends_with_one_message(tmp_path: Path, monkeypatch: pytest.Mon
          "tool: lxd:remote: is not set. Fix: set it"),
         (lambda: subprocess.run(["sh", "-c", "echo broken >&2; exit 4"], check=True, capture_output=True, text=True),
          1, "exited 4:\nbroken"),
-        (lambda: {}["missing"], 1, "tool: KeyError: 'missing'; details in .state/logs/commands.log"),
+        (lambda: {}["missing"], 1, f"tool: KeyError: 'missing'; details in {tmp_path / '.state/logs/commands.log'}"),
     ]
     for main, code, message in cases:
         with pytest.raises(SystemExit) as ended:

@@ -197,7 +197,8 @@ def test_a_registry_never_started_is_not_reported_stale_and_an_old_one_is(tmp_pa
 
 
 def _haproxy_cfg() -> str:
-    from components.haproxy_group import Backend, Frontend, HAProxyGroupArgs, HealthCheck, role_vars
+    from components.haproxy_group import HAProxyGroupArgs, role_vars
+    from config.haproxy import Backend, Frontend, HealthCheck
 
     args = HAProxyGroupArgs(vip_group=None, image=None, access=None, ansible_dir="",  # type: ignore[arg-type]
                             frontends=[Frontend("pg_write", 5432, "pg_primary"), Frontend("pg_read", 5433,

@@ -143,10 +143,11 @@ def test_dynamic_failures_are_one_message(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_native_failures_are_one_message_and_diffs_convert() -> None:
     service = ProviderService(LxdProvider())
-    news = struct({"name": "web-0", "image": "debian/stable", "target": "m2"})  # the target makes check ask LXD
+    urn, news = "urn:pulumi:t::p::lxd:index/instance:Instance::w", struct({"name": "web-0", "image": "debian/stable"})
+    checked = run(service.Check(provider_pb2.CheckRequest(urn=urn, news=news), Context()))
+    assert not checked.failures  # a preview's check leaves what needs the server to `up`
     with pytest.raises(Aborted) as aborted:
-        run(service.Check(provider_pb2.CheckRequest(urn="urn:pulumi:t::p::lxd:index/instance:Instance::w",
-                                                    news=news), Context()))
+        run(service.Create(provider_pb2.CreateRequest(urn=urn, properties=checked.inputs), Context()))
     assert "lxd:remote: the provider is not configured" in str(aborted.value) and "File " not in str(aborted.value)
     changed = run(service.DiffConfig(provider_pb2.DiffRequest(olds=struct({"remote": "https://a:8443"}),
                                                               news=struct({"remote": "https://b:8443"})), Context()))
@@ -165,6 +166,8 @@ def test_the_sdk_provider_interface_we_convert_to_is_unchanged() -> None:
     sdk_provider.DeleteRequest("urn", "id", {}, timeout=60.0)
     sdk_provider.ConfigureRequest({}, {}, True, True)
     sdk_provider.GetSchemaRequest(0, None, None)
+    sdk_provider.InvokeRequest("lxd:index/getInfo:getInfo", {})
+    sdk_provider.InvokeResponse(return_value={}, failures=[sdk_provider.CheckFailure("name", "why")])
     for rpc_name in ("Check", "Diff", "Create", "Read", "Update", "Delete", "Configure", "CheckConfig", "DiffConfig",
                      "GetSchema", "GetPluginInfo", "Cancel", "Invoke"):
         assert hasattr(provider_pb2_grpc.ResourceProviderServicer, rpc_name), rpc_name

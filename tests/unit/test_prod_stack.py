@@ -53,7 +53,7 @@ def test_image_source_is_an_image_server_lxd_uses_today() -> None:
 
 def test_every_setting_passes_the_preview_readers() -> None:
     image = image_source(PROD["lxdha:image"])
-    site_mirror = mirror(PROD["lxdha:mirror"], image)
+    site_mirror = mirror(PROD["lxdha:mirror"], image.distro, image.source)
     assert site_mirror["repositories"] == ["alpine/v3.24/main", "alpine/v3.24/community"]
     settings = registry_settings(PROD["lxdha:registry"], mirror_url=site_mirror["url"])
     assert settings.vip_group.replicas == 2 and settings.vrrp.vip == "10.0.0.250"
@@ -76,7 +76,8 @@ def test_every_setting_passes_the_preview_readers() -> None:
 def test_mirror_paths_of_another_alpine_release_are_refused() -> None:
     stale = {**PROD["lxdha:mirror"], "repositories": ["alpine/v3.11/main", "alpine/v3.11/community"]}
     with pytest.raises(ConfigError, match="lxdha:mirror.repositories: 'alpine/v3.11/main' is Alpine 3.11"):
-        mirror(stale, image_source(PROD["lxdha:image"]))
+        image = image_source(PROD["lxdha:image"])
+        mirror(stale, image.distro, image.source)
 
 
 def test_no_secret_value_in_the_stack_file() -> None:

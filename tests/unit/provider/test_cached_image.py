@@ -13,7 +13,7 @@ from lxd_provider import cached_image
 from lxd_provider.base import Context
 from lxd_provider.cached_image import CachedImage
 from tests.support.fake_lxd import FakeLxd
-from tests.support.provider import OWNER, context
+from tests.support.provider import OWNER
 
 IMAGE = CachedImage()
 OLD, NEW = "1" * 64, "2" * 64
@@ -29,11 +29,6 @@ def fake() -> FakeLxd:
     cluster = FakeLxd.cluster()
     cluster.remote_images.update({"alpine/3.22": OLD, "alpine/3.23": NEW})
     return cluster
-
-
-@pytest.fixture
-def ctx(fake: FakeLxd) -> Context:
-    return context(fake)
 
 
 def checked(ctx: Context, **news: Any) -> dict[str, Any]:

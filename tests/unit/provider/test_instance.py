@@ -3,6 +3,7 @@ read (drift and import), update (in place and migration), delete -- against the 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -10,19 +11,15 @@ import pytest
 from cluster.errors import OwnershipConflict, StepFailed
 from cluster.facts import MANAGED_KEY, OWNER_KEY
 from lxd_provider.base import Context
-from lxd_provider.instance import Instance
+from lxd_provider.instance import Instance, interfaces
 from lxd_provider.values import UNKNOWN
+from tests.support.fake_clock import FakeClock
 from tests.support.fake_lxd import FakeLxd
-from tests.support.provider import OWNER, context
+from tests.support.provider import OWNER
 
 INSTANCE = Instance()
 MOVE = r"/instances/web-0"
 TARGETED = r"(\?target)?"
-
-
-@pytest.fixture
-def ctx(fake: FakeLxd) -> Context:
-    return context(fake)
 
 
 def checked(ctx: Context, **news: Any) -> dict[str, Any]:
@@ -42,7 +39,7 @@ def test_check_applies_defaults_and_names_each_bad_property(ctx: Context) -> Non
     _, failures = INSTANCE.check(ctx, {"name": "Bad_Name", "image": "images:debian/12", "type": "vm"})
     assert {prop for prop, _ in failures} == {"name", "image", "type"}
     _, failures = INSTANCE.check(ctx, {"name": "web-0", "image": "debian/stable", "target": "m9"})
-    assert failures == [("target", "member 'm9' is not in the cluster (m1, m2, m3)")]
+    assert failures == [("target", 'member "m9" is not in the cluster. Fix: use one of m1, m2, m3')]
     _, failures = INSTANCE.check(ctx, {"image": "debian/stable", "colour": "red"})
     assert {prop for prop, _ in failures} == {"name", "colour"}
 
@@ -66,8 +63,8 @@ def test_diff_marks_update_or_replace_per_property(ctx: Context) -> None:
 def test_devices_and_config_compare_as_sets(ctx: Context) -> None:
     a = {"name": "a", "type": "disk", "properties": {"path": "/a", "source": "/s"}}
     b = {"name": "b", "type": "nic", "properties": {"nictype": "bridged", "parent": "br0"}}
-    olds = checked(ctx, devices=[a, b], config={"x": "1", "y": "2"})
-    assert not INSTANCE.diff(olds, {**olds, "devices": [b, a], "config": {"y": "2", "x": "1"}}).changes
+    olds = checked(ctx, devices=[a, b], config={"user.x": "1", "user.y": "2"})
+    assert not INSTANCE.diff(olds, {**olds, "devices": [b, a], "config": {"user.y": "2", "user.x": "1"}}).changes
 
 
 def test_create_places_on_the_target_starts_and_reports_addresses(ctx: Context, fake: FakeLxd) -> None:
@@ -77,6 +74,20 @@ def test_create_places_on_the_target_starts_and_reports_addresses(ctx: Context, 
     assert record["config"][MANAGED_KEY] == "true" and record["config"][OWNER_KEY] == OWNER
     assert (outputs["location"], outputs["status"], outputs["ipv4Address"]) == ("m2", "Running", "10.9.0.100")
     assert outputs["uuid"].startswith("uuid-web-0")
+    assert outputs["interfaces"] == {"eth0": {"name": "eth0", "type": "broadcast", "state": "up", "ips": [
+        {"address": "10.9.0.100", "family": "inet", "scope": "global"},
+        {"address": "fd00::1", "family": "inet6", "scope": "global"}]}}  # the loopback left out
+
+
+def test_interfaces_are_named_by_their_nic_device_and_gone_while_stopped(ctx: Context, fake: FakeLxd) -> None:
+    config = {"volatile.eth0.hwaddr": "00:16:3e:aa:aa:aa", "volatile.uplink.hwaddr": "00:16:3e:bb:bb:bb"}
+    state = {"network": {  # a VM's interfaces have names of their own
+        "enp5s0": {"hwaddr": "00:16:3e:bb:bb:bb", "type": "broadcast", "state": "up", "addresses": []},
+        "docker0": {"hwaddr": "02:42:00:00:00:01", "type": "broadcast", "state": "down", "addresses": []}}}
+    assert interfaces(config, state) == {"uplink": {"name": "enp5s0", "type": "broadcast", "state": "up", "ips": []}}
+    resource_id, state = INSTANCE.create(ctx, checked(ctx))
+    fake.instances["web-0"]["status"] = "Stopped"
+    assert INSTANCE.read(ctx, resource_id, state, {})[1]["interfaces"] == {}
 
 
 def test_create_whose_answer_was_lost_adopts_and_never_duplicates(ctx: Context, fake: FakeLxd) -> None:
@@ -174,6 +185,7 @@ def test_import_reads_every_property_from_the_cluster(ctx: Context, fake: FakeLx
     assert live["config"] == {"limits.cpu": "1", "user.a": "b"} and live["target"] == "m2"
     assert live["devices"] == [{"name": "data", "type": "disk", "properties": {"path": "/data", "source": "/srv"}}]
     assert live["image"] == "f" * 64 and outputs["ipv4Address"] == "10.9.0.100"
+    ctx.olds = live  # an import checks what it read against itself (its base image may be long gone)
     assert INSTANCE.check(ctx, live)[1] == []
 
 
@@ -207,3 +219,140 @@ def test_delete_is_idempotent_and_spares_other_stacks(ctx: Context, fake: FakeLx
     fake.add_instance("web-0", "m1", config={MANAGED_KEY: "true", OWNER_KEY: "lxdha/prod"})
     with pytest.raises(OwnershipConflict):
         INSTANCE.delete(ctx, resource_id, state)
+
+
+def test_an_instance_of_another_project_lives_there_and_its_reads_share_that_projects_listing(
+        ctx: Context, fake: FakeLxd) -> None:
+    fake.add_project("team-a", **{"features.images": "false"})  # the default project's images serve it
+    resource_id, state = INSTANCE.create(ctx, checked(ctx, project="team-a", target="m2"))
+    team = fake.in_project("team-a")
+    assert resource_id == "team-a/web-0" and "web-0" in team.instances and "web-0" not in fake.instances
+    fake.add_instance("web-0", "m1", config={MANAGED_KEY: "true", OWNER_KEY: OWNER})  # same name, default project
+    team.add_instance("web-1", "m3", config={MANAGED_KEY: "true", OWNER_KEY: OWNER})
+    ctx.recent_reads.forget()
+    reads = {i: INSTANCE.read(ctx, i, {}, {}) for i in ("team-a/web-0", "team-a/web-1", "web-0")}
+    assert {i: r[1]["location"] for i, r in reads.items()} == {"team-a/web-0": "m2", "team-a/web-1": "m3",
+                                                                "web-0": "m1"}
+    assert reads["team-a/web-1"][2]["project"] == "team-a"
+    assert fake.count("GET", r"/instances") == 2  # one listing per project, shared by its reads
+    INSTANCE.delete(ctx, resource_id, state)
+    assert "web-0" not in team.instances and "web-0" in fake.instances
+
+
+def test_files_are_written_before_the_first_start_and_follow_their_declaration(ctx: Context, fake: FakeLxd,
+                                                                                tmp_path) -> None:
+    source = tmp_path / "app.ini"
+    source.write_text("port=80\n")
+    seen_before_start = []
+    fake.fail("PUT", r"/instances/web-0/state", kind="pass",
+              before=lambda: seen_before_start.append(sorted(p for i, p in fake.files if i == "web-0")))
+    files = [{"targetPath": "/etc/motd", "content": "hello\n"},
+             {"targetPath": "/opt/app/app.ini", "sourcePath": str(source), "createDirectories": True, "mode": "0600"}]
+    inputs = checked(ctx, files=files)
+    resource_id, state = INSTANCE.create(ctx, inputs)
+    assert seen_before_start == [["/etc/motd", "/opt/app", "/opt/app/app.ini"]]
+    assert fake.files[("web-0", "/opt/app/app.ini")]["mode"] == "0600"
+    assert set(state["fileHashes"]) == {"/etc/motd", "/opt/app/app.ini"}
+    assert not INSTANCE.diff(state, inputs).changes
+    _, outputs, _ = INSTANCE.read(ctx, resource_id, state, inputs)
+    assert not INSTANCE.diff(outputs, inputs).changes
+
+    source.write_text("port=8080\n")  # the local source changed: an update writes it again
+    assert list(INSTANCE.diff(outputs, inputs).detailed) == ["files"]
+    posts = fake.count("POST", r"/instances/web-0/files")
+    news = {**inputs, "files": files[1:]}  # /etc/motd dropped: removed from the instance
+    state = INSTANCE.update(ctx, resource_id, outputs, news)
+    assert fake.files[("web-0", "/opt/app/app.ini")]["content"] == b"port=8080\n"
+    assert ("web-0", "/etc/motd") not in fake.files and list(state["fileHashes"]) == ["/opt/app/app.ini"]
+    assert fake.count("POST", r"/instances/web-0/files") == posts + 1  # only what changed is written
+
+
+def test_files_are_checked_at_preview(ctx: Context) -> None:
+    files = [{"targetPath": "etc/motd", "content": "x"}, {"targetPath": "/a", "content": "x"},
+             {"targetPath": "/a", "content": "y"}]
+    _, failures = INSTANCE.check(ctx, {"name": "web-0", "image": "debian/stable", "files": files})
+    assert [reason for _, reason in failures] == [
+        "files[0] (etc/motd): targetPath 'etc/motd' must be an absolute path to a file, e.g. /etc/motd",
+        "/a is declared twice in files: keep one"]
+    _, failures = INSTANCE.check(ctx, {"name": "vm-0", "image": "debian/stable", "type": "virtual-machine",
+                                       "running": False, "files": files[1:2]})
+    assert [prop for prop, _ in failures] == ["files"] and "takes files only while it runs" in failures[0][1]
+
+
+def test_wait_fors_are_checked_at_preview(ctx: Context) -> None:
+    def reasons(type_: str = "container", **entry: Any) -> list[str]:
+        _, failures = INSTANCE.check(ctx, {"name": "web-0", "image": "debian/stable", "type": type_,
+                                           "waitFors": [{"type": "ipv4"}, entry]})
+        return [reason for prop, reason in failures if prop == "waitFors"]
+
+    assert reasons(type="online") == ["waitFors[1]: type 'online' must be one of agent, delay, ipv4, ipv6, ready"]
+    assert reasons(type="ready", nic="eth0") == ["waitFors[1]: nic goes only with type ipv4 or ipv6"]
+    assert reasons(type="delay") == ["waitFors[1]: delay goes with type delay, and type delay needs it"]
+    assert reasons(type="delay", delay="30 seconds") == [
+        "waitFors[1]: delay '30 seconds' is not a duration such as \"30s\" or \"1m30s\""]
+    assert reasons(type="agent") == ["waitFors[1]: only a virtual machine has an agent to wait for"]
+    assert reasons("virtual-machine", type="agent") == reasons(type="ipv6", nic="eth0") == \
+        reasons(type="delay", delay="1m30s") == reasons(type=UNKNOWN) == []
+
+
+def test_create_waits_for_each_condition_in_turn(ctx: Context, fake: FakeLxd,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    polls: list[str] = []
+
+    def ready_on_the_third_poll() -> None:
+        polls.append(fake.instances["web-0"]["status"])
+        if len(polls) == 3:
+            fake.instances["web-0"]["status"] = "Ready"  # what the instance says through /dev/lxd
+
+    fake.fail("GET", r"/instances/web-0/state", kind="pass", times=99, before=ready_on_the_third_poll)
+    waits = [{"type": "ipv6", "nic": "eth0"}, {"type": "delay", "delay": "1m30s"}, {"type": "ready"}]
+    resource_id, outputs = INSTANCE.create(ctx, checked(ctx, waitFors=waits))
+    assert 90.0 in slept and polls[:3] == ["Running", "Running", "Running"]
+    assert (outputs["status"], outputs["ipv6Address"], outputs["waitFors"]) == ("Ready", "fd00::1", waits)
+    found, state, live = INSTANCE.read(ctx, resource_id, outputs, {})
+    assert live["running"] is True and not INSTANCE.diff(state, checked(ctx, waitFors=waits)).changes
+    INSTANCE.update(ctx, resource_id, state, checked(ctx, waitFors=waits, description="x"))  # not started: no wait
+    assert slept.count(90.0) == 1 and fake.count("PUT", r"/instances/web-0/state") == 1  # a Ready one runs
+
+
+def test_a_condition_that_never_comes_is_named(ctx: Context, fake: FakeLxd, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(time, "monotonic", clock)
+    monkeypatch.setattr(time, "sleep", clock.sleep)
+    inputs = checked(ctx, waitFors=[{"type": "ipv4", "nic": "eth1"}], waitForNetwork=False)
+    with pytest.raises(StepFailed) as raised:
+        INSTANCE.create(ctx, inputs)
+    assert "instance web-0: a global ipv4 address on eth1 did not come within 180s" in str(raised.value)
+
+
+def test_an_update_that_starts_or_moves_it_waits_again(ctx: Context, fake: FakeLxd,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    inputs = checked(ctx, target="m1", running=False, waitFors=[{"type": "delay", "delay": "5s"}])
+    resource_id, state = INSTANCE.create(ctx, inputs)
+    assert slept == []  # not started
+    state = INSTANCE.update(ctx, resource_id, state, {**inputs, "running": True})
+    state = INSTANCE.update(ctx, resource_id, state, {**inputs, "running": True, "target": "m2"})
+    INSTANCE.update(ctx, resource_id, state, {**inputs, "running": True, "target": "m2", "description": "x"})
+    assert slept.count(5.0) == 2
+
+
+def test_allow_restart_false_refuses_a_move_of_a_running_instance(ctx: Context, fake: FakeLxd) -> None:
+    inputs = checked(ctx, target="m1", allowRestart=False)
+    resource_id, state = INSTANCE.create(ctx, inputs)
+    moving = {**inputs, "target": "m2"}
+    _, failures = INSTANCE.check(ctx, moving, inputs)  # preview
+    assert failures == [("target", "moving web-0 from m1 to m2 stops and starts it, and allowRestart is false: "
+                                   "set allowRestart: true, stop it first (running: false), or keep target 'm1'")]
+    with pytest.raises(StepFailed, match="allowRestart is false"):
+        INSTANCE.update(ctx, resource_id, state, moving)
+    assert fake.instances["web-0"]["location"] == "m1" and fake.count("POST", MOVE + TARGETED) == 0
+    assert INSTANCE.check(ctx, {**moving, "allowRestart": True}, inputs)[1] == []
+    assert INSTANCE.check(ctx, {**moving, "running": False}, inputs)[1] == []  # stopping it is declared
+    fake.instances["web-0"]["location"] = "m2"  # moved by maintenance: nothing to restart
+    assert INSTANCE.check(ctx, moving, inputs)[1] == []
+    INSTANCE.update(ctx, resource_id, state, moving)
+    assert fake.count("POST", MOVE + TARGETED) == 0 and fake.instances["web-0"]["status"] == "Running"

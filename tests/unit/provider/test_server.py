@@ -69,6 +69,16 @@ def test_check_failures_name_the_property(provider: LxdProvider) -> None:
     assert [f.property for f in checked.failures] == ["name"]
 
 
+def test_check_of_a_change_sees_the_old_inputs(provider: LxdProvider) -> None:
+    declared = values(**DECLARED, allowRestart=False)
+    created = run(provider.create(CreateRequest(URN, run(provider.check(CheckRequest(URN, {}, declared, b""))).inputs,
+                                                60, preview=False)))
+    assert created.resource_id == "web-0"
+    moving = run(provider.check(CheckRequest(URN, declared, values(**{**DECLARED, "target": "m3"},
+                                                                   allowRestart=False), b"")))
+    assert [f.property for f in moving.failures] == ["target"] and "allowRestart is false" in moving.failures[0].reason
+
+
 def test_configure_reads_the_connection_every_run_and_check_config_names_the_key(tmp_path: Path) -> None:
     cert, key = self_signed_client_cert("x")
     (tmp_path / "client.key").write_text(key)
@@ -95,4 +105,18 @@ def test_errors_reach_the_user_as_one_message_without_a_traceback(tmp_path: Path
     except KeyError as error:
         unexpected = user_message(error)
     assert unexpected.startswith("KeyError: 'boom'") and "Traceback" not in unexpected
+    # the log is named absolutely, in the directory the engine started the plugin in: the user's project
+    assert unexpected.endswith(f"details in {tmp_path / '.state/logs/plugins.log'}")
     assert "Traceback" in Path(".state/logs/plugins.log").read_text()
+
+
+def test_objects_of_a_project_that_is_gone_are_gone_and_deleting_them_succeeds(provider: LxdProvider) -> None:
+    refused = run(provider.check(CheckRequest(URN, {}, values(**DECLARED, project="gone"), b"")))
+    assert [f.property for f in refused.failures or []] == ["project"]  # neither in the cluster nor declared
+    project_urn = "urn:pulumi:test::lxdha::lxd:index/project:Project::gone"
+    assert run(provider.check(CheckRequest(project_urn, {}, values(name="gone"), b""))).failures is None
+    checked = run(provider.check(CheckRequest(URN, {}, values(**DECLARED, project="gone"), b"")))
+    assert checked.failures is None  # the program declares it: made first at `up`
+    read = run(provider.read(ReadRequest(URN, "gone/web-0", checked.inputs, checked.inputs)))
+    assert read.resource_id is None
+    run(provider.delete(DeleteRequest(URN, "gone/web-0", checked.inputs, 60)))
