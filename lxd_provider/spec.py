@@ -68,9 +68,11 @@ class TypeSpec:
     props: tuple[Prop, ...]
 
     def schema(self) -> dict[str, Any]:
+        """No empty `required` list: the engine drops it from the schema it serves, and the copies must agree."""
+        required = [p.name for p in self.props if p.required]
         return {"type": "object", "description": self.description,
                 "properties": {p.name: p.schema_entry() for p in self.props},
-                "required": [p.name for p in self.props if p.required]}
+                **({"required": required} if required else {})}
 
 
 INSTANCE = Prop("instance", STRING, "Name of the instance it belongs to.", required=True, replaces=True)
