@@ -130,12 +130,16 @@ KINDS: dict[str, Kind] = {
 }
 
 
+UNREACHABLE = "lxd:remote"  # the one connection failure a preview passes over: the server is not there now
+
+
 class References:
     """Finds what declarations refer to, in this program or the cluster (each asked once per check).
 
     A check is a preview's: when the server cannot answer (the provider is not configured yet, the remote
     is unreachable), what needs it is not checked -- `up` meets the real error -- and the run's other checks
-    do not wait for it again."""
+    do not wait for it again. A server that answers but does not match our pin, or does not trust us, is a
+    setting to fix now: that error, naming the setting, fails the check."""
 
     def __init__(self, client: Callable[[str | None], pylxd.Client], declared: Declared) -> None:
         self._client = client  # a client of that LXD project (None: the default one)
@@ -155,8 +159,9 @@ class References:
             log.info("preview checks that need the server are skipped: %s", error)
             return False, None
         except Exception as error:
-            if not isinstance(error, ConnectionSetupError) and not is_transient(error):
-                raise
+            unreachable = isinstance(error, ConnectionSetupError) and error.subject == UNREACHABLE
+            if not unreachable and not is_transient(error):
+                raise  # a wrong pin or trust is the user's to fix now, naming its setting
             self._declared.silent = str(error)
             log.warning("preview checks that need the server are skipped for this run: %s", error)
             return False, None

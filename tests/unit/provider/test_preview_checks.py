@@ -252,14 +252,16 @@ def test_networks_and_pools_check_their_config(provider: LxdProvider) -> None:
 
 
 class Silent:
-    """A connection to a server that does not answer (the remote is down or unreachable)."""
+    """A connection to a server that does not answer (the remote is down or unreachable), or, given
+    another setting, one that answers but refuses us (a wrong pin, an untrusted certificate)."""
 
-    def __init__(self) -> None:
+    def __init__(self, setting: str = "lxd:remote") -> None:
         self.asked = 0
+        self.setting = setting
 
     def client(self, project: str = "default") -> Any:
         self.asked += 1
-        raise ConnectionSetupError("lxd:remote", "cannot reach https://lxd.example:8443", "check the address")
+        raise ConnectionSetupError(self.setting, "cannot use https://lxd.example:8443", "fix the setting")
 
 
 @pytest.mark.parametrize("connection", [None, Silent()], ids=["not configured", "unreachable"])
@@ -276,6 +278,16 @@ def test_what_needs_the_server_is_skipped_when_it_cannot_answer(connection: Sile
                                                 "sourceImage": "alpine/3.23", "aliases": ["a"]}) == []
     if connection is not None:
         assert connection.asked == 1, "once the server did not answer, the run's other checks do not wait for it"
+
+
+@pytest.mark.parametrize("setting", ["lxd:serverFingerprint", "lxd:trustPassword", "lxd:clientCert"])
+def test_a_server_that_refuses_our_settings_fails_the_check_naming_the_setting(
+        setting: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cached_image, "remote_image_problem", lambda _source: None)
+    plugin = LxdProvider()
+    plugin._connection = Silent(setting)  # type: ignore[assignment]
+    with pytest.raises(ConnectionSetupError, match=setting):
+        engine_lines(plugin, INSTANCE, "web", {**WEB, "image": "debian/nope"})
 
 
 def test_a_server_that_stops_answering_mid_check_is_skipped(provider: LxdProvider, fake: FakeLxd) -> None:
