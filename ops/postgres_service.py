@@ -7,7 +7,7 @@ synchronous standby elsewhere; the members themselves are stopped in place (thei
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cluster.connection import LxdEndpoint, lxd_client
@@ -28,12 +28,23 @@ class PostgresOperations:
     endpoint: LxdEndpoint
     rest_password: str
     name: str = "postgres"
+    addresses_seen: list[str] = field(default_factory=list, compare=False, repr=False)
 
     def patroni(self) -> Patroni:
+        """Patroni at the members' addresses it reported last (its /cluster names every member); read from
+        LXD only the first time, or when none of those answers. Asking Patroni must not wait on LXD, which a
+        cut-off member or a change of LXD's leader holds up for as long as Patroni takes to fail over."""
+        if self.addresses_seen:
+            try:
+                view = Patroni(self.addresses_seen, PATRONI_PORT, self.rest_password).cluster()
+                self.addresses_seen[:] = [m.host for m in view.members if m.host] or self.addresses_seen
+                return Patroni(self.addresses_seen, PATRONI_PORT, self.rest_password)
+            except PatroniError:
+                pass  # every member moved or stopped: LXD knows where they are now
         with lxd_client(self.endpoint) as client:
             members = [i for i in read_instances(client, with_state=True) if i.group == self.settings.group]
-        return Patroni([address for member in members for address in member.ipv4[:1]], PATRONI_PORT,
-                       self.rest_password)
+        self.addresses_seen[:] = [address for member in members for address in member.ipv4[:1]]
+        return Patroni(self.addresses_seen, PATRONI_PORT, self.rest_password)
 
     def before_down(self, instances: list[str]) -> str | None:
         """Switches the primary over to a synchronous standby elsewhere when it is one of `instances`."""

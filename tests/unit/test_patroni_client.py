@@ -70,3 +70,36 @@ def test_a_changed_role_is_no_change_to_make() -> None:
     assert not PatroniRolesProvider().diff("roles-pg", olds, news).changes
     moved = {**news, "members": {"pg-0": "10.0.0.99"}}
     assert PatroniRolesProvider().diff("roles-pg", olds, moved).changes
+
+
+def test_operations_ask_patroni_where_it_last_was_and_lxd_only_when_none_answers(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cut-off member or a change of LXD's leader holds LXD up: asking Patroni must not wait on it."""
+    from contextlib import nullcontext
+    from types import SimpleNamespace
+
+    from ops import postgres_service
+    from provisioners.patroni import Patroni
+
+    lxd_reads: list[int] = []
+    answering = {"10.0.0.10", "10.0.0.11", "10.0.0.12"}
+
+    def read_instances(_client, with_state: bool):
+        lxd_reads.append(1)
+        return [SimpleNamespace(group="pg", ipv4=[m.host]) for m in (LEADER, SYNC, REPLICA)]
+
+    def cluster(patroni: Patroni) -> ClusterView:
+        if not answering & set(patroni.addresses):
+            raise PatroniError("no member's Patroni answered")
+        return ClusterView((LEADER, SYNC, REPLICA))
+
+    monkeypatch.setattr(postgres_service, "lxd_client", lambda _endpoint: nullcontext(None))
+    monkeypatch.setattr(postgres_service, "read_instances", read_instances)
+    monkeypatch.setattr(Patroni, "cluster", cluster)
+    operations = postgres_service.PostgresOperations(SimpleNamespace(group="pg"), None, "pw")  # type: ignore[arg-type]
+    assert operations.patroni().addresses == ["10.0.0.10", "10.0.0.11", "10.0.0.12"] and len(lxd_reads) == 1
+    operations.patroni()
+    assert len(lxd_reads) == 1, "the addresses Patroni reported serve the next ask"
+    answering.clear()
+    operations.patroni()
+    assert len(lxd_reads) == 2, "none answering: LXD is asked where the members are now"
