@@ -35,6 +35,8 @@ class BakedImage(pulumi.ComponentResource):
             "distro": args.distro, "mirror": args.mirror, "packages": sorted(set(args.packages)),
             "owner": f"{pulumi.get_project()}/{pulumi.get_stack()}",
         }, pulumi.ResourceOptions(parent=self))
-        self.alias = baked.alias
+        # the alias is known once the bake has made its image (its fingerprint): until then an instance's
+        # preview cannot look it up in the cluster, and waits for `up` rather than call it missing
+        self.alias = pulumi.Output.all(baked.alias, baked.fingerprint).apply(lambda made: made[0])
         self.fingerprint = baked.fingerprint
         self.register_outputs({"alias": self.alias, "fingerprint": self.fingerprint})
