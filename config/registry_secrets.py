@@ -77,8 +77,11 @@ def _checked_users(users: Any, source: str) -> dict[str, str]:
 
 
 def _htpasswd(source: str, users: Any) -> pulumi.Output[str]:
+    """A mapping given with secret values (a hosted component's input) is checked once they resolve."""
+    if isinstance(users, dict) and any(isinstance(value, pulumi.Output) for value in users.values()):
+        users = pulumi.Output.all(**users)
     if isinstance(users, pulumi.Output):
-        return pulumi.Output.secret(users.apply(htpasswd_lines))
+        return pulumi.Output.secret(users.apply(lambda plain: htpasswd_lines(_checked_users(plain, source))))
     return pulumi.Output.secret(htpasswd_lines(_checked_users(users, source)))
 
 

@@ -29,13 +29,15 @@ def stop_group(process: subprocess.Popen, grace_s: float = CANCEL_GRACE_S) -> No
 
 
 def run_in_group(cmd: Sequence[str], cwd: Path, env: dict[str, str], timeout_s: float,
-                 grace_s: float = CANCEL_GRACE_S) -> subprocess.CompletedProcess:
+                 grace_s: float = CANCEL_GRACE_S, stdin: str | None = None) -> subprocess.CompletedProcess:
     """Like `subprocess.run(capture_output=True, text=True)`, but a timeout or an interrupt
-    (KeyboardInterrupt, SIGTERM turned into one) stops the whole group before it propagates."""
+    (KeyboardInterrupt, SIGTERM turned into one) stops the whole group before it propagates. `stdin`
+    is written to the command's standard input (a secret value, which must not be an argument)."""
     with subprocess.Popen(list(cmd), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
                           text=True, start_new_session=True) as process:
         try:
-            stdout, stderr = process.communicate(timeout=timeout_s)
+            stdout, stderr = process.communicate(input=stdin, timeout=timeout_s)
         except BaseException:
             stop_group(process, grace_s)
             raise

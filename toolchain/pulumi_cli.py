@@ -92,14 +92,15 @@ class PulumiCli:
     env: dict[str, str] = field(default_factory=pulumi_env, repr=False)  # may hold the passphrase, S3 keys
     timeout_s: float = 1800
 
-    def run(self, *args: str, check: bool = True, echo: bool = False) -> subprocess.CompletedProcess:
+    def run(self, *args: str, check: bool = True, echo: bool = False,
+            stdin: str | None = None) -> subprocess.CompletedProcess:
         cmd = ["pulumi", *args, "--stack", self.stack, "--non-interactive"] if self._takes_stack(args) else [
             "pulumi", *args, "--non-interactive"]
         if args and args[0] in CONFIG_FILE_COMMANDS and PrivateSalt.applies(self.stack):
             cmd += ["--config-file", str(self._salt().refresh())]
         if echo:
             print("$ " + " ".join(cmd), file=sys.stderr, flush=True)
-        result = run_in_group(cmd, self.workdir, self.env, self.timeout_s)
+        result = run_in_group(cmd, self.workdir, self.env, self.timeout_s, stdin=stdin)
         if echo:
             sys.stderr.write((WITHHELD + "\n" if shows_secrets(args) else result.stdout) + result.stderr)
         if check and result.returncode != 0:
@@ -138,6 +139,10 @@ class PulumiCli:
                 raise RuntimeError(f"{stack_file} holds values encrypted for another passphrase; "
                                    "set them again with `pulumi config set --secret` after removing them")
             stack_file.write_text("".join(kept))
+
+    def set_secret(self, key: str, value: str) -> None:
+        """`pulumi config set --secret`, the value read from standard input: never on a command line."""
+        self.run("config", "set", "--secret", key, stdin=value)
 
     def preview_json(self, *extra: str) -> dict[str, Any]:
         return json.loads(self.run("preview", "--json", *extra).stdout)
@@ -178,3 +183,12 @@ class PulumiCli:
 def change_counts(summary: dict[str, Any]) -> dict[str, int]:
     """resourceChanges of an up summary without the 'same' entry: {} means nothing changed."""
     return {op: count for op, count in summary.get("resourceChanges", {}).items() if op != "same" and count}
+
+
+def forget_cached_schemas(*plugin_dirs: Path) -> None:
+    """Deletes the engine's cached schema of a plugin named by path (`schema-<name>-<version>-.json`, written
+    beside the plugin's directory): the engine trusts it while it is newer than the plugin's launcher script,
+    which does not change when the provider's schema does."""
+    for plugin_dir in plugin_dirs:
+        for cached in plugin_dir.resolve().parent.glob("schema-*.json"):
+            cached.unlink(missing_ok=True)

@@ -34,3 +34,8 @@ def test_timeout_stops_the_children_too(tmp_path: Path) -> None:
     child = int(pid_file.read_text())
     # the group was killed, not waited out: the child (30 s of sleep) is gone long before it would end itself
     assert holds_within(lambda: not _alive(child), timeout_s=5, poll_s=0.1)
+
+
+def test_input_reaches_the_command_on_stdin_only() -> None:
+    done = run_in_group(["sh", "-c", "cat; echo \" $#\""], Path("."), dict(os.environ), 10, stdin="s3cret")
+    assert done.stdout == "s3cret 0\n"  # read from stdin; no argument carried it
