@@ -8,11 +8,15 @@ from typing import Any
 import pulumi
 
 from cluster.errors import ConfigError
-from components import balanced_container, haproxy_group, registry
+from components import balanced_container, haproxy_group, postgres_cluster, registry
 from components.vip_replicas import ServiceImage
 from config.containers import CONTAINER_KNOWN, container_settings
+from config.files import read_config_file
 from config.haproxy import KNOWN as HAPROXY_KNOWN
 from config.haproxy import haproxy_group_settings
+from config.postgres import KNOWN as POSTGRES_KNOWN
+from config.postgres import check_distro, postgres_settings
+from config.postgres_secrets import checked_postgres_secrets
 from config.registry import KNOWN as REGISTRY_KNOWN
 from config.registry import registry_settings
 from config.registry_secrets import IN_KEEPALIVED_CONF, VRRP_PASSWORD, checked_registry_secrets
@@ -23,6 +27,7 @@ from lxdha_components.inputs import (
     HAProxyGroupInputs,
     HARegistryInputs,
     HostedInputs,
+    PostgresClusterInputs,
     whole_numbers,
 )
 
@@ -76,6 +81,31 @@ def haproxy_group_args(name: str, inputs: HAProxyGroupInputs) -> haproxy_group.H
         settings.stats_port, one_line(_given(name, raw, "vrrpPassword"), VRRP_PASSWORD.what, IN_KEEPALIVED_CONF))
 
 
+POSTGRES_PASSWORD_INPUTS = {"superuser": "superuserPassword", "replication": "replicationPassword",
+                            "rewind": "rewindPassword", "rest_api": "restApiPassword", "app": "appPassword"}
+
+
+def postgres_cluster_args(name: str, inputs: PostgresClusterInputs) -> postgres_cluster.PostgresClusterArgs:
+    raw: dict[str, Any] = whole_numbers(dict(inputs))
+    check_distro(str(raw.get("distro")), key=name, distro_setting=f"{name}.distro")
+    image, access = image_and_access(name, raw)  # type: ignore[arg-type]
+    settings = postgres_settings(_section(raw, POSTGRES_KNOWN), key=name)
+    missing = [field for field in (*POSTGRES_PASSWORD_INPUTS.values(), "tlsKey", "backupS3AccessKey",
+                                   "backupS3SecretKey") if raw.get(field) is None]
+    if missing:
+        raise ConfigError(f"{name}.{missing[0]}", "is not set", "give every password, the TLS key and the backup "
+                          f"S3 keys as (secret) inputs; missing: {', '.join(missing)}")
+    ca_file = settings.backup.ca_file
+    secrets = checked_postgres_secrets(
+        settings, passwords={key: _given(name, raw, field) for key, field in POSTGRES_PASSWORD_INPUTS.items()},  # type: ignore[misc]
+        tls_cert=(f"{name}.tls.cert", str((raw.get("tls") or {}).get("cert") or "")),
+        tls_key=_given(name, raw, "tlsKey"),  # type: ignore[arg-type]
+        s3_access_key=_given(name, raw, "backupS3AccessKey"),  # type: ignore[arg-type]
+        s3_secret_key=_given(name, raw, "backupS3SecretKey"),  # type: ignore[arg-type]
+        s3_ca=(f"{name}.backup.s3.caFile", read_config_file(f"{name}.backup.s3.caFile", ca_file)) if ca_file else None)
+    return postgres_cluster.PostgresClusterArgs(settings, secrets, image, access)
+
+
 def balanced_container_args(name: str, inputs: BalancedContainerInputs) -> balanced_container.BalancedContainerArgs:
     raw: dict[str, Any] = whole_numbers(dict(inputs))
     image, access = image_and_access(name, raw)  # type: ignore[arg-type]
@@ -104,6 +134,14 @@ class HAProxyGroup(haproxy_group.HAProxyGroup):
         super().__init__(name, haproxy_group_args(name, args), opts)
 
 
+class PostgresCluster(postgres_cluster.PostgresCluster):
+    """PostgreSQL with Patroni and etcd on 3, 5 or 7 members, pgBackRest to S3, behind an HAProxy group's VIP
+    (docs/postgres.md)."""
+
+    def __init__(self, name: str, args: PostgresClusterInputs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(name, postgres_cluster_args(name, args), opts)
+
+
 class BalancedContainer(balanced_container.BalancedContainer):
     """A container placed to keep the cluster even, bootstrapped, then configured by one playbook."""
 
@@ -111,4 +149,4 @@ class BalancedContainer(balanced_container.BalancedContainer):
         super().__init__(name, balanced_container_args(name, args), opts)
 
 
-HOSTED = [BalancedContainer, HAProxyGroup, HARegistry]
+HOSTED = [BalancedContainer, HAProxyGroup, HARegistry, PostgresCluster]

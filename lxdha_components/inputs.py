@@ -157,6 +157,88 @@ class BalancedContainerInputs(HostedInputs):
     playbook: NotRequired[Playbook]
 
 
+class PostgresHAProxy(TypedDict):
+    """The HAProxy group in front of the database (VRRPv3): its VIP carries the write and read ports."""
+
+    vip: str
+    network: NotRequired[Network]
+    replicas: NotRequired[int]
+    prefix: NotRequired[str]
+    group: NotRequired[str]
+    vrid: NotRequired[int]
+    advertIntervalS: NotRequired[float]
+    allowReplicasOverMembers: NotRequired[bool]
+    writePort: NotRequired[int]
+    readPort: NotRequired[int]
+    statsPort: NotRequired[int]
+
+
+class PatroniTiming(TypedDict):
+    ttlS: NotRequired[int]
+    loopWaitS: NotRequired[int]
+    retryTimeoutS: NotRequired[int]
+
+
+class BackupS3(TypedDict):
+    endpoint: str
+    """https://host:port: pgBackRest 2.45 reaches S3 over HTTPS only."""
+    bucket: str
+    region: NotRequired[str]
+    path: NotRequired[str]
+    caFile: NotRequired[str]
+
+
+class Backup(TypedDict):
+    s3: BackupS3
+    retentionFull: NotRequired[int]
+    schedule: NotRequired[str]
+
+
+class Restore(TypedDict):
+    """Create the cluster from another cluster's backups, to a point in time."""
+
+    path: str
+    time: str
+    stanza: NotRequired[str]
+
+
+class PostgresTls(TypedDict):
+    cert: str
+    """The PEM certificate PostgreSQL answers with: it must name the HAProxy group's VIP."""
+
+
+class PostgresClusterInputs(HostedInputs):
+    """`lxdha:postgres`'s settings, its passwords, TLS key and backup S3 keys given as inputs."""
+
+    network: Network
+    haproxy: PostgresHAProxy
+    backup: Backup
+    tls: PostgresTls
+    name: NotRequired[str]
+    members: NotRequired[int]
+    prefix: NotRequired[str]
+    group: NotRequired[str]
+    allowMembersOverClusterMembers: NotRequired[bool]
+    ansibleDir: NotRequired[str]
+    appUser: NotRequired[str]
+    appDatabase: NotRequired[str]
+    dataSize: NotRequired[str]
+    patroni: NotRequired[PatroniTiming]
+    pool: NotRequired[str]
+    port: NotRequired[int]
+    restore: NotRequired[Restore]
+    strict: NotRequired[bool]
+    synchronous: NotRequired[bool]
+    superuserPassword: pulumi.Input[str]
+    replicationPassword: pulumi.Input[str]
+    rewindPassword: pulumi.Input[str]
+    restApiPassword: pulumi.Input[str]
+    appPassword: pulumi.Input[str]
+    tlsKey: pulumi.Input[str]
+    backupS3AccessKey: pulumi.Input[str]
+    backupS3SecretKey: pulumi.Input[str]
+
+
 def whole_numbers(value: Any) -> Any:
     """`value` with every whole float made an int: numbers reach a hosted component as floats (the wire
     has only doubles, and this SDK's int mapping is overwritten), and the readers take counts and ports

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pulumi
 import pytest
 from pulumi.provider.experimental.analyzer import Analyzer
 from pulumi.provider.experimental.schema import generate_schema
@@ -12,7 +13,13 @@ from pulumi.provider.experimental.schema import generate_schema
 from cluster.errors import ConfigError
 from config.registry import KNOWN as REGISTRY_KNOWN
 from lab.pki import issue_self_signed
-from lxdha_components.hosted import HOSTED, balanced_container_args, haproxy_group_args, registry_args
+from lxdha_components.hosted import (
+    HOSTED,
+    balanced_container_args,
+    haproxy_group_args,
+    postgres_cluster_args,
+    registry_args,
+)
 from tests.support.certs import ssh_key_pair
 from tests.unit.settings_edit import with_setting
 
@@ -35,6 +42,17 @@ HAPROXY: dict[str, Any] = {
     "frontends": [{"name": "www", "port": 80.0, "backend": "web"}],
 }
 
+PG_CERT, PG_KEY = issue_self_signed("postgres", ips=["10.0.0.244"])
+POSTGRES: dict[str, Any] = {
+    **HOSTED_INPUTS, "name": "orders", "members": 3.0,
+    "network": {"subnet": "10.0.0.0/24", "dhcpRange": ["10.0.0.100", "10.0.0.199"]},
+    "haproxy": {"vip": "10.0.0.244", "vrid": 64.0},
+    "backup": {"s3": {"endpoint": "https://10.0.0.55:9443", "bucket": "pgbackrest"}},
+    "tls": {"cert": PG_CERT}, "tlsKey": PG_KEY, "backupS3AccessKey": "access", "backupS3SecretKey": "secret",
+    **{field: "pw" for field in ("superuserPassword", "replicationPassword", "rewindPassword", "restApiPassword",
+                                 "appPassword")},
+}
+
 
 def _schema() -> dict[str, Any]:
     result = Analyzer("lxdha").analyze(HOSTED)
@@ -44,7 +62,8 @@ def _schema() -> dict[str, Any]:
 
 def test_the_analyzer_reads_every_hosted_component_into_a_schema() -> None:
     resources = _schema()["resources"]
-    assert set(resources) == {"lxdha:index:BalancedContainer", "lxdha:index:HAProxyGroup", "lxdha:index:HARegistry"}
+    assert set(resources) == {"lxdha:index:BalancedContainer", "lxdha:index:HAProxyGroup", "lxdha:index:HARegistry",
+                              "lxdha:index:PostgresCluster"}
     registry = resources["lxdha:index:HARegistry"]
     assert set(registry["properties"]) == {"url", "vip"}
     assert set(resources["lxdha:index:BalancedContainer"]["properties"]) == {"name", "member", "ipv4", "hostKey"}
@@ -65,6 +84,34 @@ def test_hosted_inputs_are_read_by_the_stacks_rules() -> None:
     container = balanced_container_args("app", {**HOSTED_INPUTS, "name": "app-0", "group": "app",  # type: ignore[arg-type]
                                                  "playbook": {"playbook": "base.yml", "rollingGroup": "app"}})
     assert container.name == "app-0" and container.playbook is not None and container.playbook.rolling_group == "app"
+    database = postgres_cluster_args("db", POSTGRES)  # type: ignore[arg-type]
+    assert database.settings.names() == ["orders-0", "orders-1", "orders-2"] and database.settings.key == "db"
+    assert database.settings.haproxy.vip_group.vrrp.vrid == 64 and database.secrets.tls_cert == PG_CERT
+
+
+def test_postgres_cluster_schema_takes_the_database_section_and_its_secrets() -> None:
+    from config.postgres import KNOWN as POSTGRES_KNOWN
+
+    database = _schema()["resources"]["lxdha:index:PostgresCluster"]
+    files = {f"{field}PasswordFile" for field in ("app", "replication", "restApi", "rewind", "superuser")}
+    assert set(POSTGRES_KNOWN) - files <= set(database["inputProperties"])
+    assert {"writeEndpoint", "readEndpoint", "roles"} <= set(database["properties"])
+    assert all("plain" not in database["inputProperties"][field] for field in ("superuserPassword", "tlsKey"))
+
+
+@pytest.mark.parametrize(("path", "value", "field"), [
+    ("members", 4.0, "db.members"),
+    ("distro", "alpine", "db"),
+    ("haproxy.vip", "10.0.0.150", "db.haproxy.vip"),
+    ("backup.s3.endpoint", "http://10.0.0.55:9000", "db.backup.s3.endpoint"),
+    ("tls.cert", issue_self_signed("other", ips=["10.0.0.9"])[0], "db.tls.cert"),
+    ("appPassword", None, "db.appPassword"),
+    ("superuserPassword", 'with "quote', "db.superuserPassword"),
+])
+def test_a_bad_postgres_input_names_the_property(path: str, value: Any, field: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        postgres_cluster_args("db", with_setting(POSTGRES, path, value))  # type: ignore[arg-type]
+    assert caught.value.field == field, str(caught.value)
 
 
 @pytest.mark.parametrize(("path", "value", "field"), [
@@ -103,3 +150,13 @@ def test_the_plugin_serves_the_schema_and_the_yaml_example_fits_it() -> None:
         component = schema["resources"][resource["type"]]
         assert set(resource["properties"]) <= set(component["inputProperties"])
         assert set(component["requiredInputs"]) <= set(resource["properties"])
+
+
+@pulumi.runtime.test
+def test_secret_passwords_of_hosted_users_are_hashed_once_they_resolve() -> None:
+    """A YAML program's `users: {ci: ${ciPassword}}` reaches the component as a secret per value."""
+    from config.htpasswd import parse_users_file
+
+    registry = registry_args("reg", {**REGISTRY, "users": {"ci": pulumi.Output.secret("s3cret-pw")}})  # type: ignore[arg-type]
+    return registry.secrets.htpasswd.apply(
+        lambda lines: None if list(parse_users_file(lines)) == ["ci"] and "s3cret-pw" not in lines else 1 / 0)
