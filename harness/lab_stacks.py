@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -51,10 +52,18 @@ def under_state_dir(value: Any) -> Any:
 def lab_stack(name: str, overrides: dict[str, Any], prefix: str = "it") -> Iterator[PulumiCli]:
     """Yields a PulumiCli for stack `<prefix>-<name>`; destroys and removes it afterwards."""
     stack = f"{prefix}-{name}"
-    stack_file = ROOT / f"Pulumi.{stack}.yaml"
-    stack_file.write_text(yaml.safe_dump({"config": stack_config(stack, overrides)}, sort_keys=False))
     ensure_all()
-    cli = PulumiCli(ROOT, stack)
+    with throwaway_stack(ROOT, stack, stack_config(stack, overrides)) as cli:
+        yield cli
+
+
+@contextlib.contextmanager
+def throwaway_stack(workdir: Path, stack: str, config: dict[str, Any]) -> Iterator[PulumiCli]:
+    """Stack `stack` of the project in `workdir` with `config` as its (generated) stack file; destroyed,
+    removed and its file deleted afterwards, even when its user fails half-way."""
+    stack_file = workdir / f"Pulumi.{stack}.yaml"
+    stack_file.write_text(yaml.safe_dump({"config": config}, sort_keys=False))
+    cli = PulumiCli(workdir, stack)
     cli.ensure_stack()
     try:
         yield cli

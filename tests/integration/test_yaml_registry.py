@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from cluster.facts import read_instance
 from cluster.images import copy_image, ensure_alias, remove_alias
 from harness.lab_secrets import SSH_KEY, TLS_CERT, TLS_KEY, ensure_all
+from harness.lab_stacks import throwaway_stack
 from harness.registry_client import RegistryAccess, push_and_pull
 from lab.info import LabInfo
 from toolchain.pulumi_cli import ROOT, PulumiCli, forget_cached_schemas
@@ -49,22 +49,12 @@ def _stack_config(lab: LabInfo) -> dict[str, object]:
 @contextlib.contextmanager
 def _example_stack(lab: LabInfo, ci_password: str) -> Iterator[PulumiCli]:
     forget_cached_schemas(ROOT / "lxd_provider" / "bin", ROOT / "lxdha_components" / "bin")
-    stack_file = EXAMPLE / f"Pulumi.{STACK}.yaml"
-    stack_file.write_text(yaml.safe_dump({"config": _stack_config(lab)}, sort_keys=False))
-    cli = PulumiCli(EXAMPLE, STACK)
-    try:
-        cli.ensure_stack()
+    with throwaway_stack(EXAMPLE, STACK, _stack_config(lab)) as cli:
         for key, value in (("sshPrivateKey", SSH_KEY.read_text()), ("tlsKey", TLS_KEY.read_text()),
                            ("s3SecretKey", Path(lab.data["s3"]["secret_key_file"]).read_text().strip()),
                            ("ciPassword", ci_password)):
             cli.set_secret(key, value)
         yield cli
-    finally:
-        try:
-            cli.destroy()
-            cli.run("stack", "rm", "--yes", check=False)
-        finally:
-            stack_file.unlink(missing_ok=True)
 
 
 def test_yaml_registry_serves_through_its_vip_and_destroys(lab: LabInfo, tmp_path: Path) -> None:
