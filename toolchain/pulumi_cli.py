@@ -184,11 +184,3 @@ def change_counts(summary: dict[str, Any]) -> dict[str, int]:
     """resourceChanges of an up summary without the 'same' entry: {} means nothing changed."""
     return {op: count for op, count in summary.get("resourceChanges", {}).items() if op != "same" and count}
 
-
-def forget_cached_schemas(*plugin_dirs: Path) -> None:
-    """Deletes the engine's cached schema of a plugin named by path (`schema-<name>-<version>-.json`, written
-    beside the plugin's directory): the engine trusts it while it is newer than the plugin's launcher script,
-    which does not change when the provider's schema does."""
-    for plugin_dir in plugin_dirs:
-        for cached in plugin_dir.resolve().parent.glob("schema-*.json"):
-            cached.unlink(missing_ok=True)

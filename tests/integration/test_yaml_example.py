@@ -11,7 +11,7 @@ import yaml
 from cluster.facts import read_instance
 from cluster.images import copy_image
 from lab.info import LabInfo
-from toolchain.pulumi_cli import ROOT, PulumiCli, forget_cached_schemas
+from toolchain.pulumi_cli import ROOT, PulumiCli
 
 pytestmark = pytest.mark.integration
 EXAMPLE = ROOT / "examples" / "yaml"
@@ -21,7 +21,6 @@ STACK = "it-yaml"
 def test_yaml_program_previews_creates_and_destroys(lab: LabInfo) -> None:
     client = lab.lxd_client()
     image = copy_image(client, lab.image())["fingerprint"]
-    forget_cached_schemas(ROOT / "lxd_provider" / "bin")
     stack_file = EXAMPLE / f"Pulumi.{STACK}.yaml"
     stack_file.write_text(yaml.safe_dump({"config": {
         "lxd:remote": lab.lb_url, "lxd:serverFingerprint": lab.data["lxd"]["server_fingerprint"],

@@ -18,7 +18,7 @@ from harness.lab_secrets import SSH_KEY, TLS_CERT, TLS_KEY, ensure_all
 from harness.lab_stacks import throwaway_stack
 from harness.registry_client import RegistryAccess, push_and_pull
 from lab.info import LabInfo
-from toolchain.pulumi_cli import ROOT, PulumiCli, forget_cached_schemas
+from toolchain.pulumi_cli import ROOT, PulumiCli
 
 pytestmark = pytest.mark.integration
 EXAMPLE = ROOT / "examples" / "registry-yaml"
@@ -48,7 +48,6 @@ def _stack_config(lab: LabInfo) -> dict[str, object]:
 
 @contextlib.contextmanager
 def _example_stack(lab: LabInfo, ci_password: str) -> Iterator[PulumiCli]:
-    forget_cached_schemas(ROOT / "lxd_provider" / "bin", ROOT / "lxdha_components" / "bin")
     with throwaway_stack(EXAMPLE, STACK, _stack_config(lab)) as cli:
         for key, value in (("sshPrivateKey", SSH_KEY.read_text()), ("tlsKey", TLS_KEY.read_text()),
                            ("s3SecretKey", Path(lab.data["s3"]["secret_key_file"]).read_text().strip()),

@@ -160,3 +160,9 @@ def test_secret_passwords_of_hosted_users_are_hashed_once_they_resolve() -> None
     registry = registry_args("reg", {**REGISTRY, "users": {"ci": pulumi.Output.secret("s3cret-pw")}})  # type: ignore[arg-type]
     return registry.secrets.htpasswd.apply(
         lambda lines: None if list(parse_users_file(lines)) == ["ci"] and "s3cret-pw" not in lines else 1 / 0)
+
+
+def test_the_schema_copy_the_engine_caches_beside_the_plugin_is_current() -> None:
+    from lxdha_components.schema_copy import cli_copy, served_schema
+
+    assert cli_copy().read_text() == served_schema(), "rewrite it: python -m lxdha_components.schema_copy"
