@@ -95,10 +95,10 @@ def post_and_wait(client: pylxd.Client, node: Any, body: dict[str, Any], timeout
     return send_and_wait(client, lambda: node.post(json=body, params=dict(params or {})), timeout_s, what)
 
 
-def get_or_none(node: Any) -> Any:
+def get_or_none(node: Any, params: dict[str, str] | None = None) -> Any:
     """The metadata of a GET, or None when LXD says there is no such object."""
     try:
-        return node.get().json()["metadata"]
+        return (node.get() if params is None else node.get(params=params)).json()["metadata"]
     except NotFound:
         return None
 
