@@ -6,7 +6,8 @@ cluster has: "database is locked", a member OFFLINE for a while, a leader change
 lost after the server acted, an operation that fails. It implements only what the product uses.
 
 `FakeLxd.cluster(server="incus")` answers as Incus 6.0 does where Incus differs (docs/servers.md): its
-environment, X-Incus-* headers, trust by token only, moves without a temporary copy. The fake spells
+environment, X-Incus-* headers, trust by token only, moves without a temporary copy, exec output under
+logs/exec-output/. The fake spells
 those names itself, so a test checks the product's names against these rather than against themselves.
 """
 
@@ -414,8 +415,8 @@ class FakeLxd:
             return self._files(request, name, query["path"], method, sync)
         if rest[1] == "exec":
             code, stdout, stderr = self.exec_handler(name, body["command"])
-            logs = {"1": f"/1.0/instances/{name}/logs/exec_{next(self._ids)}.stdout",
-                    "2": f"/1.0/instances/{name}/logs/exec_{next(self._ids)}.stderr"}
+            folder = f"/1.0/instances/{name}/logs/" + ("exec-output/" if self.server == "incus" else "")
+            logs = {"1": f"{folder}exec_{next(self._ids)}.stdout", "2": f"{folder}exec_{next(self._ids)}.stderr"}
             self._logs = getattr(self, "_logs", {})
             self._logs[logs["1"].removeprefix("/1.0")] = stdout
             self._logs[logs["2"].removeprefix("/1.0")] = stderr
