@@ -8,6 +8,7 @@ of trusting a CA or the first certificate we see.
 from __future__ import annotations
 
 import atexit
+import base64
 import contextlib
 import hashlib
 import os
@@ -33,6 +34,7 @@ from cluster.operations import get_or_none
 from cluster.private_dirs import private_dir
 from cluster.recent_reads import RecentReads
 from cluster.retry import with_retries
+from cluster.server_family import server_family
 
 FINGERPRINT_RE = re.compile(r"^[0-9a-f]{64}$")
 RECENT_READ_S = 2.0  # how long one listing answers the reads that follow it (a refresh's burst)
@@ -229,7 +231,7 @@ class ClusterConnection:
             client = with_retries(self._new_client, f"connect to {endpoint.url}", attempts=4, deadline_s=30)
         except (requests.RequestException, OSError) as error:
             raise _explain(endpoint, error) from error
-        _ensure_trusted(client, endpoint)
+        ensure_trusted(client, endpoint)
         return client
 
     def close(self) -> None:
@@ -289,26 +291,34 @@ def shared_client(endpoint: LxdEndpoint) -> Iterator[pylxd.Client]:
     yield SHARED.client(endpoint)
 
 
-def _ensure_trusted(client: pylxd.Client, endpoint: LxdEndpoint) -> None:
+def ensure_trusted(client: pylxd.Client, endpoint: LxdEndpoint) -> None:
+    """Adds our certificate to the server's trust store with the secret in lxd:trustPassword, when the server
+    does not trust it yet. The secret goes in the field the server's family reads (LXD 5.0: `password`, a
+    trust password or token; Incus 6.0: `trust_token`), which pylxd's authenticate() does not choose."""
     if client.trusted:
         return
+    family = server_family(client)
     if not endpoint.trust_password:
         raise ConnectionSetupError(
             "lxd:clientCert",
             f"the client certificate is not trusted by {endpoint.url}",
-            "add it on a member with `lxc config trust add <cert>`, or set lxd:trustPassword (--secret)",
+            f"add it on a member with `{family.trust_cert_command}`, or set lxd:trustPassword (--secret) to "
+            f"{family.trust_secret_fix}",
         )
+    certificate = base64.b64encode(ssl.PEM_cert_to_DER_cert(endpoint.client_cert_pem)).decode()
+    body = {"type": "client", "certificate": certificate, family.trust_field: endpoint.trust_password}
     try:
-        client.authenticate(endpoint.trust_password)
+        client.api.certificates.post(json=body)
     except LXDAPIException as error:
         raise ConnectionSetupError(
             "lxd:trustPassword",
-            f"the cluster refused the trust password/token ({error})",
-            "set lxd:trustPassword to the cluster's core.trust_password or a fresh trust token",
+            f"the cluster refused the {family.trust_secret} ({error})",
+            f"set lxd:trustPassword to {family.trust_secret_fix}",
         ) from error
+    client.host_info = client.api.get().json()["metadata"]  # now as a trusted client sees it
     if not client.trusted:
-        raise ConnectionSetupError("lxd:trustPassword", "authentication did not make the client trusted",
-                                   "check the trust password/token")
+        raise ConnectionSetupError("lxd:trustPassword", f"the {family.trust_secret} did not make the client trusted",
+                                   f"set lxd:trustPassword to {family.trust_secret_fix}")
 
 
 def local_client(socket_path: Path, timeout_s: float = 60.0) -> pylxd.Client:

@@ -14,6 +14,7 @@ import pylxd
 from pylxd.exceptions import LXDAPIException, NotFound
 
 from cluster.errors import TransientError
+from cluster.server_family import server_family
 
 WAIT_SLICE_S = 20
 EARLY_ANSWER_PAUSE_S = 0.5  # a forwarded operation may answer /wait before it ends: never spin on it
@@ -110,8 +111,9 @@ def push_file(client: pylxd.Client, instance: str, path: str, content: bytes, mo
               uid: int = 0, gid: int = 0, kind: str = "file") -> None:
     """Writes `content` to `path` inside the instance (replacing a file there); `kind="directory"` makes a
     directory. NotFound: the instance, or the directory `path` goes into, does not exist."""
-    headers = {"X-LXD-type": kind, "X-LXD-mode": mode, "X-LXD-uid": str(uid), "X-LXD-gid": str(gid),
-               "Content-Type": "application/octet-stream"}
+    family = server_family(client)
+    headers = {family.header("type"): kind, family.header("mode"): mode, family.header("uid"): str(uid),
+               family.header("gid"): str(gid), "Content-Type": "application/octet-stream"}
     send_and_wait(client, lambda: client.api.instances[instance].files.post(params={"path": path}, data=content,
                                                                            headers=headers),
                   FILE_TIMEOUT_S, f"push {path} into {instance}")
@@ -134,9 +136,10 @@ def pull_file(client: pylxd.Client, instance: str, path: str) -> FileInInstance 
         response = client.api.instances[instance].files.get(params={"path": path}, is_api=False)
     except NotFound:
         return None
-    headers = response.headers
-    return FileInInstance(headers.get("X-LXD-type", "file"), response.content, int(headers.get("X-LXD-uid", "0")),
-                          int(headers.get("X-LXD-gid", "0")), f"{int(headers.get('X-LXD-mode', '0'), 8):04o}")
+    family, headers = server_family(client), response.headers
+    return FileInInstance(headers.get(family.header("type"), "file"), response.content,
+                          int(headers.get(family.header("uid"), "0")), int(headers.get(family.header("gid"), "0")),
+                          f"{int(headers.get(family.header('mode'), '0'), 8):04o}")
 
 
 def delete_file(client: pylxd.Client, instance: str, path: str) -> None:

@@ -25,6 +25,7 @@ import requests
 import urllib3.exceptions
 
 from cluster.errors import TransientError
+from cluster.server_family import FAMILIES
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +34,13 @@ T = TypeVar("T")
 # HTTP statuses a proxy or a member answers while the cluster (or one member) is briefly unavailable.
 TRANSIENT_STATUSES = frozenset({502, 503, 504})
 
-# LXD's own messages for states that heal by waiting, as whole phrases (case-insensitive).
+# LXD's own messages for states that heal by waiting, as whole phrases (case-insensitive); Incus keeps them
+# (checked in its 6.0 source), and each family's own words ("… is shutting down", its database's "no
+# available … leader") come from cluster/server_family.py.
 TRANSIENT_PHRASES = (
+    *(phrase for family in FAMILIES for phrase in family.transient_phrases),
     "database is locked",
     "database is busy",
-    "no available dqlite leader",
     "not leader",
     "leadership lost",
     "failed to begin transaction",
@@ -50,7 +53,6 @@ TRANSIENT_PHRASES = (
     "service unavailable",
     "context deadline exceeded",
     "checkpoint in progress",
-    "lxd is shutting down",
     "missing event connection with target cluster member",
     "no route to host",
     "is busy running a",

@@ -9,7 +9,8 @@ and continues from what it shows, so a retry after a hiccup never repeats what a
 - move: already on the target -> done (LXD refuses a move to the current member); target not ONLINE
   -> wait; stopped by an earlier attempt -> started again at the end if it was running before (also when
   the move finally fails: a stopped maintenance leaves the service running where it is); LXD's
-  own move interrupted half way (its copy `lxd-move-of-<uuid>` left behind) -> finished or undone first.
+  own move interrupted half way (its copy `lxd-move-of-<uuid>` left behind) -> finished or undone first
+  (Incus 6.0 makes no such copy: it moves the instance under its own name).
 - start/stop: already in that state -> done.
 - delete: already gone -> done.
 Transient errors (cluster/retry.py) are retried a bounded number of times; an error saying the instance's
@@ -41,6 +42,7 @@ from cluster.facts import (
 from cluster.operations import ExecResult, OperationFailed, execute, finish, post_and_wait
 from cluster.polling import WaitTimeout, wait_until
 from cluster.retry import with_retries
+from cluster.server_family import LXD, ServerFamily, server_family
 
 CREATE_TIMEOUT_S = 300
 STATE_TIMEOUT_S = 120
@@ -176,7 +178,7 @@ def ensure_moved(client: pylxd.Client, name: str, target: str, keep_running: boo
             ensure_running(client, name)
         return False
     start_after = is_running(first) if keep_running is None else keep_running
-    copy_name = move_copy_name(first)
+    copy_name = move_copy_name(first, server_family(client))
     log.info("moving %s from %s to %s", name, first.get("location"), target)
 
     def attempt() -> None:
@@ -218,11 +220,12 @@ def _restart_after_failed_move(client: pylxd.Client, name: str) -> None:
                     error)
 
 
-def move_copy_name(record: Mapping[str, Any]) -> str | None:
+def move_copy_name(record: Mapping[str, Any], family: ServerFamily = LXD) -> str | None:
     """The name LXD 5.0 gives the copy it makes on the target member when it moves an instance between
-    members on local storage (copy -> delete the original -> rename the copy)."""
+    members on local storage (copy -> delete the original -> rename the copy); None on Incus 6.0, which
+    creates the instance on the target under its own name and then points its record there."""
     uuid = (record.get("config") or {}).get("volatile.uuid")
-    return f"lxd-move-of-{uuid}" if uuid else None
+    return f"{family.move_copy_prefix}{uuid}" if uuid and family.move_copy_prefix else None
 
 
 def instance_busy(client: pylxd.Client, names: tuple[str, ...]) -> bool:

@@ -21,6 +21,7 @@ import pylxd
 import yaml
 
 from cluster.operations import get_or_none, send_and_wait
+from cluster.server_family import server_family
 from lab.config import API_PORT, IMAGE_ALIASES, LabConfig
 from lab.members import daemon_client, ensure_holder, lxd_env, start_until_ready
 from lab.pki import ensure_pair, presented_certificate
@@ -174,8 +175,9 @@ def ensure_image_remote(config: LabConfig, table: ProcessTable, image: BuiltImag
 
 def _publish(client: pylxd.Client, image: BuiltImage, aliases: tuple[str, ...]) -> None:
     if get_or_none(client.api.images[image.fingerprint]) is None:
-        headers = {"X-LXD-public": "true", "Content-Length": str(image.tarball.stat().st_size),
-                   "X-LXD-filename": image.tarball.name, "Content-Type": "application/octet-stream"}
+        family = server_family(client)  # each family reads these headers in its own spelling only
+        headers = {family.header("public"): "true", "Content-Length": str(image.tarball.stat().st_size),
+                   family.header("filename"): image.tarball.name, "Content-Type": "application/octet-stream"}
         with open(image.tarball, "rb") as body:
             meta = send_and_wait(client, lambda: client.api.images.post(data=body, headers=headers,
                                                                         timeout=PUBLISH_TIMEOUT_S),

@@ -19,6 +19,7 @@ from cluster.connection import DEFAULT_PROJECT, ClusterConnection
 from cluster.errors import ConfigError, ProjectMissing
 from cluster.names import instance_name_problem
 from cluster.recent_reads import RecentReads
+from cluster.server_family import LXD, ServerFamily, server_family
 from lxd_provider.references import Declared, Reference, References, new_references
 from lxd_provider.spec import INSTANCE, Prop, TypeSpec
 from lxd_provider.values import UNKNOWN, has_unknowns
@@ -70,6 +71,13 @@ class Context:
     @cached_property
     def references(self) -> References:
         return References(self.client_for, self.declared)
+
+    @cached_property
+    def family(self) -> ServerFamily:
+        """The server's family (what it takes differs between LXD 5.0 and Incus 6.0); LXD 5.0 when the server
+        cannot answer this preview."""
+        answered, family = self.references.ask("read the server's family", server_family)
+        return family if answered else LXD
 
     @property
     def recent_reads(self) -> RecentReads:

@@ -11,6 +11,10 @@ online at https://documentation.ubuntu.com/lxd/en/stable-5.0/):
   reference/devices.md, devices_nic.md device types and NIC types
 A key not in its table is refused with the nearest known key suggested; `user.*` is free-form
 everywhere; `volatile.*` is LXD's own and never set by a user.
+
+Incus 6.0 takes the same keys but for the changes each table lists for it, read in Incus 6.0.4's source
+(internal/instance/config.go, internal/server/network/driver_*.go, internal/server/storage/drivers/,
+cmd/incusd/api_project.go; docs/servers.md). A check uses the table of the server's family.
 """
 
 from __future__ import annotations
@@ -19,12 +23,13 @@ import difflib
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from cluster.server_family import INCUS, LXD, ServerFamily
 from lxd_provider.values import UNKNOWN, known_list, known_map
 
-DOCS = "https://documentation.ubuntu.com/lxd/en/stable-5.0/reference"
+DOCS = f"{LXD.docs}reference"  # LXD 5.0's reference pages
 CONTAINER, VM = "container", "virtual-machine"
 
 
@@ -113,13 +118,25 @@ IPV6_ROUTES = Rule("comma-separated IPv6 subnets (CIDR)", _each(_ip(6, network=T
 ACL_ACTION = one_of("reject", "allow", "drop")
 
 
+Changes = Mapping[str, Rule | None]  # what another family takes differently: a new or other rule; None: no such key
+
+
 @dataclass(frozen=True)
 class Table:
     """The keys one kind of object takes: exact keys, and patterns where `*` stands for any name."""
 
     what: str  # e.g. "instance option", for messages
-    doc: str  # where LXD 5.0 documents them
-    rules: Mapping[str, Rule]
+    page: str  # where each family's documentation lists them, e.g. "reference/instance_options/"
+    rules: Mapping[str, Rule]  # what LXD 5.0 takes
+    changes: Mapping[ServerFamily, Changes] = field(default_factory=dict)  # how other families differ
+
+    def on(self, family: ServerFamily) -> Table:
+        """The table as `family` takes it."""
+        changed = self.changes.get(family)
+        if not changed:
+            return self
+        rules = {key: rule for key, rule in {**self.rules, **changed}.items() if rule is not None}
+        return Table(self.what, self.page, rules)
 
     def rule(self, key: str) -> Rule | None:
         if key in self.rules:
@@ -139,10 +156,26 @@ def _pattern(pattern: str) -> Callable[[str], bool]:
 
 
 # --- instances and profiles (reference/instance_options.md) ----------------------------------------------
-INSTANCE = Table("instance option", f"{DOCS}/instance_options/", {
+EVACUATE = ("auto", "migrate", "live-migrate", "stop")
+NUMA_NODES = Rule("a set of NUMA node ids like 0-1, or balanced", lambda v: v == "balanced" or _CPU_SET(v), "0")
+# Incus 6.0.4's internal/instance/config.go against LXD 5.0.2's shared/instance.go
+INCUS_INSTANCE: Changes = {
+    "security.devlxd": None, "security.devlxd.images": None,  # renamed: the guest API is /dev/incus
+    "security.guestapi": BOOL, "security.guestapi.images": BOOL(CONTAINER),
+    "limits.network.priority": None,  # removed (a NIC's limits.priority instead)
+    "cluster.evacuate": one_of(*EVACUATE, "stateful-stop", "force-stop"),
+    "migration.stateful": BOOL,  # containers too (extension container_migration_stateful)
+    "boot.autorestart": BOOL, "boot.host_shutdown_action": one_of("stop", "force-stop", "stateful-stop"),
+    "limits.cpu.nodes": NUMA_NODES, "security.syscalls.intercept.sysinfo": BOOL(CONTAINER),
+    **{key: BOOL(VM) for key in ("security.csm", "security.iommu", "security.sev", "security.sev.policy.es")},
+    **{key: ANY(VM) for key in ("security.sev.session.dh", "security.sev.session.data", "raw.qemu.qmp.early",
+                                "raw.qemu.qmp.post-start", "raw.qemu.qmp.pre-start", "raw.qemu.scriptlet",
+                                "smbios11.*")},
+}
+INSTANCE = Table("instance option", "reference/instance_options/", changes={INCUS: INCUS_INSTANCE}, rules={
     # miscellaneous
     "agent.nic_config": BOOL(VM),
-    "cluster.evacuate": one_of("auto", "migrate", "live-migrate", "stop"),
+    "cluster.evacuate": one_of(*EVACUATE),
     "environment.*": ANY,
     "linux.kernel_modules": ANY(CONTAINER),
     "linux.sysctl.*": ANY(CONTAINER),
@@ -231,8 +264,25 @@ _ACLS = {"security.acls": ANY, "security.acls.default.egress.action": ACL_ACTION
          "security.acls.default.ingress.logged": BOOL}
 _DNS_ZONES = {"dns.zone.forward": ANY, "dns.zone.reverse.ipv4": ANY, "dns.zone.reverse.ipv6": ANY}
 _LINK = {"mtu": integer(68), "parent": ANY, "vlan": integer(0, 4094)}
+# Incus 6.0.4's internal/server/network/driver_*.go against LXD 5.0.2's lxd/network/driver_*.go: no MAAS,
+# no fan bridges; a few keys more
+_NO_MAAS: Changes = dict.fromkeys(_MAAS.keys() - {"user.*"})
+_INCUS_DHCP: Changes = {"dns.nameservers": ANY, "ipv4.dhcp.routes": ANY}
+INCUS_NETWORKS: dict[str, Changes] = {
+    "bridge": {**_NO_MAAS, **_INCUS_DHCP, **dict.fromkeys(("bridge.mode", "fan.overlay_subnet", "fan.type",
+                                                         "fan.underlay_subnet"))},
+    "macvlan": _NO_MAAS, "sriov": _NO_MAAS, "physical": _NO_MAAS,
+    "ovn": {**_INCUS_DHCP, "bridge.external_interfaces": ANY, "ipv4.dhcp.expiry": ANY,
+            "ipv4.dhcp.ranges": IPV4_RANGES, "ipv4.l3only": BOOL, "ipv6.l3only": BOOL},
+}
+
+
+def _network(kind: str, rules: Mapping[str, Rule]) -> Table:
+    return Table(f"{kind} network option", f"reference/network_{kind}/", rules, {INCUS: INCUS_NETWORKS[kind]})
+
+
 NETWORKS: dict[str, Table] = {
-    "bridge": Table("bridge network option", f"{DOCS}/network_bridge/", {
+    "bridge": _network("bridge", {
         **_BGP_PEERS, **_DNS_ZONES, **_ACLS, **_MAAS,
         "bgp.ipv4.nexthop": IPV4, "bgp.ipv6.nexthop": IPV6,
         "bridge.driver": one_of("native", "openvswitch"), "bridge.external_interfaces": ANY,
@@ -253,16 +303,16 @@ NETWORKS: dict[str, Table] = {
         "tunnel.*.port": integer(0, 65535), "tunnel.*.protocol": one_of("gre", "vxlan"), "tunnel.*.remote": ANY,
         "tunnel.*.ttl": integer(1, 255),
     }),
-    "macvlan": Table("macvlan network option", f"{DOCS}/network_macvlan/", {**_LINK, **_MAAS, "gvrp": BOOL}),
-    "sriov": Table("sriov network option", f"{DOCS}/network_sriov/", {**_LINK, **_MAAS}),
-    "ovn": Table("ovn network option", f"{DOCS}/network_ovn/", {
+    "macvlan": _network("macvlan", {**_LINK, **_MAAS, "gvrp": BOOL}),
+    "sriov": _network("sriov", {**_LINK, **_MAAS}),
+    "ovn": _network("ovn", {
         **_DNS_ZONES, **_ACLS, "user.*": ANY, "network": ANY, "bridge.hwaddr": MAC, "bridge.mtu": integer(68),
         "dns.domain": ANY, "dns.search": ANY,
         "ipv4.address": IPV4_BRIDGE, "ipv4.dhcp": BOOL, "ipv4.nat": BOOL, "ipv4.nat.address": IPV4,
         "ipv6.address": IPV6_BRIDGE, "ipv6.dhcp": BOOL, "ipv6.dhcp.stateful": BOOL, "ipv6.nat": BOOL,
         "ipv6.nat.address": IPV6,
     }),
-    "physical": Table("physical network option", f"{DOCS}/network_physical/", {
+    "physical": _network("physical", {
         **_LINK, **_MAAS, **_BGP_PEERS, "gvrp": BOOL, "dns.nameservers": ANY,
         "ipv4.gateway": IPV4_CIDR, "ipv4.ovn.ranges": IPV4_RANGES, "ipv4.routes": IPV4_ROUTES,
         "ipv4.routes.anycast": BOOL, "ipv6.gateway": IPV6_CIDR, "ipv6.ovn.ranges": IPV6_RANGES,
@@ -296,16 +346,31 @@ POOL_RULES: dict[str, dict[str, Rule]] = {
              "ceph.user.name": ANY},
     "cephfs": {"cephfs.cluster_name": ANY, "cephfs.fscache": BOOL, "cephfs.path": ANY, "cephfs.user.name": ANY},
 }
+# Incus 6.0.4's internal/server/storage/drivers/driver_*.go against LXD 5.0.2's: only keys added
+INCUS_VOLUMES: dict[str, Changes] = {"zfs": {**_BLOCK, "zfs.block_mode": BOOL, "zfs.delegate": BOOL}}
+INCUS_POOLS: dict[str, Changes] = {
+    "lvm": {"lvm.metadata_size": BYTES},
+    "cephfs": {"cephfs.create_missing": BOOL, "cephfs.data_pool": ANY, "cephfs.meta_pool": ANY,
+               "cephfs.osd_pg_num": integer(1)},
+}
+
+
+def _volume_defaults(rules: Changes) -> Changes:
+    """A pool's `volume.*` keys: the defaults of its volumes' keys."""
+    return {f"volume.{key}": rule for key, rule in rules.items() if key != "user.*"}
+
+
 STORAGE_POOLS: dict[str, Table] = {
-    driver: Table(f"{driver} storage pool option", f"{DOCS}/storage_{driver}/", {
-        "source": ANY, "user.*": ANY, **rules,
-        **{f"volume.{key}": rule for key, rule in VOLUME_RULES[driver].items() if key != "user.*"}})
+    driver: Table(f"{driver} storage pool option", f"reference/storage_{driver}/",
+                  {"source": ANY, "user.*": ANY, **rules, **_volume_defaults(VOLUME_RULES[driver])},
+                  {INCUS: {**INCUS_POOLS.get(driver, {}), **_volume_defaults(INCUS_VOLUMES.get(driver, {}))}})
     for driver, rules in POOL_RULES.items()}
-VOLUMES: dict[str, Table] = {driver: Table(f"{driver} storage volume option", f"{DOCS}/storage_{driver}/", rules)
+VOLUMES: dict[str, Table] = {driver: Table(f"{driver} storage volume option", f"reference/storage_{driver}/", rules,
+                                           {INCUS: INCUS_VOLUMES.get(driver, {})})
                              for driver, rules in VOLUME_RULES.items()}
 
 # --- projects (reference/projects.md) and network ACLs (reference/network_acls.md) ---------------------------
-PROJECT = Table("project option", f"{DOCS}/projects/", {
+PROJECT = Table("project option", "reference/projects/", changes={INCUS: {"features.storage.buckets": BOOL}}, rules={
     **{f"features.{name}": BOOL for name in ("images", "networks", "networks.zones", "profiles", "storage.volumes")},
     **{f"limits.{name}": integer(0) for name in ("containers", "cpu", "instances", "networks", "processes",
                                                  "virtual-machines")},
@@ -315,8 +380,7 @@ PROJECT = Table("project option", f"{DOCS}/projects/", {
     "images.compression_algorithm": ANY, "images.default_architecture": ANY, "images.remote_cache_expiry": integer(0),
     "user.*": ANY,
 })
-NETWORK_ACL = Table("network ACL option", "https://documentation.ubuntu.com/lxd/en/stable-5.0/howto/network_acls/",
-                    {"user.*": ANY})
+NETWORK_ACL = Table("network ACL option", "howto/network_acls/", {"user.*": ANY})
 
 # --- devices (reference/devices.md, devices_nic.md) -----------------------------------------------------
 DEVICE_TYPES = {"none": None, "nic": None, "disk": None, "unix-char": CONTAINER, "unix-block": CONTAINER,
@@ -339,10 +403,12 @@ def did_you_mean(words: Iterable[str], word: str) -> str:
 
 
 def config_problems(table: Table, config: Mapping[str, Any], before: Mapping[str, Any] | None = None, *,
-                    label: str = "config", prefix: str = "", instance_type: str | None = None) -> list[str]:
-    """Why LXD would refuse each key of `config` that is new or changed since `before` (a key already
-    applied was accepted then). `prefix` turns a key into LXD's (limits: cpu -> limits.cpu)."""
+                    label: str = "config", prefix: str = "", instance_type: str | None = None,
+                    family: ServerFamily = LXD) -> list[str]:
+    """Why the server (of `family`) would refuse each key of `config` that is new or changed since `before` (a
+    key already applied was accepted then). `prefix` turns a key into LXD's (limits: cpu -> limits.cpu)."""
     problems = []
+    table, doc = table.on(family), f"{family.docs}{table.page}"
     for key, value in sorted(known_map(config).items()):
         if value is UNKNOWN or (before is not None and known_map(before).get(key) == value):
             continue
@@ -354,9 +420,9 @@ def config_problems(table: Table, config: Mapping[str, Any], before: Mapping[str
             problems.append(f"{where}: {reserved}. Fix: remove it (keep your own data in user.* keys)")
         elif rule is None:
             nearest = table.nearest(name)
-            fix = f"did you mean {_quoted(nearest.removeprefix(prefix))}? (the options: {table.doc})" if nearest \
-                else f"use one of the options ({table.doc}), or a user.* key for your own data"
-            problems.append(f"{where}: {name} is not an LXD 5.0 {table.what}. Fix: {fix}")
+            fix = f"did you mean {_quoted(nearest.removeprefix(prefix))}? (the options: {doc})" if nearest \
+                else f"use one of the options ({doc}), or a user.* key for your own data"
+            problems.append(f"{where}: {name} is not an {family.label} {table.what}. Fix: {fix}")
         elif rule.only and instance_type and rule.only != instance_type:
             problems.append(f"{where}: {name} applies to {rule.only}s only, and this instance is a "
                             f"{instance_type}. Fix: remove it")

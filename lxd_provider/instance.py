@@ -248,12 +248,13 @@ class Instance(Resource):
         return [("instance", inputs.get("name"), inputs.get("type"))]
 
     def lxd_problems(self, ctx: Context, inputs: dict[str, Any]) -> Failures:
-        kind = inputs.get("type")
+        kind, family = inputs.get("type"), ctx.family
         before = ctx.olds if ctx.olds.get("type") == kind else {}  # another type: every key anew
         return [*(("config", p) for p in config_problems(INSTANCE, inputs.get("config"), before.get("config"),
-                                                        instance_type=kind)),
+                                                        instance_type=kind, family=family)),
                 *(("limits", p) for p in config_problems(INSTANCE, inputs.get("limits"), before.get("limits"),
-                                                        label="limits", prefix="limits.", instance_type=kind)),
+                                                        label="limits", prefix="limits.", instance_type=kind,
+                                                        family=family)),
                 *(("devices", p) for p in device_problems(changed_devices(inputs.get("devices"),
                                                                           before.get("devices")), kind)),
                 *super().lxd_problems(ctx, inputs), *self._image_type_problems(ctx, inputs, before)]

@@ -103,7 +103,8 @@ class NamedObject(Resource):
 
     def lxd_problems(self, ctx: Context, inputs: dict[str, Any]) -> Failures:
         table = self.config_table(inputs)
-        config = config_problems(table, inputs.get("config"), ctx.olds.get("config")) if table else []
+        config = config_problems(table, inputs.get("config"), ctx.olds.get("config"), family=ctx.family) if table \
+            else []
         return [*(("config", problem) for problem in config), *super().lxd_problems(ctx, inputs)]
 
     # --- cluster calls ----------------------------------------------------------------------------

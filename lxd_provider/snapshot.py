@@ -1,10 +1,10 @@
 """`lxd:index/snapshot:Snapshot`: a snapshot of an instance, taken once (every property replaces it).
 
 A stateful snapshot keeps the runtime state too, where the server allows it: of a running instance
-only, of a VM only with `migration.stateful` set, of a container only where CRIU is installed on its
-member. What the instance's record shows is refused at preview; CRIU the server reports only when asked
-for the snapshot, so that refusal comes at create -- both name `stateful` and the fix. Restoring is an
-operation, not a declaration (docs/provider.md, "Snapshots").
+only, of a VM only with `migration.stateful` set (on Incus 6.0 a container too), of a container only
+where CRIU is installed on its member. What the instance's record shows is refused at preview; CRIU the
+server reports only when asked for the snapshot, so that refusal comes at create -- both name
+`stateful` and the fix. Restoring is an operation, not a declaration (docs/provider.md, "Snapshots").
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from cluster.errors import OwnershipConflict, StepFailed
 from cluster.facts import is_running, read_instance
 from cluster.operations import OperationFailed, get_or_none, post_and_wait, send_and_wait
 from cluster.retry import with_retries
+from cluster.server_family import ServerFamily
 from lxd_provider.base import Context, Failures, Resource, instance_problems, join_id
 from lxd_provider.spec import BOOLEAN, INSTANCE, PROJECT, STRING, Prop
 
@@ -30,8 +31,8 @@ NAME_RE = re.compile(r"^[^/\s]{1,63}$")
 STATEFUL_FIXES = {
     "isn't running": "start the instance (running: true), or set stateful: false",
     "CRIU": "install CRIU on the member that runs the instance (`apt install criu`), or set stateful: false",
-    "migration.stateful": 'set config migration.stateful: "true" on the VM (applied at its next start), or set '
-                          "stateful: false",
+    "migration.stateful": 'set config migration.stateful: "true" on the instance (applied at its next start), '
+                          "or set stateful: false",
 }
 
 
@@ -40,12 +41,12 @@ def read_snapshot(client: pylxd.Client, instance: str, name: str) -> dict[str, A
     return get_or_none(client.api.instances[instance].snapshots[name])
 
 
-def stateful_refusal(record: Mapping[str, Any]) -> str | None:
-    """What in the instance's record makes LXD refuse a stateful snapshot (its phrase), or None."""
+def stateful_refusal(record: Mapping[str, Any], family: ServerFamily) -> str | None:
+    """What in the instance's record makes the server refuse a stateful snapshot (its phrase), or None."""
     if not is_running(record):
         return "isn't running"
     config = record.get("expanded_config") or record.get("config") or {}
-    if record.get("type") == "virtual-machine" and config.get("migration.stateful") != "true":
+    if record.get("type", "container") in family.stateful_needs_config and config.get("migration.stateful") != "true":
         return "migration.stateful"
     return None
 
@@ -76,10 +77,11 @@ class Snapshot(Resource):
             return []
         client, instance = ctx.client_for(inputs.get("project")), inputs["instance"]
         record = with_retries(lambda: read_instance(client, instance), f"read {instance}")
-        refusal = stateful_refusal(record) if record else None  # not there yet: declared in the same program
+        # not there yet: declared in the same program
+        refusal = stateful_refusal(record, ctx.family) if record else None
         if refusal is None:
             return []
-        what = "is not running" if refusal == "isn't running" else "is a VM without migration.stateful"
+        what = "is not running" if refusal == "isn't running" else "has no config migration.stateful=true"
         return [("stateful", f"stateful: true, but instance {instance} {what}, and LXD takes a stateful snapshot "
                              f"only of a running instance that allows it. Fix: {STATEFUL_FIXES[refusal]}")]
 

@@ -70,7 +70,8 @@ class Volume(NamedObject):
         found, driver = ctx.references.find("storage pool", str(pool))
         table = VOLUMES.get(driver) if found else None
         before = ctx.olds.get("config") if ctx.olds.get("pool") == pool else None
-        return [("config", p) for p in config_problems(table, inputs.get("config"), before)] if table else []
+        return [("config", p) for p in config_problems(table, inputs.get("config"), before, family=ctx.family)] \
+            if table else []
 
     def id_for(self, inputs: Mapping[str, Any]) -> str:
         return join_id(inputs.get("project"), f"{inputs['pool']}/{inputs['name']}")

@@ -4,7 +4,7 @@ the outputs are read and dependent resources go on:
 
 - `ipv4` / `ipv6`: a global address on `nic`, else on the interface config `user.access_interface`
   names, else on any interface;
-- `ready`: the instance reports the Ready status (it says so itself, through /dev/lxd);
+- `ready`: the instance reports the Ready status (it says so itself, through /dev/lxd; on Incus /dev/incus);
 - `agent`: a VM's agent answers (LXD sees its processes);
 - `delay`: a fixed time, e.g. "30s" or "1m30s".
 
@@ -24,6 +24,7 @@ from cluster.errors import StepFailed
 from cluster.facts import global_addresses, is_running, read_instance, read_state
 from cluster.polling import WaitTimeout, wait_until
 from cluster.retry import with_retries
+from cluster.server_family import server_family
 from lxd_provider.base import Failures
 from lxd_provider.spec import STRING, Prop, TypeSpec
 from lxd_provider.values import has_unknowns
@@ -85,6 +86,7 @@ def _until(client: pylxd.Client, name: str, check: Any, what: str, fix: str) -> 
 
 def await_conditions(client: pylxd.Client, name: str, entries: Any) -> None:
     """Waits for each declared condition in turn; a StepFailed naming the first one that does not come."""
+    server = server_family(client)
     for entry in entries or []:
         kind = entry["type"]
         if kind == "delay":
@@ -98,8 +100,9 @@ def await_conditions(client: pylxd.Client, name: str, entries: Any) -> None:
                    "check DHCP/SLAAC on its network, or the nic named in waitFors")
         elif kind == "ready":
             _until(client, name, lambda state: state.get("status") == "Ready", "the Ready status",
-                   "make the instance report it (e.g. cloud-init or a unit that PATCHes /dev/lxd/sock's "
+                   f"make the instance report it (e.g. cloud-init or a unit that PATCHes {server.guest_socket}'s "
                    "/1.0 with state Ready), or drop the ready condition")
         else:  # agent
             _until(client, name, lambda state: is_running(state) and state.get("processes", 0) > 0,
-                   "the VM agent", "check that the image runs lxd-agent (`lxc info --show-log` on the VM)")
+                   "the VM agent", f"check that the image runs {server.vm_agent} (`{server.cli} info --show-log` "
+                                   "on the VM)")

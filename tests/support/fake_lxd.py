@@ -4,11 +4,17 @@ pylxd and our own code talk to it over their real code paths (the same URLs, JSO
 operations and /wait long-polls as a real cluster), and a test can script the hiccups a real
 cluster has: "database is locked", a member OFFLINE for a while, a leader change (503), a response
 lost after the server acted, an operation that fails. It implements only what the product uses.
+
+`FakeLxd.cluster(server="incus")` answers as Incus 6.0 does where Incus differs (docs/servers.md): its
+environment, X-Incus-* headers, trust by token only, moves without a temporary copy, exec output under
+logs/exec-output/. The fake spells
+those names itself, so a test checks the product's names against these rather than against themselves.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import itertools
 import json
 import re
@@ -32,6 +38,13 @@ SCOPED_BY = {"instances": None, "profiles": "features.profiles", "images": "feat
              "networks": "features.networks", "network-acls": "features.networks",
              "storage-pools": "features.storage.volumes"}
 DIRECTORIES = frozenset({"/", "/etc", "/root", "/tmp", "/opt"})  # in every fake instance from the start
+# what each server family answers where they differ: its version, an extension only it lists, its header
+# prefix, the certificates field an untrusted client's secret goes in
+SERVERS = {"lxd": {"version": "5.0.2", "extensions": ["projects"], "headers": ("X-LXD-",),
+                   "trust_field": "password"},
+           # Incus reads the LXD spelling of file headers too ("legacy support"), and answers only its own
+           "incus": {"version": "6.0.4", "extensions": ["projects", "dev_incus_events"],
+                     "headers": ("X-Incus-", "X-LXD-"), "trust_field": "trust_token"}}
 
 ExecHandler = Callable[[str, list[str]], tuple[int, str, str]]
 
@@ -108,11 +121,13 @@ class FakeLxd:
     interrupt_move: tuple[str, str] | None = None  # (phase, message): see _move
     running_operations: list[dict[str, Any]] = field(default_factory=list)  # what GET /operations shows running
     trusted: bool = True
+    trust_secret: str = ""  # what POST /certificates takes from an untrusted client (a password or a token)
+    server: str = "lxd"  # the family it answers as: lxd or incus (SERVERS)
     _ids: itertools.count = field(default_factory=itertools.count)
 
     @classmethod
-    def cluster(cls, *names: str) -> FakeLxd:
-        fake = cls()
+    def cluster(cls, *names: str, server: str = "lxd") -> FakeLxd:
+        fake = cls(server=server)
         for index, name in enumerate(names or ("m1", "m2", "m3"), 1):
             fake.members[name] = {"server_name": name, "status": "Online", "url": f"https://10.9.0.{index}:8443",
                                   "roles": ["database-leader", "database"] if index == 1 else ["database"]}
@@ -135,6 +150,7 @@ class FakeLxd:
             self.views[name] = FakeLxd(
                 members=self.members, pools=self.pools, operations=self.operations, remote_images=self.remote_images,
                 exec_handler=self.exec_handler, criu=self.criu, _ids=self._ids, project_name=name, root=self,
+                server=self.server,
                 profiles={"default": {"name": "default", "config": {}, "devices": {},
                                       "description": f"Default LXD profile for project {name}"}})
         return self.views[name]
@@ -272,10 +288,10 @@ class FakeLxd:
         self._fail_if_routed_to_a_silent_member(parts, query)
         sync, async_ = (lambda m, s=200: self._sync(request, m, s)), (lambda m=None: self._async(request, m))
         if not parts:
-            return sync({"auth": "trusted" if self.trusted else "untrusted", "api_extensions": ["projects"],
-                         "environment": {"server_clustered": bool(self.members), "server_name": "m1",
-                                         "server_version": "5.0.2", "driver": "lxc | qemu"}, "config": {}})
+            return sync(self._server_info())
         head = parts[0]
+        if head == "certificates" and method == "POST":
+            return self._trust(body, sync)
         if head == "cluster" and parts[1:] == ["members"]:
             return sync(self._member_listing())
         if head == "operations":
@@ -288,6 +304,9 @@ class FakeLxd:
         if head == "instances":
             return self._instances(parts[1:], method, query, body, sync, async_, request)
         if head == "images":
+            uploaded = request.headers.get("Content-Type") == "application/octet-stream"
+            if method == "POST" and parts == ["images"] and uploaded:
+                return self._upload_image(request, async_)
             return self._images(parts[1:], method, body, sync, async_, query)
         if head == "projects":
             return self._projects(parts[1:], method, body, sync)
@@ -300,6 +319,26 @@ class FakeLxd:
                 return self._volumes(parts[1], parts[3:], method, body, sync, async_, query)
             return self._simple(self.pools, "storage pool", parts[1:], method, body, sync, query)
         raise FakeResponseError(404, f"not implemented in the fake: {method} {path}")
+
+    def _server_info(self) -> dict[str, Any]:
+        """GET /1.0: to an untrusted client only the API's version and extensions, no environment."""
+        server = SERVERS[self.server]
+        untrusted = {"auth": "untrusted", "api_extensions": list(server["extensions"]), "api_status": "stable",
+                     "api_version": "1.0", "public": False, "auth_methods": ["tls"], "config": {}}
+        if not self.trusted:
+            return untrusted
+        return {**untrusted, "auth": "trusted", "environment": {
+            "server": self.server, "server_clustered": bool(self.members), "server_name": "m1",
+            "server_version": server["version"], "driver": "lxc | qemu"}}
+
+    def _trust(self, body: dict[str, Any], sync: Callable) -> requests.Response:
+        """An untrusted client adds its certificate with the secret in the family's field; anything else is
+        refused as the servers refuse it (403, "not authorized")."""
+        secret = body.get(SERVERS[self.server]["trust_field"])
+        if not self.trusted and (not self.trust_secret or secret != self.trust_secret):
+            raise FakeResponseError(403, "not authorized")
+        self.trusted = True
+        return sync({}, 201)
 
     def _instances(self, rest: list[str], method: str, query: dict[str, str], body: dict[str, Any],
                    sync: Callable, async_: Callable, request: requests.PreparedRequest) -> requests.Response:
@@ -376,8 +415,8 @@ class FakeLxd:
             return self._files(request, name, query["path"], method, sync)
         if rest[1] == "exec":
             code, stdout, stderr = self.exec_handler(name, body["command"])
-            logs = {"1": f"/1.0/instances/{name}/logs/exec_{next(self._ids)}.stdout",
-                    "2": f"/1.0/instances/{name}/logs/exec_{next(self._ids)}.stderr"}
+            folder = f"/1.0/instances/{name}/logs/" + ("exec-output/" if self.server == "incus" else "")
+            logs = {"1": f"{folder}exec_{next(self._ids)}.stdout", "2": f"{folder}exec_{next(self._ids)}.stderr"}
             self._logs = getattr(self, "_logs", {})
             self._logs[logs["1"].removeprefix("/1.0")] = stdout
             self._logs[logs["2"].removeprefix("/1.0")] = stderr
@@ -395,7 +434,14 @@ class FakeLxd:
         """LXD 5.0's move between members on local storage: copy to the target under a temporary name,
         delete the original, rename the copy. `interrupt_move` = (phase, message) fails the next move's
         operation in "transfer" (reverted: nothing left), or after "copy" or "delete" (a member restarted,
-        the leader lost), leaving what LXD leaves."""
+        the leader lost), leaving what LXD leaves. Incus 6.0 moves the instance under its own name and then
+        points its record at the target: here an interrupted move leaves it where it was."""
+        if self.server == "incus":
+            if self.interrupt_move:
+                message, self.interrupt_move = self.interrupt_move[1], None
+                return self._async(request, failure=message)
+            instance["location"] = target
+            return self._async(request)
         copy_name = f"lxd-move-of-{instance['config'].get('volatile.uuid')}"
         if copy_name in self.instances:
             return self._async(request, failure='Copy instance operation failed: Failed creating instance record: '
@@ -442,7 +488,11 @@ class FakeLxd:
         raise FakeResponseError(400, f"{method} on a snapshot is not implemented in the fake")
 
     def _stateful_problem(self, instance: dict[str, Any]) -> str | None:
-        """LXD's own words when a stateful snapshot cannot be taken."""
+        """LXD's own words when a stateful snapshot cannot be taken (Incus asks a container for
+        migration.stateful first)."""
+        if self.server == "incus" and instance["type"] == "container" and \
+                instance["config"].get("migration.stateful") != "true":
+            return "Stateful snapshots require that the instance has migration.stateful be set to true"
         if instance["status"] != "Running":
             return "Unable to create a stateful snapshot. The instance isn't running"
         if instance["type"] == "virtual-machine":
@@ -457,9 +507,10 @@ class FakeLxd:
 
     def _files(self, request: requests.PreparedRequest, name: str, path: str, method: str,
                sync: Callable) -> requests.Response:
-        """LXD's file API: GET answers the raw content and X-LXD-* headers (a directory: its entries), POST
-        writes (its parent must exist), DELETE removes."""
+        """LXD's file API: GET answers the raw content and X-LXD-* headers (Incus: X-Incus-*; a directory: its
+        entries), POST writes (its parent must exist), DELETE removes."""
         entry = self._file(name, path)
+        prefixes = SERVERS[self.server]["headers"]
         if method == "GET":
             if entry is None:
                 raise FakeResponseError(404, "Not Found")
@@ -469,19 +520,20 @@ class FakeLxd:
             else:
                 response = _response(request, 200, None, raw=entry["content"].decode(errors="replace"))
                 response._content = entry["content"]
-            response.headers.update({"X-LXD-type": entry["type"], "X-LXD-uid": str(entry["uid"]),
-                                     "X-LXD-gid": str(entry["gid"]), "X-LXD-mode": entry["mode"]})
+            response.headers.update({f"{prefixes[0]}{key}": str(entry[key]) for key in ("type", "uid", "gid", "mode")})
             return response
         if method == "POST":
             if self._file(name, path.rsplit("/", 1)[0] or "/") is None:
                 raise FakeResponseError(404, f"Failed to open {path}: no such file or directory")
-            headers = request.headers
-            kind = headers.get("X-LXD-type", "file")
+
+            def header(key: str, default: str) -> str:
+                return next((request.headers[p + key] for p in prefixes if p + key in request.headers), default)
+
+            kind = header("type", "file")
             content = request.body if isinstance(request.body, bytes) else (request.body or "").encode()
             self.files[(name, path)] = {"type": kind, "content": content if kind == "file" else b"",
-                                        "uid": int(headers.get("X-LXD-uid", "0")),
-                                        "gid": int(headers.get("X-LXD-gid", "0")),
-                                        "mode": headers.get("X-LXD-mode", "0644")}
+                                        "uid": int(header("uid", "0")), "gid": int(header("gid", "0")),
+                                        "mode": header("mode", "0644")}
             return sync({})
         if method == "DELETE":
             if self.files.pop((name, path), None) is None:
@@ -504,6 +556,17 @@ class FakeLxd:
 
     def _with_state(self, instance: dict[str, Any]) -> dict[str, Any]:
         return {**instance, "state": self._state(instance)}
+
+    def _upload_image(self, request: requests.PreparedRequest, async_: Callable) -> requests.Response:
+        """POST /1.0/images with the image file as the body: public and filename come in headers, which each
+        family reads in its own spelling only."""
+        content = request.body.read() if hasattr(request.body, "read") else request.body or b""
+        fingerprint = hashlib.sha256(content).hexdigest()
+        prefix = SERVERS[self.server]["headers"][0]
+        self.add_image(fingerprint)
+        self.images[fingerprint].update(public=request.headers.get(f"{prefix}public") == "true",
+                                        filename=request.headers.get(f"{prefix}filename", ""))
+        return async_({"fingerprint": fingerprint})
 
     def _images(self, rest: list[str], method: str, body: dict[str, Any], sync: Callable,
                 async_: Callable, query: dict[str, str]) -> requests.Response:

@@ -314,3 +314,18 @@ def test_a_move_to_a_member_still_holding_a_broken_copy_waits_for_lxd_to_remove_
     assert ensure_moved(fake.client(), "web-0", "m3") is True
     assert (fake.instances["web-0"]["location"], fake.instances["web-0"]["status"]) == ("m3", "Running")
     assert fake.count("POST", MOVE + TARGETED) == 6
+
+
+def test_on_incus_a_move_looks_for_no_temporary_copy_and_exec_reads_its_output_where_incus_keeps_it() -> None:
+    """Incus 6.0 moves an instance between members under its own name (no `lxd-move-of-<uuid>` copy to
+    settle), says "Incus is shutting down" where LXD says "LXD is shutting down", and records exec output
+    under logs/exec-output/."""
+    incus = FakeLxd.cluster(server="incus")
+    incus.add_instance("web-0", "m1")
+    incus.interrupt_move = ("transfer", "Incus is shutting down")
+    assert ensure_moved(incus.client(), "web-0", "m2") is True
+    assert (incus.instances["web-0"]["location"], incus.instances["web-0"]["status"]) == ("m2", "Running")
+    assert not any("move-of" in path for _, path in incus.calls)
+    incus.exec_handler = lambda _name, command: (0, " ".join(command), "")
+    assert run_in_instance(incus.client(), "web-0", ["echo", "hi"], timeout_s=10, what="step").stdout == "echo hi"
+    assert incus.count("DELETE", r"/instances/web-0/logs/exec-output/.*") == 2  # its recorded output, cleaned up

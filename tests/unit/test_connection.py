@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 
+import pylxd
 import pytest
 
 from cluster.connection import (
@@ -12,12 +13,14 @@ from cluster.connection import (
     LxdEndpoint,
     SharedConnections,
     certificate_fingerprint,
+    ensure_trusted,
     normalize_fingerprint,
     reach_problem,
     validate_endpoint,
 )
 from cluster.errors import ConnectionSetupError
 from tests.support.certs import self_signed_client_cert
+from tests.support.fake_lxd import URL, FakeLxd
 
 
 def test_fingerprint_spellings_normalize() -> None:
@@ -89,3 +92,45 @@ def test_the_programs_reach_check_passes_a_listener_and_names_a_closed_port() ->
         port = closed.getsockname()[1]
     problem = reach_problem(f"https://127.0.0.1:{port}", attempts=2, pause_s=0)
     assert problem == f"cannot reach 127.0.0.1:{port} (Connection refused; 2 attempts)"
+
+
+def _untrusted(server: str, secret: str) -> tuple[FakeLxd, pylxd.Client]:
+    fake = FakeLxd.cluster(server=server)
+    fake.trusted, fake.trust_secret = False, secret
+    return fake, fake.client()
+
+
+def _endpoint(secret: str) -> LxdEndpoint:
+    cert, key = self_signed_client_cert("x")
+    return LxdEndpoint(URL, "a" * 64, cert, key, secret)
+
+
+@pytest.mark.parametrize(("server", "field"), [("lxd", "password"), ("incus", "trust_token")])
+def test_an_untrusted_certificate_is_added_with_the_secret_in_the_familys_field(server: str, field: str) -> None:
+    """LXD 5.0 takes a trust password or token in `password`; Incus 6.0 only a token, in `trust_token`
+    (pylxd sends `password` to both)."""
+    fake, client = _untrusted(server, "s3cret")
+    ensure_trusted(client, _endpoint("s3cret"))
+    assert client.trusted and client.host_info["environment"]["server"] == server
+    assert fake.count("POST", "/certificates") == 1
+
+
+def test_a_refused_secret_names_the_setting_and_what_the_server_takes() -> None:
+    _fake, client = _untrusted("incus", "the-token")
+    with pytest.raises(ConnectionSetupError) as refused:
+        ensure_trusted(client, _endpoint("a-password"))
+    assert refused.value.subject == "lxd:trustPassword" and "refused the trust token" in refused.value.problem
+    assert "incus config trust add" in refused.value.fix and "no trust password" in refused.value.fix
+    _fake, client = _untrusted("lxd", "pw")
+    with pytest.raises(ConnectionSetupError) as refused:
+        ensure_trusted(client, _endpoint("wrong"))
+    assert "refused the trust password or token" in refused.value.problem and "core.trust_password" in \
+        refused.value.fix
+
+
+def test_without_a_secret_the_fix_is_the_familys_trust_command() -> None:
+    _fake, client = _untrusted("incus", "")
+    with pytest.raises(ConnectionSetupError) as untrusted:
+        ensure_trusted(client, _endpoint(""))
+    assert untrusted.value.subject == "lxd:clientCert"
+    assert "`incus config trust add-certificate <cert>`" in untrusted.value.fix

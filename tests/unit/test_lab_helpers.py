@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 import stat
@@ -20,6 +21,7 @@ from lab.files import write_public, write_secret
 from lab.info import build_info
 from lab.pki import der_base64, fingerprint, issue_self_signed
 from lab.proc import ProcessTable, is_running
+from tests.support.fake_lxd import FakeLxd
 
 
 def _config(tmp_path: Path, members: int = 3) -> LabConfig:
@@ -245,3 +247,16 @@ def test_resolve_keeps_the_running_labs_shape(tmp_path: Path, monkeypatch: pytes
     assert (LabConfig.resolve().member_count, LabConfig.resolve().storage_driver) == (4, "btrfs")
     monkeypatch.setenv("LAB_STORAGE", "dir")
     assert LabConfig.resolve().storage_driver == "dir"  # asked for explicitly: `up` then refuses the mismatch
+
+
+@pytest.mark.parametrize("server", ["lxd", "incus"])
+def test_the_image_remote_publishes_a_public_image_on_either_server(tmp_path: Path, server: str) -> None:
+    """Incus reads X-Incus-public only: sent as X-LXD-public, the remote would hold a private image that no
+    cluster can pull."""
+    tarball = tmp_path / "bookworm.tar.gz"
+    tarball.write_bytes(b"an image")
+    fingerprint = hashlib.sha256(b"an image").hexdigest()
+    fake = FakeLxd.cluster(server=server)
+    images._publish(fake.client(), images.BuiltImage(tarball, fingerprint, tmp_path / "status"), ("debian/12",))
+    assert fake.images[fingerprint]["public"] and fake.images[fingerprint]["filename"] == "bookworm.tar.gz"
+    assert fake.aliases["debian/12"]["target"] == fingerprint

@@ -22,6 +22,10 @@ class Answered(Exception):
     (RuntimeError("Target node is offline"), True),
     (RuntimeError("Get \"https://10.91.0.12:8443/1.0\": EOF"), True),
     (RuntimeError("Missing event connection with target cluster member"), True),
+    (RuntimeError("LXD is shutting down"), True),
+    (RuntimeError("Incus is shutting down"), True),  # Incus 6.0's words for the same state
+    (RuntimeError("no available dqlite leader server found"), True),
+    (RuntimeError("no available cowsql leader server found"), True),  # Incus' database
     (requests.ConnectionError("refused"), True),
     (requests.Timeout("read timed out"), True),
     (Answered(503, "Service Unavailable"), True),

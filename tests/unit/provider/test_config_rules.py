@@ -1,11 +1,12 @@
 """The table of what LXD 5.0 accepts (lxd_provider/config_rules.py): values it takes and refuses per
 key, unknown keys with the nearest known one suggested, LXD's own keys, keys of the other instance type,
-devices, and that only what is new or changed is checked."""
+devices, and that only what is new or changed is checked; and where Incus 6.0 takes other keys."""
 
 from __future__ import annotations
 
 import pytest
 
+from cluster.server_family import INCUS, LXD, ServerFamily
 from lxd_provider.config_rules import (
     CONTAINER,
     INSTANCE,
@@ -20,9 +21,11 @@ from lxd_provider.config_rules import (
 from lxd_provider.values import UNKNOWN
 
 ALL_TABLES = [INSTANCE, *NETWORKS.values(), *STORAGE_POOLS.values(), *VOLUMES.values()]
+INCUS_TABLES = [table.on(INCUS) for table in ALL_TABLES]
 
 
-@pytest.mark.parametrize("table", ALL_TABLES, ids=[t.what for t in ALL_TABLES])
+@pytest.mark.parametrize("table", ALL_TABLES + INCUS_TABLES,
+                         ids=[t.what for t in ALL_TABLES] + [f"incus {t.what}" for t in INCUS_TABLES])
 def test_every_rule_takes_its_own_example(table) -> None:
     for key, rule in table.rules.items():
         assert rule.example == "" or rule.accepts(rule.example), (key, rule.example)
@@ -148,3 +151,34 @@ def test_devices() -> None:
     assert [p.split('"')[1] for p in problems] == ["eth0", "x", "both", "gpu0"], problems
     assert 'did you mean "bridged"?' in problems[0] and 'did you mean "nic"?' in problems[1]
     assert "pci devices apply to virtual-machines only" in problems[3]
+
+
+@pytest.mark.parametrize(("table", "key", "value", "refused_by", "why"), [
+    (INSTANCE, "security.devlxd", "true", INCUS, "is not an Incus 6.0 instance option"),
+    (INSTANCE, "limits.network.priority", "5", INCUS, "is not an Incus 6.0 instance option"),
+    (INSTANCE, "security.guestapi", "true", LXD, "is not an LXD 5.0 instance option"),
+    (INSTANCE, "boot.host_shutdown_action", "force-stop", LXD, "is not an LXD 5.0 instance option"),
+    (INSTANCE, "limits.cpu.nodes", "balanced", LXD, "is not an LXD 5.0 instance option"),
+    (INSTANCE, "cluster.evacuate", "stateful-stop", LXD, "cluster.evacuate takes one of auto, migrate"),
+    (NETWORKS["bridge"], "fan.type", "vxlan", INCUS, "is not an Incus 6.0 bridge network option"),
+    (NETWORKS["physical"], "maas.subnet.ipv4", "lan", INCUS, "is not an Incus 6.0 physical network option"),
+    (NETWORKS["bridge"], "dns.nameservers", "10.0.0.1", LXD, "is not an LXD 5.0 bridge network option"),
+    (STORAGE_POOLS["zfs"], "volume.zfs.delegate", "true", LXD, "is not an LXD 5.0 zfs storage pool option"),
+    (VOLUMES["zfs"], "zfs.block_mode", "true", LXD, "is not an LXD 5.0 zfs storage volume option"),
+    (STORAGE_POOLS["lvm"], "lvm.metadata_size", "1GiB", LXD, "is not an LXD 5.0 lvm storage pool option"),
+], ids=lambda value: value if isinstance(value, str) else None)
+def test_each_family_takes_its_own_keys(table, key: str, value: str, refused_by: ServerFamily, why: str) -> None:
+    """LXD 5.0 and Incus 6.0 differ in these keys (docs/servers.md): the family that does not take one refuses
+    it in its own name, the other takes it."""
+    for family in (LXD, INCUS):
+        problems = config_problems(table, {key: value}, family=family)
+        if family is refused_by:
+            assert len(problems) == 1 and why in problems[0], problems
+        else:
+            assert problems == [], (family.name, problems)
+
+
+def test_migration_stateful_applies_to_containers_on_incus_only() -> None:
+    [vm_only] = config_problems(INSTANCE, {"migration.stateful": "true"}, instance_type=CONTAINER)
+    assert "applies to virtual-machines only" in vm_only
+    assert config_problems(INSTANCE, {"migration.stateful": "true"}, instance_type=CONTAINER, family=INCUS) == []

@@ -13,6 +13,7 @@ from cluster.facts import MANAGED_KEY, OWNER_KEY
 from lxd_provider.base import Context
 from lxd_provider.instance import Instance, interfaces
 from lxd_provider.values import UNKNOWN
+from lxd_provider.wait_for import await_conditions
 from tests.support.fake_clock import FakeClock
 from tests.support.fake_lxd import FakeLxd
 from tests.support.provider import OWNER
@@ -325,6 +326,23 @@ def test_a_condition_that_never_comes_is_named(ctx: Context, fake: FakeLxd, monk
     with pytest.raises(StepFailed) as raised:
         INSTANCE.create(ctx, inputs)
     assert "instance web-0: a global ipv4 address on eth1 did not come within 180s" in str(raised.value)
+
+
+@pytest.mark.parametrize(("server", "hints"), [("lxd", ("/dev/lxd/sock", "lxd-agent", "`lxc info")),
+                                               ("incus", ("/dev/incus/sock", "incus-agent", "`incus info"))])
+def test_a_condition_that_never_comes_names_the_servers_own_guest_api_and_agent(
+        server: str, hints: tuple[str, ...], monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(time, "monotonic", clock)
+    monkeypatch.setattr(time, "sleep", clock.sleep)
+    fake = FakeLxd.cluster(server=server)
+    fake.add_instance("vm-0", "m1", type="virtual-machine", fake_processes=0)
+    fixes = []
+    for kind in ("ready", "agent"):
+        with pytest.raises(StepFailed) as raised:
+            await_conditions(fake.client(), "vm-0", [{"type": kind}])
+        fixes.append(raised.value.fix)
+    assert hints[0] in fixes[0] and hints[1] in fixes[1] and hints[2] in fixes[1]
 
 
 def test_an_update_that_starts_or_moves_it_waits_again(ctx: Context, fake: FakeLxd,

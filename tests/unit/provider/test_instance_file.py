@@ -15,7 +15,7 @@ from lxd_provider.base import Context
 from lxd_provider.instance_file import InstanceFile
 from lxd_provider.values import UNKNOWN
 from tests.support.fake_lxd import FakeLxd
-from tests.support.provider import checker
+from tests.support.provider import checker, context
 
 FILE = InstanceFile()
 FILES = r"/instances/web-0/files"
@@ -112,3 +112,15 @@ def test_import_reads_the_file_and_a_missing_instance_is_gone(ctx: Context, fake
     FILE.delete(ctx, "team-a/nowhere:/etc/motd", {})
     with pytest.raises(StepFailed, match="is not \\[<project>/\\]<instance>:<targetPath>"):
         FILE.read(ctx, "web-0/etc/motd", {}, {})
+
+
+def test_on_incus_the_owner_and_mode_travel_in_its_own_headers() -> None:
+    """Incus answers a file's owner and mode in X-Incus-* headers only: read as X-LXD-*, every file would show
+    drift (mode 0000, owner root)."""
+    fake = FakeLxd.cluster(server="incus")
+    fake.add_instance("web-0", "m2")
+    ctx = context(fake)
+    inputs = checked(ctx, mode="0600", uid=1000)
+    file_id, state = FILE.create(ctx, inputs)
+    found, outputs, live = FILE.read(ctx, file_id, state, inputs)
+    assert (live["mode"], live["uid"]) == ("0600", 1000) and not FILE.diff(outputs, inputs).changes

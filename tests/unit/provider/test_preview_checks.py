@@ -315,3 +315,23 @@ def test_a_project_declared_in_the_program_counts_as_there_and_its_objects_wait_
     # the project is made first at `up`: what is in it (its image, its profiles) is checked there
     assert engine_lines(provider, INSTANCE, "web", {**WEB, "project": "team-b", "image": "debian/nope"}) == []
     assert engine_lines(provider, SNAPSHOT, "snap", {"name": "snap", "instance": "web-0", "project": "team-b"}) == []
+
+
+def test_an_incus_server_is_checked_against_what_incus_takes() -> None:
+    """Incus 6.0 renamed security.devlxd to security.guestapi and dropped fan bridges: a preview against it
+    refuses what Incus would refuse, with Incus' documentation, and takes what only Incus takes."""
+    incus = FakeLxd.cluster(server="incus")
+    incus.add_image("a" * 64, aliases=("debian/stable",))
+    plugin = LxdProvider()
+    plugin._connection = FakeConnection(incus)  # type: ignore[assignment]
+    assert engine_lines(plugin, INSTANCE, "web", {**WEB, "config": {"security.guestapi": "false"}}) == []
+    [renamed] = engine_lines(plugin, INSTANCE, "web", {**WEB, "config": {"security.devlxd": "false"}})
+    assert "security.devlxd is not an Incus 6.0 instance option" in renamed
+    assert "linuxcontainers.org/incus/docs/main/reference/instance_options/" in renamed
+    [fan] = engine_lines(plugin, NETWORK, "lan", {"name": "lan0", "config": {"bridge.mode": "fan"}})
+    assert "bridge.mode is not an Incus 6.0 bridge network option" in fan
+
+
+def test_an_lxd_server_refuses_what_only_incus_takes(provider: LxdProvider) -> None:
+    [line] = engine_lines(provider, INSTANCE, "web", {**WEB, "config": {"security.guestapi": "false"}})
+    assert "security.guestapi is not an LXD 5.0 instance option" in line

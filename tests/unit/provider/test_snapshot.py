@@ -11,7 +11,7 @@ from cluster.errors import OwnershipConflict, StepFailed
 from lxd_provider.base import Context
 from lxd_provider.snapshot import Snapshot
 from tests.support.fake_lxd import FakeLxd
-from tests.support.provider import checker
+from tests.support.provider import checker, context
 
 SNAPSHOT = Snapshot()
 PATH = r"/instances/web-0/snapshots"
@@ -98,3 +98,19 @@ def test_an_existing_snapshot_that_differs_is_refused_and_a_missing_instance_nam
     ctx.declared.add("instance", "nowhere")  # declared in the program, but not made
     with pytest.raises(StepFailed, match="instance nowhere: does not exist"):
         SNAPSHOT.create(ctx, checked(ctx, instance="nowhere"))
+
+
+def test_on_incus_a_containers_stateful_snapshot_needs_migration_stateful_too() -> None:
+    """Incus 6.0 asks a container, not only a VM, for config migration.stateful=true before a stateful snapshot."""
+    incus = FakeLxd.cluster(server="incus")
+    incus.criu = True
+    incus.add_instance("web-0", "m2")
+    ctx = context(incus)
+    refused = failures_of(ctx, stateful=True)["stateful"]
+    assert "has no config migration.stateful=true" in refused and 'migration.stateful: "true"' in refused
+    with pytest.raises(StepFailed, match="migration.stateful"):  # at up too, should the preview be skipped
+        SNAPSHOT.create(ctx, SNAPSHOT.check(ctx, {"name": "before-upgrade", "instance": "web-0", "stateful": True})[0])
+    incus.instances["web-0"]["config"]["migration.stateful"] = "true"
+    assert failures_of(ctx, stateful=True) == {}
+    SNAPSHOT.create(ctx, checked(ctx, stateful=True))
+    assert incus.snapshots[("web-0", "before-upgrade")]["stateful"] is True

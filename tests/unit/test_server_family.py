@@ -1,0 +1,36 @@
+"""The server's family (LXD 5.0 or Incus 6.0) is read from what GET /1.0 answers: its environment, or, to a
+client the server does not trust yet, the API extensions; a server that says neither is LXD."""
+
+from __future__ import annotations
+
+import pytest
+
+from cluster.server_family import INCUS, LXD, family_of, server_family
+from tests.support.fake_lxd import FakeLxd
+
+
+@pytest.mark.parametrize(("server", "family"), [("lxd", LXD), ("incus", INCUS)])
+def test_the_family_comes_from_the_servers_environment(server: str, family: object) -> None:
+    assert server_family(FakeLxd.cluster(server=server).client()) is family
+
+
+def test_an_untrusted_client_tells_incus_by_its_api_extensions() -> None:
+    fake = FakeLxd.cluster(server="incus")
+    fake.trusted = False
+    client = fake.client()
+    assert "environment" not in client.host_info
+    assert server_family(client) is INCUS
+    fake = FakeLxd.cluster()
+    fake.trusted = False
+    assert server_family(fake.client()) is LXD
+
+
+def test_a_server_that_does_not_say_is_lxd() -> None:
+    assert family_of({}) is LXD
+    assert family_of(None) is LXD
+    assert family_of({"environment": {"server_version": "5.0.2"}}) is LXD
+    assert family_of({"environment": {"server": "something-else"}}) is LXD
+
+
+def test_headers_are_spelled_by_family() -> None:
+    assert (LXD.header("mode"), INCUS.header("mode")) == ("X-LXD-mode", "X-Incus-mode")
