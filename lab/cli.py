@@ -46,7 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     fault.add_argument("kind", choices=sorted(FAULTS),
                        help="; ".join(f"{k}: {v[1]}" for k, v in sorted(FAULTS.items())))
     fault.add_argument("member", nargs="?", help="member name (m1..) for member faults")
-    lxc = sub.add_parser("lxc", help="run lxc against a member's local socket, e.g. `lxc m1 cluster list`")
+    lxc = sub.add_parser("lxc", help="run the server's client (lxc or incus) against a member's local socket, "
+                         "e.g. `lxc m1 cluster list`")
     lxc.add_argument("member")
     lxc.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -126,9 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "lxc":
             config = _config()
             member = config.member(args.member)
-            env = {k: v for k, v in os.environ.items() if not k.startswith("LXD")}
-            env.update(LXD_DIR=str(member.lxd_dir), LXD_CONF=str(config.lab_dir / "lxc-client"))
-            os.execvpe("lxc", ["lxc", *args.args], env)
+            server = config.server
+            env = server.env(member.lxd_dir)
+            env[server.conf_variable] = str(config.lab_dir / f"{server.client}-client")
+            os.execvpe(server.client, [server.client, *args.args], env)
     except (LabError, WaitTimeout) as error:
         print(f"lab: error: {error}", file=sys.stderr)
         return 1

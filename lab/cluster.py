@@ -16,7 +16,7 @@ from cluster.polling import WaitTimeout, wait_until
 from lab import storage
 from lab.config import API_PORT, LabConfig, Member
 from lab.files import read_secret, write_secret
-from lab.members import daemon_client, lxd_env, reset_daemon
+from lab.members import daemon_client, reset_daemon
 from lab.pki import der_base64, fingerprint
 from lab.proc import LabError, ProcessTable, run
 
@@ -49,9 +49,9 @@ def is_clustered(member: Member) -> bool:
     return bool(daemon_client(member.lxd_dir).host_info["environment"].get("server_clustered"))
 
 
-def lxd_init(member: Member, preseed: str) -> None:
+def server_init(config: LabConfig, member: Member, preseed: str) -> None:
     # the preseed goes through stdin only: join tokens are secrets
-    run(["lxd", "init", "--preseed"], input=preseed, env=lxd_env(member.lxd_dir), timeout=180)
+    run(config.server.init_argv(), input=preseed, env=config.server.env(member.lxd_dir), timeout=180)
 
 
 def _init_once(config: LabConfig, member: Member, preseed: str) -> None:
@@ -59,11 +59,12 @@ def _init_once(config: LabConfig, member: Member, preseed: str) -> None:
     stamp = member.lxd_dir / ".lab-init-attempted"
     if stamp.exists():
         log.info("%s: an earlier bootstrap/join did not finish; resetting the member", member.name)
-        reset_daemon(ProcessTable(config.run_dir), member.name, member.netns, member.lxd_dir)
+        reset_daemon(ProcessTable(config.run_dir), member.name, member.netns, member.lxd_dir, config.server)
     stamp.write_text("")
-    lxd_init(member, preseed)
+    server_init(config, member, preseed)
     if not is_clustered(member):
-        raise LabError(f"{member.name}: `lxd init --preseed` succeeded but the member is not clustered")
+        raise LabError(f"{member.name}: `{' '.join(config.server.init_argv())}` succeeded but the member is not "
+                       "clustered")
     stamp.unlink()
 
 
@@ -118,10 +119,10 @@ def _drop_stale_join(config: LabConfig, name: str) -> None:
 
 
 def _join_token(config: LabConfig, name: str) -> str:
-    first = config.members[0]
-    env = lxd_env(first.lxd_dir)
-    env["LXD_CONF"] = str(config.lab_dir / "lxc-client")
-    return run(["lxc", "cluster", "add", name, "--quiet"], env=env, timeout=60).stdout.strip()
+    first, server = config.members[0], config.server
+    env = server.env(first.lxd_dir)
+    env[server.conf_variable] = str(config.lab_dir / f"{server.client}-client")
+    return run(server.cluster_add_argv(name), env=env, timeout=60).stdout.strip()
 
 
 def join(config: LabConfig, member: Member) -> None:
@@ -129,7 +130,7 @@ def join(config: LabConfig, member: Member) -> None:
         return
     _drop_stale_join(config, member.name)
     if (member.lxd_dir / ".lab-init-attempted").exists():
-        reset_daemon(ProcessTable(config.run_dir), member.name, member.netns, member.lxd_dir)
+        reset_daemon(ProcessTable(config.run_dir), member.name, member.netns, member.lxd_dir, config.server)
         (member.lxd_dir / ".lab-init-attempted").unlink(missing_ok=True)
     _init_once(config, member, join_preseed(member, _join_token(config, member.name), config.storage_driver))
 
@@ -143,7 +144,10 @@ def trust_client(config: LabConfig, cert_pem: str) -> None:
 
 
 def ensure_trust_password(config: LabConfig) -> None:
-    """LXD 5.0's first-contact secret (`core.trust_password`), kept only in a 0600 file."""
+    """LXD 5.0's first-contact secret (`core.trust_password`), kept only in a 0600 file. Incus has none: a
+    new client there is trusted by a token (`incus config trust add`)."""
+    if not config.server.trust_password:
+        return
     path = config.secrets_dir / "trust-password"
     if not path.exists():
         write_secret(path, secrets.token_hex(16))

@@ -12,6 +12,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from lab.backend import BACKENDS, Backend, backend_named
+from lab.backend import DEFAULT as DEFAULT_BACKEND
+
 PREFIX = "lxdha"
 DEFAULT_LAB_DIR = Path("/var/lib/lxdha-lab")
 DEFAULT_MEMBERS = 3
@@ -87,12 +90,15 @@ class LabConfig:
     cache_dir: Path = Path.home() / ".cache" / "lxdha"
     member_count: int = DEFAULT_MEMBERS
     storage_driver: str = DEFAULT_STORAGE
+    backend: str = DEFAULT_BACKEND  # the server the members run (lab/backend.py)
 
     def __post_init__(self) -> None:
         if not 1 <= self.member_count <= MAX_MEMBERS:
             raise ValueError(f"members must be 1..{MAX_MEMBERS}, got {self.member_count}")
         if self.storage_driver not in STORAGE_DRIVERS:
             raise ValueError(f"LAB_STORAGE must be one of {', '.join(STORAGE_DRIVERS)}, got {self.storage_driver!r}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"LAB_BACKEND must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
         resolved = str(self.lab_dir.resolve()) if self.lab_dir.exists() else str(self.lab_dir)
         if resolved in ("/", "/var/lib", "/var/lib/lxd") or resolved.startswith("/var/lib/lxd/"):
             raise ValueError(f"refusing lab dir {resolved}: it is not the lab's own")
@@ -103,12 +109,13 @@ class LabConfig:
         lab_dir = Path(os.environ.get("LAB_DIR", DEFAULT_LAB_DIR))
         cache = Path(os.environ.get("LAB_CACHE", Path.home() / ".cache" / "lxdha"))
         storage = os.environ.get("LAB_STORAGE", DEFAULT_STORAGE)
-        return cls(lab_dir=lab_dir, cache_dir=cache, member_count=count, storage_driver=storage)
+        backend = os.environ.get("LAB_BACKEND", DEFAULT_BACKEND)
+        return cls(lab_dir=lab_dir, cache_dir=cache, member_count=count, storage_driver=storage, backend=backend)
 
     @classmethod
     def resolve(cls, members: int | None = None) -> LabConfig:
         """Members: the argument, else LAB_MEMBERS, else the running lab's count, else the default.
-        Storage: LAB_STORAGE, else the running lab's driver, else the default."""
+        Storage: LAB_STORAGE, else the running lab's driver, else the default; the backend likewise."""
         config = cls.from_env(members=members)
         try:
             state = json.loads(config.state_path.read_text())
@@ -118,7 +125,13 @@ class LabConfig:
             config = dataclasses.replace(config, member_count=state["members"])
         if "LAB_STORAGE" not in os.environ:
             config = dataclasses.replace(config, storage_driver=state.get("storage", "dir"))
+        if "LAB_BACKEND" not in os.environ:
+            config = dataclasses.replace(config, backend=state.get("backend", DEFAULT_BACKEND))
         return config
+
+    @property
+    def server(self) -> Backend:
+        return backend_named(self.backend)
 
     # --- network ---------------------------------------------------------------------------
     bridge: str = f"{PREFIX}0"

@@ -12,7 +12,7 @@ from pathlib import Path
 from cluster.polling import wait_until
 from lab.cluster import statuses_seen
 from lab.config import LabConfig
-from lab.members import kill_lxd, shutdown_lxd, start_until_ready
+from lab.members import kill_daemon, shutdown_daemon, start_until_ready
 from lab.net import host_veth_is_up, set_host_veth
 from lab.proc import LabError, ProcessTable
 from lab.site import start_s3, stop_s3
@@ -29,7 +29,7 @@ def _table(config: LabConfig) -> ProcessTable:
 def kill_member(config: LabConfig, name: str) -> int:
     """kill -9 the member's LXD daemon (its containers keep running); returns the PID killed."""
     config.member(name)
-    pid = kill_lxd(_table(config), name)
+    pid = kill_daemon(_table(config), name)
     log.info(f"killed LXD daemon of {name} (pid {pid}) with SIGKILL")
     return pid
 
@@ -48,8 +48,8 @@ def restart_member(config: LabConfig, name: str, *, wait_online: bool = True, ti
     """Stops the daemon if it runs (cleanly), starts it again in its namespaces, waits for ONLINE."""
     member = config.member(name)
     table = _table(config)
-    shutdown_lxd(table, name, member.lxd_dir, timeout=30)
-    start_until_ready(table, name, member.lxd_dir, timeout=timeout)
+    shutdown_daemon(table, name, member.lxd_dir, config.server, timeout=30)
+    start_until_ready(table, name, member.lxd_dir, config.server, timeout=timeout)
     if wait_online:
         wait_member_status(config, name, "Online", timeout=timeout)
     log.info(f"member {name} restarted")

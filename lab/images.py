@@ -23,7 +23,7 @@ import yaml
 from cluster.operations import get_or_none, send_and_wait
 from cluster.server_family import server_family
 from lab.config import API_PORT, IMAGE_ALIASES, LabConfig
-from lab.members import daemon_client, ensure_holder, lxd_env, start_until_ready
+from lab.members import daemon_client, ensure_holder, start_until_ready
 from lab.pki import ensure_pair, presented_certificate
 from lab.proc import LabError, ProcessTable, run
 
@@ -159,10 +159,10 @@ def ensure_image_remote(config: LabConfig, table: ProcessTable, image: BuiltImag
     # issued before the first start: a standalone LXD serves server.crt, and ours names the address
     ensure_pair(*remote_cert_paths(config), "lxdha-image-remote", ips=[node.address, "127.0.0.1"])
     ensure_holder(table, REMOTE_NAME, node.netns, lxd_dir)
-    start_until_ready(table, REMOTE_NAME, lxd_dir)
+    start_until_ready(table, REMOTE_NAME, lxd_dir, config.server)
     client = daemon_client(lxd_dir)
     if client.host_info["config"].get("core.https_address") != f"{node.address}:{API_PORT}":
-        run(["lxd", "init", "--preseed"], env=lxd_env(lxd_dir), timeout=60, input=yaml.safe_dump(
+        run(config.server.init_argv(), env=config.server.env(lxd_dir), timeout=60, input=yaml.safe_dump(
             {"config": {"core.https_address": f"{node.address}:{API_PORT}", "images.auto_update_interval": "0"}}))
     _publish(client, image, IMAGE_ALIASES)
     for other, aliases in extra:

@@ -47,6 +47,7 @@ def build_info(config: LabConfig, *, cluster_cert_pem: str, image_remote_cert_pe
             "vip_range": list(VIP_RANGE), "instance_nic_parent": "br0",
         },
         "lxd": {
+            "server": config.backend,  # lxd or incus (lab/backend.py)
             "url": config.lb_url,
             "server_cert": str(pki / "cluster.crt"),
             "server_cert_pem": cluster_cert_pem,

@@ -1,12 +1,11 @@
-"""LXD daemons in namespaces: a "holder" process per daemon keeps a private mount namespace,
-inside the daemon's netns, whose /sys shows that netns (LXD reads /sys/class/net) while the host
-cgroup tree stays visible. Every LXD mount lives and dies with its holder.
+"""Server daemons (LXD or Incus, lab/backend.py) in namespaces: a "holder" process per daemon keeps a private
+mount namespace, inside the daemon's netns, whose /sys shows that netns (the daemon reads /sys/class/net)
+while the host cgroup tree stays visible. Every mount of the daemon lives and dies with its holder.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import time
 from collections.abc import Callable
@@ -16,6 +15,7 @@ import pylxd
 
 from cluster.connection import local_client, local_ready
 from cluster.polling import WaitTimeout, wait_until
+from lab.backend import Backend
 from lab.net import NETNS_DIR
 from lab.proc import Daemon, LabError, ProcessTable, run
 
@@ -34,22 +34,16 @@ exec -a "lxdha-holder:$2" sleep infinity
 
 
 def daemon_client(lxd_dir: Path, timeout_s: float = 60.0) -> pylxd.Client:
-    """A client of the daemon whose LXD_DIR is `lxd_dir`, over its unix socket."""
+    """A client of the daemon whose state directory is `lxd_dir`, over its unix socket."""
     return local_client(lxd_dir / "unix.socket", timeout_s)
-
-
-def lxd_env(lxd_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LXD")}
-    env["LXD_DIR"] = str(lxd_dir)
-    return env
 
 
 def holder_marker(lxd_dir: Path) -> str:
     return f"lxdha-holder:{lxd_dir}"
 
 
-def lxd_marker(lxd_dir: Path) -> str:
-    return f"--logfile {lxd_dir}/lxd.log"
+def daemon_marker(backend: Backend, lxd_dir: Path) -> str:
+    return f"--logfile {backend.log_file(lxd_dir)}"
 
 
 def ensure_holder(table: ProcessTable, name: str, netns: str, lxd_dir: Path) -> Daemon:
@@ -66,8 +60,8 @@ def ensure_holder(table: ProcessTable, name: str, netns: str, lxd_dir: Path) -> 
     return daemon
 
 
-def start_lxd(table: ProcessTable, name: str, lxd_dir: Path) -> Daemon:
-    """Starts (or finds) the LXD daemon of `name` inside its holder; does not wait for readiness."""
+def start_daemon(table: ProcessTable, name: str, lxd_dir: Path, backend: Backend) -> Daemon:
+    """Starts (or finds) the server daemon of `name` inside its holder; does not wait for readiness."""
     running = table.running(f"lxd-{name}")
     if running:
         return running
@@ -77,40 +71,39 @@ def start_lxd(table: ProcessTable, name: str, lxd_dir: Path) -> Daemon:
     lxd_dir.mkdir(parents=True, exist_ok=True)
     lxd_dir.chmod(0o711)
     return table.spawn(
-        f"lxd-{name}",
-        ["nsenter", "-t", str(holder.pid), "-m", "-n", "--", "lxd", "--group", "root",
-         "--logfile", f"{lxd_dir}/lxd.log"],
-        marker=lxd_marker(lxd_dir), log_path=lxd_dir / "lxd.out", env=lxd_env(lxd_dir))
+        f"lxd-{name}", ["nsenter", "-t", str(holder.pid), "-m", "-n", "--", *backend.daemon_argv(lxd_dir)],
+        marker=daemon_marker(backend, lxd_dir), log_path=lxd_dir / "daemon.out", env=backend.env(lxd_dir))
 
 
 class DaemonExited(LabError):
     """The daemon ended while we waited for it to be ready."""
 
 
-def wait_lxd_ready(table: ProcessTable, name: str, lxd_dir: Path, timeout: float = 90) -> None:
-    """Waits for `/internal/ready` (what `lxd waitready` polls), failing fast if the daemon died."""
+def wait_daemon_ready(table: ProcessTable, name: str, lxd_dir: Path, backend: Backend, timeout: float = 90) -> None:
+    """Waits for `/internal/ready` (what `waitready` polls), failing fast if the daemon died."""
     def ready() -> bool:
         if table.running(f"lxd-{name}") is None:
-            raise DaemonExited(f"LXD daemon {name} exited while starting: {startup_log_tail(lxd_dir)} "
-                               f"(see {lxd_dir}/lxd.out and lxd.log)")
+            raise DaemonExited(f"{backend.name} daemon {name} exited while starting: "
+                               f"{startup_log_tail(lxd_dir, backend)} (see {lxd_dir}/daemon.out and "
+                               f"{backend.log_file(lxd_dir).name})")
         return local_ready(lxd_dir / "unix.socket")
 
     try:
-        wait_until(ready, timeout_s=timeout, poll_s=0.2, what=f"LXD {name} ready")
+        wait_until(ready, timeout_s=timeout, poll_s=0.2, what=f"{backend.name} {name} ready")
     except WaitTimeout as error:
-        raise LabError(f"{error}; see {lxd_dir}/lxd.log") from None
+        raise LabError(f"{error}; see {backend.log_file(lxd_dir)}") from None
 
 
-def start_until_ready(table: ProcessTable, name: str, lxd_dir: Path, timeout: float = 90) -> None:
+def start_until_ready(table: ProcessTable, name: str, lxd_dir: Path, backend: Backend, timeout: float = 90) -> None:
     """Starts the daemon (unless it runs) and waits until it is ready; a daemon that exits while
     starting is started again, at most STARTUP_ATTEMPTS times within `timeout`, as the packaged
     unit's `Restart=on-failure` does on a real host (seen once: a member restarted right after two
     others exited ~3 s into its start, cause unknown). Each exit is reported with the daemon's last words."""
     deadline = time.monotonic() + timeout
     for attempt in range(1, STARTUP_ATTEMPTS + 1):
-        start_lxd(table, name, lxd_dir)
+        start_daemon(table, name, lxd_dir, backend)
         try:
-            wait_lxd_ready(table, name, lxd_dir, timeout=max(1.0, deadline - time.monotonic()))
+            wait_daemon_ready(table, name, lxd_dir, backend, timeout=max(1.0, deadline - time.monotonic()))
             return
         except DaemonExited as exited:
             if attempt == STARTUP_ATTEMPTS or time.monotonic() >= deadline:
@@ -120,9 +113,9 @@ def start_until_ready(table: ProcessTable, name: str, lxd_dir: Path, timeout: fl
             time.sleep(RESTART_DELAY_S)
 
 
-def startup_log_tail(lxd_dir: Path, lines: int = 3) -> str:
-    """The last lines the daemon wrote to stderr (lxd.out, where a fatal start error goes) and its
-    last real error in lxd.log (haproxy's health checks hanging up leave noise there)."""
+def startup_log_tail(lxd_dir: Path, backend: Backend, lines: int = 3) -> str:
+    """The last lines the daemon wrote to stderr (daemon.out, where a fatal start error goes) and its
+    last real error in its log (haproxy's health checks hanging up leave noise there)."""
     def tail(path: Path, keep: Callable[[str], bool]) -> list[str]:
         try:
             text = path.read_text(errors="replace")
@@ -130,47 +123,47 @@ def startup_log_tail(lxd_dir: Path, lines: int = 3) -> str:
             return []
         return [line.strip() for line in text.splitlines() if line.strip() and keep(line)][-lines:]
 
-    words = tail(lxd_dir / "lxd.out", lambda _line: True)
-    words += tail(lxd_dir / "lxd.log", lambda line: "level=error" in line and "Failed writing error" not in line)[-1:]
+    words = tail(lxd_dir / "daemon.out", lambda _line: True)
+    words += tail(backend.log_file(lxd_dir),
+                  lambda line: "level=error" in line and "Failed writing error" not in line)[-1:]
     return " | ".join(words)[-1500:] or "no output"
 
 
-def shutdown_lxd(table: ProcessTable, name: str, lxd_dir: Path, timeout: float = 60) -> None:
-    """`lxd shutdown` (stops its instances cleanly), falling back to TERM/KILL of its own PID."""
+def shutdown_daemon(table: ProcessTable, name: str, lxd_dir: Path, backend: Backend, timeout: float = 60) -> None:
+    """`shutdown` (stops its instances cleanly), falling back to TERM/KILL of its own PID."""
     daemon = table.get(f"lxd-{name}")
     if daemon is None or not daemon.alive():
         table.forget(f"lxd-{name}")
         return
-    run(["lxd", "shutdown", "--timeout", str(int(timeout))], env=lxd_env(lxd_dir), timeout=timeout + 10,
-        check=False)
+    run(backend.shutdown_argv(int(timeout)), env=backend.env(lxd_dir), timeout=timeout + 10, check=False)
     if not daemon.wait_gone(5):
         daemon.stop(term_timeout=10)
     table.forget(f"lxd-{name}")
 
 
-def kill_lxd(table: ProcessTable, name: str) -> int:
+def kill_daemon(table: ProcessTable, name: str) -> int:
     """SIGKILL the daemon (its containers keep running, as after a crash); returns the PID."""
     daemon = table.running(f"lxd-{name}")
     if daemon is None:
-        raise LabError(f"LXD daemon {name} is not running")
+        raise LabError(f"the server daemon of {name} is not running")
     daemon.send(signal.SIGKILL)
     if not daemon.wait_gone(10):
-        raise LabError(f"LXD daemon {name} (pid {daemon.pid}) survived SIGKILL")
+        raise LabError(f"the server daemon of {name} (pid {daemon.pid}) survived SIGKILL")
     return daemon.pid
 
 
-def lxd_alive(table: ProcessTable, name: str) -> bool:
+def daemon_alive(table: ProcessTable, name: str) -> bool:
     return table.running(f"lxd-{name}") is not None
 
 
-def reset_daemon(table: ProcessTable, name: str, netns: str, lxd_dir: Path) -> None:
-    """Wipes a daemon whose initialisation was interrupted (LXD cannot redo a half-done bootstrap
+def reset_daemon(table: ProcessTable, name: str, netns: str, lxd_dir: Path, backend: Backend) -> None:
+    """Wipes a daemon whose initialisation was interrupted (neither server can redo a half-done bootstrap
     or join): stop it and its holder (its mounts go with the holder), remove its dir, start afresh."""
-    shutdown_lxd(table, name, lxd_dir, timeout=20)
+    shutdown_daemon(table, name, lxd_dir, backend, timeout=20)
     holder = table.get(f"holder-{name}")
     if holder:
         holder.stop(term_timeout=3)
     table.forget(f"holder-{name}")
     run(["rm", "-rf", "--one-file-system", str(lxd_dir)], timeout=120)
     ensure_holder(table, name, netns, lxd_dir)
-    start_until_ready(table, name, lxd_dir)
+    start_until_ready(table, name, lxd_dir, backend)

@@ -21,7 +21,7 @@ from cluster.operations import OperationFailed, OperationTimeout, finish
 from cluster.polling import holds_within
 from lab import host_limits, storage
 from lab.config import PREFIX, LabConfig
-from lab.members import daemon_client, shutdown_lxd
+from lab.members import daemon_client, shutdown_daemon
 from lab.mirror import stop_gpg_agent
 from lab.net import delete_network, lab_links, lab_netns_names, netns_inode, netns_pids
 from lab.proc import ProcessTable, all_pids, cmdline, exclusive, is_running, run
@@ -79,7 +79,8 @@ def _shutdown_daemons(config: LabConfig, table: ProcessTable) -> None:
     so there is no need for a member-by-member handover."""
     daemons = [(d.name, d) for d in reversed(_member_dirs(config))] + [("img", config.image_remote_dir)]
     with ThreadPoolExecutor(len(daemons)) as pool:
-        for future in [pool.submit(shutdown_lxd, table, name, lxd_dir, 20) for name, lxd_dir in daemons]:
+        for future in [pool.submit(shutdown_daemon, table, name, lxd_dir, config.server, 20)
+                       for name, lxd_dir in daemons]:
             future.result()
 
 

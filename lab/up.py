@@ -14,7 +14,7 @@ from lab import alpine, cluster, dhcp, host_limits, images, lb, mirror, net, sit
 from lab.config import API_PORT, MAX_MEMBERS, LabConfig, host_address
 from lab.gobuild import ensure_minio
 from lab.info import LabInfo, build_info, write_info
-from lab.members import ensure_holder, start_lxd, start_until_ready
+from lab.members import ensure_holder, start_daemon, start_until_ready
 from lab.pki import ensure_pair, presented_certificate
 from lab.proc import LabError, ProcessTable, exclusive, run
 from lab.teardown import CGROUP_ROOT
@@ -22,8 +22,8 @@ from toolchain import registry_artifact
 
 log = logging.getLogger(__name__)
 
-REQUIRED_TOOLS = {  # tool -> Debian package
-    "lxd": "lxd", "lxc": "lxd-client", "ip": "iproute2", "nsenter": "util-linux", "unshare": "util-linux",
+REQUIRED_TOOLS = {  # tool -> Debian package (the server's own: lab/backend.py)
+    "ip": "iproute2", "nsenter": "util-linux", "unshare": "util-linux",
     "mountpoint": "util-linux", "bash": "bash", "haproxy": "haproxy", "dnsmasq": "dnsmasq-base",
     "gpg": "gnupg", "gpgconf": "gnupg", "apt-ftparchive": "apt-utils", "apt-get": "apt", "tar": "tar",
     "gzip": "gzip", "chroot": "coreutils", "nft": "nftables", "iptables": "iptables",
@@ -33,7 +33,7 @@ REQUIRED_TOOLS = {  # tool -> Debian package
 def check_prerequisites(config: LabConfig, need_debootstrap: bool) -> None:
     if os.geteuid() != 0:
         raise LabError("the lab needs root (network namespaces, LXD daemons)")
-    tools = dict(REQUIRED_TOOLS)
+    tools = {**REQUIRED_TOOLS, **config.server.tools}
     if need_debootstrap:
         tools["debootstrap"] = "debootstrap"
     if alpine.enabled() and alpine.cached(config) is None:
@@ -41,7 +41,8 @@ def check_prerequisites(config: LabConfig, need_debootstrap: bool) -> None:
     tools.update(storage.required_tools(config.storage_driver))
     missing = sorted({pkg for tool, pkg in tools.items() if shutil.which(tool) is None})
     if missing:
-        raise LabError(f"missing tools; install: apt-get install -y {' '.join(missing)} (see lab/apt-packages.txt)")
+        raise LabError(f"missing tools; install: apt-get install -y {' '.join(missing)} (see lab/apt-packages.txt, "
+                       "lab/incus-packages.txt; `make setup` installs them)")
     storage.check_kernel(config.storage_driver)
 
 
@@ -53,7 +54,7 @@ def _remove_stale_build_dirs(config: LabConfig) -> None:
 
 
 def _check_lab_shape(config: LabConfig) -> None:
-    """A lab that is up keeps its member count and storage driver until `down`."""
+    """A lab that is up keeps its member count, storage driver and server until `down`."""
     state = config.state_path
     if state.exists():
         recorded = json.loads(state.read_text())
@@ -65,11 +66,16 @@ def _check_lab_shape(config: LabConfig) -> None:
         if driver != config.storage_driver:
             raise LabError(f"the lab is up with {driver} storage (LAB_STORAGE={config.storage_driver}); "
                            f"run `python -m lab down` first, or unset LAB_STORAGE")
+        backend = recorded.get("backend", "lxd")
+        if backend != config.backend:
+            raise LabError(f"the lab is up on {backend} (LAB_BACKEND={config.backend}); "
+                           f"run `python -m lab down` first, or unset LAB_BACKEND")
     else:
         # liblxc creates a host-global `lxc.pivot` cgroup when containers stop; down removes it
         # only if it was not there before the lab
         pivot_existed = any(CGROUP_ROOT.glob("*/lxc.pivot"))
         state.write_text(json.dumps({"members": config.member_count, "storage": config.storage_driver,
+                                     "backend": config.backend,
                                      "lxc_pivot_preexisted": pivot_existed}) + "\n")
 
 
@@ -121,7 +127,7 @@ def _registry_build(config: LabConfig) -> registry_artifact.Artifact:
 
 def _cluster(config: LabConfig, table: ProcessTable, client_pem: str, alpine_image: object) -> None:
     for member in config.members:
-        start_until_ready(table, member.name, member.lxd_dir)
+        start_until_ready(table, member.name, member.lxd_dir, config.server)
     with step(log, "up: cluster bootstrap"):
         cluster.bootstrap(config)
         cluster.ensure_cluster_certificate(config)
@@ -166,7 +172,7 @@ def _up(config: LabConfig) -> LabInfo:
         for member in config.members:
             ensure_holder(table, member.name, member.netns, member.lxd_dir)
         for member in config.members:
-            start_lxd(table, member.name, member.lxd_dir)
+            start_daemon(table, member.name, member.lxd_dir, config.server)
     lb.ensure_lb(config, table)
 
     with ThreadPoolExecutor(3) as pool:

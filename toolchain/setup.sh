@@ -20,6 +20,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# Incus (lab/incus-packages.txt) from bookworm-backports: a suite apt prefers for nothing unless asked (-t)
+backports=/etc/apt/sources.list.d/lxdha-bookworm-backports.sources
+incus_missing=()
+while read -r pkg; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || incus_missing+=("$pkg")
+done < <(sed 's/#.*//' lab/incus-packages.txt | tr -s ' \t' '\n' | sed '/^$/d')
+if [ ${#incus_missing[@]} -gt 0 ]; then
+  step "installing Incus from bookworm-backports: ${incus_missing[*]}"
+  if [ ! -f "$backports" ]; then
+    printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' >"$backports"
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports "${incus_missing[@]}" >/dev/null
+fi
+
 req_hash=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
 if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.requirements-hash 2>/dev/null)" != "$req_hash" ]; then
   step "creating the Python venv (.venv) from requirements-dev.txt"

@@ -28,7 +28,7 @@ from cluster.steps import move_copy_name
 from lab import faults as lab_faults
 from lab.cluster import members_seen
 from lab.config import LabConfig
-from lab.members import lxd_alive
+from lab.members import daemon_alive
 from lab.proc import LabError, ProcessTable
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ class LabActions:
         return lab_faults.member_is_cut(self.config, member)
 
     def daemon_alive(self, member: str) -> bool:
-        return lxd_alive(ProcessTable(self.config.run_dir), member)
+        return daemon_alive(ProcessTable(self.config.run_dir), member)
 
     def members(self) -> list[str]:
         return [m.name for m in self.config.members]

@@ -154,9 +154,9 @@ def _keep_cluster_state(client: Any, lab: LabInfo, path: Path) -> None:
         pool = member.lxd_dir / "storage-pools" / "default" / "containers"
         entries = sorted(p.name for p in pool.iterdir()) if pool.is_dir() else ["(no pool directory)"]
         lines.append(f"{member.name} pool containers/: {' '.join(entries)}")
-        log = member.lxd_dir / "lxd.log"
-        tail = log.read_text(errors="replace").splitlines()[-150:] if log.exists() else []
-        lines += [f"--- {member.name} lxd.log (last {len(tail)} lines)", *tail]
+        daemon_log = lab.config.server.log_file(member.lxd_dir)
+        tail = daemon_log.read_text(errors="replace").splitlines()[-150:] if daemon_log.exists() else []
+        lines += [f"--- {member.name} {daemon_log.name} (last {len(tail)} lines)", *tail]
     path.write_text("\n".join(lines) + "\n")
     log.info(f"cluster state kept in {path}")
 

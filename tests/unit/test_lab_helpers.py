@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lab import cli, cluster, dhcp, images, lb, mirror, storage
+from lab.backend import LXD
 from lab.config import DHCP_RANGE, VIP_RANGE, LabConfig, in_dhcp_range
 from lab.files import write_public, write_secret
 from lab.info import build_info
@@ -213,7 +214,7 @@ def test_alpine_rootfs_fixes(tmp_path: Path) -> None:
 def test_a_daemon_that_exits_while_starting_is_started_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from lab import members
 
-    (tmp_path / "lxd.out").write_text("Error: Failed to start the daemon: no available dqlite leader server found\n")
+    (tmp_path / "daemon.out").write_text("Error: Failed to start the daemon: no available dqlite leader server found\n")
     starts: list[str] = []
     outcomes = iter([members.DaemonExited("LXD daemon m1 exited while starting"), None])
 
@@ -222,18 +223,18 @@ def test_a_daemon_that_exits_while_starting_is_started_again(tmp_path: Path, mon
         if outcome:
             raise outcome
 
-    monkeypatch.setattr(members, "start_lxd", lambda _t, name, _d: starts.append(name))
-    monkeypatch.setattr(members, "wait_lxd_ready", wait)
+    monkeypatch.setattr(members, "start_daemon", lambda _t, name, _d, _b: starts.append(name))
+    monkeypatch.setattr(members, "wait_daemon_ready", wait)
     monkeypatch.setattr(members, "RESTART_DELAY_S", 0)
-    members.start_until_ready(ProcessTable(tmp_path), "m1", tmp_path, timeout=10)
+    members.start_until_ready(ProcessTable(tmp_path), "m1", tmp_path, LXD, timeout=10)
     assert starts == ["m1", "m1"]
 
-    monkeypatch.setattr(members, "wait_lxd_ready", lambda *_a, **_k: (_ for _ in ()).throw(
+    monkeypatch.setattr(members, "wait_daemon_ready", lambda *_a, **_k: (_ for _ in ()).throw(
         members.DaemonExited("LXD daemon m1 exited while starting")))
     with pytest.raises(members.DaemonExited):
-        members.start_until_ready(ProcessTable(tmp_path), "m1", tmp_path, timeout=10)
+        members.start_until_ready(ProcessTable(tmp_path), "m1", tmp_path, LXD, timeout=10)
     assert len(starts) == 2 + members.STARTUP_ATTEMPTS
-    assert "no available dqlite leader" in members.startup_log_tail(tmp_path)
+    assert "no available dqlite leader" in members.startup_log_tail(tmp_path, LXD)
 
 
 def test_resolve_keeps_the_running_labs_shape(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
