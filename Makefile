@@ -5,7 +5,7 @@ PY := .venv/bin/python
 export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/.venv/bin:$(PATH)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup demo test unit integration e2e lint dist lab-up lab-down lab-status bench bench-postgres soak migration-demo clean-state maintenance rebalance host-check
+.PHONY: setup demo test test-incus unit integration e2e lint dist lab-up lab-down lab-status bench bench-postgres soak migration-demo clean-state maintenance rebalance host-check
 
 setup:  ## Debian packages, venv, Pulumi toolchain (built once, cached by version)
 	@toolchain/setup.sh
@@ -13,9 +13,24 @@ setup:  ## Debian packages, venv, Pulumi toolchain (built once, cached by versio
 demo: setup  ## lab up -> pulumi up (lab stack) -> push + pull through the VIP
 	@$(PY) -m harness.demo
 
-test: setup  ## everything: unit, e2e (standalone LXD), the lab suite (lab up once, down + clean check at the end)
+# The lab suite's subset that runs on Incus too in `make test` (docs/servers.md says why these): the lab itself and
+# its faults, the provider's drift/import/certificate rotation and breadth, a registry from Pulumi YAML through its
+# VIP, a registry deploy with a maintenance roll under a pull loop, a member killed during `up`, the bad-input table.
+INCUS_SUBSET ?= tests/integration/test_lab.py tests/integration/test_lxd_provider.py \
+	tests/integration/test_provider_breadth.py tests/integration/test_yaml_registry.py \
+	tests/integration/test_registry.py::test_replicas_on_different_members_and_vip_serves_pushes \
+	tests/integration/test_registry.py::test_rolling_maintenance_of_every_member_keeps_pulls_working \
+	tests/integration/test_container_faults.py::test_member_killed_and_restarted_during_up_is_ridden_out_without_duplicates \
+	tests/integration/test_bad_input.py
+
+test: setup  ## everything: unit, e2e (standalone LXD), the lab suite on LXD, then its Incus subset (each lab up once, down + clean check)
 	@echo "== toolchain"; $(PY) -m toolchain.report
 	@$(PY) -m pytest -p lab.pytest_plugin tests/unit tests/e2e tests/integration
+	@echo "== the lab on Incus 6.0: $(words $(INCUS_SUBSET)) test files/tests (make test-incus runs them all)"
+	@LAB_BACKEND=incus $(PY) -m pytest -p lab.pytest_plugin $(INCUS_SUBSET)
+
+test-incus: setup  ## the whole lab suite on an Incus 6.0 lab
+	@LAB_BACKEND=incus $(PY) -m pytest -p lab.pytest_plugin tests/integration
 
 unit: setup  ## quick: pure logic and set_mocks tests only
 	@$(PY) -m pytest tests/unit -q

@@ -48,6 +48,12 @@ class Backend:
     def cluster_add_argv(self, member: str) -> list[str]:
         return [self.client, "cluster", "add", member, "--quiet"]
 
+    def trust_token_argv(self, client_name: str) -> list[str]:
+        """Issues a one-time trust token for a new client (both servers; Incus has nothing else)."""
+        if self.trust_password:
+            return [self.client, "config", "trust", "add", "--name", client_name, "--quiet"]
+        return [self.client, "config", "trust", "add", client_name, "--quiet"]
+
 
 LXD = Backend("lxd", ("lxd",), "LXD_DIR", "LXD_CONF", ("lxd",), "lxc", "lxd", trust_password=True,
               tools={"lxd": "lxd", "lxc": "lxd-client"})

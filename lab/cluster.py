@@ -118,11 +118,21 @@ def _drop_stale_join(config: LabConfig, name: str) -> None:
             client.api.operations[op["id"]].delete()
 
 
-def _join_token(config: LabConfig, name: str) -> str:
-    first, server = config.members[0], config.server
-    env = server.env(first.lxd_dir)
+def _client_command(config: LabConfig, argv: list[str]) -> str:
+    """Runs the server's client CLI against the first member's socket; returns what it printed."""
+    server = config.server
+    env = server.env(config.members[0].lxd_dir)
     env[server.conf_variable] = str(config.lab_dir / f"{server.client}-client")
-    return run(server.cluster_add_argv(name), env=env, timeout=60).stdout.strip()
+    return run(argv, env=env, timeout=60).stdout.strip()
+
+
+def _join_token(config: LabConfig, name: str) -> str:
+    return _client_command(config, config.server.cluster_add_argv(name))
+
+
+def issue_trust_token(config: LabConfig, client_name: str) -> str:
+    """A one-time token that lets a new client add its certificate (lxd:trustPassword takes it)."""
+    return _client_command(config, config.server.trust_token_argv(client_name))
 
 
 def join(config: LabConfig, member: Member) -> None:

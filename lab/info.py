@@ -54,7 +54,8 @@ def build_info(config: LabConfig, *, cluster_cert_pem: str, image_remote_cert_pe
             "server_fingerprint": fingerprint(cluster_cert_pem),
             "client_cert": str(pki / "client.crt"),
             "client_key": str(sec / "client.key"),
-            "trust_password_file": str(sec / "trust-password"),
+            # LXD's core.trust_password; Incus has none (lab.cluster.issue_trust_token)
+            "trust_password_file": str(sec / "trust-password") if config.server.trust_password else None,
             "storage_pool": "default",
             "storage_driver": config.storage_driver,
             "profile": "default",

@@ -3,6 +3,7 @@ DHCP, signed package mirror on S3, faults, and a teardown that leaves nothing.""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -17,12 +18,14 @@ import pylxd
 import pytest
 import requests
 
+from cluster.connection import ensure_trusted
 from cluster.facts import read_instance
 from cluster.images import copy_image
 from cluster.operations import execute, push_file
 from cluster.polling import wait_until
 from cluster.steps import ensure_deleted, ensure_launched, ensure_stopped, wait_for_ipv4
 from lab import lb, site
+from lab.cluster import issue_trust_token
 from lab.config import (
     BACKUP_BUCKET,
     IMAGE_ALIASES,
@@ -87,7 +90,8 @@ def test_load_balancer_presents_the_pinned_cluster_certificate(lab: LabInfo, mon
     assert _lb_get(lab, _pinned_session(lab)).json()["metadata"]["auth"] == "trusted"
 
 
-def test_trust_password_admits_a_new_client(lab: LabInfo, tmp_path: Path, monkeypatch) -> None:
+def test_a_trust_secret_admits_a_new_client(lab: LabInfo, tmp_path: Path, monkeypatch) -> None:
+    """LXD's trust password, or on Incus a trust token, through our own first contact (ensure_trusted)."""
     for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
         monkeypatch.delenv(var, raising=False)
     cert_pem, key_pem = issue_self_signed("lxdha-t-newcomer", server=False)
@@ -96,9 +100,13 @@ def test_trust_password_admits_a_new_client(lab: LabInfo, tmp_path: Path, monkey
     newcomer = pylxd.Client(endpoint=lab.lb_url, cert=(str(tmp_path / "c.crt"), str(tmp_path / "c.key")),
                             verify=str(lab.server_cert), timeout=30)
     assert not newcomer.trusted
-    password_file = Path(lab.data["lxd"]["trust_password_file"])
-    assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
-    newcomer.authenticate(password_file.read_text().strip())
+    if lab.data["lxd"]["trust_password_file"]:
+        password_file = Path(lab.data["lxd"]["trust_password_file"])
+        assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
+        secret = password_file.read_text().strip()
+    else:
+        secret = issue_trust_token(lab.config, "lxdha-t-newcomer")
+    ensure_trusted(newcomer, dataclasses.replace(lab.endpoint(), client_cert_pem=cert_pem, trust_password=secret))
     assert newcomer.trusted
     lab.lxd_client().api.certificates[fingerprint(cert_pem)].delete()
 
@@ -115,8 +123,8 @@ def test_lab_json_is_complete_and_holds_no_secrets(lab: LabInfo) -> None:
     assert data["mirror"]["url"].endswith(f"/{MIRROR_BUCKET}") and data["mirror"]["suite"] == MIRROR_SUITE
     for key in ("server_cert", "client_cert"):
         assert Path(data["lxd"][key]).is_file()
-    for path in (data["lxd"]["client_key"], data["lxd"]["trust_password_file"], data["s3"]["access_key_file"],
-                 data["s3"]["secret_key_file"]):
+    for path in filter(None, (data["lxd"]["client_key"], data["lxd"]["trust_password_file"],
+                              data["s3"]["access_key_file"], data["s3"]["secret_key_file"])):
         assert stat.S_IMODE(Path(path).stat().st_mode) == 0o600, path
         secret = Path(path).read_text().strip()
         assert secret not in out, f"{path} leaked into lab.json"

@@ -18,6 +18,7 @@ from cluster.connection import lxd_client
 from cluster.facts import GROUP_KEY, MANAGED_KEY, ORIGIN_KEY
 from cluster.images import copy_image
 from cluster.steps import ensure_created, ensure_deleted, ensure_running
+from lab.cluster import wait_all_online
 from lab.info import LabInfo
 from lab.pytest_plugin import record_figure
 from ops.health import CheckResult, FunctionCheck
@@ -55,7 +56,9 @@ def _ours(client: pylxd.Client) -> list[str]:
 @pytest.fixture
 def ops_containers(lab: LabInfo, client: pylxd.Client) -> Iterator[Callable[[str, str, str | None], str]]:
     """create(suffix, member, group) -> name: a managed, RUNNING container created on `member`; every
-    ops-* container is deleted when the test ends, so each test starts from an empty scope."""
+    ops-* container is deleted when the test ends, so each test starts from an empty scope, with every member
+    Online (an earlier test's restarted or cut member may still be rejoining: plans count only online ones)."""
+    wait_all_online(lab.config)
     for leftover in _ours(client):
         ensure_deleted(client, leftover)
     fingerprint = copy_image(lab.lxd_client(), lab.image())["fingerprint"]

@@ -519,9 +519,9 @@ def _secret_values(lab: LabInfo, stack: PulumiCli) -> dict[str, str]:
         "registry TLS key": longest_line((ROOT / ".state/registry/tls.key").read_text()),
         "SSH private key": longest_line((ROOT / ".state/ssh/id_ed25519").read_text()),
         "LXD client key": longest_line(Path(lab.data["lxd"]["client_key"]).read_text()),
-        "trust password": Path(lab.data["lxd"]["trust_password_file"]).read_text().strip(),
         "registry http secret": http_secret,
-    }
+    } | ({"trust password": Path(lab.data["lxd"]["trust_password_file"]).read_text().strip()}
+         if lab.data["lxd"]["trust_password_file"] else {})
 
 
 def test_no_secret_in_plaintext_in_state_stack_files_or_logs(lab: LabInfo, stack: PulumiCli) -> None:
