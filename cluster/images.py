@@ -18,11 +18,12 @@ from pylxd.exceptions import LXDAPIException, NotFound
 from cluster.errors import OwnershipConflict
 from cluster.operations import finish, get_or_none, post_and_wait
 from cluster.retry import with_retries
+from cluster.server_family import LXD, ServerFamily, image_protocol, server_family
 
 COPY_TIMEOUT_S = 900
 DELETE_TIMEOUT_S = 120
 OWNER_TAG = "lxdha-owner="
-PROTOCOLS = ("lxd", "simplestreams")
+PROTOCOLS = ("lxd", "incus", "simplestreams")  # lxd and incus: the same REST API, named per server family
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +38,11 @@ class ImageSource:
     certificate: str = field(default="", repr=False)
     image_type: str = "container"
 
-    def body(self) -> dict[str, Any]:
-        source: dict[str, Any] = {"type": "image", "mode": "pull", "server": self.server, "protocol": self.protocol,
-                                  "alias": self.image, "image_type": self.image_type}
+    def body(self, family: ServerFamily = LXD) -> dict[str, Any]:
+        """The copy request as a server of `family` takes it (its name for the remote's protocol)."""
+        source: dict[str, Any] = {"type": "image", "mode": "pull", "server": self.server,
+                                  "protocol": image_protocol(family, self.protocol), "alias": self.image,
+                                  "image_type": self.image_type}
         if self.certificate:
             source["certificate"] = self.certificate
         return {"source": source, "auto_update": False, "public": False}
@@ -49,7 +52,7 @@ def copy_image(client: pylxd.Client, source: ImageSource) -> dict[str, Any]:
     """Copies the image into the cluster (LXD reuses an identical image already there); returns its record."""
 
     def attempt() -> dict[str, Any]:
-        metadata = post_and_wait(client, client.api.images, source.body(), COPY_TIMEOUT_S,
+        metadata = post_and_wait(client, client.api.images, source.body(server_family(client)), COPY_TIMEOUT_S,
                                  f"copy image {source.image} from {source.server}")
         fingerprint = metadata.get("fingerprint")
         if not fingerprint:

@@ -36,6 +36,9 @@ class ServerFamily:
     vm_agent: str  # the agent a virtual machine runs
     # instance types whose stateful snapshot needs config migration.stateful=true
     stateful_needs_config: tuple[str, ...]
+    # what a copy from an image server speaking the /1.0 REST API names that protocol: LXD 5.0 takes only
+    # "lxd", Incus 6.0 only "incus" ("Invalid protocol: lxd", measured on the lab)
+    rest_protocol: str = "lxd"
     # an API extension only this family lists: it tells the family to a client the server does not trust
     # yet, to which GET /1.0 shows no `environment`
     marker_extension: str = ""
@@ -59,8 +62,9 @@ INCUS = ServerFamily(
     trust_cert_command="incus config trust add-certificate <cert>", move_copy_prefix="",
     transient_phrases=("incus is shutting down", "no available cowsql leader"),
     guest_socket="/dev/incus/sock", vm_agent="incus-agent", stateful_needs_config=("container", "virtual-machine"),
-    marker_extension="dev_incus_events")
+    rest_protocol="incus", marker_extension="dev_incus_events")
 FAMILIES = (LXD, INCUS)
+REST_PROTOCOLS = tuple(family.rest_protocol for family in FAMILIES)
 
 
 def family_of(host_info: Mapping[str, Any] | None) -> ServerFamily:
@@ -73,6 +77,12 @@ def family_of(host_info: Mapping[str, Any] | None) -> ServerFamily:
     extensions = info.get("api_extensions") or ()
     return next((family for family in FAMILIES if family.marker_extension and family.marker_extension in extensions),
                 LXD)
+
+
+def image_protocol(family: ServerFamily, protocol: str) -> str:
+    """The protocol name `family` takes for an image server: either family's name for the REST API ("lxd",
+    "incus") becomes its own, so one stack's config copies images on both; simplestreams stays."""
+    return family.rest_protocol if protocol in REST_PROTOCOLS else protocol
 
 
 def server_family(client: pylxd.Client) -> ServerFamily:

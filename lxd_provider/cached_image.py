@@ -53,7 +53,8 @@ class CachedImage(Resource):
     props = (
         Prop("sourceRemote", STRING, "Image server URL, e.g. https://images.lxd.canonical.com.", required=True,
              replaces=True),
-        Prop("sourceProtocol", STRING, "simplestreams or lxd.", default="simplestreams", replaces=True),
+        Prop("sourceProtocol", STRING, "simplestreams, or lxd (incus: the same; each server gets its own name).",
+             default="simplestreams", replaces=True),
         Prop("sourceCertificate", STRING, "PEM certificate that pins an lxd-protocol image server.", default=""),
         Prop("sourceImage", STRING, "Image alias or fingerprint on the remote, e.g. alpine/3.23.", required=True,
              replaces=True),

@@ -34,3 +34,16 @@ def test_a_server_that_does_not_say_is_lxd() -> None:
 
 def test_headers_are_spelled_by_family() -> None:
     assert (LXD.header("mode"), INCUS.header("mode")) == ("X-LXD-mode", "X-Incus-mode")
+
+
+def test_a_copy_names_the_remotes_rest_protocol_as_the_copying_server_does() -> None:
+    """Incus 6.0 refuses `protocol: lxd` ("Invalid protocol: lxd", measured) and LXD 5.0 knows no `incus`:
+    one stack's config copies from the same image server on both."""
+    from cluster.images import ImageSource
+    from cluster.server_family import INCUS, LXD
+
+    source = ImageSource("https://10.0.0.20:8443", "lxd", "debian/12")
+    assert source.body(INCUS)["source"]["protocol"] == "incus" and source.body(LXD)["source"]["protocol"] == "lxd"
+    assert ImageSource("https://10.0.0.20:8443", "incus", "debian/12").body(LXD)["source"]["protocol"] == "lxd"
+    streams = ImageSource("https://images", "simplestreams", "debian/12")
+    assert streams.body(INCUS)["source"]["protocol"] == "simplestreams"
