@@ -14,6 +14,7 @@ from pylxd.exceptions import NotFound
 
 from cluster.images import copy_image
 from cluster.operations import get_or_none
+from cluster.server_family import server_family
 from harness.lab_stacks import set_config, throwaway_stack
 from lab.info import LabInfo
 from tests.integration.test_lxd_provider import connection_config, summary_of
@@ -32,7 +33,7 @@ def _file(client: pylxd.Client, path: str) -> tuple[str, str] | None:
                                                                   is_api=False)
     except NotFound:
         return None
-    return response.text, response.headers.get("X-LXD-mode", "")
+    return response.text, response.headers.get(server_family(client).header("mode"), "")
 
 
 def _objects(client: pylxd.Client) -> dict[str, Any]:
