@@ -69,7 +69,7 @@ TRANSIENT_PHRASES = (
 # daemon died or restarts; the member list may show it ONLINE for up to 20 s): a member comes back in
 # tens of seconds, longer than the bounded retries of a hiccup last.
 MEMBER_DOWN_PHRASES = ("missing event connection with target cluster member", "unable to connect to",
-                       "is offline")
+                       "is offline", "server isn't ready yet")
 _MEMBER_DOWN = re.compile("|".join(re.escape(p) for p in MEMBER_DOWN_PHRASES), re.IGNORECASE)
 MEMBER_DOWN_POLL_S = 2.0
 

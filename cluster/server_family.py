@@ -60,7 +60,9 @@ INCUS = ServerFamily(
     header_prefix="X-Incus-", trust_field="trust_token", trust_secret="trust token",
     trust_secret_fix="a fresh token from `incus config trust add <name>` (Incus has no trust password)",
     trust_cert_command="incus config trust add-certificate <cert>", move_copy_prefix="",
-    transient_phrases=("incus is shutting down", "no available cowsql leader"),
+    # a request forwarded to a member whose daemon is still starting (measured on the Incus lab: a member
+    # restarted during `up`)
+    transient_phrases=("incus is shutting down", "no available cowsql leader", "server isn't ready yet"),
     guest_socket="/dev/incus/sock", vm_agent="incus-agent", stateful_needs_config=("container", "virtual-machine"),
     rest_protocol="incus", marker_extension="dev_incus_events")
 FAMILIES = (LXD, INCUS)

@@ -26,6 +26,7 @@ class Answered(Exception):
     (RuntimeError("Incus is shutting down"), True),  # Incus 6.0's words for the same state
     (RuntimeError("no available dqlite leader server found"), True),
     (RuntimeError("no available cowsql leader server found"), True),  # Incus' database
+    (RuntimeError("Server isn't ready yet"), True),  # Incus: a request forwarded to a member still starting
     (requests.ConnectionError("refused"), True),
     (requests.Timeout("read timed out"), True),
     (Answered(503, "Service Unavailable"), True),
@@ -135,3 +136,10 @@ def test_a_member_that_stays_silent_gives_up_after_the_wait_and_the_attempts() -
     with pytest.raises(Answered):
         with_retries(always_silent, "read", attempts=4, sleep=lambda _s: None, member_wait_s=10)
     assert len(calls) == 5 + 4  # 10 s of 2 s polls, then the usual attempts
+
+
+def test_a_member_still_starting_on_incus_is_a_member_down() -> None:
+    """Measured on the Incus lab: a member restarted during `up` answers forwarded requests so until it is up."""
+    from cluster.retry import classify
+
+    assert classify(RuntimeError("Server isn't ready yet")).member_down
