@@ -588,6 +588,9 @@ class FakeLxd:
                 fingerprint = self.remote_images.get(source.get("alias") or source.get("fingerprint"))
                 if fingerprint is None:
                     raise FakeResponseError(404, "The requested image couldn't be found")
+                held = sorted(a for a, record in self.aliases.items() if record["target"] == fingerprint)
+                if self.server == "incus" and fingerprint in self.images and held:
+                    raise FakeResponseError(400, f"Alias already exists: {held[0]}")  # Incus 6.0.4, measured
                 if fingerprint not in self.images:
                     self.add_image(fingerprint)
                 return async_({"fingerprint": fingerprint})

@@ -47,3 +47,16 @@ def test_a_copy_names_the_remotes_rest_protocol_as_the_copying_server_does() -> 
     assert ImageSource("https://10.0.0.20:8443", "incus", "debian/12").body(LXD)["source"]["protocol"] == "lxd"
     streams = ImageSource("https://images", "simplestreams", "debian/12")
     assert streams.body(INCUS)["source"]["protocol"] == "simplestreams"
+
+
+def test_copying_an_image_incus_already_holds_under_an_alias_returns_that_image() -> None:
+    """Incus 6.0 refuses the copy on the image's own alias (measured on the Incus lab); LXD reuses the image."""
+    from cluster.images import ImageSource, copy_image
+    from tests.support.fake_lxd import FakeLxd
+
+    for server in ("lxd", "incus"):
+        fake = FakeLxd.cluster(server=server)
+        fake.remote_images["debian/12"] = "d" * 64
+        fake.add_image("d" * 64, aliases=("debian/stable",))
+        copied = copy_image(fake.client(), ImageSource("https://10.0.0.20:8443", "lxd", "debian/12"))
+        assert copied["fingerprint"] == "d" * 64, server
