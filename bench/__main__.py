@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import plots, registry_hook, report
+from bench import plots, registry_hook, report, servers_report
 from bench.merge import merge
 from bench.runner import APPROACHES, Settings, run_matrix
 from bench.summary import summarize
@@ -100,7 +100,8 @@ def _measure(args: argparse.Namespace) -> dict:
         "schema": 1,
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "host": {"cpus": os.cpu_count(), "storage": LabConfig.resolve().storage_driver},
+        "host": {"cpus": os.cpu_count(), "storage": LabConfig.resolve().storage_driver,
+                 "server": LabConfig.resolve().backend},
         "sizes": args.sizes, "runs": args.runs, "runs_at": {str(n): r for n, r in args.runs_at.items()},
         "approaches": list(args.approaches),
         "floor_workers": args.floor_workers,
@@ -113,15 +114,21 @@ def _measure(args: argparse.Namespace) -> dict:
 
 
 def _write(document: dict, args: argparse.Namespace) -> int:
-    """results.json (atomically), the two PNGs and the table; exit 1 if any run failed."""
-    results = args.out / "results.json"
+    """results.json (atomically), the two PNGs and the table; exit 1 if any run failed. A run on another
+    server than LXD writes <server>.json and only its section of the table (bench/servers_report.py)."""
+    server = document.get("host", {}).get("server", "lxd")
+    results = args.out / ("results.json" if server == "lxd" else servers_report.result_file(server))
     tmp = results.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(document, indent=2) + "\n")
     tmp.replace(results)
-    plots.time_vs_n(document, args.out / "time_vs_n.png")
-    plots.spread_histogram(document, args.out / "spread_hist.png")
-    report.write(document, args.table, args.out)
-    log.info(f"wrote {results}, {args.out / 'time_vs_n.png'}, {args.out / 'spread_hist.png'}, {args.table}")
+    if server != "lxd":
+        servers_report.write(args.table, args.out)
+        log.info(f"wrote {results} and its section of {args.table}")
+    else:
+        plots.time_vs_n(document, args.out / "time_vs_n.png")
+        plots.spread_histogram(document, args.out / "spread_hist.png")
+        report.write(document, args.table, args.out)
+        log.info(f"wrote {results}, {args.out / 'time_vs_n.png'}, {args.out / 'spread_hist.png'}, {args.table}")
     print(json.dumps(document["summary"]["targets"], indent=2))
     failed = [r for r in document["results"] if "error" in r]
     return 1 if failed or document["interrupted"] else 0

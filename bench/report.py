@@ -11,6 +11,7 @@ from bench.merge import session_bakes
 from bench.migration.report import stored_section
 from bench.ours import NOOP_SAMPLES
 from bench.postgres.report import stored_section as postgres_section
+from bench.servers_report import stored_section as servers_section
 from bench.soak.report import kept_section
 from bench.summary import TARGET_N
 
@@ -127,8 +128,10 @@ def render(document: dict[str, Any], table_path: Path, results_dir: Path) -> str
     errors = [err for e in summary["by_n"].values() for err in e["errors"]]
     if errors:
         lines += ["Failed runs (excluded above):", "", *[f"- {_one_line(err)}" for err in errors], ""]
-    # the sections `python -m bench.migration` and `python -m bench.postgres` own, from their own results
-    owned = [text for text in (stored_section(results_dir), postgres_section(results_dir)) if text]
+    # the sections `python -m bench.migration`, `python -m bench.postgres` and a bench on Incus own, from their
+    # own results
+    owned = [text for text in (stored_section(results_dir), postgres_section(results_dir),
+                               servers_section(results_dir)) if text]
     return "\n".join(lines).rstrip() + "\n" + "".join(f"\n{text}" for text in owned)
 
 
