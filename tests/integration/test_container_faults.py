@@ -57,7 +57,8 @@ def test_member_killed_and_restarted_during_up_is_ridden_out_without_duplicates(
         except subprocess.TimeoutExpired:
             up.kill()
             raise
-        assert up.returncode == 0, output[-3000:]
+        errors = [line for line in output.splitlines() if "error" in line.lower()]
+        assert up.returncode == 0, "\n".join(errors[-20:]) + "\n...\n" + output[-1500:]
         again = cli.up_summary()
         assert again["result"] == "succeeded" and change_counts(again) == {}, again
         assert _named(lab, "ku-") == ["ku-0", "ku-1", "ku-2"]
