@@ -2,7 +2,7 @@
 LTS (`LAB_BACKEND=incus`; `make setup` installs it from bookworm-backports, lab/incus-packages.txt).
 
 What differs as the lab drives the two daemons lives here (binaries, the state-directory variable, the
-admin commands, how a client is first trusted, the image protocol), so the rest of the lab reads the same
+admin and client commands, how a client is first trusted), so the rest of the lab reads the same
 for both. What differs in their REST API is the cluster layer's (cluster/), not the lab's.
 """
 
@@ -23,7 +23,6 @@ class Backend:
     conf_variable: str  # where its client CLI keeps its own config
     admin: tuple[str, ...]  # the daemon-side command: init --preseed, shutdown
     client: str  # the client CLI: cluster add
-    image_protocol: str  # what a cluster names this server's image API as, copying from it
     trust_password: bool  # core.trust_password exists (LXD 5.0); Incus trusts new clients by token only
     tools: dict[str, str] = field(default_factory=dict)  # tool -> Debian package
 
@@ -31,6 +30,12 @@ class Backend:
         """This environment without either server's variables, pointed at `state_dir`."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("LXD", "INCUS"))}
         env[self.dir_variable] = str(state_dir)
+        return env
+
+    def client_env(self, state_dir: Path, lab_dir: Path) -> dict[str, str]:
+        """`env` for the client CLI, its own config kept in the lab's dir (never the user's)."""
+        env = self.env(state_dir)
+        env[self.conf_variable] = str(lab_dir / f"{self.client}-client")
         return env
 
     def daemon_argv(self, state_dir: Path) -> list[str]:
@@ -55,10 +60,10 @@ class Backend:
         return [self.client, "config", "trust", "add", client_name, "--quiet"]
 
 
-LXD = Backend("lxd", ("lxd",), "LXD_DIR", "LXD_CONF", ("lxd",), "lxc", "lxd", trust_password=True,
+LXD = Backend("lxd", ("lxd",), "LXD_DIR", "LXD_CONF", ("lxd",), "lxc", trust_password=True,
               tools={"lxd": "lxd", "lxc": "lxd-client"})
 INCUS = Backend("incus", ("/usr/libexec/incus/incusd",), "INCUS_DIR", "INCUS_CONF", ("incus", "admin"), "incus",
-                "incus", trust_password=False,
+                trust_password=False,
                 tools={"/usr/libexec/incus/incusd": "incus-base (bookworm-backports)",
                        "incus": "incus-client (bookworm-backports)"})
 BACKENDS = {backend.name: backend for backend in (LXD, INCUS)}

@@ -127,10 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "lxc":
             config = _config()
             member = config.member(args.member)
-            server = config.server
-            env = server.env(member.lxd_dir)
-            env[server.conf_variable] = str(config.lab_dir / f"{server.client}-client")
-            os.execvpe(server.client, [server.client, *args.args], env)
+            client = config.server.client
+            os.execvpe(client, [client, *args.args], config.server.client_env(member.lxd_dir, config.lab_dir))
     except (LabError, WaitTimeout) as error:
         print(f"lab: error: {error}", file=sys.stderr)
         return 1

@@ -120,9 +120,7 @@ def _drop_stale_join(config: LabConfig, name: str) -> None:
 
 def _client_command(config: LabConfig, argv: list[str]) -> str:
     """Runs the server's client CLI against the first member's socket; returns what it printed."""
-    server = config.server
-    env = server.env(config.members[0].lxd_dir)
-    env[server.conf_variable] = str(config.lab_dir / f"{server.client}-client")
+    env = config.server.client_env(config.members[0].lxd_dir, config.lab_dir)
     return run(argv, env=env, timeout=60).stdout.strip()
 
 
