@@ -6,14 +6,16 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 step() { printf '[setup] %s\n' "$*" >&2; }
 
-wanted_packages() {
-  cat toolchain/apt-packages.txt lab/apt-packages.txt 2>/dev/null | sed 's/#.*//' | tr -s ' \t' '\n' | sed '/^$/d' | sort -u
+listed() {  # the package names in these list files (one or more per line, # comments)
+  cat "$@" 2>/dev/null | sed 's/#.*//' | tr -s ' \t' '\n' | sed '/^$/d' | sort -u
 }
-missing=()
-while read -r pkg; do
-  [ "$pkg" = golang-go ] && command -v go >/dev/null && continue   # a newer Go is already on PATH
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-done < <(wanted_packages)
+not_installed() {  # those of the listed packages dpkg does not have installed
+  while read -r pkg; do
+    [ "$pkg" = golang-go ] && command -v go >/dev/null && continue   # a newer Go is already on PATH
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || echo "$pkg"
+  done < <(listed "$@")
+}
+mapfile -t missing < <(not_installed toolchain/apt-packages.txt lab/apt-packages.txt)
 if [ ${#missing[@]} -gt 0 ]; then
   step "installing Debian packages: ${missing[*]}"
   apt-get update -qq
@@ -22,10 +24,7 @@ fi
 
 # Incus (lab/incus-packages.txt) from bookworm-backports: a suite apt prefers for nothing unless asked (-t)
 backports=/etc/apt/sources.list.d/lxdha-bookworm-backports.sources
-incus_missing=()
-while read -r pkg; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || incus_missing+=("$pkg")
-done < <(sed 's/#.*//' lab/incus-packages.txt | tr -s ' \t' '\n' | sed '/^$/d')
+mapfile -t incus_missing < <(not_installed lab/incus-packages.txt)
 if [ ${#incus_missing[@]} -gt 0 ]; then
   step "installing Incus from bookworm-backports: ${incus_missing[*]}"
   if [ ! -f "$backports" ]; then
