@@ -63,14 +63,19 @@ def checked_postgres_secrets(settings: PostgresSettings, *, passwords: dict[str,
         s3_ca=s3_ca[1] if s3_ca else "")
 
 
+def backup_ca(settings: PostgresSettings) -> tuple[str, str] | None:
+    """(its setting, the PEM) of the CA the backup S3 endpoint is checked against; None: the system CAs."""
+    ca_file, setting = settings.backup.ca_file, f"{settings.key}.backup.s3.caFile"
+    return (setting, read_config_file(setting, ca_file)) if ca_file else None
+
+
 def postgres_secrets(config: pulumi.Config, raw: dict[str, Any], settings: PostgresSettings) -> PostgresSecrets:
     """The stack's database secrets: each from its `--secret` key or its file in `lxdha:postgres`."""
     s3, tls = (raw.get("backup") or {}).get("s3") or {}, raw.get("tls") or {}
-    ca_file = settings.backup.ca_file
     return checked_postgres_secrets(
         settings, passwords={name: read_plain(config, secret, raw) for name, secret in PASSWORDS.items()},  # type: ignore[misc]
         tls_cert=stack_certificate(tls, f"{KEY}.tls", settings.haproxy.vip_group.vrrp.vip),
         tls_key=read_plain(config, TLS_KEY, tls),  # type: ignore[arg-type]
         s3_access_key=read_plain(config, S3_ACCESS_KEY, s3),  # type: ignore[arg-type]
         s3_secret_key=read_plain(config, S3_SECRET_KEY, s3),  # type: ignore[arg-type]
-        s3_ca=(f"{KEY}.backup.s3.caFile", read_config_file(f"{KEY}.backup.s3.caFile", ca_file)) if ca_file else None)
+        s3_ca=backup_ca(settings))

@@ -11,12 +11,11 @@ from cluster.errors import ConfigError
 from components import balanced_container, haproxy_group, postgres_cluster, registry
 from components.vip_replicas import ServiceImage
 from config.containers import CONTAINER_KNOWN, container_settings
-from config.files import read_config_file
 from config.haproxy import KNOWN as HAPROXY_KNOWN
 from config.haproxy import haproxy_group_settings
 from config.postgres import KNOWN as POSTGRES_KNOWN
 from config.postgres import check_distro, postgres_settings
-from config.postgres_secrets import checked_postgres_secrets
+from config.postgres_secrets import backup_ca, checked_postgres_secrets
 from config.registry import KNOWN as REGISTRY_KNOWN
 from config.registry import registry_settings
 from config.registry_secrets import IN_KEEPALIVED_CONF, VRRP_PASSWORD, checked_registry_secrets
@@ -58,15 +57,18 @@ def _private_key(name: str, value: Any) -> pulumi.Input[str]:
     return checked_private_key(f"{name}.sshPrivateKey", value) if isinstance(value, str) else value
 
 
+def _tls_cert(name: str, raw: dict[str, Any]) -> tuple[str, str]:
+    return f"{name}.tls.cert", str((raw.get("tls") or {}).get("cert") or "")
+
+
 def registry_args(name: str, inputs: HARegistryInputs) -> registry.HARegistryArgs:
     raw: dict[str, Any] = whole_numbers(dict(inputs))
     image, access = image_and_access(name, raw)  # type: ignore[arg-type]
     settings = registry_settings(_section(raw, REGISTRY_KNOWN), mirror_url=access.mirror["url"], key=name)
-    cert = (f"{name}.tls.cert", str((raw.get("tls") or {}).get("cert") or ""))
     secrets = checked_registry_secrets(
         settings, s3_access_key=_given(name, raw, "s3AccessKey"),  # type: ignore[arg-type]
         s3_secret_key=_given(name, raw, "s3SecretKey"),  # type: ignore[arg-type]
-        users=(f"{name}.users", raw.get("users")), tls_cert=cert,
+        users=(f"{name}.users", raw.get("users")), tls_cert=_tls_cert(name, raw),
         tls_key=_given(name, raw, "tlsKey"),  # type: ignore[arg-type]
         http_secret=_given(name, raw, "httpSecret"), vrrp_password=_given(name, raw, "vrrpPassword"))
     return registry.HARegistryArgs(settings, secrets, image, access)
@@ -95,14 +97,13 @@ def postgres_cluster_args(name: str, inputs: PostgresClusterInputs) -> postgres_
     if missing:
         raise ConfigError(f"{name}.{missing[0]}", "is not set", "give every password, the TLS key and the backup "
                           f"S3 keys as (secret) inputs; missing: {', '.join(missing)}")
-    ca_file = settings.backup.ca_file
     secrets = checked_postgres_secrets(
         settings, passwords={key: _given(name, raw, field) for key, field in POSTGRES_PASSWORD_INPUTS.items()},  # type: ignore[misc]
-        tls_cert=(f"{name}.tls.cert", str((raw.get("tls") or {}).get("cert") or "")),
+        tls_cert=_tls_cert(name, raw),
         tls_key=_given(name, raw, "tlsKey"),  # type: ignore[arg-type]
         s3_access_key=_given(name, raw, "backupS3AccessKey"),  # type: ignore[arg-type]
         s3_secret_key=_given(name, raw, "backupS3SecretKey"),  # type: ignore[arg-type]
-        s3_ca=(f"{name}.backup.s3.caFile", read_config_file(f"{name}.backup.s3.caFile", ca_file)) if ca_file else None)
+        s3_ca=backup_ca(settings))
     return postgres_cluster.PostgresClusterArgs(settings, secrets, image, access)
 
 
