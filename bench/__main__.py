@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
 def _measure(args: argparse.Namespace) -> dict:
     """The matrix and the registry figures, as the results document."""
     scratch = Path(tempfile.mkdtemp(prefix="lxdha-bench-"))
-    started = time.time()
+    started, lab = time.time(), LabConfig.resolve()
     try:
         measured = run_matrix(Settings(args.sizes, args.runs, args.approaches, args.floor_workers, scratch,
                                         args.runs_at, args.seed_workers))
@@ -100,8 +100,7 @@ def _measure(args: argparse.Namespace) -> dict:
         "schema": 1,
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "host": {"cpus": os.cpu_count(), "storage": LabConfig.resolve().storage_driver,
-                 "server": LabConfig.resolve().backend},
+        "host": {"cpus": os.cpu_count(), "storage": lab.storage_driver, "server": lab.backend},
         "sizes": args.sizes, "runs": args.runs, "runs_at": {str(n): r for n, r in args.runs_at.items()},
         "approaches": list(args.approaches),
         "floor_workers": args.floor_workers,

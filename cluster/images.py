@@ -24,8 +24,8 @@ from cluster.server_family import LXD, ServerFamily, image_protocol, server_fami
 COPY_TIMEOUT_S = 900
 DELETE_TIMEOUT_S = 120
 OWNER_TAG = "lxdha-owner="
-PROTOCOLS = ("lxd", "incus", "simplestreams")
-ALIAS_EXISTS = re.compile(r"Alias already exists: (\S+)")  # lxd and incus: the same REST API, named per server family
+PROTOCOLS = ("lxd", "incus", "simplestreams")  # lxd and incus: the same REST API, named per server family
+ALIAS_EXISTS = re.compile(r"Alias already exists: (\S+)")
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def copy_image(client: pylxd.Client, source: ImageSource) -> dict[str, Any]:
 def _already_present(client: pylxd.Client, message: str) -> dict[str, Any] | None:
     """The image a refused copy found already in the cluster, by the alias the refusal names."""
     match = ALIAS_EXISTS.search(message)
-    alias = read_alias(client, match.group(1).strip()) if match else None
+    alias = read_alias(client, match.group(1)) if match else None
     return read_image(client, alias["target"]) if alias else None
 
 

@@ -183,4 +183,3 @@ class PulumiCli:
 def change_counts(summary: dict[str, Any]) -> dict[str, int]:
     """resourceChanges of an up summary without the 'same' entry: {} means nothing changed."""
     return {op: count for op, count in summary.get("resourceChanges", {}).items() if op != "same" and count}
-
