@@ -15,13 +15,14 @@ demo: setup  ## lab up -> pulumi up (lab stack) -> push + pull through the VIP
 
 # The lab suite's subset that runs on Incus too in `make test` (docs/servers.md says why these): the lab itself and
 # its faults, the provider's drift/import/certificate rotation and breadth, a registry from Pulumi YAML through its
-# VIP, a registry deploy with a maintenance roll under a pull loop, the bad-input table. Not yet: a member killed
-# during `up` (fails on Incus 6.0, docs/servers.md "Not handled yet").
+# VIP, a registry deploy with a maintenance roll under a pull loop, the bad-input table, the database leader killed
+# during `up`.
 INCUS_SUBSET ?= tests/integration/test_lab.py tests/integration/test_lxd_provider.py \
 	tests/integration/test_provider_breadth.py tests/integration/test_yaml_registry.py \
 	tests/integration/test_registry.py::test_replicas_on_different_members_and_vip_serves_pushes \
 	tests/integration/test_registry.py::test_rolling_maintenance_of_every_member_keeps_pulls_working \
-	tests/integration/test_bad_input.py
+	tests/integration/test_bad_input.py \
+	tests/integration/test_container_faults.py::test_leader_killed_and_restarted_during_up_is_ridden_out_without_duplicates
 
 test: setup  ## everything: unit, e2e (standalone LXD), the lab suite on LXD, then its Incus subset (each lab up once, down + clean check)
 	@echo "== toolchain"; $(PY) -m toolchain.report

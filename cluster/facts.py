@@ -139,6 +139,15 @@ def create_cut_off(record: Mapping[str, Any]) -> bool:
             and LAST_POWER_KEY not in config and PENDING_TEMPLATES_KEY not in config)
 
 
+def never_started(record: Mapping[str, Any]) -> bool:
+    """True for a container whose create finished but which never started (its first-start templates
+    still pending, no power state recorded: a start attempt records both). Nothing in it ever ran, so it
+    holds nobody's data."""
+    config = record.get("config") or {}
+    return (record.get("type", "container") == "container"
+            and LAST_POWER_KEY not in config and PENDING_TEMPLATES_KEY in config)
+
+
 def read_instance(client: pylxd.Client, name: str) -> dict[str, Any] | None:
     """The instance's record as LXD returns it, or None when there is no such instance."""
     return get_or_none(client.api.instances[name])

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pylxd
-from pylxd.exceptions import NotFound
+from pylxd.exceptions import LXDAPIException, NotFound
 
 from cluster.errors import OwnershipConflict, StepFailed, TransientError
 from cluster.facts import (
@@ -35,11 +35,12 @@ from cluster.facts import (
     create_cut_off,
     global_ipv4,
     is_running,
+    never_started,
     read_instance,
     read_state,
     wait_member_online,
 )
-from cluster.operations import ExecResult, OperationFailed, execute, finish, post_and_wait
+from cluster.operations import ExecResult, OperationFailed, execute, finish, post_and_wait, pull_file
 from cluster.polling import WaitTimeout, wait_until
 from cluster.retry import with_retries
 from cluster.server_family import LXD, ServerFamily, server_family
@@ -70,6 +71,11 @@ class TargetHoldsALeftoverCopy(TransientError):
     receiving side gives up, so the move is tried again (the cluster re-read first)."""
 
 
+# what ensure_created did; ADOPTED_UNSTARTED: adopted a record that never started (nothing in it ever ran)
+CREATED, ADOPTED, ADOPTED_UNSTARTED = "created", "adopted", "adopted, never started"
+INIT_PATH = "/sbin/init"  # what a system container's start runs: a root filesystem without it is partial
+
+
 def gone_error(name: str) -> StepFailed:
     return StepFailed(f"instance {name}", "does not exist in the cluster (deleted outside this program?)",
                       "run `pulumi refresh` so the stack forgets it, then `pulumi up` to create it again")
@@ -93,8 +99,8 @@ def foreign_owner(config: Mapping[str, str], owner: str | None) -> str | None:
 
 def ensure_created(client: pylxd.Client, body: dict[str, Any], member: str | None, owner: str | None,
                    member_wait_s: float = MEMBER_WAIT_S) -> str:
-    """Creates the instance on `member` (None: where LXD places it); returns "created", or "adopted" when
-    it already exists and is ours."""
+    """Creates the instance on `member` (None: where LXD places it); returns CREATED, or ADOPTED (or
+    ADOPTED_UNSTARTED) when it already exists and is ours."""
     name = body["name"]
 
     def attempt() -> str:
@@ -107,10 +113,10 @@ def ensure_created(client: pylxd.Client, body: dict[str, Any], member: str | Non
                 raise OwnershipConflict(f"instance {name}", problem,
                                         "give this stack's containers another name (prefix), or remove that instance")
             if not create_cut_off(existing) or not _remove_cut_off_record(client, name):
-                return "adopted"
+                return ADOPTED_UNSTARTED if never_started(existing) else ADOPTED
         post_and_wait(client, client.api.instances, body, CREATE_TIMEOUT_S, f"create {name} on {member or 'any'}",
                       params={"target": member} if member else None)
-        return "created"
+        return CREATED
 
     return with_retries(attempt, f"create {name}", member_wait_s=member_wait_s)
 
@@ -120,8 +126,53 @@ def ensure_launched(client: pylxd.Client, name: str, fingerprint: str, member: s
     """A container from the image `fingerprint` on `member`, created if missing, then running."""
     body = {"name": name, "type": "container", "profiles": list(profiles),
             "source": {"type": "image", "fingerprint": fingerprint}}
+    outcome = ensure_created(client, body, member, owner)
+    try:
+        ensure_running(client, name)
+    except OperationFailed:
+        if outcome == ADOPTED or not remake_if_unpack_cut_off(client, body, member, owner):
+            raise
+        ensure_running(client, name)
+
+
+def remake_if_unpack_cut_off(client: pylxd.Client, body: dict[str, Any], member: str | None,
+                             owner: str | None) -> bool:
+    """For a container that never ran and did not start: True when its root filesystem lacks INIT_PATH,
+    the mark of an image unpack cut off on its member. Incus 6.0 records the member's image volume
+    before it unpacks it and later creates reuse it as it is (LXD records it after); so the container
+    and that image volume are deleted, and the container created again from a fresh unpack. False,
+    and nothing touched, when its root filesystem is whole (the start failed for another reason)."""
+    name = body["name"]
+    record = read_instance(client, name)
+    if record is None or not _lacks_init(client, name):
+        return False
+    log.warning("%s: never ran, and its root filesystem has no %s (an unpack of its image on %s was cut off): "
+                "deleting it and that member's copy of the image, then creating it again", name, INIT_PATH,
+                record.get("location"))
+    ensure_deleted(client, name, owner)
+    _remove_image_volume(client, record)
     ensure_created(client, body, member, owner)
-    ensure_running(client, name)
+    return True
+
+
+def _lacks_init(client: pylxd.Client, name: str) -> bool:
+    try:
+        return pull_file(client, name, INIT_PATH) is None
+    except LXDAPIException as error:  # no root filesystem to read at all
+        log.info("%s: its root filesystem cannot be read: %s", name, error)
+        return True
+
+
+def _remove_image_volume(client: pylxd.Client, record: Mapping[str, Any]) -> None:
+    """Deletes the image volume the instance was made from, on the instance's member only."""
+    pool = ((record.get("expanded_devices") or {}).get("root") or {}).get("pool")
+    fingerprint = (record.get("config") or {}).get("volatile.base_image")
+    if not pool or not fingerprint:
+        return
+    volume = client.api["storage-pools"][pool].volumes.image[fingerprint]
+    with contextlib.suppress(NotFound):
+        finish(client, volume.delete(params={"target": record["location"]}), DELETE_TIMEOUT_S,
+               f"delete image volume {fingerprint[:12]} on {record['location']}")
 
 
 def _remove_cut_off_record(client: pylxd.Client, name: str) -> bool:

@@ -38,12 +38,15 @@ from cluster.names import instance_name_problem
 from cluster.operations import OperationFailed
 from cluster.retry import with_retries
 from cluster.steps import (
+    ADOPTED,
+    CREATED,
     ensure_created,
     ensure_deleted,
     ensure_moved,
     ensure_running,
     ensure_stopped,
     foreign_owner,
+    remake_if_unpack_cut_off,
     wait_for_ipv4,
 )
 from lxd_provider.base import Context, DiffResult, Failures, Resource, join_id, split_id
@@ -299,11 +302,21 @@ class Instance(Resource):
                 "ephemeral": bool(inputs.get("ephemeral"))}
         target = inputs.get("target")
         outcome = ensure_created(client, body, target, ctx.owner)
-        if outcome == "adopted":
+        try:
+            return self._bring_up(ctx, client, name, inputs, outcome)
+        except OperationFailed:
+            if outcome == ADOPTED or not remake_if_unpack_cut_off(client, body, target, ctx.owner):
+                raise
+            return self._bring_up(ctx, client, name, inputs, CREATED)
+
+    def _bring_up(self, ctx: Context, client: pylxd.Client, name: str, inputs: dict[str, Any],
+                  outcome: str) -> tuple[str, dict[str, Any]]:
+        """From a created (or adopted) record to what the inputs declare: config, member, files, running."""
+        if outcome != CREATED:
             log.info("adopting %s: left by an earlier run of this stack", name)
             self._put(client, ctx.owner, name, inputs)
-            if target:
-                ensure_moved(client, name, target)
+            if inputs.get("target"):
+                ensure_moved(client, name, inputs["target"])
         vm = inputs["type"] == "virtual-machine"  # files go through its agent: once it runs
         hashes = {} if vm else self._write_files(client, name, inputs)
         if inputs["running"]:
@@ -334,12 +347,13 @@ class Instance(Resource):
 
     @staticmethod
     def _start(client: pylxd.Client, name: str, outcome: str) -> None:
-        """Starts it; an adopted leftover that does not start is left for a person (it may have run and hold
-        data: never deleted on a guess). A record whose create was cut off never gets here (made again)."""
+        """Starts it; an adopted leftover that ran once and does not start is left for a person (it may hold
+        data: never deleted on a guess). One that never ran and whose root filesystem is partial is made
+        again by `create`."""
         try:
             ensure_running(client, name)
         except OperationFailed as error:
-            if outcome != "adopted":
+            if outcome != ADOPTED:
                 raise
             raise StepFailed(f"instance {name}", f"was left by an earlier run of this stack and does not start "
                              f"({error})", f"see `lxc info --show-log {name}`; if nothing in it is worth keeping, "

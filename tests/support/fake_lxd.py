@@ -37,6 +37,7 @@ DEFAULT_FEATURES = ("features.images", "features.profiles", "features.storage.vo
 SCOPED_BY = {"instances": None, "profiles": "features.profiles", "images": "features.images",
              "networks": "features.networks", "network-acls": "features.networks",
              "storage-pools": "features.storage.volumes"}
+INIT = "/sbin/init"  # in every fake instance's root, unless made from a partially unpacked image
 DIRECTORIES = frozenset({"/", "/etc", "/root", "/tmp", "/opt"})  # in every fake instance from the start
 # what each server family answers where they differ: its version, an extension only it lists, its header
 # prefix, the certificates field an untrusted client's secret goes in
@@ -123,6 +124,10 @@ class FakeLxd:
     trusted: bool = True
     trust_secret: str = ""  # what POST /certificates takes from an untrusted client (a password or a token)
     server: str = "lxd"  # the family it answers as: lxd or incus (SERVERS)
+    # (member, fingerprint): an image volume whose unpack was cut off there; Incus 6.0 makes containers
+    # from it as it is (their root filesystems lack /sbin/init and do not start) until it is deleted
+    partial_unpacks: set[tuple[str, str]] = field(default_factory=set)
+    partial_roots: set[str] = field(default_factory=set)  # instances made from such a volume
     _ids: itertools.count = field(default_factory=itertools.count)
 
     @classmethod
@@ -358,9 +363,13 @@ class FakeLxd:
             if alias and alias not in aliases:
                 raise FakeResponseError(404, "Image not found")
             fingerprint = source.get("fingerprint") or (aliases[alias]["target"] if alias else "")
+            if (target, fingerprint) in self.partial_unpacks:
+                self.partial_roots.add(body["name"])
             self.add_instance(body["name"], target, "Stopped", lifecycle="created", config={
                 **body.get("config", {}), "volatile.uuid": f"uuid-{body['name']}-{next(self._ids)}",
                 "volatile.base_image": fingerprint}, devices=body.get("devices", {}),
+                expanded_devices={"root": {"path": "/", "pool": next(iter(self.pools), "default"), "type": "disk"},
+                                  **body.get("devices", {})},
                 profiles=body.get("profiles", ["default"]), description=body.get("description", ""),
                 ephemeral=body.get("ephemeral", False), type=body.get("type", "container"))
             return async_()
@@ -382,6 +391,7 @@ class FakeLxd:
                 if instance["status"] == "Running":
                     raise FakeResponseError(400, "Instance is running")
                 del self.instances[name]
+                self.partial_roots.discard(name)
                 self.snapshots = {key: value for key, value in self.snapshots.items() if key[0] != name}
                 self.files = {key: value for key, value in self.files.items() if key[0] != name}
                 return async_()
@@ -405,8 +415,11 @@ class FakeLxd:
             if method == "GET":
                 return sync(self._state(instance))
             action = body["action"]
-            instance["status"] = {"start": "Running", "stop": "Stopped", "restart": "Running"}[action]
             instance["config"].pop(TEMPLATE_KEY, None)  # applied at the first start
+            if action == "start" and name in self.partial_roots:  # as LXC's exec of /sbin/init fails
+                instance["config"][POWER_KEY] = "STOPPED"
+                return self._async(request, failure=f"Failed to run: incusd forkstart {name}: exit status 1")
+            instance["status"] = {"start": "Running", "stop": "Stopped", "restart": "Running"}[action]
             instance["config"][POWER_KEY] = instance["status"].upper()
             return async_()
         if rest[1] == "snapshots":
@@ -501,6 +514,9 @@ class FakeLxd:
         return None if self.criu else "Unable to create a stateful snapshot. CRIU isn't installed"
 
     def _file(self, name: str, path: str) -> dict[str, Any] | None:
+        if path == INIT and name not in self.partial_roots:
+            return self.files.get((name, path), {"type": "symlink", "content": b"/lib/systemd/systemd", "uid": 0,
+                                                 "gid": 0, "mode": "0777"})
         if path in DIRECTORIES:
             return self.files.get((name, path), {"type": "directory", "uid": 0, "gid": 0, "mode": "0755"})
         return self.files.get((name, path))
@@ -723,6 +739,10 @@ class FakeLxd:
                                      "location": query.get("target", "")}
                 return sync({})
             return sync([v for (p, _), v in self.volumes.items() if p == pool])
+        if rest[:1] == ["image"] and method == "DELETE":  # the member's copy of an image (target: that member)
+            member = query.get("target") or "m1"
+            self.partial_unpacks.discard((member, rest[-1]))
+            return sync({})
         key = (pool, rest[-1])
         if key not in self.volumes or query.get("target") not in (None, self.volumes[key].get("location") or
                                                                    query.get("target")):

@@ -7,11 +7,22 @@ from __future__ import annotations
 import pytest
 
 from cluster.errors import MemberNotOnline, OwnershipConflict, StepFailed
-from cluster.facts import MANAGED_KEY, OWNER_KEY, PENDING_TEMPLATES_KEY, create_cut_off
+from cluster.facts import (
+    LAST_POWER_KEY,
+    MANAGED_KEY,
+    OWNER_KEY,
+    PENDING_TEMPLATES_KEY,
+    create_cut_off,
+    never_started,
+)
 from cluster.operations import OperationFailed
 from cluster.steps import (
+    ADOPTED,
+    ADOPTED_UNSTARTED,
+    CREATED,
     ensure_created,
     ensure_deleted,
+    ensure_launched,
     ensure_moved,
     ensure_running,
     ensure_stopped,
@@ -30,7 +41,7 @@ CREATE = r"/instances"
 
 def test_create_whose_answer_was_lost_is_adopted_not_repeated(fake: FakeLxd) -> None:
     fake.fail("POST", CREATE, kind="lost")
-    assert ensure_created(fake.client(), dict(BODY), "m2", OWNER) == "adopted"
+    assert ensure_created(fake.client(), dict(BODY), "m2", OWNER) == ADOPTED_UNSTARTED
     assert fake.count("POST", CREATE + TARGETED) == 1
     assert fake.instances["web-0"]["location"] == "m2"
 
@@ -40,7 +51,7 @@ def test_a_record_whose_create_was_cut_off_is_deleted_unstarted_and_created_agai
     directory it cannot delete on btrfs (seen on the lab), so it is deleted first, never started."""
     fake.add_instance("web-0", "m2", status="Stopped", lifecycle="cut-off", config={MANAGED_KEY: "true",
                                                                                     OWNER_KEY: OWNER})
-    assert ensure_created(fake.client(), dict(BODY), "m2", OWNER) == "created"
+    assert ensure_created(fake.client(), dict(BODY), "m2", OWNER) == CREATED
     assert fake.count("PUT", r"/instances/web-0/state") == 0, "the cut-off record was started"
     assert fake.count("DELETE", r"/instances/web-0") == 1 and fake.count("POST", CREATE + TARGETED) == 1
     assert list(fake.instances) == ["web-0"] and not create_cut_off(fake.instances["web-0"])
@@ -61,19 +72,19 @@ def test_a_record_still_being_created_is_waited_for_then_adopted(fake: FakeLxd) 
 
     fake.fail("GET", r"/operations", kind="pass", before=lambda: None)  # the first look: still busy
     fake.fail("GET", r"/operations", kind="pass", before=lxd_finishes_the_create)
-    assert ensure_created(fake.client(), dict(BODY), "m2", OWNER) == "adopted"
+    assert ensure_created(fake.client(), dict(BODY), "m2", OWNER) == ADOPTED
     assert fake.count("DELETE", r"/instances/web-0") == 0 and fake.count("POST", CREATE + TARGETED) == 0
 
 
 def test_create_retries_a_locked_database_and_creates_once(fake: FakeLxd) -> None:
     fake.fail("POST", CREATE, message="Failed to begin transaction: database is locked", times=2)
-    assert ensure_created(fake.client(), dict(BODY), "m1", OWNER) == "created"
+    assert ensure_created(fake.client(), dict(BODY), "m1", OWNER) == CREATED
     assert fake.count("POST", CREATE + TARGETED) == 3 and list(fake.instances) == ["web-0"]
 
 
 def test_create_waits_for_its_member_to_come_back(fake: FakeLxd) -> None:
     fake.offline_reads["m3"] = 3
-    assert ensure_created(fake.client(), dict(BODY), "m3", OWNER) == "created"
+    assert ensure_created(fake.client(), dict(BODY), "m3", OWNER) == CREATED
     assert fake.instances["web-0"]["location"] == "m3"
 
 
@@ -83,7 +94,7 @@ def test_create_waits_while_its_members_daemon_is_dead_but_still_listed_online(f
     fake.add_instance("web-0", location="m3", status="Stopped", lifecycle="created",
                       config={MANAGED_KEY: "true", OWNER_KEY: OWNER})
     fake.silent_requests["m3"] = 20  # more failed requests than the step has retries
-    assert ensure_created(fake.client(), dict(BODY), "m3", OWNER) == "adopted"
+    assert ensure_created(fake.client(), dict(BODY), "m3", OWNER) == ADOPTED_UNSTARTED
     assert fake.silent_requests["m3"] == 0 and fake.count("POST", CREATE + TARGETED) == 0
 
 
@@ -329,3 +340,31 @@ def test_on_incus_a_move_looks_for_no_temporary_copy_and_exec_reads_its_output_w
     incus.exec_handler = lambda _name, command: (0, " ".join(command), "")
     assert run_in_instance(incus.client(), "web-0", ["echo", "hi"], timeout_s=10, what="step").stdout == "echo hi"
     assert incus.count("DELETE", r"/instances/web-0/logs/exec-output/.*") == 2  # its recorded output, cleaned up
+
+
+def test_a_container_made_from_a_partly_unpacked_image_is_made_again_from_a_fresh_unpack(fake: FakeLxd) -> None:
+    """Incus 6.0 records a member's image volume before it unpacks it, and a later create uses it as it is
+    (seen on the lab: a member killed mid-create, the container made again has no /sbin/init). The
+    container never ran, so it and that member's image volume are deleted and it is made again."""
+    fake.partial_unpacks.add(("m2", "f" * 64))
+    ensure_launched(fake.client(), "web-0", "f" * 64, "m2", owner=OWNER)
+    assert fake.instances["web-0"]["status"] == "Running" and not fake.partial_unpacks
+    assert fake.count("DELETE", r"/instances/web-0") == 1
+    assert fake.count("DELETE", r"/storage-pools/default/volumes/image/" + "f" * 64 + TARGETED) == 1
+
+
+def test_a_container_that_does_not_start_with_its_root_whole_is_not_made_again(fake: FakeLxd) -> None:
+    fake.fail("PUT", r"/instances/web-0/state", kind="operation", message="Failed to run: forkstart", times=9)
+    with pytest.raises(OperationFailed, match="forkstart"):
+        ensure_launched(fake.client(), "web-0", "f" * 64, "m2", owner=OWNER)
+    assert fake.count("DELETE", r"/instances/web-0") == 0 and fake.count("POST", CREATE + TARGETED) == 1
+
+
+def test_a_never_started_leftover_is_told_apart_from_one_that_ran(fake: FakeLxd) -> None:
+    fake.add_instance("web-0", "m2", status="Stopped", lifecycle="created", config={MANAGED_KEY: "true",
+                                                                                    OWNER_KEY: OWNER})
+    assert ensure_created(fake.client(), dict(BODY), "m2", OWNER) == ADOPTED_UNSTARTED
+    fake.instances["web-0"]["config"][LAST_POWER_KEY] = "STOPPED"
+    assert ensure_created(fake.client(), dict(BODY), "m2", OWNER) == ADOPTED
+    assert never_started({"type": "container", "config": {PENDING_TEMPLATES_KEY: "create"}})
+    assert not never_started({"type": "virtual-machine", "config": {PENDING_TEMPLATES_KEY: "create"}})

@@ -114,6 +114,16 @@ def test_create_makes_a_cut_off_leftover_again_without_starting_it(ctx: Context,
     assert (outputs["location"], fake.instances["web-0"]["status"]) == ("m2", "Running")
 
 
+def test_create_makes_a_container_from_a_partly_unpacked_image_again(ctx: Context, fake: FakeLxd) -> None:
+    """Incus 6.0 reuses a member's image volume whose unpack was cut off: the container never ran, so it
+    is made again once that volume is gone (a whole root that does not start is an error, below)."""
+    fake.add_image("f" * 64, aliases=("debian/stable",))
+    fake.partial_unpacks.add(("m2", "f" * 64))
+    _, outputs = INSTANCE.create(ctx, checked(ctx, target="m2", image="f" * 64))
+    assert (outputs["location"], fake.instances["web-0"]["status"]) == ("m2", "Running")
+    assert fake.count("DELETE", r"/instances/web-0") == 1 and not fake.partial_unpacks
+
+
 def test_an_adopted_leftover_that_does_not_start_is_named_and_kept(ctx: Context, fake: FakeLxd) -> None:
     """It may have run and hold data: the error names it and the way out; nothing is deleted on a guess."""
     fake.add_instance("web-0", "m2", status="Stopped", config={MANAGED_KEY: "true", OWNER_KEY: OWNER})
