@@ -287,6 +287,18 @@ def instance_busy(client: pylxd.Client, names: tuple[str, ...]) -> bool:
                for urls in (op.get("resources") or {}).values() for url in urls or ())
 
 
+def migration_under_way(client: pylxd.Client, name: str) -> bool:
+    """True while a move of `name` between members is past its stop and copying: LXD's copy exists on the
+    target; Incus makes none, so there: the instance is stopped and an operation works on it."""
+    record = read_instance(client, name)
+    if record is None:
+        return False
+    copy_name = move_copy_name(record, server_family(client))
+    if copy_name:
+        return read_instance(client, copy_name) is not None
+    return record.get("status") == "Stopped" and instance_busy(client, (name,))
+
+
 def _settle_interrupted_move(client: pylxd.Client, name: str, copy_name: str | None) -> dict[str, Any]:
     """The instance's record, after finishing what an interrupted LXD move left half done: only the copy
     exists (the original was deleted, the rename never came) -> rename it back; the original and a copy

@@ -24,7 +24,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from cluster.polling import holds_within
-from cluster.steps import move_copy_name
 from lab import faults as lab_faults
 from lab.cluster import members_seen
 from lab.config import LabConfig
@@ -131,8 +130,8 @@ def undo_all(actions: LabActions) -> list[str]:
 class RollFault:
     """Watches one roll's lines (`hook`), fires the planned fault once, undoes it before the next host step."""
 
-    def __init__(self, plan: FaultPlan, actions: LabActions, read: Callable[[str], dict[str, Any] | None]) -> None:
-        self.plan, self.actions, self.read = plan, actions, read
+    def __init__(self, plan: FaultPlan, actions: LabActions, migrating: Callable[[str], bool]) -> None:
+        self.plan, self.actions, self.migrating = plan, actions, migrating
         self.record = FaultRecord(plan.kind, plan.move_index)
         self._moves_seen = 0
         self._thread: threading.Thread | None = None
@@ -167,7 +166,7 @@ class RollFault:
         log.info(f"[soak fault] {text}")
 
     def _inject(self, move: dict[str, str], line: str) -> None:
-        self._wait_copying(move["instance"])
+        self._wait_migrating(move["instance"])
         self.record.trigger, self.record.fired_at_s = line.strip(), self._now()
         try:
             {"restart-during-move": self._restart, "leader-kill": self._leader_kill,
@@ -178,19 +177,10 @@ class RollFault:
             undo_all(self.actions)
         self.record.undone_at_s = self._now()
 
-    def _wait_copying(self, instance: str) -> None:
-        """Fires in the middle of the migration: once LXD's copy of the instance (`lxd-move-of-<uuid>`,
-        made on the target before the original is deleted) exists; at the latest after COPY_WAIT_S."""
-        copy_name: list[str] = []
-
-        def copying() -> bool:
-            if not copy_name:
-                copy_name.extend(filter(None, [move_copy_name(self.read(instance) or {})]))
-                return False
-            return self.read(copy_name[0]) is not None
-
-        # unreadable for a moment: keep watching until the bound
-        holds_within(copying, timeout_s=COPY_WAIT_S, poll_s=0.2, not_yet=(Exception,))
+    def _wait_migrating(self, instance: str) -> None:
+        """Fires in the middle of the migration (`migrating`: cluster.steps.migration_under_way); at the
+        latest after COPY_WAIT_S. Unreadable for a moment: keep watching until the bound."""
+        holds_within(lambda: self.migrating(instance), timeout_s=COPY_WAIT_S, poll_s=0.2, not_yet=(Exception,))
 
     def _restart(self, move: dict[str, str]) -> None:
         member = self.record.member = move[self.plan.side]

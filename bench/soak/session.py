@@ -19,10 +19,11 @@ from typing import Any
 from bench.soak.faults import FaultPlan, LabActions, RollFault, undo_all
 from cluster import logs
 from cluster.connection import lxd_client
-from cluster.facts import read_instance, read_instances
+from cluster.facts import read_instances
 from cluster.operations import execute
 from cluster.retry import with_retries
-from cluster.steps import ensure_deleted, ensure_running
+from cluster.server_family import server_family
+from cluster.steps import ensure_deleted, ensure_running, migration_under_way
 from harness.lab_secrets import TLS_CERT, ensure_all, registry_login
 from harness.lab_stacks import lab_stack, registry_overrides
 from harness.pull_loop import PullLoop, pull_with_retry
@@ -40,7 +41,6 @@ log = logging.getLogger(__name__)
 
 VIP, VRID, PREFIX = "10.91.0.247", 87, "soakreg"
 STACK = "bench-soak"
-MOVE_COPY_PREFIX = "lxd-move-of-"
 ROOT_DIRECTORY = "/soak-registry"
 REPOSITORY = "soak/sample"
 HOST_STEP = "{python} -m lab fault restart-member {member}"
@@ -85,7 +85,7 @@ def _roll_once(number: int, settings: SoakSettings, client: Any, lab: LabInfo, a
     plan = FaultPlan.for_roll(number, settings.kinds)
     log_path = settings.log_dir / f"roll-{number:02d}.log"
     reader = lab.lxd_client()  # the fault thread's own connection
-    fault = RollFault(plan, actions, lambda name: read_instance(reader, name))
+    fault = RollFault(plan, actions, lambda name: migration_under_way(reader, name))
     # the roll's lines go to the console and its own log; the fault injector acts on them as they come
     with logs.also_to(logging.FileHandler(log_path, mode="w"), logs.Watcher(fault.hook)):
         log.info(f"roll {number}: fault plan: {plan.kind} at move {plan.move_index + 1}"
@@ -136,9 +136,11 @@ def _keep_vrrp_logs(client: Any, log_dir: Path) -> None:
 
 
 def _leftover_copies(client: Any) -> list[str]:
-    """Copies an interrupted LXD move left of the soak's instances (`lxd-move-of-<uuid>`, our marks kept)."""
+    """Copies an interrupted LXD move left of the soak's instances (`lxd-move-of-<uuid>`, our marks kept);
+    Incus makes none."""
+    prefix = server_family(client).move_copy_prefix
     return sorted(i.name for i in with_retries(lambda: read_instances(client), "list instances")
-                  if i.name.startswith(MOVE_COPY_PREFIX) and (i.owner or "").endswith(f"/{STACK}"))
+                  if prefix and i.name.startswith(prefix) and (i.owner or "").endswith(f"/{STACK}"))
 
 
 def _keep_cluster_state(client: Any, lab: LabInfo, path: Path) -> None:

@@ -26,6 +26,7 @@ from cluster.steps import (
     ensure_moved,
     ensure_running,
     ensure_stopped,
+    migration_under_way,
     run_in_instance,
 )
 from tests.support.fake_fixtures import fake, no_waiting  # noqa: F401 - the fixtures these tests use
@@ -368,3 +369,19 @@ def test_a_never_started_leftover_is_told_apart_from_one_that_ran(fake: FakeLxd)
     assert ensure_created(fake.client(), dict(BODY), "m2", OWNER) == ADOPTED
     assert never_started({"type": "container", "config": {PENDING_TEMPLATES_KEY: "create"}})
     assert not never_started({"type": "virtual-machine", "config": {PENDING_TEMPLATES_KEY: "create"}})
+
+
+@pytest.mark.parametrize("server", ["lxd", "incus"])
+def test_a_migration_is_seen_under_way_by_each_servers_own_sign(server: str) -> None:
+    """LXD: its copy `lxd-move-of-<uuid>` exists on the target. Incus makes no copy: the instance is stopped
+    and an operation works on it. (The soak fires its faults then.)"""
+    fake = FakeLxd.cluster(server=server)
+    fake.add_instance("web-0", "m1", status="Stopped")
+    assert not migration_under_way(fake.client(), "web-0")
+    if server == "lxd":
+        fake.add_instance("lxd-move-of-uuid-web-0", "m2", status="Stopped")
+    else:
+        fake.running_operations.append({"id": "op-move", "status": "Running",
+                                        "resources": {"instances": ["/1.0/instances/web-0?project=default"]}})
+    assert migration_under_way(fake.client(), "web-0")
+    assert not migration_under_way(fake.client(), "gone")
