@@ -11,6 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from cluster.operations import execute
 from lab.info import LabInfo
 from lab.pytest_plugin import record_figure
 from provisioners.ansible_apply import AnsibleJob, AnsibleTarget, run_playbook
@@ -35,8 +36,8 @@ def _all_locations(lab: LabInfo) -> Counter:
 
 def _host_key_is_pinned(lab: LabInfo, container: dict[str, str], ansible_dir: Path) -> None:
     """Ansible (with its default strategy) logs in only to the host key the bootstrap read, never another."""
-    real_key = lab.lxd_client().instances.get(container["name"]).execute(
-        ["cat", "/etc/ssh/ssh_host_ed25519_key.pub"]).stdout.strip()
+    real_key = execute(lab.lxd_client(), container["name"], ["cat", "/etc/ssh/ssh_host_ed25519_key.pub"],
+                       timeout_s=30).stdout.strip()
     other_key = Ed25519PrivateKey.generate().public_key().public_bytes(
         serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
     private_key = (ROOT / ".state" / "ssh" / "id_ed25519").read_text()
