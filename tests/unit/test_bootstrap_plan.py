@@ -135,24 +135,27 @@ def test_every_package_step_first_waits_for_a_package_run_still_going(steps) -> 
 
 
 def test_the_wait_holds_while_a_process_named_apt_get_runs_then_goes_on(tmp_path) -> None:
+    """The other run ends only once the wait has said it waits for it: no race with the machine's speed."""
     import subprocess
-    import threading
 
     from provisioners.bootstrap_plan import WAIT_FOR_OTHER_PACKAGE_RUN
 
     impostor = tmp_path / "apt-get"  # /proc/<pid>/comm is the name it was started as
     impostor.write_bytes(Path("/bin/sleep").read_bytes())
     impostor.chmod(0o755)
-    other_run = subprocess.Popen([str(impostor), "1.5"])
-    threading.Thread(target=other_run.wait, daemon=True).start()  # reaped at once: a zombie keeps its comm
+    other_run = subprocess.Popen([str(impostor), "60"])
+    wait = subprocess.Popen(["sh", "-c", "set -e\n" + WAIT_FOR_OTHER_PACKAGE_RUN + "echo went-on"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        result = subprocess.run(["sh", "-c", "set -e\n" + WAIT_FOR_OTHER_PACKAGE_RUN + "echo went-on"],
-                                capture_output=True, text=True, timeout=30, check=False)
-        assert result.returncode == 0, result.stderr
+        first = wait.stdout.readline()  # blocks until the wait reports what it waits for
         # (a real apt run elsewhere on this machine may be listed too)
-        assert "waiting for another package manager run to end: " in result.stdout
-        assert f"/proc/{other_run.pid}/comm:apt-get" in result.stdout
-        assert result.stdout.rstrip().endswith("went-on")
-        assert other_run.wait(timeout=5) == 0
+        assert first.startswith("waiting for another package manager run to end: "), first
+        assert f"/proc/{other_run.pid}/comm:apt-get" in first
+        other_run.kill()
+        other_run.wait(timeout=5)  # reaped at once: a zombie keeps its comm
+        rest, errors = wait.communicate(timeout=30)
+        assert wait.returncode == 0, errors
+        assert rest.rstrip().endswith("went-on")
     finally:
         other_run.kill()
+        wait.kill()
