@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import pylxd
 from pylxd.exceptions import LXDAPIException, NotFound
@@ -71,6 +71,7 @@ class TargetHoldsALeftoverCopy(TransientError):
     receiving side gives up, so the move is tried again (the cluster re-read first)."""
 
 
+T = TypeVar("T")
 # what ensure_created did; ADOPTED_UNSTARTED: adopted a record that never started (nothing in it ever ran)
 CREATED, ADOPTED, ADOPTED_UNSTARTED = "created", "adopted", "adopted, never started"
 INIT_PATH = "/sbin/init"  # what a system container's start runs: a root filesystem without it is partial
@@ -126,13 +127,20 @@ def ensure_launched(client: pylxd.Client, name: str, fingerprint: str, member: s
     """A container from the image `fingerprint` on `member`, created if missing, then running."""
     body = {"name": name, "type": "container", "profiles": list(profiles),
             "source": {"type": "image", "fingerprint": fingerprint}}
-    outcome = ensure_created(client, body, member, owner)
+    started_or_remade(client, body, member, owner, ensure_created(client, body, member, owner),
+                      lambda _outcome: ensure_running(client, name))
+
+
+def started_or_remade(client: pylxd.Client, body: dict[str, Any], member: str | None, owner: str | None,
+                      outcome: str, start: Callable[[str], T]) -> T:
+    """`start(outcome)`; when it fails on a container that never ran and its root filesystem is partial
+    (remake_if_unpack_cut_off), once more on the container made again (`start(CREATED)`)."""
     try:
-        ensure_running(client, name)
+        return start(outcome)
     except OperationFailed:
         if outcome == ADOPTED or not remake_if_unpack_cut_off(client, body, member, owner):
             raise
-        ensure_running(client, name)
+        return start(CREATED)
 
 
 def remake_if_unpack_cut_off(client: pylxd.Client, body: dict[str, Any], member: str | None,

@@ -46,7 +46,7 @@ from cluster.steps import (
     ensure_running,
     ensure_stopped,
     foreign_owner,
-    remake_if_unpack_cut_off,
+    started_or_remade,
     wait_for_ipv4,
 )
 from lxd_provider.base import Context, DiffResult, Failures, Resource, join_id, split_id
@@ -301,13 +301,8 @@ class Instance(Resource):
                 "devices": devices_to_lxd(inputs.get("devices")), "description": inputs.get("description", ""),
                 "ephemeral": bool(inputs.get("ephemeral"))}
         target = inputs.get("target")
-        outcome = ensure_created(client, body, target, ctx.owner)
-        try:
-            return self._bring_up(ctx, client, name, inputs, outcome)
-        except OperationFailed:
-            if outcome == ADOPTED or not remake_if_unpack_cut_off(client, body, target, ctx.owner):
-                raise
-            return self._bring_up(ctx, client, name, inputs, CREATED)
+        return started_or_remade(client, body, target, ctx.owner, ensure_created(client, body, target, ctx.owner),
+                                 lambda outcome: self._bring_up(ctx, client, name, inputs, outcome))
 
     def _bring_up(self, ctx: Context, client: pylxd.Client, name: str, inputs: dict[str, Any],
                   outcome: str) -> tuple[str, dict[str, Any]]:
