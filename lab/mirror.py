@@ -2,7 +2,7 @@
 dependencies the image lacks), as a signed apt repository (apt-ftparchive + a lab ed25519 key).
 
 The .debs are resolved with the host's apt against the IMAGE's dpkg status, in an isolated apt
-state dir, and cached by (package list, image, suite) so a warm `lab up` downloads nothing.
+state dir, and cached by (package list, image, suites) so a warm `lab up` downloads nothing.
 """
 
 from __future__ import annotations
@@ -25,7 +25,13 @@ from lab.proc import LabError, run
 log = logging.getLogger(__name__)
 
 PACKAGES = ("openssh-server", "python3", "keepalived", "docker-registry", "haproxy", "postgresql-15",
-            "postgresql-client-15", "patroni", "etcd-server", "etcd-client", "pgbackrest")
+            "postgresql-client-15", "patroni", "python3-etcd", "etcd-server", "etcd-client", "pgbackrest")
+# Patroni before 3.0.3 can take the leader key back from a new primary when a partition heals (its etcd3
+# update_leader wrote the key unconditionally, patroni#2689): measured on the lab, two timelines of the same
+# number. bookworm ships 3.0.2, so the mirror serves Debian 13's Patroni and the two pure-Python packages it
+# needs newer than bookworm's; everything else stays bookworm's.
+NEWER_SUITE = "trixie"
+FROM_NEWER_SUITE = ("patroni", "python3-ydiff", "python3-cdiff")
 COMPONENT = "main"
 ARCH = "amd64"
 KEY_UID = "lxdha lab package mirror <mirror@lxdha.invalid>"
@@ -41,7 +47,8 @@ class SignedMirror:
 
 def debs_cache_dir(config: LabConfig, image: BuiltImage) -> Path:
     key = json.dumps({"packages": sorted(PACKAGES), "image": image.fingerprint, "suite": MIRROR_SUITE,
-                      "mirror": DEBIAN_MIRROR, "arch": ARCH}, sort_keys=True)
+                      "newer": [NEWER_SUITE, *FROM_NEWER_SUITE], "mirror": DEBIAN_MIRROR, "arch": ARCH},
+                     sort_keys=True)
     return config.cache_dir / "debs" / hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -49,7 +56,7 @@ def _apt_options(work: Path, image: BuiltImage) -> list[str]:
     return ["-o", f"Dir::Etc::sourcelist={work}/sources.list",
             "-o", f"Dir::Etc::sourceparts={work}/empty",
             "-o", f"Dir::Etc::preferencesparts={work}/empty",
-            "-o", f"Dir::Etc::preferences={work}/empty/none",
+            "-o", f"Dir::Etc::preferences={work}/preferences",
             "-o", f"Dir::State={work}/state",
             "-o", f"Dir::State::status={image.dpkg_status}",
             "-o", f"Dir::Cache={work}/cache",
@@ -70,8 +77,10 @@ def ensure_debs(config: LabConfig, image: BuiltImage) -> list[Path]:
         work = Path(tmp)
         for sub in ("empty", "state/lists/partial", "cache/archives/partial"):
             (work / sub).mkdir(parents=True)
-        (work / "sources.list").write_text(
-            f"deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] {DEBIAN_MIRROR} {MIRROR_SUITE} main\n")
+        (work / "sources.list").write_text("".join(
+            f"deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] {DEBIAN_MIRROR} {suite} main\n"
+            for suite in (MIRROR_SUITE, NEWER_SUITE)))
+        (work / "preferences").write_text(_newer_suite_pins())
         options = _apt_options(work, image)
         run(["apt-get", *options, "-q", "update"], timeout=600)
         run(["apt-get", *options, "-q", "-y", "--download-only", "install", *PACKAGES], timeout=900)
@@ -86,6 +95,12 @@ def ensure_debs(config: LabConfig, image: BuiltImage) -> list[Path]:
             shutil.rmtree(folder)
         out.rename(folder)
     return sorted(folder.glob("*.deb"))
+
+
+def _newer_suite_pins() -> str:
+    """apt preferences: NEWER_SUITE only for FROM_NEWER_SUITE, never as an upgrade of anything else."""
+    return (f"Package: *\nPin: release n={NEWER_SUITE}\nPin-Priority: 100\n\n"
+            f"Package: {' '.join(FROM_NEWER_SUITE)}\nPin: release n={NEWER_SUITE}\nPin-Priority: 990\n")
 
 
 def pool_name(filename: str) -> str:

@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 REQUEST_TIMEOUT_S = 5.0
 SWITCHOVER_TIMEOUT_S = 120.0
 CAUGHT_UP_BYTES = 16 * 1024 * 1024  # a replica this close to the primary's WAL counts as keeping up
+# a PostgreSQL that runs, as Patroni names it: older versions say "running" for every role; newer ones say how
+# a replica replicates instead ("streaming", or "in archive recovery" while it replays from the archive)
+RUNNING_STATES = frozenset({"running", "streaming", "in archive recovery"})
 
 
 class PatroniError(RuntimeError):
@@ -30,9 +33,13 @@ class PatroniError(RuntimeError):
 class ClusterMember:
     name: str
     role: str  # leader | sync_standby | replica
-    state: str  # running | starting | stopped ...
+    state: str  # running | streaming | starting | stopped ...
     host: str
     lag: int | None  # bytes behind the primary, None when Patroni does not know
+
+    @property
+    def running(self) -> bool:
+        return self.state in RUNNING_STATES
 
 
 @dataclass(frozen=True)
@@ -45,18 +52,18 @@ class ClusterView:
 
     @property
     def sync_standbys(self) -> list[ClusterMember]:
-        return [m for m in self.members if m.role == "sync_standby" and m.state == "running"]
+        return [m for m in self.members if m.role == "sync_standby" and m.running]
 
     def problem(self, expected: int, streaming: set[str]) -> str | None:
         """Why the cluster is not whole and replicating, or None: a running leader, every other member
         running, streaming from it (`streaming`: the names in the primary's pg_stat_replication) and close
         behind it. A replica's lag alone is not enough: one that stopped streaming keeps its last lag."""
-        if self.leader is None or self.leader.state != "running":
+        if self.leader is None or not self.leader.running:
             return "no running primary"
         if len(self.members) < expected:
             return f"{len(self.members)} of {expected} members in the cluster"
         for member in self.members:
-            if member.state != "running":
+            if not member.running:
                 return f"{member.name} is {member.state}"
             if member is not self.leader and member.name not in streaming:
                 return f"{member.name} is not streaming from the primary"
@@ -143,7 +150,7 @@ def move_primary_away(patroni: Patroni, leaving: set[str], timeout_s: float = SW
     answer = patroni.switchover(leader.name, candidate)
     try:
         wait_until(lambda: (new := patroni.cluster().leader) is not None and new.name == candidate
-                   and new.state == "running", timeout_s=timeout_s, poll_s=0.5,
+                   and new.running, timeout_s=timeout_s, poll_s=0.5,
                    what=f"{candidate} running as the primary", not_yet=(PatroniError,))
     except WaitTimeout as error:
         raise PatroniError(str(error)) from None

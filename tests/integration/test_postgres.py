@@ -124,7 +124,7 @@ def _new_primary_other_than(operations: PostgresOperations, old: str) -> str | N
         leader = operations.patroni().cluster().leader
     except Exception:  # noqa: BLE001 - a member that does not answer now may answer on the next poll
         return None
-    return leader.name if leader is not None and leader.name != old and leader.state == "running" else None
+    return leader.name if leader is not None and leader.name != old and leader.running else None
 
 
 def _every_member_has(lab: LabInfo, stack: PulumiCli, database: Database, operations: PostgresOperations,
@@ -164,7 +164,24 @@ def _diagnose(lab: LabInfo, operations: PostgresOperations, containers: Iterable
         except Exception as error:  # noqa: BLE001
             journal = f"unreadable ({error})"
         lines.append(f"--- {name}\n{journal}")
-    return "\n".join(lines)
+    return "\n".join(lines) + _journals_to_file(lab, containers)
+
+
+def _journals_to_file(lab: LabInfo, containers: Iterable[str]) -> str:
+    """Every named member's Patroni and etcd journal of the last 20 minutes, whole, in a file under .state/
+    (a failure message shows only their tails): where a failover's sequence can be read afterwards."""
+    directory = Path(__file__).resolve().parents[2] / ".state" / "diagnosis"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"postgres-{int(time.time())}.log"
+    with path.open("w") as out:
+        for name in containers:
+            try:
+                journal = execute(lab.lxd_client(), name, ["journalctl", "-u", "patroni", "-u", "etcd", "--since",
+                                                           "-20min", "--no-pager"], timeout_s=60).stdout
+            except Exception as error:  # noqa: BLE001 - a diagnosis reports what it cannot read too
+                journal = f"unreadable ({error})"
+            out.write(f"===== {name}\n{journal}\n")
+    return f"\nwhole journals: {path}"
 
 
 def _through_fault(lab: LabInfo, stack: PulumiCli, database: Database, operations: PostgresOperations, label: str,

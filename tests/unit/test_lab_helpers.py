@@ -141,6 +141,14 @@ def test_pool_name_never_keeps_an_encoded_colon(name: str, epoch: int, version: 
     assert "%3a" not in result and result == f"{name}_{version}_amd64.deb"
 
 
+def test_the_newer_suite_serves_only_the_packages_pinned_to_it() -> None:
+    """Debian 13 is below Debian 12's default priority (500) for every package but Patroni's own few."""
+    general, specific = mirror._newer_suite_pins().strip().split("\n\n")
+    assert general.splitlines() == ["Package: *", f"Pin: release n={mirror.NEWER_SUITE}", "Pin-Priority: 100"]
+    assert specific.splitlines()[0] == f"Package: {' '.join(mirror.FROM_NEWER_SUITE)}"
+    assert specific.splitlines()[2] == "Pin-Priority: 990" and "patroni" in mirror.FROM_NEWER_SUITE
+
+
 def test_recipe_hash_is_stable_and_short() -> None:
     assert images.recipe_hash() == images.recipe_hash() and len(images.recipe_hash()) == 16
 

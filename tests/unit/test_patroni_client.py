@@ -17,6 +17,14 @@ def test_a_whole_cluster_has_no_problem() -> None:
     assert ClusterView((LEADER, SYNC, REPLICA)).problem(3, {"pg-1", "pg-2"}) is None
 
 
+def test_newer_patronis_streaming_replicas_count_as_running() -> None:
+    """Patroni 4 reports a replica's state as how it replicates, not "running"."""
+    streaming = (LEADER, ClusterMember("pg-1", "sync_standby", "streaming", "10.0.0.11", 0),
+                 ClusterMember("pg-2", "replica", "streaming", "10.0.0.12", 0))
+    assert ClusterView(streaming).problem(3, {"pg-1", "pg-2"}) is None
+    assert [m.name for m in ClusterView(streaming).sync_standbys] == ["pg-1"]
+
+
 def test_a_replica_not_streaming_is_a_problem_whatever_its_last_lag() -> None:
     assert ClusterView((LEADER, SYNC, REPLICA)).problem(3, {"pg-1"}) == "pg-2 is not streaming from the primary"
 
@@ -76,7 +84,6 @@ def test_operations_ask_patroni_where_it_last_was_and_lxd_only_when_none_answers
         monkeypatch: pytest.MonkeyPatch) -> None:
     """A cut-off member or a change of LXD's leader holds LXD up: asking Patroni must not wait on it."""
     from contextlib import nullcontext
-    from types import SimpleNamespace
 
     from ops import postgres_service
     from provisioners.patroni import Patroni

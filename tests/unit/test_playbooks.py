@@ -256,3 +256,13 @@ def test_patroni_config_carries_the_stack_timing_synchronous_mode_and_a_segment_
     assert "hostssl all all 10.0.0.0/24 scram-sha-256" in config["postgresql"]["pg_hba"]
     assert config["postgresql"]["pg_hba"][-1] == "host all all 0.0.0.0/0 reject"
     assert config["watchdog"]["mode"] == "off" and "method" not in config["bootstrap"]
+
+
+def test_the_postgres_role_refuses_a_patroni_that_can_hand_the_leader_key_back() -> None:
+    """Before 3.0.3 a former primary could overwrite the new primary's leader key after a partition heals."""
+    tasks = yaml.safe_load((ROLES / "postgres/tasks/main.yml").read_text())
+    check = next(t["ansible.builtin.assert"] for t in tasks if "ansible.builtin.assert" in t
+                 and "patroni" in str(t["ansible.builtin.assert"]["that"]))
+    assert "version('3.0.3', '>=')" in check["that"] and "docs/postgres.md" in check["fail_msg"]
+    install = next(t for t in tasks if t["name"].startswith("Install PostgreSQL"))
+    assert " patroni python3-etcd " in install["ansible.builtin.shell"]
