@@ -122,7 +122,7 @@ class PostgresCluster(pulumi.ComponentResource):
             configured.append(member.configure(PlaybookSpec(settings.ansible_dir, PLAYBOOK, extra_vars),
                                                rolling_group=resource_name))
         self.roles = PatroniRoles(f"{resource_name}-roles", settings.name, roster.apply(
-            lambda pairs: {pair["name"]: pair["address"] for pair in pairs}), PATRONI_PORT,
+            lambda pairs: {pair["name"]: pair["address"] for pair in pairs}), PATRONI_PORT, settings.synchronous,
             opts=pulumi.ResourceOptions(parent=self, depends_on=configured)).roles
         haproxy = settings.haproxy
         # Patroni's view every 0.5 s: a new primary takes writes within half a second of its promotion

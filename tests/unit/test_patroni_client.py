@@ -3,6 +3,8 @@ streaming from it and close behind; a switchover goes to a synchronous standby o
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from provisioners.patroni import ClusterMember, ClusterView, PatroniError, move_primary_away
@@ -78,6 +80,20 @@ def test_a_changed_role_is_no_change_to_make() -> None:
     assert not PatroniRolesProvider().diff("roles-pg", olds, news).changes
     moved = {**news, "members": {"pg-0": "10.0.0.99"}}
     assert PatroniRolesProvider().diff("roles-pg", olds, moved).changes
+
+
+def test_roles_wait_for_the_synchronous_standby_patroni_picks_after_the_leader(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from provisioners import patroni_roles
+
+    no_standby_yet = ClusterView((LEADER, ClusterMember("pg-1", "replica", "streaming", "10.0.0.11", 0)))
+    views = [no_standby_yet, no_standby_yet, ClusterView((LEADER, SYNC))]
+    monkeypatch.setattr(patroni_roles, "Patroni", lambda *_args: SimpleNamespace(cluster=lambda: views.pop(0)))
+    monkeypatch.setattr("cluster.polling.time.sleep", lambda _s: None)
+    members = {"pg-0": "10.0.0.10", "pg-1": "10.0.0.11"}
+    assert patroni_roles.read_roles(members, 8008, synchronous=True) == {"pg-0": "leader", "pg-1": "sync_standby"}
+    views[:] = [no_standby_yet]
+    assert patroni_roles.read_roles(members, 8008) == {"pg-0": "leader", "pg-1": "replica"}
 
 
 def test_operations_ask_patroni_where_it_last_was_and_lxd_only_when_none_answers(
