@@ -38,6 +38,7 @@ KNOWN = ("allowMembersOverClusterMembers", "ansibleDir", "appDatabase", "appUser
          "rewindPasswordFile", "superuserPasswordFile")
 NETWORK_KNOWN = ("subnet", "dhcpRange")
 PATRONI_KNOWN = ("ttlS", "loopWaitS", "retryTimeoutS")
+PATRONI_MIN_TTL_S, PATRONI_MIN_RETRY_S = 20, 3
 HAPROXY_KNOWN = (*vip_group.KNOWN, "writePort", "readPort", "statsPort")
 BACKUP_KNOWN = ("s3", "retentionFull", "schedule")
 BACKUP_S3_KNOWN = ("endpoint", "region", "bucket", "path", "caFile", "accessKeyFile", "secretKeyFile")
@@ -156,9 +157,13 @@ def _members(postgres: Section) -> int:
 
 def _timing(postgres: Section) -> PatroniTiming:
     patroni = _section(postgres, "patroni", PATRONI_KNOWN)
-    ttl = patroni.whole("ttlS", 10, 4, 300, "use e.g. 10")
+    # Patroni's own floors (4.0, the version the role installs): below them it raises the value and logs it
+    ttl = patroni.whole("ttlS", 20, PATRONI_MIN_TTL_S, 300,
+                        f"use {PATRONI_MIN_TTL_S} or more: Patroni raises a shorter ttl to {PATRONI_MIN_TTL_S} s")
     loop_wait = patroni.whole("loopWaitS", 2, 1, 60, "use e.g. 2")
-    retry = patroni.whole("retryTimeoutS", 3, 1, 120, "use e.g. 3")
+    retry = patroni.whole("retryTimeoutS", 3, PATRONI_MIN_RETRY_S, 120,
+                          f"use {PATRONI_MIN_RETRY_S} or more: Patroni raises a shorter retry_timeout to "
+                          f"{PATRONI_MIN_RETRY_S} s")
     if loop_wait + 2 * retry > ttl:
         raise patroni.fail("ttlS", f"{ttl} s is shorter than loopWaitS + 2 x retryTimeoutS ({loop_wait + 2 * retry} "
                            "s): a primary that loses etcd would still think itself primary when its lock expires and "

@@ -40,7 +40,7 @@ from toolchain.stack_config import read_stack_config
 NAME, VIP, VRID, BACKUP_PATH = "bnpg", "10.91.0.248", 68, "/bench-postgres"
 STACK = "postgres"  # bench-postgres
 POSTGRES_KEY = "lxdha:postgres"
-FAST_TIMING = {"ttlS": 6, "loopWaitS": 1, "retryTimeoutS": 2}
+FAST_TIMING = {"ttlS": 20, "loopWaitS": 1, "retryTimeoutS": 3}  # Patroni 4's floors
 PGBENCH = "/usr/lib/postgresql/15/bin/pgbench"
 PGBENCH_SCALE, PGBENCH_CLIENTS, PGBENCH_SECONDS, PGBENCH_ROUNDS = 10, 4, 20, 3
 COMMIT_INTERVAL_S = 0.05

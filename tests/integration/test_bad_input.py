@@ -292,7 +292,8 @@ ROWS = [
         claims_of_another_stack("10.91.0.247", 90)),
     Row("database backups over plain HTTP", lambda c: _postgres(c, backup__s3__endpoint="http://10.91.0.30:9000"),
         "lxdha:postgres.backup.s3.endpoint"),
-    Row("Patroni ttl too short for its loop", lambda c: _postgres(c, patroni={"ttlS": 5, "loopWaitS": 2}),
+    Row("Patroni ttl too short for its loop",
+        lambda c: _postgres(c, patroni={"ttlS": 20, "loopWaitS": 10, "retryTimeoutS": 6}),
         "lxdha:postgres.patroni.ttlS"),
 ]
 

@@ -32,7 +32,7 @@ def test_valid_settings() -> None:
     settings = postgres_settings(VALID)
     assert settings.names() == ["pg-0", "pg-1", "pg-2"] and settings.subnet == "10.0.0.0/24"
     assert settings.synchronous and not settings.strict and settings.port == 5432
-    assert (settings.timing.ttl_s, settings.timing.loop_wait_s, settings.timing.retry_timeout_s) == (10, 2, 3)
+    assert (settings.timing.ttl_s, settings.timing.loop_wait_s, settings.timing.retry_timeout_s) == (20, 2, 3)
     assert settings.haproxy.vip_group.names() == ["pg-haproxy-0", "pg-haproxy-1"]
     assert settings.haproxy.vip_group.setting("vip") == "lxdha:postgres.haproxy.vip"
     assert (settings.haproxy.write_port, settings.haproxy.read_port) == (5432, 5433)
@@ -43,8 +43,11 @@ def test_valid_settings() -> None:
 @pytest.mark.parametrize(("rule", "path", "refused", "accepted", "key", "words"), [
     ("an odd number of members", "members", 4, 5, "lxdha:postgres.members", "odd number"),
     ("at least three members", "members", 1, 3, "lxdha:postgres.members", "odd number"),
-    ("Patroni's timing rule", "patroni", {"ttlS": 6, "loopWaitS": 2, "retryTimeoutS": 3},
-     {"ttlS": 8, "loopWaitS": 2, "retryTimeoutS": 3}, "lxdha:postgres.patroni.ttlS", "loopWaitS + 2 x"),
+    ("Patroni's timing rule", "patroni", {"ttlS": 20, "loopWaitS": 10, "retryTimeoutS": 6},
+     {"ttlS": 22, "loopWaitS": 10, "retryTimeoutS": 6}, "lxdha:postgres.patroni.ttlS", "loopWaitS + 2 x"),
+    ("Patroni's shortest ttl", "patroni", {"ttlS": 10}, {"ttlS": 20}, "lxdha:postgres.patroni.ttlS", "raises"),
+    ("Patroni's shortest retry", "patroni", {"retryTimeoutS": 2}, {"retryTimeoutS": 3},
+     "lxdha:postgres.patroni.retryTimeoutS", "raises"),
     ("PostgreSQL's port is not Patroni's", "port", 8008, 5432, "lxdha:postgres.port", "Patroni's REST API"),
     ("PostgreSQL's port is not etcd's", "port", 2379, 6432, "lxdha:postgres.port", "etcd's client port"),
     ("PostgreSQL's port is not sshd's", "port", 22, 5432, "lxdha:postgres.port", "sshd"),

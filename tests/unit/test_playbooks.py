@@ -251,7 +251,7 @@ def test_patroni_config_carries_the_stack_timing_synchronous_mode_and_a_segment_
                             .render(**values, **rendered_facts))
     assert config["etcd3"]["hosts"] == "10.0.0.101:2379,10.0.0.102:2379,10.0.0.103:2379"
     dcs = config["bootstrap"]["dcs"]
-    assert (dcs["ttl"], dcs["loop_wait"], dcs["retry_timeout"]) == ("10", "2", "3")
+    assert (dcs["ttl"], dcs["loop_wait"], dcs["retry_timeout"]) == ("20", "2", "3")
     assert dcs["synchronous_mode"] == "True" and dcs["synchronous_mode_strict"] == "False"
     assert "hostssl all all 10.0.0.0/24 scram-sha-256" in config["postgresql"]["pg_hba"]
     assert config["postgresql"]["pg_hba"][-1] == "host all all 0.0.0.0/0 reject"
