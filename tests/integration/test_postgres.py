@@ -44,6 +44,8 @@ VIP, VRID = "10.91.0.244", 64
 BACKUP_PATH = "/it-postgres"
 RESTORED_NAME, RESTORED_VIP, RESTORED_VRID = "itpgr", "10.91.0.250", 70
 WHOLE_TIMEOUT_S = 300  # a member rejoining after a rewind or a roll; bounds the test only
+WHOLE_AFTER_A_TIMEOUT_S = 30
+_GAVE_UP: list[str] = []  # the waits for a whole cluster that timed out in this module
 WRITES_BACK_S = 120  # bounds the wait for writes after a fault, not a target (bench/ measures)
 COMMIT_INTERVAL_S = 0.1
 
@@ -96,7 +98,11 @@ def _containers(stack: PulumiCli) -> list[dict[str, str]]:
 
 def _wait_whole(operations: PostgresOperations, timeout_s: float = WHOLE_TIMEOUT_S,
                 lab: LabInfo | None = None, members: Iterable[str] = ()) -> None:
-    """Until Patroni reports the cluster whole; on timeout, what it reported last and the members' logs."""
+    """Until Patroni reports the cluster whole; on timeout, what it reported last and the members' logs.
+    Once a wait in this module timed out, the later ones wait only briefly: the module's one cluster stays
+    broken, and each following test would otherwise spend the whole bound on finding that out again."""
+    if _GAVE_UP:
+        timeout_s = min(timeout_s, WHOLE_AFTER_A_TIMEOUT_S)
     seen: list[str] = []
 
     def whole() -> bool:
@@ -107,6 +113,7 @@ def _wait_whole(operations: PostgresOperations, timeout_s: float = WHOLE_TIMEOUT
     try:
         wait_until(whole, timeout_s=timeout_s, poll_s=1, what="the cluster whole again")
     except WaitTimeout as error:
+        _GAVE_UP.append(str(error))
         diagnosis = _diagnose(lab, operations, members) if lab is not None else ""
         raise AssertionError(f"{error}; last seen: {seen[-1] if seen else '-'}\n{diagnosis}") from error
 
