@@ -85,6 +85,9 @@ def _measure(lab: LabInfo, cli: PulumiCli, document: dict[str, Any]) -> None:
     operations = _operations(cli)
     _wait_whole(operations)
     document["pgbench"] = _pgbench(lab, cli, operations)
+    default = operations.settings.timing
+    document["default_timing"] = {"ttlS": default.ttl_s, "loopWaitS": default.loop_wait_s,
+                                  "retryTimeoutS": default.retry_timeout_s}
     document["failover_default_s"] = _failover(lab, cli, database, operations, document, "failover, default timing")
     timing = config_value(cli, POSTGRES_KEY)
     set_config(cli, POSTGRES_KEY, {**timing, "patroni": FAST_TIMING})
