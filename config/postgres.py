@@ -30,7 +30,9 @@ from config.vip_group import VipGroupSettings, network_settings, vip_group_setti
 KEY = "lxdha:postgres"
 PLAYBOOK = "postgres.yml"
 # what the members and the HAProxy group install from the distribution (baked into the base image)
-PACKAGES = ("postgresql-15", "postgresql-client-15", "patroni", "etcd-server", "etcd-client", "pgbackrest")
+# python3-etcd by name: Patroni's etcd v3 client imports it, and Debian 13's patroni may be installed without it
+PACKAGES = ("postgresql-15", "postgresql-client-15", "patroni", "python3-etcd", "etcd-server", "etcd-client",
+            "pgbackrest")
 HAPROXY_PACKAGES = ("haproxy", "keepalived")
 KNOWN = ("allowMembersOverClusterMembers", "ansibleDir", "appDatabase", "appUser", "backup", "dataSize", "group",
          "haproxy", "members", "name", "network", "patroni", "pool", "port", "prefix", "restore", "strict",
@@ -316,8 +318,8 @@ def postgres_settings(raw: dict[str, Any], key: str = KEY) -> PostgresSettings:
 
 
 def check_distro(distro: str, key: str = KEY, distro_setting: str = "lxdha:image.distro") -> None:
-    """The members and the HAProxy group install Debian 12's packages (PACKAGES): no other distribution
-    ships Patroni 3.0, etcd 3.4 and pgBackRest 2.45 as the roles expect them."""
+    """The members and the HAProxy group install Debian 12's packages (PACKAGES, Patroni 3.0.3 or later from
+    Debian 13): no other distribution ships etcd 3.4 and pgBackRest 2.45 as the roles expect them."""
     if distro != "debian":
         raise ConfigError(key, f"needs a Debian image, and {distro_setting} is {distro}",
                           f"give {key} a Debian 12 image (distro: debian) with a Debian mirror")
