@@ -34,7 +34,7 @@ from lab.pytest_plugin import record_figure
 from ops.postgres_service import PostgresOperations, postgres_operations
 from ops.services import VRRP_STATE_FILE
 from tests.support.lab_stack import change_counts, lab_stack
-from toolchain.pulumi_cli import PulumiCli
+from toolchain.pulumi_cli import STATE_DIR, PulumiCli
 from toolchain.stack_config import read_stack_config
 
 pytestmark = pytest.mark.integration
@@ -159,25 +159,14 @@ def _every_member_has(lab: LabInfo, stack: PulumiCli, database: Database, operat
 
 
 def _diagnose(lab: LabInfo, operations: PostgresOperations, containers: Iterable[str]) -> str:
-    """Patroni's view and the named members' last Patroni log lines, for a failure message."""
+    """Patroni's view and the named members' last Patroni log lines, for a failure message; their whole
+    Patroni and etcd journals of the last 20 minutes go to a file under .state/ (read once per member),
+    where a failover's sequence can be read afterwards."""
     try:
         lines = [f"patroni: {operations.patroni().cluster()}"]
     except Exception as error:  # noqa: BLE001 - a diagnosis reports what it cannot read too
         lines = [f"patroni: unreadable ({error})"]
-    for name in containers:
-        try:
-            journal = execute(lab.lxd_client(), name, ["journalctl", "-u", "patroni", "-n", "40", "--no-pager"],
-                              timeout_s=30).stdout[-4000:]
-        except Exception as error:  # noqa: BLE001
-            journal = f"unreadable ({error})"
-        lines.append(f"--- {name}\n{journal}")
-    return "\n".join(lines) + _journals_to_file(lab, containers)
-
-
-def _journals_to_file(lab: LabInfo, containers: Iterable[str]) -> str:
-    """Every named member's Patroni and etcd journal of the last 20 minutes, whole, in a file under .state/
-    (a failure message shows only their tails): where a failover's sequence can be read afterwards."""
-    directory = Path(__file__).resolve().parents[2] / ".state" / "diagnosis"
+    directory = STATE_DIR / "diagnosis"
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"postgres-{int(time.time())}.log"
     with path.open("w") as out:
@@ -185,10 +174,12 @@ def _journals_to_file(lab: LabInfo, containers: Iterable[str]) -> str:
             try:
                 journal = execute(lab.lxd_client(), name, ["journalctl", "-u", "patroni", "-u", "etcd", "--since",
                                                            "-20min", "--no-pager"], timeout_s=60).stdout
-            except Exception as error:  # noqa: BLE001 - a diagnosis reports what it cannot read too
+            except Exception as error:  # noqa: BLE001
                 journal = f"unreadable ({error})"
             out.write(f"===== {name}\n{journal}\n")
-    return f"\nwhole journals: {path}"
+            patroni_lines = [line for line in journal.splitlines() if " patroni[" in line] or [journal]
+            lines.append(f"--- {name}\n" + "\n".join(patroni_lines[-40:])[-4000:])
+    return "\n".join(lines) + f"\nwhole journals: {path}"
 
 
 def _through_fault(lab: LabInfo, stack: PulumiCli, database: Database, operations: PostgresOperations, label: str,
